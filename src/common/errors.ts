@@ -1,0 +1,97 @@
+// The one error type of Ambit: every failure carries a stable `code` from the table below, and
+// where it applies the Istio response flag and the HTTP status an HBONE peer should see.
+
+/** Istio response flags (ztunnel `ResponseFlags`): closed set, fixed label strings. */
+export type ResponseFlag =
+  | '-'
+  | 'DENY'
+  | 'CONNECT'
+  | 'TLS_FAILURE'
+  | 'H2_HANDSHAKE_FAILURE'
+  | 'NETWORK_POLICY'
+  | 'IDENTITY_ERROR'
+  | 'CERT_REVOKED';
+
+interface CodeInfo {
+  readonly flag: ResponseFlag;
+  /** HTTP status for an HBONE CONNECT that fails with this code (0 = not an HBONE answer). */
+  readonly status: number;
+  readonly summary: string;
+}
+
+/** The error catalogue. Callers, tests, metrics and logs match on these codes, never on text. */
+export const ERROR_CODES = {
+  CONFIG_INVALID: { flag: '-', status: 0, summary: 'a setting or config file is invalid' },
+  CONFIG_IO: { flag: '-', status: 0, summary: 'a config file could not be read' },
+  CA_ERROR: { flag: 'IDENTITY_ERROR', status: 503, summary: 'the CA could not issue a certificate' },
+  CA_CONFIG: { flag: '-', status: 0, summary: 'the CA provider is misconfigured' },
+  CERT_INVALID: { flag: 'TLS_FAILURE', status: 0, summary: 'a certificate failed verification' },
+  TLS_HANDSHAKE: { flag: 'TLS_FAILURE', status: 0, summary: 'the TLS handshake failed' },
+  IDENTITY_MISMATCH: { flag: 'TLS_FAILURE', status: 0, summary: 'the peer identity is not one expected' },
+  H2_ERROR: { flag: 'H2_HANDSHAKE_FAILURE', status: 0, summary: 'HTTP/2 session or stream error' },
+  CONNECT_TIMEOUT: { flag: 'NETWORK_POLICY', status: 503, summary: 'TCP connect timed out' },
+  UPSTREAM_CONNECT: { flag: 'CONNECT', status: 503, summary: 'connecting to the upstream failed' },
+  HBONE_STATUS: { flag: 'CONNECT', status: 0, summary: 'the HBONE peer answered CONNECT with a non-200 status' },
+  BAD_METHOD: { flag: 'CONNECT', status: 400, summary: 'the HBONE request method is not CONNECT' },
+  BAD_AUTHORITY: { flag: 'CONNECT', status: 400, summary: 'the CONNECT :authority is not ip:port or host:port' },
+  IP_MISMATCH: { flag: 'CONNECT', status: 400, summary: 'the CONNECT authority IP is not the local workload' },
+  UNKNOWN_WORKLOAD: { flag: 'CONNECT', status: 503, summary: 'the destination is not a workload of this node' },
+  UNKNOWN_SOURCE: { flag: 'CONNECT', status: 0, summary: 'the source workload of a connection is unknown' },
+  SELF_CALL: { flag: 'CONNECT', status: 503, summary: 'the target port is one of the proxy’s own ports' },
+  NO_HEALTHY_UPSTREAM: { flag: 'CONNECT', status: 503, summary: 'the service has no healthy endpoint' },
+  POLICY_DENIED: { flag: 'DENY', status: 401, summary: 'authorization policy denied the connection' },
+  POLICY_CHANGED: { flag: 'DENY', status: 0, summary: 'connection closed due to policy change' },
+  PLAINTEXT_REFUSED: { flag: 'DENY', status: 0, summary: 'plaintext refused under STRICT mTLS' },
+  SOCKS_PROTOCOL: { flag: 'CONNECT', status: 0, summary: 'malformed SOCKS5 request' },
+  DRAINING: { flag: 'CONNECT', status: 503, summary: 'the proxy is shutting down' },
+  INTERNAL: { flag: 'CONNECT', status: 503, summary: 'internal error' },
+} as const satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface MeshErrorOptions {
+  cause?: unknown;
+  /** Overrides the code's default HTTP status (rarely needed). */
+  status?: number;
+}
+
+export class MeshError extends Error {
+  readonly code: ErrorCode;
+  readonly flag: ResponseFlag;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options: MeshErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MeshError';
+    this.code = code;
+    this.flag = ERROR_CODES[code].flag;
+    this.status = options.status ?? ERROR_CODES[code].status;
+  }
+}
+
+export function isMeshError(err: unknown, code?: ErrorCode): err is MeshError {
+  return err instanceof MeshError && (code === undefined || err.code === code);
+}
+
+/**
+ * Classifies any error into a response flag by walking the cause chain (linkerd style): the first
+ * MeshError found decides; a bare socket error becomes CONNECT.
+ */
+export function responseFlagOf(err: unknown): ResponseFlag {
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    if (e instanceof MeshError) return e.flag;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return err === undefined || err === null ? '-' : 'CONNECT';
+}
+
+/** The first MeshError in the cause chain, if any. */
+export function meshErrorOf(err: unknown): MeshError | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    if (e instanceof MeshError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

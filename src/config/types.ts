@@ -1,0 +1,89 @@
+// The node agent's configuration: one typed, validated, frozen object. Defaults live in
+// defaults.ts, environment and flags are read only in env.ts; components receive slices of this.
+
+export type ProxyMode = 'shared' | 'dedicated';
+export type CaProviderName = 'builtin' | 'file' | 'istiod';
+/**
+ * Where inbound listeners (15008, 15006) bind:
+ * - `any`: one listener on `bindAddress` (a node-level agent, or one workload per host);
+ * - `workloads`: one listener per local workload IP, which must be an address of this host
+ *   (loopback tests, several agents side by side); in-pod mode generalises this per netns.
+ */
+export type InboundBind = 'any' | 'workloads';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Ports {
+  /** HBONE inbound; also the port dialled on peers (ztunnel reuses its own inbound port). */
+  readonly hbone: number;
+  readonly inboundPlaintext: number;
+  readonly outbound: number;
+  readonly socks5: number;
+  readonly admin: number;
+  readonly stats: number;
+  readonly readiness: number;
+}
+
+export interface WorkloadInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly serviceAccount: string;
+}
+
+export interface CaConfig {
+  readonly provider: CaProviderName;
+  /** builtin: where the self-signed root lives (created on first start). */
+  readonly stateDir: string;
+  /** file: directory with Istio plug-in CA files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem). */
+  readonly pluginCertsDir: string;
+  /** istiod: address (https://host:port) and root CA (path | SYSTEM | inline PEM). */
+  readonly address: string;
+  readonly rootCa: string;
+  /** Requested workload certificate lifetime, seconds (ztunnel SECRET_TTL). */
+  readonly secretTtlSeconds: number;
+}
+
+export interface PoolConfig {
+  readonly maxStreamsPerConnection: number;
+  /** ms a pooled connection may sit unused before it is dropped (POOL_UNUSED_RELEASE_TIMEOUT). */
+  readonly unusedReleaseTimeoutMs: number;
+}
+
+export interface Http2Config {
+  readonly streamWindowBytes: number;
+  readonly connectionWindowBytes: number;
+  readonly frameSizeBytes: number;
+  /** ms between keepalive PINGs, and how long a PING may go unanswered. */
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
+}
+
+export interface Config {
+  readonly proxyMode: ProxyMode;
+  /** dedicated mode: the one workload this agent serves. */
+  readonly proxyWorkloadInfo: WorkloadInfo | undefined;
+  readonly nodeName: string;
+  readonly clusterId: string;
+  readonly clusterDomain: string;
+  readonly trustDomain: string;
+  readonly network: string;
+  /** LOCAL_XDS_PATH; undefined with no inline config means the embedded example. */
+  readonly localXdsPath: string | undefined;
+  /** LOCAL_XDS: inline YAML. */
+  readonly localXds: string | undefined;
+  readonly bindAddress: string;
+  readonly adminBindAddress: string;
+  readonly inboundBind: InboundBind;
+  readonly ports: Ports;
+  readonly socks5Enabled: boolean;
+  readonly ca: CaConfig;
+  readonly pool: PoolConfig;
+  readonly http2: Http2Config;
+  /** TCP connect timeout, ms (10 s in ztunnel). */
+  readonly connectTimeoutMs: number;
+  /** Graceful drain deadline on SIGTERM, ms (CONNECTION_TERMINATION_DEADLINE). */
+  readonly drainDeadlineMs: number;
+  readonly enableResponseBaggage: boolean;
+  readonly logLevel: LogLevel;
+  readonly logFormat: 'json' | 'plain';
+  readonly istioVersion: string;
+}
