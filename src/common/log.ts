@@ -11,9 +11,34 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+/**
+ * Creates the root logger. Pino children copy their level at creation; so that `/logging?level=`
+ * reaches every component, a root level change is pushed to all children that are not a separate
+ * log target (children bound with a `target`, like the access log, keep their own level).
+ */
 export function createLogger(options: LoggerOptions): Logger {
   const dest = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  return pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+  const children = new Set<WeakRef<Logger>>();
+  const root = pino(
+    {
+      level: options.level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      onChild: (child) => {
+        if (!('target' in child.bindings())) children.add(new WeakRef(child));
+      },
+    },
+    dest,
+  );
+  root.on('level-change', (level, _val, _prev, _prevVal, logger) => {
+    if (logger !== root) return;
+    for (const ref of children) {
+      const child = ref.deref();
+      if (child) child.level = level;
+      else children.delete(ref);
+    }
+  });
+  return root;
 }
 
 /** A logger that drops everything (unit tests that do not look at logs). */

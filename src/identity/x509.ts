@@ -3,7 +3,7 @@
 
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { KeyObject, webcrypto, randomBytes, X509Certificate } from 'node:crypto';
+import { KeyObject, webcrypto, randomBytes, createPublicKey, type X509Certificate } from 'node:crypto';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -12,10 +12,15 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const RSA_SIGN_ALG = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
+const RSA_GEN_ALG = { ...RSA_SIGN_ALG, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) } as const;
 const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 /** Certificates are back-dated by this much to tolerate clock skew between nodes (ms). */
-const BACKDATE_MS = 60_000;
+export const CERT_BACKDATE_MS = 60_000;
+const BACKDATE_MS = CERT_BACKDATE_MS;
+
+/** Key types this code generates: workload leaves are always EC P-256; RSA exists for plug-in CA tests. */
+export type KeyKind = 'ec-p256' | 'rsa-2048';
 
 export interface KeyPair {
   readonly privateKey: CryptoKey;
@@ -28,8 +33,9 @@ export interface SigningCa {
   readonly keyPem: string;
 }
 
-export async function generateKeyPair(): Promise<KeyPair> {
-  const keys = (await webcrypto.subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+export async function generateKeyPair(kind: KeyKind = 'ec-p256'): Promise<KeyPair> {
+  const alg = kind === 'ec-p256' ? EC_ALG : RSA_GEN_ALG;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
   return { privateKey: keys.privateKey, publicKey: keys.publicKey };
 }
 
@@ -65,19 +71,21 @@ export interface RootOptions {
   readonly subject: string;
   readonly validityMs: number;
   readonly now?: Date;
+  /** Default EC P-256. */
+  readonly keyKind?: KeyKind;
 }
 
 /** A self-signed CA root with an EC P-256 key. */
 export async function createRootCa(options: RootOptions): Promise<SigningCa> {
   const now = options.now ?? new Date();
-  const keys = await generateKeyPair();
+  const keys = await generateKeyPair(options.keyKind ?? 'ec-p256');
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: options.subject,
     notBefore: new Date(now.getTime() - BACKDATE_MS),
     notAfter: new Date(now.getTime() + options.validityMs),
     keys: { privateKey: keys.privateKey, publicKey: keys.publicKey },
-    signingAlgorithm: EC_ALG,
+    signingAlgorithm: signingAlgorithmFor(keys.privateKey),
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -96,6 +104,10 @@ export interface LeafOptions {
   readonly notAfter: Date;
   /** Issue an intermediate CA instead of a leaf (tests of chains). */
   readonly isCa?: boolean;
+  /** Intermediate only: subject DN (default a random `O=ambit-intermediate-…`). */
+  readonly subject?: string;
+  /** Intermediate only: basic-constraints path length (default 0: may sign leaves only). */
+  readonly pathLength?: number;
 }
 
 /** Issues a certificate signed by `ca`, with EKU serverAuth+clientAuth and a critical URI SAN. */
@@ -104,8 +116,9 @@ export async function issueCertificate(options: LeafOptions): Promise<string> {
   const signingKey = await importSigningKey(options.ca.keyPem);
   const extensions: x509.Extension[] = options.isCa
     ? [
-        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.BasicConstraintsExtension(true, options.pathLength ?? 0, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(options.publicKey),
       ]
     : [
         new x509.BasicConstraintsExtension(false, undefined, true),
@@ -118,7 +131,7 @@ export async function issueCertificate(options: LeafOptions): Promise<string> {
   extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer, false));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
-    subject: options.isCa ? `O=ambit-intermediate-${randomSerial().slice(0, 8)}` : '',
+    subject: options.isCa ? (options.subject ?? `O=ambit-intermediate-${randomSerial().slice(0, 8)}`) : '',
     issuer: issuer.subject,
     notBefore: options.notBefore,
     notAfter: options.notAfter,
@@ -150,10 +163,76 @@ export function splitPemBundle(bundle: string): string[] {
 
 /** URI SANs of a certificate (Node's parser; handles EC and RSA). */
 export function uriSans(cert: X509Certificate): string[] {
-  const san = cert.subjectAltName;
+  return parseSanUris(cert.subjectAltName);
+}
+
+/**
+ * URI entries of Node's `subjectaltname` string (`X509Certificate.subjectAltName`,
+ * `PeerCertificate.subjectaltname`). Node separates entries with `, ` and JSON-quotes any value
+ * holding a comma, quote or other special character (CVE-2021-44532), so a SAN cannot smuggle a
+ * second entry: quoted values are decoded, never split.
+ */
+export function parseSanUris(san: string | undefined): string[] {
   if (!san) return [];
-  return san
-    .split(/,\s*/)
-    .filter((s) => s.startsWith('URI:'))
-    .map((s) => s.slice(4));
+  const out: string[] = [];
+  let i = 0;
+  while (i < san.length) {
+    const colon = san.indexOf(':', i);
+    if (colon < 0) break;
+    const type = san.slice(i, colon);
+    let value: string;
+    let next: number;
+    if (san[colon + 1] === '"') {
+      // JSON string literal: find the closing quote that is not escaped.
+      let j = colon + 2;
+      while (j < san.length && san[j] !== '"') j += san[j] === '\\' ? 2 : 1;
+      try {
+        value = JSON.parse(san.slice(colon + 1, j + 1)) as string;
+      } catch {
+        return out; // malformed: stop rather than guess
+      }
+      next = j + 1;
+    } else {
+      const comma = san.indexOf(', ', colon + 1);
+      next = comma < 0 ? san.length : comma;
+      value = san.slice(colon + 1, next);
+    }
+    if (type === 'URI') out.push(value);
+    i = san.startsWith(', ', next) ? next + 2 : next + 1;
+  }
+  return out;
+}
+
+/** A CSR whose self-signature verified. */
+export interface VerifiedCsr {
+  /** URI SAN values requested, in order. */
+  readonly uris: readonly string[];
+  /** The requested leaf key (always EC P-256: ztunnel CSRs never carry anything else). */
+  readonly publicKey: CryptoKey;
+}
+
+/** Parses a PEM PKCS#10 CSR, checks its self-signature and its key type. Throws a plain Error. */
+export async function readCsr(pem: string): Promise<VerifiedCsr> {
+  const csr = new x509.Pkcs10CertificateRequest(pem);
+  if (!(await csr.verify())) throw new Error('CSR signature does not verify');
+  const spki = Buffer.from(csr.publicKey.rawData);
+  const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new Error(`CSR key must be EC P-256, got ${key.asymmetricKeyType ?? '?'} ${key.asymmetricKeyDetails?.namedCurve ?? ''}`.trim());
+  }
+  const publicKey = (await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'verify',
+  ])) as CryptoKey;
+  const uris: string[] = [];
+  for (const ext of csr.extensions) {
+    if (ext.type !== '2.5.29.17') continue;
+    const san = ext instanceof x509.SubjectAlternativeNameExtension ? ext : new x509.SubjectAlternativeNameExtension(ext.rawData);
+    for (const name of san.names.items) if (name.type === 'url') uris.push(name.value);
+  }
+  return { uris, publicKey };
+}
+
+/** Validity window of a parsed certificate (Node 20 only exposes it as text). */
+export function certValidity(cert: X509Certificate): { notBefore: Date; notAfter: Date } {
+  return { notBefore: new Date(Date.parse(cert.validFrom)), notAfter: new Date(Date.parse(cert.validTo)) };
 }

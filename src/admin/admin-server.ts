@@ -1,0 +1,154 @@
+// The admin endpoint (ztunnel port 15000, localhost only): `/` index, `/config_dump`, `/logging`
+// and `/quitquitquit`. State comes in through callbacks so admin never reaches into other modules.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../common/log.js';
+import { HttpListener, pathOf, reply } from '../metrics/index.js';
+import { LOGGING_HELP, LogLevels } from './log-levels.js';
+
+export interface AdminServerOptions {
+  /** MUST be a loopback address: the admin API can shut the proxy down and change log levels. */
+  readonly host: string;
+  readonly port: number;
+  /** Root logger: `/logging?level=<lvl>` sets its level; also used for the server's own logs. */
+  readonly logger: Logger;
+  /** Access-log logger, target `access` on /logging. */
+  readonly accessLogger?: Logger;
+  /** Sets the level of another named target; false = unknown target (400). */
+  readonly setLevel?: (target: string, level: string) => boolean;
+  /** Restores other targets on `/logging?reset`. */
+  readonly resetLevels?: () => void;
+  /**
+   * The dump body. Missing top-level keys are filled with empty values so the document always has
+   * workloads, services, policies, stagedServices, staticConfig, version, config, certificates.
+   */
+  readonly configDump: () => Record<string, unknown>;
+  /** Graceful shutdown request; called after the response has been written. */
+  readonly onQuit: () => void;
+}
+
+const DUMP_DEFAULTS: Readonly<Record<string, unknown>> = {
+  workloads: [],
+  services: [],
+  policies: [],
+  stagedServices: {},
+  staticConfig: {},
+  version: {},
+  config: {},
+  certificates: [],
+};
+
+const ENDPOINTS: ReadonlyArray<readonly [string, string]> = [
+  ['quitquitquit', 'shut down the server'],
+  ['config_dump', 'dump the current Ztunnel configuration'],
+  ['logging', 'query/changing logging levels'],
+];
+
+/** JSON for internal state: Maps become objects, Sets arrays, bigints strings. */
+export function dumpJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v: unknown) => {
+      if (v instanceof Map) return Object.fromEntries([...v.entries()].map(([k, x]) => [String(k), x]));
+      if (v instanceof Set) return [...v];
+      if (typeof v === 'bigint') return v.toString();
+      return v;
+    },
+    2,
+  );
+}
+
+function indexHtml(): string {
+  const rows = ENDPOINTS.map(
+    ([path, desc], i) =>
+      `<tr class="${i % 2 === 1 ? 'gray' : 'vert-space'}"><td class="home-data"><a href="${path}">${path}</a></td><td class="home-data">${desc}</td></tr>`,
+  ).join('\n');
+  return `<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>Ambit admin</title></head>
+<body>
+<table class="home-table">
+<thead><th class="home-data">Command</th><th class="home-data">Description</th></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</body>
+</html>
+`;
+}
+
+export class AdminServer {
+  private readonly listener: HttpListener;
+  private readonly levels: LogLevels;
+
+  constructor(private readonly options: AdminServerOptions) {
+    this.levels = new LogLevels({
+      root: options.logger,
+      access: options.accessLogger,
+      setLevel: options.setLevel,
+      resetLevels: options.resetLevels,
+    });
+    this.listener = new HttpListener({
+      name: 'admin',
+      host: options.host,
+      port: options.port,
+      logger: options.logger,
+      handler: (req, res) => this.handle(req, res),
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = pathOf(req);
+    const method = req.method ?? 'GET';
+    const readOnly = method === 'GET' || method === 'HEAD';
+    switch (path) {
+      case '/':
+        if (!readOnly) return reply(res, 405, '');
+        return reply(res, 200, indexHtml(), 'text/html; charset=utf-8');
+      case '/config_dump': {
+        if (!readOnly) return reply(res, 405, '');
+        const body = dumpJson({ ...DUMP_DEFAULTS, ...this.options.configDump() });
+        return reply(res, 200, `${body}\n`, 'application/json');
+      }
+      case '/logging': {
+        if (method !== 'POST') return reply(res, 405, `Invalid HTTP method\n ${LOGGING_HELP}`);
+        const url = new URL(req.url ?? '/', 'http://admin');
+        const result = this.levels.apply(url.searchParams);
+        if (result.status === 200) this.options.logger.info({ level: this.levels.current() }, 'log level changed via admin');
+        return reply(res, result.status, result.body);
+      }
+      case '/quitquitquit':
+        if (method !== 'POST') return reply(res, 405, '');
+        reply(res, 200, 'shutdown now\n');
+        this.options.logger.info('shutdown requested via admin /quitquitquit');
+        // After the reply is on its way, so a graceful close of this server does not cut it off.
+        setImmediate(() => this.options.onQuit());
+        return;
+      default:
+        return reply(res, 404, '');
+    }
+  }
+
+  /** The current level string as /logging reports it, e.g. `info,access=debug`. */
+  currentLogLevel(): string {
+    return this.levels.current();
+  }
+
+  start(): Promise<AddressInfo> {
+    return this.listener.start();
+  }
+
+  address(): AddressInfo | undefined {
+    return this.listener.address();
+  }
+
+  close(): Promise<void> {
+    return this.listener.close();
+  }
+
+  destroy(): void {
+    this.listener.destroy();
+  }
+}

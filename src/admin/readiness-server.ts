@@ -1,0 +1,53 @@
+// The readiness endpoint (ztunnel port 15021): GET /healthz/ready answers 200 `ready\n` or 500 with
+// the sorted pending task list; any other method is 405 and any other path 404.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../common/log.js';
+import { HttpListener, pathOf, reply } from '../metrics/index.js';
+import type { Readiness } from './readiness.js';
+
+export interface ReadinessServerOptions {
+  readonly readiness: Readiness;
+  readonly host: string;
+  readonly port: number;
+  readonly logger?: Logger;
+}
+
+export class ReadinessServer {
+  private readonly listener: HttpListener;
+
+  constructor(private readonly options: ReadinessServerOptions) {
+    this.listener = new HttpListener({
+      name: 'readiness',
+      host: options.host,
+      port: options.port,
+      logger: options.logger,
+      handler: (req, res) => this.handle(req, res),
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (pathOf(req) !== '/healthz/ready') return reply(res, 404, '');
+    if (req.method !== 'GET') return reply(res, 405, '');
+    const r = this.options.readiness;
+    if (r.ready()) return reply(res, 200, 'ready\n');
+    reply(res, 500, `not ready, pending: ${r.pending().join(', ')}\n`);
+  }
+
+  start(): Promise<AddressInfo> {
+    return this.listener.start();
+  }
+
+  address(): AddressInfo | undefined {
+    return this.listener.address();
+  }
+
+  close(): Promise<void> {
+    return this.listener.close();
+  }
+
+  destroy(): void {
+    this.listener.destroy();
+  }
+}

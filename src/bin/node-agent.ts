@@ -1,0 +1,165 @@
+// Composition root of the node agent (`ambit node`): builds every component from one Config,
+// wires them, and owns start-up order, readiness and graceful shutdown. Tests start it in-process.
+
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import { createLogger, type Logger } from '../common/log.js';
+import type { Config } from '../config/index.js';
+import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
+import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
+import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics } from '../metrics/index.js';
+import { NodeProxy, type OriginalDstResolver } from '../proxy/index.js';
+import { ProxyState } from '../state/index.js';
+import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
+import { EMBEDDED_EXAMPLE_YAML, LocalConfigSource } from '../xds/index.js';
+
+export interface NodeAgentOptions {
+  readonly config: Config;
+  /** Where log lines go (tests capture them); default asynchronous stdout. */
+  readonly logDestination?: DestinationStream;
+  readonly originalDst?: OriginalDstResolver;
+  /** Called when /quitquitquit or a signal asks the agent to stop. */
+  readonly onQuit?: () => void;
+}
+
+export interface NodeAgentAddresses {
+  readonly admin: AddressInfo | undefined;
+  readonly stats: AddressInfo | undefined;
+  readonly readiness: AddressInfo | undefined;
+}
+
+export class NodeAgent {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly accessLog: Logger;
+  readonly state = new ProxyState();
+  readonly readiness = new Readiness();
+  readonly registry;
+  readonly traffic: TrafficMetrics;
+  readonly errors: ErrorCounter;
+  readonly source: LocalConfigSource;
+  private ca: CaClient | undefined;
+  private certManager: CertManager | undefined;
+  private nodeProxy: NodeProxy | undefined;
+  private admin: AdminServer | undefined;
+  private stats: StatsServer | undefined;
+  private readinessServer: ReadinessServer | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: NodeAgentOptions) {
+    this.config = options.config;
+    this.logger = createLogger({ level: this.config.logLevel, destination: options.logDestination });
+    this.accessLog = this.logger.child({ target: 'access' });
+    this.registry = createRegistry({ tag: this.config.istioVersion });
+    this.traffic = new TrafficMetrics(this.registry);
+    this.errors = new ErrorCounter(this.registry);
+    this.source = new LocalConfigSource({
+      path: this.config.localXdsPath,
+      inline: this.config.localXds,
+      embedded: EMBEDDED_EXAMPLE_YAML,
+      state: this.state,
+      logger: this.logger.child({ component: 'local-config' }),
+      onError: () => this.errors.inc('local_config', 'CONFIG_INVALID'),
+    });
+  }
+
+  get certs(): CertManager {
+    if (!this.certManager) throw new Error('agent not started');
+    return this.certManager;
+  }
+
+  get proxy(): NodeProxy {
+    if (!this.nodeProxy) throw new Error('agent not started');
+    return this.nodeProxy;
+  }
+
+  /** Start-up order: config → CA → proxy listeners → servers; readiness follows the tasks. */
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    const releaseState = this.readiness.register('state manager');
+    const releaseProxy = this.readiness.register('proxy');
+    const releaseCerts = this.readiness.register('certificates');
+    // Readiness first, so probes get "not ready, pending: ..." rather than a refused connection.
+    this.readinessServer = new ReadinessServer({ readiness: this.readiness, host: config.bindAddress, port: config.ports.readiness });
+    await this.readinessServer.start();
+    await this.source.start();
+    releaseState();
+    this.ca = await createCaClient(config.ca, logger.child({ component: 'ca' }));
+    this.certManager = new CertManager({ ca: this.ca, ttlSeconds: config.ca.secretTtlSeconds, logger: logger.child({ component: 'cert-manager' }) });
+    this.certManager.start();
+    this.nodeProxy = new NodeProxy({
+      config,
+      state: this.state,
+      certs: this.certManager,
+      metrics: this.traffic,
+      errors: this.errors,
+      logger,
+      accessLog: this.accessLog,
+      originalDst: this.options.originalDst,
+    });
+    await this.nodeProxy.start();
+    releaseProxy();
+    this.stats = new StatsServer({ registry: this.registry, host: config.bindAddress, port: config.ports.stats });
+    await this.stats.start();
+    this.admin = new AdminServer({
+      host: config.adminBindAddress,
+      port: config.ports.admin,
+      logger,
+      configDump: () => this.configDump(),
+      accessLogger: this.accessLog,
+      onQuit: () => (this.options.onQuit ? this.options.onQuit() : void this.close()),
+    });
+    await this.admin.start();
+    // Ready only when the certificates of every local workload can be had.
+    this.fetchLocalCerts()
+      .then(releaseCerts)
+      .catch((err: unknown) => logger.error({ err }, 'cannot obtain local workload certificates; staying not ready'));
+    logger.info({ addresses: this.addresses(), proxy: this.nodeProxy.addresses() }, 'ambit node agent started');
+  }
+
+  private async fetchLocalCerts(): Promise<void> {
+    const ids = new Set(this.proxy.local.all().map((w) => formatSpiffeId(identityFromWorkload(w))));
+    await Promise.all([...ids].map((id) => this.certs.fetch(id, 'warmup')));
+  }
+
+  configDump(): Record<string, unknown> {
+    const dump = this.state.dump();
+    return {
+      ...dump,
+      stagedServices: [],
+      staticConfig: { localXdsPath: this.config.localXdsPath ?? (this.config.localXds ? '<inline LOCAL_XDS>' : '<embedded example>') },
+      version: { ambit: '0.1.0', configVersion: this.source.version, rejectedConfigs: this.source.rejectedCount },
+      config: this.config,
+      certificates: this.certManager?.list() ?? [],
+    };
+  }
+
+  addresses(): NodeAgentAddresses {
+    return { admin: this.admin?.address(), stats: this.stats?.address(), readiness: this.readinessServer?.address() };
+  }
+
+  /** Graceful: stop accepting, drain connections up to the deadline, then stop everything. */
+  close(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info({ deadlineMs: this.config.drainDeadlineMs }, 'draining');
+      await this.nodeProxy?.close(this.config.drainDeadlineMs);
+      await Promise.allSettled([this.admin?.close(), this.stats?.close(), this.readinessServer?.close()]);
+      this.source.close();
+      this.certManager?.close();
+      this.ca?.close();
+      this.logger.info('stopped');
+      this.logger.flush();
+    })();
+    return this.stopping;
+  }
+
+  destroy(): void {
+    this.nodeProxy?.destroy();
+    this.admin?.destroy();
+    this.stats?.destroy();
+    this.readinessServer?.destroy();
+    this.source.destroy();
+    this.certManager?.destroy();
+    this.ca?.close();
+  }
+}

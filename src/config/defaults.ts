@@ -1,0 +1,48 @@
+// The one place that holds default values for the node agent's settings. Units are in the names;
+// README/--help text is generated from here through settings.ts, so the two cannot drift.
+
+export const DEFAULTS = {
+  /** `shared`: serve every workload whose `node` is NODE_NAME (Ambit's node-agent mode). */
+  proxyMode: 'shared',
+  /** Matches the node of the embedded example config, so a bare `ambit node` serves its workloads. */
+  nodeName: 'local',
+  clusterId: 'Kubernetes',
+  clusterDomain: 'cluster.local',
+  trustDomain: 'cluster.local',
+  network: '',
+  ipv6Enabled: true,
+  bindAddressIpv6: '::',
+  bindAddressIpv4: '0.0.0.0',
+  adminBindAddress: '127.0.0.1',
+  inboundBind: 'any',
+  portHbone: 15008,
+  portInboundPlaintext: 15006,
+  portOutbound: 15001,
+  portSocks5: 15080,
+  portAdmin: 15000,
+  portStats: 15020,
+  portReadiness: 15021,
+  /** Ambit enables SOCKS5 by default (ztunnel: off) — it is the capture-free way to use the mesh. */
+  socks5Enabled: true,
+  caProvider: 'builtin',
+  caStateDir: './var/lib/ambit',
+  caPluginCertsDir: './etc/cacerts',
+  caAddressInCluster: 'https://istiod.istio-system.svc:15012',
+  caAddressLocal: 'https://localhost:15012',
+  caRootCa: './var/run/secrets/istio/root-cert.pem',
+  secretTtlSeconds: 24 * 60 * 60,
+  poolMaxStreamsPerConnection: 100,
+  poolUnusedReleaseTimeoutMs: 5 * 60 * 1000,
+  http2StreamWindowBytes: 4 * 1024 * 1024,
+  http2ConnectionWindowBytes: 16 * 1024 * 1024,
+  http2FrameSizeBytes: 1024 * 1024,
+  http2PingIntervalMs: 10_000,
+  http2PingTimeoutMs: 20_000,
+  connectTimeoutMs: 10_000,
+  drainDeadlineMs: 5_000,
+  enableResponseBaggage: true,
+  logLevel: 'info',
+  /** Ambit logs JSON lines (pino); ztunnel's default is plain text. */
+  logFormat: 'json',
+  istioVersion: 'unknown',
+} as const;

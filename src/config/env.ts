@@ -1,0 +1,80 @@
+// The only file that touches process.env and raw argv: collects each setting's raw string and where
+// it came from (flags override env). Parsing and validation happen in load.ts.
+
+import { SETTINGS, type SettingSpec } from './settings.js';
+
+export interface RawSetting {
+  readonly spec: SettingSpec;
+  readonly value: string;
+  /** `--flag` or `ENV_NAME`, for error messages. */
+  readonly origin: string;
+}
+
+export interface RawSettings {
+  /** Setting key → raw value; absent = use the default. Empty env values count as unset. */
+  readonly values: ReadonlyMap<string, RawSetting>;
+  /** Problems found while reading (unknown flag, flag without value). */
+  readonly errors: readonly string[];
+  /** KUBERNETES_SERVICE_HOST is set: pick in-cluster defaults (CA address). */
+  readonly inKubernetes: boolean;
+}
+
+const BY_FLAG = new Map(SETTINGS.map((x) => [x.flag, x]));
+const BOOL_LITERAL = /^(true|false|1|0)$/i;
+
+/** True if argv asks for help; the caller prints SETTINGS_HELP instead of loading. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/** The real process environment (for src/bin; everything else receives env as an argument). */
+export function processEnv(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
+export function readSettings(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): RawSettings {
+  const values = new Map<string, RawSetting>();
+  const errors: string[] = [];
+  for (const spec of SETTINGS) {
+    for (const name of spec.env) {
+      const v = env[name];
+      if (v !== undefined && v !== '') {
+        values.set(spec.key, { spec, value: v, origin: name });
+        break;
+      }
+    }
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h') continue;
+    if (!arg.startsWith('--')) {
+      errors.push(`unexpected argument "${arg}": settings are given as --name value or --name=value`);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const spec = BY_FLAG.get(name);
+    if (spec === undefined) {
+      errors.push(`unknown flag --${name}; run with --help for the list of settings`);
+      continue;
+    }
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else if (spec.kind.type === 'bool') {
+      // A bare boolean flag means true; `--flag false` is also accepted.
+      const next = argv[i + 1];
+      value = next !== undefined && BOOL_LITERAL.test(next) ? (i++, next) : 'true';
+    } else {
+      value = argv[i + 1];
+      if (value === undefined) {
+        errors.push(`flag --${name} needs a value`);
+        continue;
+      }
+      i++;
+    }
+    if (value === '') values.delete(spec.key);
+    else values.set(spec.key, { spec, value, origin: `--${name}` });
+  }
+  const k8s = env.KUBERNETES_SERVICE_HOST;
+  return { values, errors, inKubernetes: k8s !== undefined && k8s !== '' };
+}

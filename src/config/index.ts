@@ -1,0 +1,9 @@
+// Public surface of the config module: the Config type, its loader, the settings table for --help,
+// the defaults, and deepFreeze (shared with the local config parser).
+
+export * from './types.js';
+export { DEFAULTS } from './defaults.js';
+export { SETTINGS, SETTINGS_HELP, formatSettingsHelp, type SettingSpec, type SettingKind, type SettingHelp } from './settings.js';
+export { readSettings, wantsHelp, processEnv, type RawSettings, type RawSetting } from './env.js';
+export { loadConfig, parseDurationMs } from './load.js';
+export { deepFreeze } from './deep-freeze.js';

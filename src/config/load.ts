@@ -1,0 +1,188 @@
+// Builds the node agent's Config: raw settings (env.ts) → typed values (settings.ts kinds) →
+// cross-field checks → one deep-frozen object. Every problem is collected into one CONFIG_INVALID.
+
+import { isIP } from 'node:net';
+import { MeshError } from '../common/errors.js';
+import { deepFreeze } from './deep-freeze.js';
+import { DEFAULTS } from './defaults.js';
+import { readSettings, type RawSetting } from './env.js';
+import { SETTINGS } from './settings.js';
+import type { CaProviderName, Config, InboundBind, LogLevel, ProxyMode, WorkloadInfo } from './types.js';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `1h30m`, `90s`, `250ms`, `1.5h` → ms; a bare number is refused (the unit is ambiguous). */
+export function parseDurationMs(text: string): number | undefined {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+    matched = re.lastIndex;
+  }
+  return matched === text.length && text.length > 0 ? Math.round(total) : undefined;
+}
+
+type Value = string | number | boolean;
+
+/** Parses one raw setting per its kind; returns a reason string on failure. */
+function parseValue(raw: RawSetting): Value | { error: string } {
+  const { kind } = raw.spec;
+  const v = raw.value;
+  switch (kind.type) {
+    case 'string':
+      return kind.nonEmpty === true && v.trim() === '' ? { error: 'must not be empty' } : v;
+    case 'bool':
+      if (/^(true|1)$/i.test(v)) return true;
+      if (/^(false|0)$/i.test(v)) return false;
+      return { error: 'expected true or false' };
+    case 'enum':
+      return kind.values.includes(v) ? v : { error: `expected one of ${kind.values.join(' | ')}` };
+    case 'int': {
+      const n = /^\d+$/.test(v) ? Number(v) : NaN;
+      return Number.isSafeInteger(n) && n >= kind.min && n <= kind.max ? n : { error: `expected an integer in ${kind.min}..${kind.max}` };
+    }
+    case 'port': {
+      const n = /^\d+$/.test(v) ? Number(v) : NaN;
+      return n >= 0 && n <= 65535 ? n : { error: 'expected a port number 0..65535 (0 = any free port)' };
+    }
+    case 'ip':
+      return isIP(v) !== 0 ? v : { error: 'expected an IPv4 or IPv6 address' };
+    case 'duration': {
+      const ms = parseDurationMs(v);
+      if (ms === undefined) return { error: 'expected a duration such as 90s, 5m, 24h or 1h30m' };
+      return ms >= kind.minMs ? ms : { error: `must be at least ${kind.minMs}ms` };
+    }
+    default: {
+      const never: never = kind;
+      return never;
+    }
+  }
+}
+
+function parseWorkloadInfo(text: string): WorkloadInfo | undefined {
+  const parts = text.split('/');
+  if (parts.length !== 3 || parts.some((p) => p === '')) return undefined;
+  const [namespace, name, serviceAccount] = parts as [string, string, string];
+  return { namespace, name, serviceAccount };
+}
+
+function withScheme(address: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `https://${address}`;
+}
+
+/**
+ * Loads the node agent's configuration from flags (`argv`, without the program/subcommand) and
+ * `env`. Flags override env; env overrides DEFAULTS. Throws MeshError CONFIG_INVALID naming every
+ * bad variable or flag, its value and the reason.
+ */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+  const raw = readSettings(argv, env);
+  const errors = [...raw.errors];
+  const parsed = new Map<string, Value>();
+  for (const [key, setting] of raw.values) {
+    const v = parseValue(setting);
+    if (typeof v === 'object') errors.push(`${setting.origin}=${JSON.stringify(setting.value)}: ${v.error}`);
+    else parsed.set(key, v);
+  }
+  const get = <T extends Value>(key: string, fallback: T): T => (parsed.get(key) as T | undefined) ?? fallback;
+  const origin = (key: string): string => raw.values.get(key)?.origin ?? SETTINGS.find((x) => x.key === key)?.env[0] ?? key;
+
+  const proxyMode = get<string>('proxyMode', DEFAULTS.proxyMode) as ProxyMode;
+  const infoText = parsed.get('proxyWorkloadInfo') as string | undefined;
+  let proxyWorkloadInfo: WorkloadInfo | undefined;
+  if (infoText !== undefined) {
+    proxyWorkloadInfo = parseWorkloadInfo(infoText);
+    if (proxyWorkloadInfo === undefined) {
+      errors.push(`${origin('proxyWorkloadInfo')}=${JSON.stringify(infoText)}: expected namespace/name/serviceAccount`);
+    } else if (proxyMode !== 'dedicated') {
+      errors.push(`${origin('proxyWorkloadInfo')}=${JSON.stringify(infoText)}: only valid with PROXY_MODE=dedicated`);
+    }
+  } else if (proxyMode === 'dedicated' && !raw.values.has('proxyWorkloadInfo')) {
+    errors.push('PROXY_WORKLOAD_INFO: required when PROXY_MODE=dedicated (namespace/name/serviceAccount)');
+  }
+  if (raw.values.has('localXdsPath') && raw.values.has('localXds')) {
+    errors.push(`${origin('localXdsPath')} and ${origin('localXds')}: set one or the other, not both`);
+  }
+
+  const ipv6 = get('ipv6Enabled', DEFAULTS.ipv6Enabled as boolean);
+  const bindAddress = get<string>('bindAddress', ipv6 ? DEFAULTS.bindAddressIpv6 : DEFAULTS.bindAddressIpv4);
+  if (!ipv6 && isIP(bindAddress) === 6) {
+    errors.push(`${origin('bindAddress')}=${JSON.stringify(bindAddress)}: an IPv6 address while IPV6_ENABLED=false`);
+  }
+  const socks5Enabled = get('socks5Enabled', DEFAULTS.socks5Enabled as boolean);
+  const ports = {
+    hbone: get('portHbone', DEFAULTS.portHbone as number),
+    inboundPlaintext: get('portInboundPlaintext', DEFAULTS.portInboundPlaintext as number),
+    outbound: get('portOutbound', DEFAULTS.portOutbound as number),
+    socks5: get('portSocks5', DEFAULTS.portSocks5 as number),
+    admin: get('portAdmin', DEFAULTS.portAdmin as number),
+    stats: get('portStats', DEFAULTS.portStats as number),
+    readiness: get('portReadiness', DEFAULTS.portReadiness as number),
+  };
+  checkPortClashes(ports, socks5Enabled, errors, origin);
+
+  const pingIntervalMs = get('http2PingInterval', DEFAULTS.http2PingIntervalMs as number);
+  const secretTtlMs = get('secretTtl', DEFAULTS.secretTtlSeconds * 1000);
+  if (errors.length > 0) {
+    const n = errors.length;
+    throw new MeshError('CONFIG_INVALID', `invalid configuration: ${n} problem${n === 1 ? '' : 's'}:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+  }
+  const config: Config = {
+    proxyMode,
+    proxyWorkloadInfo,
+    nodeName: get<string>('nodeName', DEFAULTS.nodeName),
+    clusterId: get<string>('clusterId', DEFAULTS.clusterId),
+    clusterDomain: get<string>('clusterDomain', DEFAULTS.clusterDomain),
+    trustDomain: get<string>('trustDomain', DEFAULTS.trustDomain),
+    network: get<string>('network', DEFAULTS.network),
+    localXdsPath: parsed.get('localXdsPath') as string | undefined,
+    localXds: parsed.get('localXds') as string | undefined,
+    bindAddress,
+    adminBindAddress: get<string>('adminBindAddress', DEFAULTS.adminBindAddress),
+    inboundBind: get<string>('inboundBind', DEFAULTS.inboundBind) as InboundBind,
+    ports,
+    socks5Enabled,
+    ca: {
+      provider: get<string>('caProvider', DEFAULTS.caProvider) as CaProviderName,
+      stateDir: get<string>('caStateDir', DEFAULTS.caStateDir),
+      pluginCertsDir: get<string>('caPluginCertsDir', DEFAULTS.caPluginCertsDir),
+      address: withScheme(get<string>('caAddress', raw.inKubernetes ? DEFAULTS.caAddressInCluster : DEFAULTS.caAddressLocal)),
+      rootCa: get<string>('caRootCa', DEFAULTS.caRootCa),
+      secretTtlSeconds: Math.floor(secretTtlMs / 1000),
+    },
+    pool: {
+      maxStreamsPerConnection: get('poolMaxStreamsPerConnection', DEFAULTS.poolMaxStreamsPerConnection as number),
+      unusedReleaseTimeoutMs: get('poolUnusedReleaseTimeout', DEFAULTS.poolUnusedReleaseTimeoutMs as number),
+    },
+    http2: {
+      streamWindowBytes: get('http2StreamWindow', DEFAULTS.http2StreamWindowBytes as number),
+      connectionWindowBytes: get('http2ConnectionWindow', DEFAULTS.http2ConnectionWindowBytes as number),
+      frameSizeBytes: get('http2FrameSize', DEFAULTS.http2FrameSizeBytes as number),
+      pingIntervalMs,
+      pingTimeoutMs: get('http2PingTimeout', DEFAULTS.http2PingTimeoutMs as number),
+    },
+    connectTimeoutMs: get('connectTimeout', DEFAULTS.connectTimeoutMs as number),
+    drainDeadlineMs: get('drainDeadline', DEFAULTS.drainDeadlineMs as number),
+    enableResponseBaggage: get('enableResponseBaggage', DEFAULTS.enableResponseBaggage as boolean),
+    logLevel: get<string>('logLevel', DEFAULTS.logLevel) as LogLevel,
+    logFormat: get<string>('logFormat', DEFAULTS.logFormat) as 'json' | 'plain',
+    istioVersion: get<string>('istioVersion', DEFAULTS.istioVersion),
+  };
+  return deepFreeze(config);
+}
+
+/** Two listeners on one port cannot both bind; 0 (ephemeral) never clashes. */
+function checkPortClashes(ports: Config['ports'], socks5Enabled: boolean, errors: string[], origin: (k: string) => string): void {
+  const keys: Record<keyof Config['ports'], string> = {
+    hbone: 'portHbone', inboundPlaintext: 'portInboundPlaintext', outbound: 'portOutbound', socks5: 'portSocks5',
+    admin: 'portAdmin', stats: 'portStats', readiness: 'portReadiness',
+  };
+  const seen = new Map<number, string>();
+  for (const [name, port] of Object.entries(ports) as [keyof Config['ports'], number][]) {
+    if (port === 0 || (name === 'socks5' && !socks5Enabled)) continue;
+    const other = seen.get(port);
+    if (other !== undefined) errors.push(`${origin(keys[name])}=${port}: port already used by ${origin(other)}`);
+    else seen.set(port, keys[name]);
+  }
+}

@@ -1,0 +1,147 @@
+// One outbound HBONE connection: TCP (NODELAY, connect timeout) → mTLS 1.3 (ALPN h2, identity
+// check before any HTTP/2 byte) → HTTP/2 session ready once the peer's SETTINGS arrived.
+
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { MeshError, isMeshError } from '../common/errors.js';
+import type { Http2Config } from '../config/types.js';
+import { formatAuthority } from './headers.js';
+import { peerUriSans, sessionInfoOf, type HboneSessionInfo } from './session-info.js';
+
+/** Client SETTINGS_MAX_HEADER_LIST_SIZE (facts §1.4). */
+export const CLIENT_MAX_HEADER_LIST_BYTES = 16 * 1024;
+
+export interface DialOptions {
+  readonly nextHop: { readonly ip: string; readonly port: number };
+  readonly localAddress?: string;
+  /** Fresh per dial: the workload certificate may have rotated since the last one. */
+  readonly tls: () => tls.ConnectionOptions;
+  /** If set, the peer leaf must carry one of these URI SANs (checked before HTTP/2 starts). */
+  readonly expectedSans?: readonly string[];
+  readonly http2: Http2Config;
+  readonly connectTimeoutMs: number;
+  /** Lets the pool abort dials in flight on destroy(). */
+  readonly track: (socket: net.Socket) => void;
+}
+
+export interface DialedSession {
+  readonly session: http2.ClientHttp2Session;
+  readonly info: HboneSessionInfo;
+}
+
+/** Enough session memory (MB, Node's unit) for a full connection window plus framing slack. */
+export function sessionMemoryMb(h: Http2Config): number {
+  return Math.max(32, Math.ceil((2 * h.connectionWindowBytes) / (1024 * 1024)) + 16);
+}
+
+function classifyTlsError(err: unknown, target: string): MeshError {
+  if (isMeshError(err)) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new MeshError('IDENTITY_MISMATCH', `peer ${target} presented an unexpected identity`, { cause: err });
+  }
+  return new MeshError('TLS_HANDSHAKE', `tls handshake with ${target} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/**
+ * Dials and handshakes. Rejects with CONNECT_TIMEOUT (TCP), UPSTREAM_CONNECT (refused etc.),
+ * TLS_HANDSHAKE, IDENTITY_MISMATCH or H2_ERROR; on rejection every socket is destroyed.
+ */
+export function dialHbone(o: DialOptions): Promise<DialedSession> {
+  const target = formatAuthority(o.nextHop.ip, o.nextHop.port);
+  return new Promise<DialedSession>((resolve, reject) => {
+    let phase: 'tcp' | 'tls' | 'h2' | 'done' = 'tcp';
+    let tlsSocket: tls.TLSSocket | undefined;
+    let session: http2.ClientHttp2Session | undefined;
+    const tcp = net.connect({ host: o.nextHop.ip, port: o.nextHop.port, localAddress: o.localAddress, noDelay: true });
+    o.track(tcp);
+
+    const fail = (err: MeshError): void => {
+      if (phase === 'done') return;
+      phase = 'done';
+      clearTimeout(timer);
+      session?.destroy();
+      tlsSocket?.destroy();
+      tcp.destroy();
+      reject(err);
+    };
+    // One deadline covers TCP, TLS and the SETTINGS exchange; only the TCP part means "network".
+    const timer = setTimeout(() => {
+      if (phase === 'tcp') {
+        fail(new MeshError('CONNECT_TIMEOUT', `connect to ${target} timed out; maybe a NetworkPolicy is blocking HBONE port ${o.nextHop.port}`));
+      } else {
+        fail(new MeshError('TLS_HANDSHAKE', `hbone handshake with ${target} timed out after ${o.connectTimeoutMs} ms`));
+      }
+    }, o.connectTimeoutMs);
+
+    tcp.on('error', (err) => {
+      if (phase === 'tcp') fail(new MeshError('UPSTREAM_CONNECT', `connect to ${target} failed: ${err.message}`, { cause: err }));
+    });
+    tcp.once('connect', () => {
+      if (phase !== 'tcp') return;
+      phase = 'tls';
+      let options: tls.ConnectionOptions;
+      try {
+        options = o.tls();
+      } catch (err) {
+        fail(new MeshError('TLS_HANDSHAKE', `no tls options for ${target}: ${(err as Error).message}`, { cause: err }));
+        return;
+      }
+      // `host` only feeds checkServerIdentity's hostname argument; SNI is not sent for an IP.
+      tlsSocket = tls.connect({ ALPNProtocols: ['h2'], ...options, socket: tcp, host: o.nextHop.ip });
+      tlsSocket.on('error', (err) => {
+        if (phase === 'tls') fail(classifyTlsError(err, target));
+        else if (phase === 'h2') fail(new MeshError('TLS_HANDSHAKE', `hbone peer ${target} dropped the connection: ${err.message}`, { cause: err }));
+      });
+      tlsSocket.once('secureConnect', () => onSecure(tlsSocket!));
+    });
+
+    const onSecure = (sock: tls.TLSSocket): void => {
+      if (phase !== 'tls') return;
+      if (sock.alpnProtocol !== 'h2') {
+        fail(new MeshError('TLS_HANDSHAKE', `hbone peer ${target} did not negotiate ALPN h2`));
+        return;
+      }
+      if (o.expectedSans) {
+        const sans = peerUriSans(sock.getPeerCertificate());
+        if (!sans.some((s) => o.expectedSans!.includes(s))) {
+          fail(new MeshError('IDENTITY_MISMATCH', `peer ${target} identity [${sans.join(', ')}] is not one of [${o.expectedSans.join(', ')}]`));
+          return;
+        }
+      }
+      phase = 'h2';
+      const h = o.http2;
+      const s = http2.connect(`https://${target}`, {
+        createConnection: () => sock,
+        maxSessionMemory: sessionMemoryMb(h),
+        settings: {
+          initialWindowSize: h.streamWindowBytes,
+          maxFrameSize: h.frameSizeBytes,
+          enablePush: false,
+          maxHeaderListSize: CLIENT_MAX_HEADER_LIST_BYTES,
+        },
+      });
+      session = s;
+      s.on('error', (err) => {
+        if (phase === 'h2') fail(new MeshError('H2_ERROR', `http/2 with ${target} failed: ${err.message}`, { cause: err }));
+      });
+      // A server that rejects our certificate (checked after TLS 1.3 Finished) closes before SETTINGS.
+      s.once('close', () => {
+        if (phase === 'h2') fail(new MeshError('TLS_HANDSHAKE', `hbone peer ${target} closed the connection before HTTP/2 SETTINGS (client certificate rejected?)`));
+      });
+      s.once('remoteSettings', () => {
+        if (phase !== 'h2') return;
+        phase = 'done';
+        clearTimeout(timer);
+        // Connection-level receive window; stream windows come from SETTINGS (facts §1.4).
+        try {
+          s.setLocalWindowSize(h.connectionWindowBytes);
+        } catch {
+          // Only fails on a destroyed session, which the pool's close handler cleans up.
+        }
+        resolve({ session: s, info: sessionInfoOf(sock) });
+      });
+    };
+  });
+}

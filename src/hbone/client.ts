@@ -1,0 +1,296 @@
+// HbonePool: the outbound HBONE client. One pool per listener; it multiplexes CONNECT streams
+// over pooled mTLS HTTP/2 connections per key, with ztunnel's reuse rules (facts §1.8).
+//
+// Invariants:
+//  - a connection is handed out only while usable (ready: no GOAWAY, error or close) and its
+//    active streams < min(maxStreamsPerConnection, peer MAX_CONCURRENT_STREAMS); the slot is
+//    reserved synchronously at checkout, so concurrent callers never overshoot the limit;
+//  - at most one dial per key is in flight; other callers for that key wait for it, then re-check;
+//  - a connection not checked out for unusedReleaseTimeoutMs leaves the pool and closes
+//    gracefully (its open streams finish first).
+
+import * as http2 from 'node:http2';
+import type * as net from 'node:net';
+import type * as tls from 'node:tls';
+import { MeshError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { Http2Config, PoolConfig } from '../config/types.js';
+import { dialHbone } from './client-connection.js';
+import { formatAuthority } from './headers.js';
+import { startKeepalive } from './keepalive.js';
+import type { HboneSessionInfo } from './session-info.js';
+
+export interface HbonePoolInputs {
+  readonly http2: Http2Config;
+  readonly pool: PoolConfig;
+  readonly connectTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+export interface HboneConnectRequest {
+  /** Pool key built by the caller: srcIdentity|sorted expected SANs|srcIp|nextHop ip:port. */
+  readonly key: string;
+  readonly nextHop: { readonly ip: string; readonly port: number };
+  /** Source IP to bind the outer TCP connection to. */
+  readonly localAddress?: string;
+  /** Called for every new connection (the certificate may have rotated). */
+  readonly tls: () => tls.ConnectionOptions;
+  /**
+   * Optional second identity check done by the pool after the handshake and before any HTTP/2
+   * byte: the peer leaf must carry one of these URI SANs, else IDENTITY_MISMATCH.
+   */
+  readonly expectedSans?: readonly string[];
+  readonly authority: string;
+  /** baggage, forwarded, traceparent, ... (lowercase names). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface HboneClientStream {
+  /** The CONNECT stream after a 200; hand it to copyBidirectional. */
+  readonly stream: http2.ClientHttp2Stream;
+  readonly responseHeaders: http2.IncomingHttpHeaders;
+  readonly session: HboneSessionInfo;
+}
+
+export interface HbonePoolStats {
+  /** Open HTTP/2 connections, pooled or draining. */
+  readonly connections: number;
+  /** CONNECT streams open or being opened. */
+  readonly streams: number;
+  /** Keys with a pooled connection or a dial in flight. */
+  readonly keys: number;
+}
+
+type ConnState = 'ready' | 'draining' | 'closed';
+
+interface PooledConnection {
+  readonly key: string;
+  readonly session: http2.ClientHttp2Session;
+  readonly info: HboneSessionInfo;
+  state: ConnState;
+  activeStreams: number;
+  idleTimer: NodeJS.Timeout | undefined;
+  stopKeepalive: () => void;
+}
+
+interface KeyEntry {
+  conns: PooledConnection[];
+  dialing: Promise<void> | undefined;
+}
+
+const { NGHTTP2_CANCEL } = http2.constants;
+
+export class HbonePool {
+  private readonly inputs: HbonePoolInputs;
+  private readonly entries = new Map<string, KeyEntry>();
+  private readonly live = new Set<PooledConnection>();
+  private readonly dialSockets = new Set<net.Socket>();
+  private closing = false;
+
+  constructor(inputs: HbonePoolInputs) {
+    this.inputs = inputs;
+  }
+
+  /** Opens a CONNECT stream to `req.authority` through a pooled connection to `req.nextHop`. */
+  async connect(req: HboneConnectRequest): Promise<HboneClientStream> {
+    // One retry covers a connection that got GOAWAY between checkout and request().
+    for (let attempt = 0; ; attempt++) {
+      const conn = await this.checkout(req);
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = conn.session.request(
+          { ...req.headers, ':method': 'CONNECT', ':authority': req.authority },
+          { endStream: false },
+        );
+      } catch (err) {
+        conn.activeStreams--;
+        this.retire(conn, 'draining');
+        if (attempt === 0) continue;
+        throw new MeshError('H2_ERROR', `hbone request to ${req.authority} failed: ${(err as Error).message}`, { cause: err });
+      }
+      stream.once('close', () => {
+        conn.activeStreams--;
+      });
+      return this.awaitResponse(conn, stream, req);
+    }
+  }
+
+  /** Stops handing out connections and closes every session gracefully; resolves when all closed. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = [...this.live].map((c) => new Promise<void>((resolve) => {
+      if (c.session.destroyed) resolve();
+      else {
+        c.session.once('close', () => resolve());
+        c.session.close();
+      }
+    }));
+    for (const s of this.dialSockets) s.destroy();
+    await Promise.all(closed);
+  }
+
+  /** Tears down every connection and dial now; open streams are reset. */
+  destroy(): void {
+    this.closing = true;
+    for (const s of this.dialSockets) s.destroy();
+    for (const c of [...this.live]) c.session.destroy();
+  }
+
+  stats(): HbonePoolStats {
+    let streams = 0;
+    for (const c of this.live) streams += c.activeStreams;
+    return { connections: this.live.size, streams, keys: this.entries.size };
+  }
+
+  private maxStreams(conn: PooledConnection): number {
+    const peer = conn.session.remoteSettings.maxConcurrentStreams ?? Number.MAX_SAFE_INTEGER;
+    return Math.min(this.inputs.pool.maxStreamsPerConnection, peer);
+  }
+
+  private usable(conn: PooledConnection): boolean {
+    return conn.state === 'ready' && !conn.session.closed && !conn.session.destroyed;
+  }
+
+  /** Returns a connection with one stream slot reserved (activeStreams already incremented). */
+  private async checkout(req: HboneConnectRequest): Promise<PooledConnection> {
+    for (;;) {
+      if (this.closing) throw new MeshError('DRAINING', 'hbone pool is closing');
+      let entry = this.entries.get(req.key);
+      if (!entry) {
+        entry = { conns: [], dialing: undefined };
+        this.entries.set(req.key, entry);
+      }
+      // No await between this read and the reservation below.
+      const conn = entry.conns.find((c) => this.usable(c) && c.activeStreams < this.maxStreams(c));
+      if (conn) {
+        conn.activeStreams++;
+        this.armIdleTimer(conn);
+        return conn;
+      }
+      if (!entry.dialing) entry.dialing = this.dial(req, entry);
+      // A failed dial fails every caller that waited on it (no retry storm of timeouts).
+      await entry.dialing;
+    }
+  }
+
+  private async dial(req: HboneConnectRequest, entry: KeyEntry): Promise<void> {
+    const log = this.inputs.logger;
+    try {
+      const { session, info } = await dialHbone({
+        nextHop: req.nextHop,
+        localAddress: req.localAddress,
+        tls: req.tls,
+        expectedSans: req.expectedSans,
+        http2: this.inputs.http2,
+        connectTimeoutMs: this.inputs.connectTimeoutMs,
+        track: (s) => {
+          this.dialSockets.add(s);
+          s.once('close', () => this.dialSockets.delete(s));
+        },
+      });
+      if (this.closing) {
+        session.destroy();
+        throw new MeshError('DRAINING', 'hbone pool is closing');
+      }
+      const conn: PooledConnection = {
+        key: req.key, session, info, state: 'ready', activeStreams: 0, idleTimer: undefined, stopKeepalive: () => {},
+      };
+      this.adopt(conn, entry);
+      log.debug({ key: req.key, peer: info.peerIdentity, dst: formatAuthority(req.nextHop.ip, req.nextHop.port) }, 'hbone connection established');
+    } catch (err) {
+      log.debug({ key: req.key, err }, 'hbone connection failed');
+      throw err;
+    } finally {
+      entry.dialing = undefined;
+      this.dropEntryIfEmpty(req.key, entry);
+    }
+  }
+
+  private adopt(conn: PooledConnection, entry: KeyEntry): void {
+    const { session } = conn;
+    entry.conns.push(conn);
+    this.live.add(conn);
+    const log = this.inputs.logger;
+    session.on('goaway', (code: number) => {
+      log.debug({ key: conn.key, code }, 'hbone connection got GOAWAY');
+      this.retire(conn, 'draining');
+    });
+    session.on('error', (err: Error) => {
+      log.debug({ key: conn.key, err }, 'hbone connection error');
+      this.retire(conn, 'draining');
+    });
+    session.once('close', () => {
+      this.retire(conn, 'closed');
+      this.live.delete(conn);
+    });
+    const h = this.inputs.http2;
+    conn.stopKeepalive = startKeepalive(session, { intervalMs: h.pingIntervalMs, timeoutMs: h.pingTimeoutMs }, (reason) => {
+      log.warn({ key: conn.key, reason }, 'hbone connection dead, dropping');
+      session.destroy();
+    });
+    this.armIdleTimer(conn);
+  }
+
+  private armIdleTimer(conn: PooledConnection): void {
+    if (conn.idleTimer) clearTimeout(conn.idleTimer);
+    conn.idleTimer = setTimeout(() => {
+      this.inputs.logger.debug({ key: conn.key }, 'hbone connection unused, releasing');
+      this.retire(conn, 'draining');
+      conn.session.close();
+    }, this.inputs.pool.unusedReleaseTimeoutMs);
+    conn.idleTimer.unref();
+  }
+
+  /** Takes a connection out of the pool: no new streams; open ones run to completion. */
+  private retire(conn: PooledConnection, to: Exclude<ConnState, 'ready'>): void {
+    if (conn.state === 'closed' || (conn.state === 'draining' && to === 'draining')) return;
+    conn.state = to;
+    if (conn.idleTimer) clearTimeout(conn.idleTimer);
+    conn.idleTimer = undefined;
+    if (to === 'closed') conn.stopKeepalive();
+    const entry = this.entries.get(conn.key);
+    if (!entry) return;
+    entry.conns = entry.conns.filter((c) => c !== conn);
+    this.dropEntryIfEmpty(conn.key, entry);
+  }
+
+  private dropEntryIfEmpty(key: string, entry: KeyEntry): void {
+    if (entry.conns.length === 0 && !entry.dialing && this.entries.get(key) === entry) this.entries.delete(key);
+  }
+
+  private awaitResponse(conn: PooledConnection, stream: http2.ClientHttp2Stream, req: HboneConnectRequest): Promise<HboneClientStream> {
+    const via = formatAuthority(req.nextHop.ip, req.nextHop.port);
+    return new Promise<HboneClientStream>((resolve, reject) => {
+      const cleanup = (): void => {
+        stream.off('response', onResponse);
+        stream.off('error', onError);
+        stream.off('close', onClose);
+      };
+      const onResponse = (headers: http2.IncomingHttpHeaders): void => {
+        cleanup();
+        const status = Number(headers[':status']);
+        if (status === 200) {
+          resolve({ stream, responseHeaders: headers, session: conn.info });
+          return;
+        }
+        // The server ended its side with the error HEADERS; reset ours and discard any body.
+        stream.on('error', () => {});
+        stream.resume();
+        stream.close(NGHTTP2_CANCEL);
+        reject(new MeshError('HBONE_STATUS', `hbone CONNECT to ${req.authority} via ${via} failed: status ${status}`, { status }));
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        stream.on('error', () => {});
+        reject(new MeshError('H2_ERROR', `hbone CONNECT to ${req.authority} via ${via} failed: ${err.message}`, { cause: err }));
+      };
+      const onClose = (): void => {
+        cleanup();
+        reject(new MeshError('H2_ERROR', `hbone CONNECT to ${req.authority} via ${via}: stream closed before a response (rst code ${stream.rstCode})`));
+      };
+      stream.once('response', onResponse);
+      stream.once('error', onError);
+      stream.once('close', onClose);
+    });
+  }
+}

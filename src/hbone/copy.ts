@@ -1,0 +1,137 @@
+// Bidirectional byte copy between an app TCP socket and an HBONE HTTP/2 stream, with ztunnel's
+// half-close mapping (facts §1.7): each direction ends independently; done when both sockets close.
+
+import * as http2 from 'node:http2';
+import type * as net from 'node:net';
+import { MeshError } from '../common/errors.js';
+
+/**
+ * Live byte counters. Directions are named from the TCP socket's point of view:
+ * `upstream` = bytes read from the TCP socket and written into the h2 stream (tcp → h2),
+ * `downstream` = bytes read from the h2 stream and written to the TCP socket (h2 → tcp).
+ * On the client side that is app→mesh / mesh→app; on the server side it is the reverse
+ * (the TCP socket is the destination app), so callers map these onto sent/received metrics.
+ */
+export interface CopyCounters {
+  upstream?(n: number): void;
+  downstream?(n: number): void;
+}
+
+export interface CopyResult {
+  readonly bytesTcpToH2: number;
+  readonly bytesH2ToTcp: number;
+  /** Set only for real I/O errors; resets and broken pipes count as a normal close. */
+  readonly error?: Error;
+}
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
+
+// Errors that mean "the peer went away": ztunnel swallows these and treats them as a close.
+const BENIGN_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ENOTCONN', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * Copies until both `tcp` and `h2` have closed. The TCP socket is switched to allowHalfOpen so a
+ * FIN from the app becomes END_STREAM while the other direction keeps flowing.
+ * Mapping:
+ *  - TCP EOF → h2.end() (empty DATA + END_STREAM);
+ *  - h2 END_STREAM, or RST_STREAM NO_ERROR/CANCEL → tcp.end() (shutdown SHUT_WR);
+ *  - other RST codes → TCP reset (I/O error, reported in `error`);
+ *  - TCP RST/ECONNRESET/EPIPE, or the socket closing before EOF → RST_STREAM CANCEL on h2.
+ * Backpressure: a side's reads pause while the other side's write buffer is full.
+ */
+export function copyBidirectional(tcp: net.Socket, h2: http2.Http2Stream, counters: CopyCounters = {}): Promise<CopyResult> {
+  tcp.allowHalfOpen = true;
+  let bytesTcpToH2 = 0;
+  let bytesH2ToTcp = 0;
+  let error: Error | undefined;
+  let tcpReadEnded = false;
+  let h2ReadEnded = false;
+  let tcpClosed = tcp.destroyed;
+  let h2Closed = h2.destroyed;
+
+  return new Promise<CopyResult>((resolve) => {
+    const maybeDone = (): void => {
+      if (!tcpClosed || !h2Closed) return;
+      tcp.off('drain', onTcpDrain);
+      h2.off('drain', onH2Drain);
+      resolve(error ? { bytesTcpToH2, bytesH2ToTcp, error } : { bytesTcpToH2, bytesH2ToTcp });
+    };
+
+    // tcp → h2
+    tcp.on('data', (chunk: Buffer) => {
+      if (h2.destroyed || !h2.writable) return; // stream gone: drop, the close path tears down
+      bytesTcpToH2 += chunk.length;
+      counters.upstream?.(chunk.length);
+      if (!h2.write(chunk)) tcp.pause();
+    });
+    const onH2Drain = (): void => {
+      tcp.resume();
+    };
+    h2.on('drain', onH2Drain);
+    tcp.on('end', () => {
+      tcpReadEnded = true;
+      if (!h2.destroyed && h2.writable) h2.end();
+    });
+
+    // h2 → tcp
+    h2.on('data', (chunk: Buffer) => {
+      if (tcp.destroyed || !tcp.writable) return;
+      bytesH2ToTcp += chunk.length;
+      counters.downstream?.(chunk.length);
+      if (!tcp.write(chunk)) h2.pause();
+    });
+    const onTcpDrain = (): void => {
+      h2.resume();
+    };
+    tcp.on('drain', onTcpDrain);
+    h2.on('end', () => {
+      h2ReadEnded = true;
+      if (!tcp.destroyed && tcp.writable) tcp.end();
+    });
+
+    tcp.on('error', (err: NodeJS.ErrnoException) => {
+      if (!BENIGN_SOCKET_ERRORS.has(err.code ?? '')) error ??= err;
+    });
+    tcp.on('close', () => {
+      tcpClosed = true;
+      // The app went away before its EOF (RST, error, local destroy): abort the stream so the
+      // peer learns of it, instead of a clean END_STREAM it would take as a graceful close.
+      if (!h2.destroyed && (!tcpReadEnded || !h2ReadEnded)) h2.close(NGHTTP2_CANCEL);
+      maybeDone();
+    });
+
+    h2.on('error', (err: Error) => {
+      if (!BENIGN_SOCKET_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) error ??= err;
+    });
+    h2.on('close', () => {
+      h2Closed = true;
+      const code = h2.rstCode ?? NGHTTP2_NO_ERROR;
+      if (code !== NGHTTP2_NO_ERROR && code !== NGHTTP2_CANCEL) {
+        error ??= new MeshError('H2_ERROR', `hbone stream reset with code ${code}`);
+        resetTcp(tcp);
+      } else if (!tcp.destroyed) {
+        // Reset NO_ERROR/CANCEL counts as EOF: flush what we have, FIN, and since nothing more
+        // can go into the stream, release the socket once our side is written out.
+        if (!h2ReadEnded && tcp.writable) tcp.end();
+        if (!tcpReadEnded) destroyAfterFinish(tcp);
+      }
+      maybeDone();
+    });
+
+    if (tcpClosed && !h2Closed) h2.close(NGHTTP2_CANCEL);
+    if (h2Closed && !tcpClosed) tcp.end();
+    maybeDone();
+  });
+}
+
+function resetTcp(tcp: net.Socket): void {
+  if (tcp.destroyed) return;
+  // resetAndDestroy (Node >= 18.3) sends RST so the app sees an abort, not a clean FIN.
+  if (typeof tcp.resetAndDestroy === 'function' && (tcp as { _handle?: unknown })._handle) tcp.resetAndDestroy();
+  else tcp.destroy();
+}
+
+function destroyAfterFinish(tcp: net.Socket): void {
+  if (tcp.writableFinished) tcp.destroy();
+  else tcp.once('finish', () => tcp.destroy());
+}

@@ -1,0 +1,308 @@
+// HboneServer: terminates HBONE (mTLS 1.3 + HTTP/2 CONNECT) on raw sockets handed over by the
+// proxy's listeners, and passes each CONNECT stream to the caller's handler (facts §1.2–1.4, §1.10).
+//
+// Invariants: a bad peer (TLS failure, foreign CA, bad preface, garbage) costs only its own
+// connection: it is logged, reported through onError and destroyed, never thrown. Only CONNECT
+// streams reach onConnect; anything else is answered 400 + END_STREAM here.
+
+import * as http2 from 'node:http2';
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
+import { MeshError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { Http2Config } from '../config/types.js';
+import { sessionMemoryMb } from './client-connection.js';
+import { startKeepalive } from './keepalive.js';
+import { normalizeIp, sessionInfoOf, type HboneSessionInfo, type SocketAddress } from './session-info.js';
+
+/** Server SETTINGS (facts §1.4). */
+export const SERVER_MAX_CONCURRENT_STREAMS = 200;
+export const SERVER_MAX_HEADER_LIST_BYTES = 64 * 1024;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export type HboneServerErrorPhase = 'context' | 'tls' | 'identity' | 'h2' | 'keepalive';
+
+export interface HboneServerInputs {
+  readonly http2: Http2Config;
+  readonly logger: Logger;
+  /** The certificate to present, chosen by the local (destination) IP of the accepted socket. */
+  readonly secureContextFor: (localIp: string) => Promise<tls.SecureContext>;
+  /** Extra TLSSocket options (ALPN, ciphers...); requestCert/rejectUnauthorized are forced on. */
+  readonly tlsOptions: (ctx: tls.SecureContext) => tls.TLSSocketOptions;
+  /** Checks the verified peer (e.g. trust domain) and returns its identity; throws to reject. */
+  readonly verifyPeer: (socket: tls.TLSSocket) => string;
+  /** Called once per CONNECT stream; the handler answers with stream.respond or respondError. */
+  readonly onConnect: (req: HboneInboundRequest) => void;
+  /** Failed connections, for the caller's counters; logging is done here. */
+  readonly onError?: (err: Error, phase: HboneServerErrorPhase) => void;
+  /** TLS handshake deadline, ms (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+}
+
+export interface HboneInboundRequest {
+  readonly stream: http2.ServerHttp2Stream;
+  readonly authority: string;
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly peerIdentity: string;
+  /** The accepted socket's local address (destination pod IP:15008). */
+  readonly localAddress: SocketAddress;
+  readonly remoteAddress: SocketAddress;
+  readonly session: HboneSessionInfo;
+}
+
+export interface HboneServerStats {
+  /** Sockets between hand-over and HTTP/2 start. */
+  readonly handshaking: number;
+  readonly sessions: number;
+  readonly streams: number;
+}
+
+interface SessionCtx {
+  readonly info: HboneSessionInfo;
+  readonly peerIdentity: string;
+  stopKeepalive: () => void;
+}
+
+/** Answers a CONNECT with an error status: HEADERS + END_STREAM, no body (facts §1.6). */
+export function respondError(stream: http2.ServerHttp2Stream, status: number): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond({ ':status': status }, { endStream: true });
+  // Discard anything the client still sends; the client resets its half on a non-200.
+  stream.resume();
+}
+
+/** Result of OpenSSL's chain check, which a bare server TLSSocket does not act on by itself. */
+function chainVerifyError(sock: tls.TLSSocket): string | undefined {
+  // tls.Server runs this same check in onServerSocketSecure; with no tls.Server we do it here.
+  const handle = (sock as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  if (!handle || typeof handle.verifyError !== 'function') return 'certificate verification result unavailable';
+  const e = handle.verifyError();
+  return e ? (e.code ?? e.message) : undefined;
+}
+
+export class HboneServer {
+  private readonly inputs: HboneServerInputs;
+  private readonly h2: http2.Http2Server;
+  private readonly handshaking = new Set<net.Socket>();
+  private readonly sessions = new Map<http2.ServerHttp2Session, SessionCtx>();
+  /** Open streams per session (Node does not expose the count). */
+  private readonly streamCounts = new WeakMap<http2.Http2Session, number>();
+  /** Set synchronously around h2.emit('connection') so the 'session' handler can pick it up. */
+  private pendingCtx: SessionCtx | undefined;
+  private closing = false;
+
+  constructor(inputs: HboneServerInputs) {
+    this.inputs = inputs;
+    const h = inputs.http2;
+    // A plain (h2c) server that never listens: we feed it sockets that are already TLS.
+    this.h2 = http2.createServer({
+      maxSessionMemory: sessionMemoryMb(h),
+      settings: {
+        maxConcurrentStreams: SERVER_MAX_CONCURRENT_STREAMS,
+        maxHeaderListSize: SERVER_MAX_HEADER_LIST_BYTES,
+        initialWindowSize: h.streamWindowBytes,
+        maxFrameSize: h.frameSizeBytes,
+      },
+    });
+    this.h2.on('session', (session: http2.ServerHttp2Session) => this.onSession(session));
+    this.h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.onStream(stream, headers));
+  }
+
+  /** Takes ownership of an accepted TCP socket (listener created with allowHalfOpen irrelevant). */
+  handleSocket(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.handshaking.add(socket);
+    const done = (): void => {
+      this.handshaking.delete(socket);
+    };
+    socket.once('close', done);
+    socket.on('error', () => {}); // reported through the TLS socket or the timeout below
+    const localIp = normalizeIp(socket.localAddress);
+    const timer = setTimeout(() => {
+      this.fail(socket, 'tls', new MeshError('TLS_HANDSHAKE', `tls handshake from ${socket.remoteAddress} timed out`));
+    }, this.inputs.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+
+    this.inputs.secureContextFor(localIp).then(
+      (ctx) => {
+        if (socket.destroyed) return;
+        if (this.closing) {
+          socket.destroy();
+          return;
+        }
+        let tlsSocket: tls.TLSSocket;
+        try {
+          tlsSocket = new tls.TLSSocket(socket, {
+            ...this.inputs.tlsOptions(ctx),
+            isServer: true,
+            secureContext: ctx,
+            requestCert: true,
+            rejectUnauthorized: true,
+          });
+        } catch (err) {
+          this.fail(socket, 'tls', new MeshError('TLS_HANDSHAKE', `tls setup failed: ${(err as Error).message}`, { cause: err }));
+          return;
+        }
+        let secured = false;
+        tlsSocket.on('error', (err) => {
+          if (!secured) {
+            this.fail(socket, 'tls', new MeshError('TLS_HANDSHAKE', `tls handshake from ${socket.remoteAddress} failed: ${err.message}`, { cause: err }));
+          }
+          // After hand-off the HTTP/2 session reports its own errors.
+        });
+        tlsSocket.once('secure', () => {
+          secured = true;
+          clearTimeout(timer);
+          this.onSecure(socket, tlsSocket);
+        });
+      },
+      (err: unknown) => {
+        this.fail(socket, 'context', new MeshError('CERT_INVALID', `no certificate for local address ${localIp}: ${(err as Error).message}`, { cause: err }));
+      },
+    );
+  }
+
+  /** GOAWAY to every session, wait for their streams until `deadlineMs`, then force-close. */
+  async close(deadlineMs: number): Promise<void> {
+    this.closing = true;
+    for (const s of this.handshaking) s.destroy();
+    const pending = [...this.sessions.keys()].map((session) => new Promise<void>((resolve) => {
+      if (session.destroyed) resolve();
+      else {
+        session.once('close', () => resolve());
+        session.close();
+      }
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    });
+    const outcome = await Promise.race([Promise.all(pending).then(() => 'drained' as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'deadline') {
+      this.inputs.logger.warn({ sessions: this.sessions.size }, 'hbone drain deadline reached, force-closing');
+      this.destroy();
+    }
+  }
+
+  destroy(): void {
+    this.closing = true;
+    for (const s of this.handshaking) s.destroy();
+    for (const session of [...this.sessions.keys()]) session.destroy();
+  }
+
+  stats(): HboneServerStats {
+    let streams = 0;
+    for (const session of this.sessions.keys()) streams += this.openStreams(session);
+    return { handshaking: this.handshaking.size, sessions: this.sessions.size, streams };
+  }
+
+  private openStreams(session: http2.Http2Session): number {
+    return this.streamCounts.get(session) ?? 0;
+  }
+
+  private fail(socket: net.Socket, phase: HboneServerErrorPhase, err: Error): void {
+    if (socket.destroyed && !this.handshaking.has(socket)) return;
+    const log = this.inputs.logger;
+    const fields = { src: `${socket.remoteAddress}:${socket.remotePort}`, phase, err: err.message };
+    if (phase === 'identity' || phase === 'context') log.warn(fields, 'hbone connection rejected');
+    else log.debug(fields, 'hbone connection failed');
+    this.handshaking.delete(socket);
+    socket.destroy();
+    this.inputs.onError?.(err, phase);
+  }
+
+  private onSecure(raw: net.Socket, sock: tls.TLSSocket): void {
+    const chainError = chainVerifyError(sock);
+    if (chainError !== undefined) {
+      this.fail(raw, 'tls', new MeshError('CERT_INVALID', `client certificate rejected: ${chainError}`));
+      sock.destroy();
+      return;
+    }
+    if (sock.alpnProtocol !== 'h2') {
+      this.fail(raw, 'tls', new MeshError('TLS_HANDSHAKE', 'client did not negotiate ALPN h2'));
+      sock.destroy();
+      return;
+    }
+    let peerIdentity: string;
+    try {
+      peerIdentity = this.inputs.verifyPeer(sock);
+    } catch (err) {
+      this.fail(raw, 'identity', err instanceof Error ? err : new Error(String(err)));
+      sock.destroy();
+      return;
+    }
+    this.handshaking.delete(raw);
+    // Synchronous hand-off: data after the handshake stays buffered and the session replays it.
+    this.pendingCtx = { info: sessionInfoOf(sock), peerIdentity, stopKeepalive: () => {} };
+    try {
+      this.h2.emit('connection', sock);
+    } finally {
+      this.pendingCtx = undefined;
+    }
+  }
+
+  private onSession(session: http2.ServerHttp2Session): void {
+    const ctx = this.pendingCtx;
+    if (!ctx) {
+      session.destroy();
+      return;
+    }
+    this.sessions.set(session, ctx);
+    this.streamCounts.set(session, 0);
+    const log = this.inputs.logger;
+    const h = this.inputs.http2;
+    try {
+      session.setLocalWindowSize(h.connectionWindowBytes);
+    } catch (err) {
+      log.debug({ err }, 'hbone: could not raise the connection window');
+    }
+    ctx.stopKeepalive = startKeepalive(session, { intervalMs: h.pingIntervalMs, timeoutMs: h.pingTimeoutMs }, (reason) => {
+      log.warn({ peer: ctx.peerIdentity, reason }, 'hbone connection dead, closing');
+      this.inputs.onError?.(new MeshError('H2_ERROR', `keepalive: ${reason}`), 'keepalive');
+      // ztunnel: abrupt shutdown with GOAWAY NO_ERROR.
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR);
+      session.destroy();
+    });
+    session.on('error', (err: Error) => {
+      log.debug({ peer: ctx.peerIdentity, err: err.message }, 'hbone session error');
+      this.inputs.onError?.(err, 'h2');
+    });
+    session.once('close', () => {
+      ctx.stopKeepalive();
+      this.sessions.delete(session);
+    });
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    const session = stream.session as http2.ServerHttp2Session | undefined;
+    const ctx = session ? this.sessions.get(session) : undefined;
+    // A stream error with no listener would throw; handlers add their own on top.
+    stream.on('error', (err) => this.inputs.logger.debug({ err: err.message }, 'hbone stream error'));
+    if (!session || !ctx) {
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    this.streamCounts.set(session, this.openStreams(session) + 1);
+    stream.once('close', () => this.streamCounts.set(session, Math.max(0, this.openStreams(session) - 1)));
+    const authority = headers[':authority'];
+    if (headers[':method'] !== 'CONNECT' || typeof authority !== 'string') {
+      respondError(stream, 400);
+      return;
+    }
+    this.inputs.onConnect({
+      stream,
+      authority,
+      headers,
+      peerIdentity: ctx.peerIdentity,
+      localAddress: ctx.info.localAddress,
+      remoteAddress: ctx.info.remoteAddress,
+      session: ctx.info,
+    });
+  }
+}

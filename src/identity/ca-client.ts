@@ -1,0 +1,50 @@
+// The CA seam: anything that turns a CSR into a certificate chain (built-in root, Istio plug-in CA
+// files, later istiod over gRPC), plus the registry that picks one by `config.ca.provider`.
+
+import type { CaConfig } from '../config/types.js';
+import type { Logger } from '../common/log.js';
+import { MeshError } from '../common/errors.js';
+import { BuiltinCaClient } from './builtin-ca.js';
+import { FileCaClient } from './file-ca.js';
+
+/**
+ * A certificate authority as ztunnel sees it (istio.v1.auth.IstioCertificateService).
+ * `sign` returns the chain exactly like IstioCertificateResponse.cert_chain: element 0 the leaf,
+ * then intermediates, and the LAST element the trust bundle (one or more concatenated root PEMs).
+ * Errors are MeshError CA_ERROR (the request was refused or failed) or CA_CONFIG.
+ */
+export interface CaClient {
+  readonly name: string;
+  /** `csrPem`: PKCS#10 with one URI SAN = `spiffeId`; `ttlSeconds`: requested lifetime (the CA may cap it). */
+  sign(csrPem: string, spiffeId: string, ttlSeconds: number): Promise<string[]>;
+  close(): void;
+}
+
+export interface CaClientOptions {
+  /** Builtin root subject `O=<trustDomain>` (default `ambit`). */
+  readonly trustDomain?: string;
+  /** Clock in ms since the epoch (tests); default Date.now. */
+  readonly now?: () => number;
+}
+
+/** Builds the CA client named by `config.provider`. */
+export async function createCaClient(config: CaConfig, logger: Logger, options: CaClientOptions = {}): Promise<CaClient> {
+  const provider = config.provider;
+  switch (provider) {
+    case 'builtin':
+      return BuiltinCaClient.open({
+        stateDir: config.stateDir,
+        trustDomain: options.trustDomain,
+        logger,
+        ...(options.now ? { now: options.now } : {}),
+      });
+    case 'file':
+      return FileCaClient.open({ dir: config.pluginCertsDir, logger, ...(options.now ? { now: options.now } : {}) });
+    case 'istiod':
+      throw new MeshError('CA_CONFIG', 'CA provider "istiod" is not implemented yet; use "builtin" or "file"');
+    default: {
+      const unknown: never = provider;
+      throw new MeshError('CA_CONFIG', `unknown CA provider "${String(unknown)}"`);
+    }
+  }
+}

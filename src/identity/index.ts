@@ -1,0 +1,43 @@
+// Public surface of the identity module: workload certificates, the CA seam and its local
+// providers, the certificate manager, and the X.509 primitives they are built from.
+
+export type { CaClient, CaClientOptions } from './ca-client.js';
+export { createCaClient } from './ca-client.js';
+export { BuiltinCaClient, BUILTIN_ROOT_CERT_FILE, BUILTIN_ROOT_KEY_FILE, type BuiltinCaOptions } from './builtin-ca.js';
+export { FileCaClient, PLUGIN_CA_FILES, type FileCaOptions } from './file-ca.js';
+export {
+  workloadCertificateFromChain,
+  dumpPemBundle,
+  type WorkloadCertificate,
+  type CertDump,
+} from './workload-certificate.js';
+export {
+  CertManager,
+  MAX_CONCURRENT_CSRS,
+  type CertManagerInputs,
+  type CertState,
+  type CertificateDump,
+  type RotateListener,
+} from './cert-manager.js';
+export type { CertPriority } from './issue-queue.js';
+export { refreshAtMs, backoffDelayMs, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_JITTER } from './refresh-policy.js';
+export {
+  CERT_BACKDATE_MS,
+  certValidity,
+  createCsr,
+  createRootCa,
+  generateKeyPair,
+  importSigningKey,
+  issueCertificate,
+  parseSanUris,
+  privateKeyToPem,
+  readCsr,
+  splitPemBundle,
+  uriSans,
+  type KeyKind,
+  type KeyPair,
+  type LeafOptions,
+  type RootOptions,
+  type SigningCa,
+  type VerifiedCsr,
+} from './x509.js';

@@ -1,0 +1,25 @@
+// The metrics registry every component registers on: created once in bin/, with Node.js process
+// metrics and the `istio_build` info gauge that ztunnel exports.
+
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface RegistryOptions {
+  /** The `tag` label of istio_build (ztunnel: ISTIO_META_ISTIO_VERSION). */
+  readonly tag?: string;
+  /** Collect Node.js process metrics (default true). */
+  readonly processMetrics?: boolean;
+}
+
+/** A fresh registry: process metrics plus `istio_build{component="ztunnel",tag} 1`. */
+export function createRegistry(options: RegistryOptions = {}): Registry {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const build = new Gauge({
+    name: 'istio_build',
+    help: 'Istio component build info',
+    labelNames: ['component', 'tag'] as const,
+    registers: [registry],
+  });
+  build.set({ component: 'ztunnel', tag: options.tag === undefined || options.tag === '' ? 'unknown' : options.tag }, 1);
+  return registry;
+}

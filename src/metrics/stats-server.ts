@@ -1,0 +1,63 @@
+// The Prometheus endpoint (ztunnel port 15020): GET /metrics or /stats/prometheus. The body is
+// always OpenMetrics text (as ztunnel's encoder); only the content type follows the Accept header.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../common/log.js';
+import { HttpListener, pathOf, reply } from './http-listener.js';
+import { encodeOpenMetrics } from './openmetrics.js';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text;charset=utf-8;version=1.0.0';
+
+export interface StatsServerOptions {
+  readonly registry: Registry;
+  readonly host: string;
+  readonly port: number;
+  readonly logger?: Logger;
+}
+
+/** True if any Accept entry names application/openmetrics-text (facts §2). */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((e) => e.split(';')[0]?.trim().toLowerCase() === 'application/openmetrics-text');
+}
+
+export class StatsServer {
+  private readonly listener: HttpListener;
+
+  constructor(private readonly options: StatsServerOptions) {
+    this.listener = new HttpListener({
+      name: 'stats',
+      host: options.host,
+      port: options.port,
+      logger: options.logger,
+      handler: (req, res) => this.handle(req, res),
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = pathOf(req);
+    if (path !== '/metrics' && path !== '/stats/prometheus') return reply(res, 404, 'not found\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'method not allowed\n');
+    const body = await encodeOpenMetrics(this.options.registry);
+    reply(res, 200, body, wantsOpenMetrics(req.headers.accept) ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE);
+  }
+
+  start(): Promise<AddressInfo> {
+    return this.listener.start();
+  }
+
+  address(): AddressInfo | undefined {
+    return this.listener.address();
+  }
+
+  close(): Promise<void> {
+    return this.listener.close();
+  }
+
+  destroy(): void {
+    this.listener.destroy();
+  }
+}

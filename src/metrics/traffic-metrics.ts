@@ -1,0 +1,171 @@
+// The istio_tcp_* counters and the per-connection recorder the proxy drives. Byte counts are
+// accumulated in plain fields on the hot path and folded into prom-client at scrape and at close.
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ResponseFlag } from '../common/errors.js';
+import { TRAFFIC_LABEL_NAMES, type ConnectionLabels, type Reporter } from './traffic-labels.js';
+
+/*
+ * Why not `counter.labels(...).inc(n)` per chunk: prom-client re-hashes and re-validates all 27
+ * label values on every inc() (the `labels()` handle is only a bound function), which would run
+ * per data chunk. Instead a recorder adds to two numbers; the byte counters' collect() hook flushes
+ * every live recorder's delta just before a scrape, and close() flushes the remainder. Scrapes
+ * therefore see exact totals and the data path pays one addition per chunk.
+ */
+
+/** Per-connection handle. Invariant: closed exactly once; later calls are no-ops. */
+export interface ConnectionRecorder {
+  readonly labels: ConnectionLabels;
+  /** Client→server bytes (istio_tcp_received_bytes_total), for BOTH reporters. */
+  received(n: number): void;
+  /** Server→client bytes (istio_tcp_sent_bytes_total), for BOTH reporters. */
+  sent(n: number): void;
+  /** Totals so far, for access logs (which flip them to the reporter's view). */
+  readonly receivedBytes: number;
+  readonly sentBytes: number;
+  readonly closed: boolean;
+  /** Records the end: closed_total with `flag` as response_flags; failed_total too if flag != '-'. */
+  close(flag: ResponseFlag): void;
+}
+
+type LabelObject = Record<string, string>;
+
+class Recorder implements ConnectionRecorder {
+  receivedBytes = 0;
+  sentBytes = 0;
+  closed = false;
+  /** Bytes already folded into the prom-client counters. */
+  flushedReceived = 0;
+  flushedSent = 0;
+  readonly labelObject: LabelObject;
+
+  constructor(
+    readonly labels: ConnectionLabels,
+    private readonly owner: TrafficMetrics,
+  ) {
+    this.labelObject = { ...labels };
+  }
+
+  received(n: number): void {
+    if (n > 0) this.receivedBytes += n;
+  }
+
+  sent(n: number): void {
+    if (n > 0) this.sentBytes += n;
+  }
+
+  close(flag: ResponseFlag): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.owner.finish(this, flag);
+  }
+}
+
+export class TrafficMetrics {
+  private readonly opened: Counter<string>;
+  private readonly closedTotal: Counter<string>;
+  private readonly receivedTotal: Counter<string>;
+  private readonly sentTotal: Counter<string>;
+  private readonly failed: Counter<string>;
+  private readonly socketsOpen: Gauge<string>;
+  private readonly live = new Set<Recorder>();
+
+  constructor(registry: Registry) {
+    const labelNames = TRAFFIC_LABEL_NAMES;
+    const registers = [registry];
+    this.opened = new Counter({
+      name: 'istio_tcp_connections_opened_total',
+      help: 'The total number of TCP connections opened',
+      labelNames,
+      registers,
+    });
+    this.closedTotal = new Counter({
+      name: 'istio_tcp_connections_closed_total',
+      help: 'The total number of TCP connections closed',
+      labelNames,
+      registers,
+    });
+    this.receivedTotal = new Counter({
+      name: 'istio_tcp_received_bytes_total',
+      help: 'The size of total bytes received during request in case of a TCP connection',
+      labelNames,
+      registers,
+      collect: () => this.flushLive(),
+    });
+    this.sentTotal = new Counter({
+      name: 'istio_tcp_sent_bytes_total',
+      help: 'The size of total bytes sent during response in case of a TCP connection',
+      labelNames,
+      registers,
+      collect: () => this.flushLive(),
+    });
+    this.failed = new Counter({
+      name: 'istio_tcp_connections_failed_total',
+      help: 'The total number of TCP connections that failed to establish (unstable)',
+      labelNames,
+      registers,
+    });
+    this.socketsOpen = new Gauge({
+      name: 'istio_tcp_sockets_open',
+      help: 'The current number of open TCP sockets (unstable)',
+      labelNames: ['reporter'] as const,
+      registers,
+    });
+  }
+
+  /**
+   * Counts a connection as opened and returns its recorder. opened_total is recorded with
+   * response_flags '-' (the value at open, as ztunnel does); the final flag only appears on
+   * closed_total / failed_total. Byte counters keep the open-time labels too.
+   */
+  open(labels: ConnectionLabels): ConnectionRecorder {
+    const open: ConnectionLabels = labels.response_flags === '-' ? labels : { ...labels, response_flags: '-' };
+    const r = new Recorder(open, this);
+    this.opened.inc(r.labelObject, 1);
+    // Create the byte series at 0 so they appear from open on (ztunnel get_or_create at open).
+    this.receivedTotal.inc(r.labelObject, 0);
+    this.sentTotal.inc(r.labelObject, 0);
+    this.socketsOpen.inc({ reporter: open.reporter }, 1);
+    this.live.add(r);
+    return r;
+  }
+
+  /** Number of recorders not yet closed. */
+  get openConnections(): number {
+    return this.live.size;
+  }
+
+  /** Open sockets for one reporter (gauge value), mainly for tests and drain logs. */
+  openFor(reporter: Reporter): number {
+    let n = 0;
+    for (const r of this.live) if (r.labels.reporter === reporter) n++;
+    return n;
+  }
+
+  /** @internal called by Recorder.close exactly once. */
+  finish(r: Recorder, flag: ResponseFlag): void {
+    this.flush(r);
+    this.live.delete(r);
+    const final = flag === '-' ? r.labelObject : { ...r.labelObject, response_flags: flag };
+    this.closedTotal.inc(final, 1);
+    if (flag !== '-') this.failed.inc(final, 1);
+    this.socketsOpen.dec({ reporter: r.labels.reporter }, 1);
+  }
+
+  private flush(r: Recorder): void {
+    const rx = r.receivedBytes - r.flushedReceived;
+    if (rx > 0) {
+      this.receivedTotal.inc(r.labelObject, rx);
+      r.flushedReceived = r.receivedBytes;
+    }
+    const tx = r.sentBytes - r.flushedSent;
+    if (tx > 0) {
+      this.sentTotal.inc(r.labelObject, tx);
+      r.flushedSent = r.sentBytes;
+    }
+  }
+
+  private flushLive(): void {
+    for (const r of this.live) this.flush(r);
+  }
+}

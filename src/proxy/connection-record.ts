@@ -1,0 +1,92 @@
+// One proxied connection's telemetry: Istio traffic metrics (live byte counters) plus the access log
+// line written exactly once on completion (facts §7.1, §7.3).
+
+import { meshErrorOf, responseFlagOf } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { ConnectionRecorder, TrafficMetrics, ConnectionLabels } from '../metrics/index.js';
+
+export type Direction = 'inbound' | 'outbound';
+
+/** Access log fields known when the connection opens (dotted names as ztunnel logs them). */
+export interface AccessFields {
+  readonly 'src.addr': string;
+  readonly 'src.workload'?: string;
+  readonly 'src.namespace'?: string;
+  readonly 'src.identity'?: string;
+  readonly 'src.cluster'?: string;
+  readonly 'dst.addr': string;
+  readonly 'dst.hbone_addr'?: string;
+  readonly 'dst.service'?: string;
+  readonly 'dst.workload'?: string;
+  readonly 'dst.namespace'?: string;
+  readonly 'dst.identity'?: string;
+  readonly 'dst.cluster'?: string;
+  readonly direction: Direction;
+}
+
+export interface ConnectionRecordInputs {
+  readonly accessLog: Logger;
+  readonly metrics: TrafficMetrics;
+  readonly labels: ConnectionLabels;
+  readonly fields: AccessFields;
+  readonly now?: () => number;
+}
+
+export class ConnectionRecord {
+  private readonly recorder: ConnectionRecorder;
+  private readonly started: number;
+  private readonly now: () => number;
+  /** client→server bytes (metric "received" for both reporters). */
+  private upstreamBytes = 0;
+  /** server→client bytes. */
+  private downstreamBytes = 0;
+  private done = false;
+
+  constructor(private readonly inputs: ConnectionRecordInputs) {
+    this.now = inputs.now ?? Date.now;
+    this.started = this.now();
+    this.recorder = inputs.metrics.open(inputs.labels);
+    if (inputs.accessLog.isLevelEnabled('debug')) inputs.accessLog.debug(inputs.fields, 'connection opened');
+  }
+
+  /** Bytes flowing client → server. */
+  upstream(n: number): void {
+    this.upstreamBytes += n;
+    this.recorder.received(n);
+  }
+
+  /** Bytes flowing server → client. */
+  downstream(n: number): void {
+    this.downstreamBytes += n;
+    this.recorder.sent(n);
+  }
+
+  get isDone(): boolean {
+    return this.done;
+  }
+
+  /** Closes metrics and writes the access log line; idempotent. */
+  complete(err?: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    const flag = err === undefined ? '-' : responseFlagOf(err);
+    this.recorder.close(flag);
+    const outbound = this.inputs.fields.direction === 'outbound';
+    const line = {
+      ...this.inputs.fields,
+      // Access logs take the reporter's view (facts §7.3): outbound sent = client→server.
+      bytes_sent: outbound ? this.upstreamBytes : this.downstreamBytes,
+      bytes_recv: outbound ? this.downstreamBytes : this.upstreamBytes,
+      duration: `${this.now() - this.started}ms`,
+      ...(err === undefined ? {} : { error: describeError(err), response_flags: flag }),
+    };
+    if (err === undefined) this.inputs.accessLog.info(line, 'connection complete');
+    else this.inputs.accessLog.error(line, 'connection complete');
+  }
+}
+
+export function describeError(err: unknown): string {
+  const mesh = meshErrorOf(err);
+  if (mesh) return mesh.message;
+  return err instanceof Error ? err.message : String(err);
+}

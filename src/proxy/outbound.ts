@@ -1,0 +1,155 @@
+// Outbound path shared by 15001 (captured traffic) and 15080 (SOCKS5): identify the source
+// workload, route (facts §1.9), then open HBONE through the pool or plain TCP, and copy both ways.
+
+import type { Socket } from 'node:net';
+import { MeshError, isMeshError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { Config } from '../config/index.js';
+import { buildBaggage, buildForwarded, copyBidirectional, newTraceparent, type HbonePool } from '../hbone/index.js';
+import type { CertManager } from '../identity/index.js';
+import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
+import { trafficLabels } from '../metrics/index.js';
+import type { ProxyState } from '../state/index.js';
+import { clientConnectOptions, formatSpiffeId, identityFromWorkload } from '../tls/index.js';
+import { ConnectionRecord, describeError } from './connection-record.js';
+import { ownPorts } from './inbound.js';
+import type { LocalWorkloads } from './local-workloads.js';
+import { routeOutbound, type Route, type SocketAddr } from './outbound-route.js';
+import { formatAddr, remoteAddrOf } from './socket-addr.js';
+import { connectTcp, pipeTcp } from './upstream.js';
+
+export interface OutboundInputs {
+  readonly config: Config;
+  readonly state: ProxyState;
+  readonly local: LocalWorkloads;
+  readonly certs: CertManager;
+  readonly pool: HbonePool;
+  readonly metrics: TrafficMetrics;
+  readonly errors: ErrorCounter;
+  readonly logger: Logger;
+  readonly accessLog: Logger;
+}
+
+/** Hooks a front end (SOCKS5) uses to answer its client once the upstream is up or has failed. */
+export interface OutboundHooks {
+  established?(): void;
+  failed?(err: MeshError): void;
+}
+
+export class OutboundHandler {
+  constructor(private readonly inputs: OutboundInputs) {}
+
+  /** Proxies `socket` to `dst`; resolves when the connection is over. Never throws. */
+  async handle(socket: Socket, dst: SocketAddr, hooks: OutboundHooks = {}): Promise<void> {
+    try {
+      await this.serve(socket, dst, hooks);
+    } catch (err) {
+      const mesh = isMeshError(err) ? err : new MeshError('INTERNAL', 'internal error', { cause: err });
+      if (mesh.code === 'INTERNAL') this.inputs.logger.error({ err }, 'outbound: unexpected failure');
+      hooks.failed?.(mesh);
+      socket.destroy();
+    }
+  }
+
+  private earlyFailure(socket: Socket, dst: SocketAddr, err: MeshError, hooks: OutboundHooks): void {
+    this.inputs.errors.inc('outbound', err.code);
+    this.inputs.accessLog.warn(
+      { 'src.addr': formatAddr(remoteAddrOf(socket)), 'dst.addr': formatAddr(dst), direction: 'outbound', error: err.message },
+      'connection failed',
+    );
+    hooks.failed?.(err);
+    socket.destroy();
+  }
+
+  private async serve(socket: Socket, dst: SocketAddr, hooks: OutboundHooks): Promise<void> {
+    const { config, state } = this.inputs;
+    const src = remoteAddrOf(socket);
+    const source = this.inputs.local.sourceFor(src.ip);
+    if (!source) {
+      this.earlyFailure(socket, dst, new MeshError('UNKNOWN_SOURCE', `no local workload has address ${src.ip}`), hooks);
+      return;
+    }
+    let route: Route;
+    try {
+      route = routeOutbound({ state, source, dst, network: config.network, hbonePort: config.ports.hbone, ownPorts: ownPorts(config) }, src.ip);
+    } catch (err) {
+      this.earlyFailure(socket, dst, err as MeshError, hooks);
+      return;
+    }
+    const srcIdentity = formatSpiffeId(identityFromWorkload(source));
+    const hbone = route.kind === 'hbone';
+    const destWorkload = route.kind === 'passthrough' ? undefined : route.destWorkload;
+    const destService = route.kind === 'passthrough' ? undefined : route.destService;
+    const dstIdentity = destWorkload && hbone ? formatSpiffeId(identityFromWorkload(destWorkload)) : undefined;
+    const nextHop = route.kind === 'hbone' ? route.nextHop : route.target;
+    const record = new ConnectionRecord({
+      accessLog: this.inputs.accessLog,
+      metrics: this.inputs.metrics,
+      labels: trafficLabels({
+        reporter: 'source',
+        source,
+        sourcePrincipal: hbone ? srcIdentity : undefined,
+        destination: destWorkload,
+        destinationPrincipal: dstIdentity,
+        destinationService: destService,
+        securityPolicy: hbone ? 'mutual_tls' : 'unknown',
+      }),
+      fields: {
+        'src.addr': formatAddr(src),
+        'src.workload': source.name,
+        'src.namespace': source.namespace,
+        'src.identity': hbone ? srcIdentity : undefined,
+        'dst.addr': formatAddr(nextHop),
+        'dst.hbone_addr': route.kind === 'hbone' ? route.authority : undefined,
+        'dst.service': destService?.hostname,
+        'dst.workload': destWorkload?.name,
+        'dst.namespace': destWorkload?.namespace,
+        'dst.identity': dstIdentity,
+        direction: 'outbound',
+      },
+    });
+    try {
+      if (route.kind === 'hbone') {
+        const cert = await this.inputs.certs.fetch(srcIdentity, 'realtime');
+        const { stream } = await this.inputs.pool.connect({
+          key: `${srcIdentity}|${[...route.expectedSans].sort().join(',')}|${src.ip}|${formatAddr(route.nextHop)}`,
+          nextHop: route.nextHop,
+          tls: () => clientConnectOptions(cert, route.expectedSans),
+          authority: route.authority,
+          headers: {
+            baggage: buildBaggage(source),
+            forwarded: buildForwarded(src.ip, src.port, destService?.hostname),
+            traceparent: newTraceparent(),
+          },
+        });
+        if (socket.destroyed) {
+          stream.close();
+          record.complete(new MeshError('UPSTREAM_CONNECT', 'client went away before the tunnel was up'));
+          return;
+        }
+        hooks.established?.();
+        const result = await copyBidirectional(socket, stream, {
+          upstream: (n: number) => record.upstream(n),
+          downstream: (n: number) => record.downstream(n),
+        });
+        record.complete(result.error);
+      } else {
+        const upstream = await connectTcp({ target: route.target, timeoutMs: config.connectTimeoutMs });
+        if (socket.destroyed) {
+          upstream.destroy();
+          record.complete(new MeshError('UPSTREAM_CONNECT', 'client went away before the upstream was up'));
+          return;
+        }
+        hooks.established?.();
+        const err = await pipeTcp(socket, upstream, { aToB: (n) => record.upstream(n), bToA: (n) => record.downstream(n) });
+        record.complete(err);
+      }
+    } catch (err) {
+      const mesh = isMeshError(err) ? err : new MeshError('UPSTREAM_CONNECT', describeError(err), { cause: err });
+      this.inputs.errors.inc('outbound', mesh.code);
+      record.complete(mesh);
+      hooks.failed?.(mesh);
+      socket.destroy();
+    }
+  }
+}

@@ -1,0 +1,179 @@
+// Pure L4 authorization, evaluated exactly as ztunnel's `rbac.rs` + `assert_rbac` do: DENY before
+// ALLOW, dry-run policies only annotate, and the empty-rule / empty-match edge cases preserved.
+
+import type { Authorization, RbacMatch, StringMatch, ServiceAccountMatch } from '../state/types.js';
+import { cidrContains, parseCidr, parseIp, type IpBytes } from './ip-cidr.js';
+
+/** The SPIFFE identity of a peer, split into its parts (`spiffe://<td>/ns/<ns>/sa/<sa>`). */
+export interface RbacIdentity {
+  readonly trustDomain: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+}
+
+export interface RbacConnection {
+  readonly srcIp: string;
+  readonly srcPort: number;
+  readonly dstIp: string;
+  /** The resolved target port on the destination workload (not the service port). */
+  readonly dstPort: number;
+  /** Peer identity from mTLS; undefined for plaintext (15006). */
+  readonly srcIdentity: RbacIdentity | undefined;
+}
+
+export type RbacDecision =
+  | { readonly allowed: true; readonly dryRunNotes: string[] }
+  | { readonly allowed: false; readonly reason: string; readonly policy?: string; readonly dryRunNotes: string[] };
+
+/** Per-connection attributes derived once, then shared by every policy evaluated. */
+interface Subject {
+  readonly src: IpBytes | undefined;
+  readonly dst: IpBytes | undefined;
+  readonly port: number;
+  readonly identity: RbacIdentity | undefined;
+  /** Principal without `spiffe://`, or undefined with no identity (then no principal matches). */
+  readonly principal: string | undefined;
+  /** Identity namespace, '' without identity. */
+  readonly namespace: string;
+}
+
+function subjectOf(conn: RbacConnection): Subject {
+  const id = conn.srcIdentity;
+  return {
+    src: parseIp(conn.srcIp),
+    dst: parseIp(conn.dstIp),
+    port: conn.dstPort,
+    identity: id,
+    principal: id === undefined ? undefined : `${id.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`,
+    namespace: id?.namespace ?? '',
+  };
+}
+
+export function stringMatches(m: StringMatch, value: string): boolean {
+  switch (m.kind) {
+    case 'exact':
+      return value === m.value;
+    case 'prefix':
+      return value.startsWith(m.value);
+    case 'suffix':
+      return value.endsWith(m.value);
+    case 'presence':
+      return value !== '';
+    default: {
+      const never: never = m;
+      return never;
+    }
+  }
+}
+
+/** A field group passes when (no positives or any positive matches) and no negative matches. */
+function group<T>(positive: readonly T[], negative: readonly T[], pred: (v: T) => boolean): boolean {
+  if (positive.length > 0 && !positive.some(pred)) return false;
+  return negative.length === 0 || !negative.some(pred);
+}
+
+function isEmptyMatch(m: RbacMatch): boolean {
+  return (
+    m.namespaces.length === 0 &&
+    m.notNamespaces.length === 0 &&
+    m.principals.length === 0 &&
+    m.notPrincipals.length === 0 &&
+    m.serviceAccounts.length === 0 &&
+    m.notServiceAccounts.length === 0 &&
+    m.sourceIps.length === 0 &&
+    m.notSourceIps.length === 0 &&
+    m.destinationIps.length === 0 &&
+    m.notDestinationIps.length === 0 &&
+    m.destinationPorts.length === 0 &&
+    m.notDestinationPorts.length === 0
+  );
+}
+
+function matchOne(m: RbacMatch, s: Subject): boolean {
+  const ipIn = (ip: IpBytes | undefined) => (c: Parameters<typeof parseCidr>[0]) => {
+    if (ip === undefined) return false;
+    const net = parseCidr(c);
+    return net !== undefined && cidrContains(net, ip);
+  };
+  const sa = (x: ServiceAccountMatch): boolean =>
+    s.identity !== undefined && s.identity.namespace === x.namespace && s.identity.serviceAccount === x.serviceAccount;
+  // With no identity the principal string is not even '' in ztunnel: the spiffe:// strip fails,
+  // so no StringMatch (presence included) matches, and not_principals always passes.
+  const principal = (x: StringMatch): boolean => s.principal !== undefined && stringMatches(x, s.principal);
+  return (
+    group(m.destinationIps, m.notDestinationIps, ipIn(s.dst)) &&
+    group(m.sourceIps, m.notSourceIps, ipIn(s.src)) &&
+    group(m.destinationPorts, m.notDestinationPorts, (p) => p === s.port) &&
+    group(m.serviceAccounts, m.notServiceAccounts, sa) &&
+    group(m.principals, m.notPrincipals, principal) &&
+    group(m.namespaces, m.notNamespaces, (x) => stringMatches(x, s.namespace))
+  );
+}
+
+function policyMatchesSubject(policy: Authorization, s: Subject): boolean {
+  // MUST (ztunnel): a policy without rules never matches, so an empty ALLOW denies everything.
+  for (const rule of policy.rules) {
+    let ruleMatch = true;
+    for (const clause of rule) {
+      // MUST: a clause with zero matches counts as matching; an all-empty Match is skipped, so a
+      // clause holding only all-empty Matches does NOT match.
+      let clauseMatch = clause.length === 0;
+      for (const m of clause) {
+        if (isEmptyMatch(m)) continue;
+        if (matchOne(m, s)) {
+          clauseMatch = true;
+          break;
+        }
+      }
+      if (!clauseMatch) {
+        ruleMatch = false;
+        break;
+      }
+    }
+    // A rule with zero clauses matches everything.
+    if (ruleMatch) return true;
+  }
+  return false;
+}
+
+/** Whether one policy matches the connection, ignoring its action and dry-run flag. */
+export function policyMatches(policy: Authorization, conn: RbacConnection): boolean {
+  return policyMatchesSubject(policy, subjectOf(conn));
+}
+
+function keyOf(p: Authorization): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+/**
+ * Decides one connection against the policies already selected for its destination workload
+ * (namespace + global + the workload's own keys, facts §8). Order: dry-run DENY (notes only),
+ * enforced DENY, dry-run ALLOW (notes only), then enforced ALLOW.
+ */
+export function authorize(policies: readonly Authorization[], conn: RbacConnection): RbacDecision {
+  const s = subjectOf(conn);
+  const dryRunNotes: string[] = [];
+  const allow: Authorization[] = [];
+  const dryAllow: Authorization[] = [];
+
+  for (const p of policies) {
+    if (p.action !== 'Deny') {
+      (p.dryRun ? dryAllow : allow).push(p);
+      continue;
+    }
+    if (p.dryRun && policyMatchesSubject(p, s)) dryRunNotes.push(`dry-run: deny policy match: ${keyOf(p)}`);
+  }
+  for (const p of policies) {
+    if (p.action === 'Deny' && !p.dryRun && policyMatchesSubject(p, s)) {
+      const key = keyOf(p);
+      return { allowed: false, reason: `explicitly denied by: ${key}`, policy: key, dryRunNotes };
+    }
+  }
+  if (dryAllow.length > 0) {
+    const hit = dryAllow.find((p) => policyMatchesSubject(p, s));
+    dryRunNotes.push(hit === undefined ? 'dry-run: no allow policies match' : `dry-run: allow policy match: ${keyOf(hit)}`);
+  }
+  if (allow.length === 0) return { allowed: true, dryRunNotes };
+  if (allow.some((p) => policyMatchesSubject(p, s))) return { allowed: true, dryRunNotes };
+  return { allowed: false, reason: 'allow policies exist, but none allowed', dryRunNotes };
+}

@@ -1,0 +1,90 @@
+// Starts a whole node agent in-process (the composition root in src/bin) on loopback, with its
+// log lines captured so tests can wait for access log entries instead of sleeping.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.js';
+import { NodeAgent } from '../../src/bin/node-agent.js';
+
+export interface CapturedLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+export interface LineCapture {
+  readonly lines: CapturedLine[];
+  readonly stream: { write(s: string): void };
+  /** Resolves with the first line (already seen or future) matching the predicate. */
+  waitFor(pred: (l: CapturedLine) => boolean): Promise<CapturedLine>;
+}
+
+export function lineCapture(): LineCapture {
+  const lines: CapturedLine[] = [];
+  const waiters: Array<{ pred: (l: CapturedLine) => boolean; resolve: (l: CapturedLine) => void }> = [];
+  return {
+    lines,
+    stream: {
+      write(s: string) {
+        for (const part of s.split('\n')) {
+          if (!part) continue;
+          const line = JSON.parse(part) as CapturedLine;
+          lines.push(line);
+          for (let i = waiters.length - 1; i >= 0; i--) {
+            if (waiters[i]!.pred(line)) waiters.splice(i, 1)[0]!.resolve(line);
+          }
+        }
+      },
+    },
+    waitFor(pred) {
+      const hit = lines.find(pred);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve) => waiters.push({ pred, resolve }));
+    },
+  };
+}
+
+export interface TestAgent {
+  readonly agent: NodeAgent;
+  readonly logs: LineCapture;
+  readonly bind: string;
+}
+
+export interface AgentSpec {
+  readonly nodeName: string;
+  readonly bind: string;
+  readonly configPath: string;
+  /** Shared by agents that must trust each other (builtin CA root lives here). */
+  readonly stateDir: string;
+  readonly env?: Record<string, string>;
+}
+
+export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
+  const logs = lineCapture();
+  const config = loadConfig([], {
+    NODE_NAME: spec.nodeName,
+    LOCAL_XDS_PATH: spec.configPath,
+    AMBIT_BIND_ADDRESS: spec.bind,
+    AMBIT_ADMIN_BIND_ADDRESS: spec.bind,
+    AMBIT_INBOUND_BIND: 'workloads',
+    AMBIT_STATE_DIR: spec.stateDir,
+    AMBIT_LOG_LEVEL: 'debug',
+    CONNECTION_TERMINATION_DEADLINE: '5s',
+    ...spec.env,
+  });
+  const agent = new NodeAgent({ config, logDestination: logs.stream });
+  await agent.start();
+  await agent.readiness.whenReady();
+  return { agent, logs, bind: spec.bind };
+}
+
+export function tempDir(prefix = 'ambit-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeConfig(dir: string, yaml: string, name = 'mesh.yaml'): string {
+  const p = join(dir, name);
+  writeFileSync(p, yaml);
+  return p;
+}

@@ -1,0 +1,160 @@
+// Readiness (15021) and admin (15000) servers over real HTTP on loopback: status codes, bodies,
+// content types, /logging effects on real pino loggers, and /quitquitquit.
+
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { once, EventEmitter } from 'node:events';
+import { AdminServer, Readiness, ReadinessServer } from '../../src/admin/index.js';
+import { createLogger } from '../../src/common/log.js';
+
+async function startReadiness(t: TestContext) {
+  const readiness = new Readiness();
+  const server = new ReadinessServer({ readiness, host: '127.0.0.1', port: 0 });
+  const addr = await server.start();
+  t.after(() => server.destroy());
+  return { readiness, base: `http://127.0.0.1:${addr.port}` };
+}
+
+test('readiness: 500 with sorted pending list, then 200 ready', async (t) => {
+  const { readiness, base } = await startReadiness(t);
+  const relB = readiness.register('state manager');
+  const relA = readiness.register('dns proxy');
+  let res = await fetch(`${base}/healthz/ready`);
+  assert.equal(res.status, 500);
+  assert.equal(await res.text(), 'not ready, pending: dns proxy, state manager\n');
+  relA();
+  res = await fetch(`${base}/healthz/ready`);
+  assert.equal(await res.text(), 'not ready, pending: state manager\n');
+  relB();
+  res = await fetch(`${base}/healthz/ready`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
+  assert.equal(await res.text(), 'ready\n');
+});
+
+test('readiness: other methods 405, other paths 404', async (t) => {
+  const { base } = await startReadiness(t);
+  assert.equal((await fetch(`${base}/healthz/ready`, { method: 'POST' })).status, 405);
+  assert.equal((await fetch(`${base}/healthz/ready`, { method: 'HEAD' })).status, 405);
+  assert.equal((await fetch(`${base}/healthz`)).status, 404);
+  assert.equal((await fetch(`${base}/`)).status, 404);
+});
+
+async function startAdmin(t: TestContext, dump: () => Record<string, unknown> = () => ({})) {
+  const logger = createLogger({ level: 'info', destination: { write: () => undefined } });
+  const accessLogger = logger.child({}, { level: 'info' });
+  const quits = new EventEmitter();
+  let quitCount = 0;
+  const xds = { level: 'info' };
+  const server = new AdminServer({
+    host: '127.0.0.1',
+    port: 0,
+    logger,
+    accessLogger,
+    setLevel: (target, level) => {
+      if (target !== 'xds') return false;
+      xds.level = level;
+      return true;
+    },
+    resetLevels: () => {
+      xds.level = 'info';
+    },
+    configDump: dump,
+    onQuit: () => {
+      quitCount++;
+      quits.emit('quit');
+    },
+  });
+  const addr = await server.start();
+  t.after(() => server.destroy());
+  return { server, logger, accessLogger, xds, quits, quitCount: () => quitCount, base: `http://127.0.0.1:${addr.port}` };
+}
+
+test('admin /: HTML index linking the endpoints', async (t) => {
+  const { base } = await startAdmin(t);
+  const res = await fetch(`${base}/`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+  const html = await res.text();
+  for (const p of ['config_dump', 'logging', 'quitquitquit']) assert.ok(html.includes(`href="${p}"`), p);
+  assert.equal((await fetch(`${base}/nope`)).status, 404);
+});
+
+test('admin /config_dump: all top-level keys, Maps serialised', async (t) => {
+  const { base } = await startAdmin(t, () => ({
+    workloads: [{ uid: 'w1', services: new Map([['default/echo', new Map([[80, 8080]])]]) }],
+    version: { version: '0.1.0' },
+    certificates: [{ identity: 'spiffe://cluster.local/ns/default/sa/a', state: 'Available', certChain: [], rootCerts: [] }],
+  }));
+  const res = await fetch(`${base}/config_dump`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/json');
+  const json = (await res.json()) as Record<string, unknown>;
+  for (const k of ['workloads', 'services', 'policies', 'stagedServices', 'staticConfig', 'version', 'config', 'certificates']) {
+    assert.ok(k in json, k);
+  }
+  assert.deepEqual(json.workloads, [{ uid: 'w1', services: { 'default/echo': { '80': 8080 } } }]);
+  assert.deepEqual(json.services, []);
+  assert.deepEqual(json.version, { version: '0.1.0' });
+  assert.equal((await fetch(`${base}/config_dump`, { method: 'POST' })).status, 405);
+});
+
+test('admin /config_dump: a throwing callback is a 500, server keeps serving', async (t) => {
+  const { base } = await startAdmin(t, () => {
+    throw new Error('boom');
+  });
+  assert.equal((await fetch(`${base}/config_dump`)).status, 500);
+  assert.equal((await fetch(`${base}/`)).status, 200);
+});
+
+test('admin /logging: POST lists and changes levels, GET 405, bad input 400', async (t) => {
+  const { base, logger, accessLogger, xds } = await startAdmin(t);
+  const post = async (q: string) => {
+    const res = await fetch(`${base}/logging${q}`, { method: 'POST' });
+    return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
+  };
+  let r = await post('');
+  assert.deepEqual(r, { status: 200, body: 'current log level is info\n', type: 'text/plain; charset=utf-8' });
+  r = await post('?level=debug');
+  assert.equal(r.body, 'current log level is debug\n');
+  assert.equal(logger.level, 'debug');
+  r = await post('?level=access=warn,xds=trace');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'current log level is debug,access=warn,xds=trace\n');
+  assert.equal(accessLogger.level, 'warn');
+  assert.equal(xds.level, 'trace');
+  r = await post('?level=access:warn');
+  assert.equal(r.status, 400);
+  r = await post('?level=nonsense');
+  assert.equal(r.status, 400);
+  assert.equal(logger.level, 'debug', 'rejected input changes nothing');
+  r = await post('?level=dns=info');
+  assert.equal(r.status, 400, 'unknown target');
+  r = await post('?reset');
+  assert.equal(r.body, 'current log level is info\n');
+  assert.equal(accessLogger.level, 'info');
+  assert.equal(xds.level, 'info');
+  const g = await fetch(`${base}/logging`);
+  assert.equal(g.status, 405);
+  assert.match(await g.text(), /Invalid HTTP method/);
+});
+
+test('admin /quitquitquit: POST calls onQuit after replying; GET 405', async (t) => {
+  const { base, quits, quitCount } = await startAdmin(t);
+  const get = await fetch(`${base}/quitquitquit`);
+  assert.equal(get.status, 405);
+  assert.equal(quitCount(), 0);
+  const quit = once(quits, 'quit');
+  const res = await fetch(`${base}/quitquitquit`, { method: 'POST' });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'shutdown now\n');
+  await quit;
+  assert.equal(quitCount(), 1);
+});
+
+test('admin close() stops accepting', async (t) => {
+  const { server, base } = await startAdmin(t);
+  assert.equal((await fetch(`${base}/`)).status, 200);
+  await server.close();
+  await assert.rejects(fetch(`${base}/`));
+});
