@@ -3,7 +3,7 @@
 // settings through config/ (the only place that touches the environment) and handles signals.
 
 import { isMeshError } from '../common/errors.js';
-import { loadConfig, SETTINGS_HELP } from '../config/index.js';
+import { formatSettingsHelp, loadConfig } from '../config/index.js';
 import { NodeAgent } from './node-agent.js';
 
 const USAGE = `Usage: ambit <command> [flags]
@@ -17,7 +17,7 @@ With no config file the node agent starts on a built-in example (see README, "Qu
 
 async function runNode(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`Usage: ambit node [flags]\n\n${SETTINGS_HELP}\n`);
+    process.stdout.write(`Usage: ambit node [flags]\n\nFlags override environment variables.\n\n${formatSettingsHelp()}\n`);
     return 0;
   }
   let config;

@@ -3,7 +3,7 @@
 
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
-import { createLogger, type Logger } from '../common/log.js';
+import { createLogger, targetLogger, type Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
 import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
@@ -49,7 +49,7 @@ export class NodeAgent {
   constructor(private readonly options: NodeAgentOptions) {
     this.config = options.config;
     this.logger = createLogger({ level: this.config.logLevel, destination: options.logDestination });
-    this.accessLog = this.logger.child({ target: 'access' });
+    this.accessLog = targetLogger(this.logger, 'access');
     this.registry = createRegistry({ tag: this.config.istioVersion });
     this.traffic = new TrafficMetrics(this.registry);
     this.errors = new ErrorCounter(this.registry);
@@ -84,7 +84,7 @@ export class NodeAgent {
     await this.readinessServer.start();
     await this.source.start();
     releaseState();
-    this.ca = await createCaClient(config.ca, logger.child({ component: 'ca' }));
+    this.ca = await createCaClient(config.ca, logger.child({ component: 'ca' }), { trustDomain: config.trustDomain });
     this.certManager = new CertManager({ ca: this.ca, ttlSeconds: config.ca.secretTtlSeconds, logger: logger.child({ component: 'cert-manager' }) });
     this.certManager.start();
     this.nodeProxy = new NodeProxy({

@@ -12,33 +12,24 @@ export interface LoggerOptions {
 }
 
 /**
- * Creates the root logger. Pino children copy their level at creation; so that `/logging?level=`
- * reaches every component, a root level change is pushed to all children that are not a separate
- * log target (children bound with a `target`, like the access log, keep their own level).
+ * Creates the root logger. Pino children created without a level follow the root's level as it
+ * changes (prototype lookup), so `/logging?level=` reaches every component logger.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const dest = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  const children = new Set<WeakRef<Logger>>();
-  const root = pino(
-    {
-      level: options.level,
-      base: undefined,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      onChild: (child) => {
-        if (!('target' in child.bindings())) children.add(new WeakRef(child));
-      },
-    },
-    dest,
-  );
-  root.on('level-change', (level, _val, _prev, _prevVal, logger) => {
-    if (logger !== root) return;
-    for (const ref of children) {
-      const child = ref.deref();
-      if (child) child.level = level;
-      else children.delete(ref);
-    }
-  });
-  return root;
+  return pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+}
+
+/**
+ * A separate log target (e.g. `access`): a child with its own level, which root level changes do
+ * not touch; `/logging?level=access=debug` sets it.
+ */
+export function targetLogger(root: Logger, target: string): Logger {
+  const child = root.child({ target });
+  // Assigning the level gives the child its own level (pino skips a `level` option equal to the
+  // parent's, which would leave the child following the root).
+  child.level = root.level;
+  return child;
 }
 
 /** A logger that drops everything (unit tests that do not look at logs). */

@@ -21,8 +21,8 @@ export interface DialOptions {
   readonly expectedSans?: readonly string[];
   readonly http2: Http2Config;
   readonly connectTimeoutMs: number;
-  /** Lets the pool abort dials in flight on destroy(). */
-  readonly track: (socket: net.Socket) => void;
+  /** Lets the pool abort dials in flight on close/destroy; the returned function untracks. */
+  readonly track: (socket: net.Socket) => () => void;
 }
 
 export interface DialedSession {
@@ -55,12 +55,13 @@ export function dialHbone(o: DialOptions): Promise<DialedSession> {
     let tlsSocket: tls.TLSSocket | undefined;
     let session: http2.ClientHttp2Session | undefined;
     const tcp = net.connect({ host: o.nextHop.ip, port: o.nextHop.port, localAddress: o.localAddress, noDelay: true });
-    o.track(tcp);
+    const untrack = o.track(tcp);
 
     const fail = (err: MeshError): void => {
       if (phase === 'done') return;
       phase = 'done';
       clearTimeout(timer);
+      untrack();
       session?.destroy();
       tlsSocket?.destroy();
       tcp.destroy();
@@ -134,6 +135,7 @@ export function dialHbone(o: DialOptions): Promise<DialedSession> {
         if (phase !== 'h2') return;
         phase = 'done';
         clearTimeout(timer);
+        untrack();
         // Connection-level receive window; stream windows come from SETTINGS (facts §1.4).
         try {
           s.setLocalWindowSize(h.connectionWindowBytes);

@@ -185,7 +185,7 @@ export class HbonePool {
         connectTimeoutMs: this.inputs.connectTimeoutMs,
         track: (s) => {
           this.dialSockets.add(s);
-          s.once('close', () => this.dialSockets.delete(s));
+          return () => this.dialSockets.delete(s);
         },
       });
       if (this.closing) {

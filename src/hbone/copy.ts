@@ -17,6 +17,18 @@ export interface CopyCounters {
   downstream?(n: number): void;
 }
 
+export interface CopyOptions {
+  /**
+   * Bytes the h2 stream may buffer before TCP reads pause (ztunnel's per-stream send-buffer cap:
+   * 4 MiB on the client, 400 KiB on the server). Node's stream highWaterMark (16 KiB) alone
+   * would stall the TCP reader every few records.
+   */
+  readonly h2SendBufferBytes?: number;
+}
+
+/** Default h2 send buffer (facts §9: server 400 KiB; the client passes its stream window). */
+export const DEFAULT_H2_SEND_BUFFER_BYTES = 400 * 1024;
+
 export interface CopyResult {
   readonly bytesTcpToH2: number;
   readonly bytesH2ToTcp: number;
@@ -39,8 +51,14 @@ const BENIGN_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ENOTCONN', 'ECONNA
  *  - TCP RST/ECONNRESET/EPIPE, or the socket closing before EOF → RST_STREAM CANCEL on h2.
  * Backpressure: a side's reads pause while the other side's write buffer is full.
  */
-export function copyBidirectional(tcp: net.Socket, h2: http2.Http2Stream, counters: CopyCounters = {}): Promise<CopyResult> {
+export function copyBidirectional(
+  tcp: net.Socket,
+  h2: http2.Http2Stream,
+  counters: CopyCounters = {},
+  options: CopyOptions = {},
+): Promise<CopyResult> {
   tcp.allowHalfOpen = true;
+  const h2Cap = options.h2SendBufferBytes ?? DEFAULT_H2_SEND_BUFFER_BYTES;
   let bytesTcpToH2 = 0;
   let bytesH2ToTcp = 0;
   let error: Error | undefined;
@@ -62,7 +80,9 @@ export function copyBidirectional(tcp: net.Socket, h2: http2.Http2Stream, counte
       if (h2.destroyed || !h2.writable) return; // stream gone: drop, the close path tears down
       bytesTcpToH2 += chunk.length;
       counters.upstream?.(chunk.length);
-      if (!h2.write(chunk)) tcp.pause();
+      // Pause only when write() returned false: that arms 'drain' (fired once the buffer empties),
+      // so a pause is always followed by a resume whatever the cap.
+      if (!h2.write(chunk) && h2.writableLength >= h2Cap) tcp.pause();
     });
     const onH2Drain = (): void => {
       tcp.resume();
@@ -78,7 +98,8 @@ export function copyBidirectional(tcp: net.Socket, h2: http2.Http2Stream, counte
       if (tcp.destroyed || !tcp.writable) return;
       bytesH2ToTcp += chunk.length;
       counters.downstream?.(chunk.length);
-      if (!tcp.write(chunk)) h2.pause();
+      // Same cap toward TCP: h2 DATA arrives in up-to-1 MiB frames, far above the socket's 16 KiB mark.
+      if (!tcp.write(chunk) && tcp.writableLength >= h2Cap) h2.pause();
     });
     const onTcpDrain = (): void => {
       h2.resume();
@@ -101,7 +122,9 @@ export function copyBidirectional(tcp: net.Socket, h2: http2.Http2Stream, counte
     });
 
     h2.on('error', (err: Error) => {
-      if (!BENIGN_SOCKET_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) error ??= err;
+      if (!BENIGN_SOCKET_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) {
+        error ??= new MeshError('H2_ERROR', `hbone stream failed: ${err.message}`, { cause: err });
+      }
     });
     h2.on('close', () => {
       h2Closed = true;
@@ -126,8 +149,9 @@ export function copyBidirectional(tcp: net.Socket, h2: http2.Http2Stream, counte
 
 function resetTcp(tcp: net.Socket): void {
   if (tcp.destroyed) return;
-  // resetAndDestroy (Node >= 18.3) sends RST so the app sees an abort, not a clean FIN.
-  if (typeof tcp.resetAndDestroy === 'function' && (tcp as { _handle?: unknown })._handle) tcp.resetAndDestroy();
+  // resetAndDestroy (Node >= 18.3) sends RST so the app sees an abort, not a clean FIN. After our
+  // FIN went out it fails with EINVAL and Node then never emits 'close', so plain destroy there.
+  if (!tcp.writableEnded && (tcp as { _handle?: unknown })._handle) tcp.resetAndDestroy();
   else tcp.destroy();
 }
 

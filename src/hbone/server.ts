@@ -85,6 +85,10 @@ export class HboneServer {
   private readonly h2: http2.Http2Server;
   private readonly handshaking = new Set<net.Socket>();
   private readonly sessions = new Map<http2.ServerHttp2Session, SessionCtx>();
+  /** Raw sockets that reached HTTP/2 or were rejected: each is reported at most once. */
+  private readonly settled = new WeakSet<net.Socket>();
+  /** The TLS socket wrapping a raw socket still in handshake. */
+  private readonly wrapped = new WeakMap<net.Socket, tls.TLSSocket>();
   /** Open streams per session (Node does not expose the count). */
   private readonly streamCounts = new WeakMap<http2.Http2Session, number>();
   /** Set synchronously around h2.emit('connection') so the 'session' handler can pick it up. */
@@ -148,6 +152,7 @@ export class HboneServer {
           this.fail(socket, 'tls', new MeshError('TLS_HANDSHAKE', `tls setup failed: ${(err as Error).message}`, { cause: err }));
           return;
         }
+        this.wrapped.set(socket, tlsSocket);
         let secured = false;
         tlsSocket.on('error', (err) => {
           if (!secured) {
@@ -170,7 +175,7 @@ export class HboneServer {
   /** GOAWAY to every session, wait for their streams until `deadlineMs`, then force-close. */
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
-    for (const s of this.handshaking) s.destroy();
+    for (const s of this.handshaking) (this.wrapped.get(s) ?? s).destroy();
     const pending = [...this.sessions.keys()].map((session) => new Promise<void>((resolve) => {
       if (session.destroyed) resolve();
       else {
@@ -187,12 +192,13 @@ export class HboneServer {
     if (outcome === 'deadline') {
       this.inputs.logger.warn({ sessions: this.sessions.size }, 'hbone drain deadline reached, force-closing');
       this.destroy();
+      await Promise.all(pending);
     }
   }
 
   destroy(): void {
     this.closing = true;
-    for (const s of this.handshaking) s.destroy();
+    for (const s of this.handshaking) (this.wrapped.get(s) ?? s).destroy();
     for (const session of [...this.sessions.keys()]) session.destroy();
   }
 
@@ -206,14 +212,21 @@ export class HboneServer {
     return this.streamCounts.get(session) ?? 0;
   }
 
+  /**
+   * Rejects a connection in handshake. Once wrapped, only the TLS socket may be destroyed: tearing
+   * down the raw socket under a live TLSWrap (e.g. inside its handshake callback) crashes Node.
+   */
   private fail(socket: net.Socket, phase: HboneServerErrorPhase, err: Error): void {
-    if (socket.destroyed && !this.handshaking.has(socket)) return;
+    if (this.settled.has(socket)) return;
+    this.settled.add(socket);
+    this.handshaking.delete(socket);
     const log = this.inputs.logger;
     const fields = { src: `${socket.remoteAddress}:${socket.remotePort}`, phase, err: err.message };
     if (phase === 'identity' || phase === 'context') log.warn(fields, 'hbone connection rejected');
     else log.debug(fields, 'hbone connection failed');
-    this.handshaking.delete(socket);
-    socket.destroy();
+    const wrapped = this.wrapped.get(socket);
+    if (wrapped) wrapped.destroy();
+    else socket.destroy();
     this.inputs.onError?.(err, phase);
   }
 
@@ -221,12 +234,10 @@ export class HboneServer {
     const chainError = chainVerifyError(sock);
     if (chainError !== undefined) {
       this.fail(raw, 'tls', new MeshError('CERT_INVALID', `client certificate rejected: ${chainError}`));
-      sock.destroy();
       return;
     }
     if (sock.alpnProtocol !== 'h2') {
       this.fail(raw, 'tls', new MeshError('TLS_HANDSHAKE', 'client did not negotiate ALPN h2'));
-      sock.destroy();
       return;
     }
     let peerIdentity: string;
@@ -234,10 +245,13 @@ export class HboneServer {
       peerIdentity = this.inputs.verifyPeer(sock);
     } catch (err) {
       this.fail(raw, 'identity', err instanceof Error ? err : new Error(String(err)));
-      sock.destroy();
       return;
     }
     this.handshaking.delete(raw);
+    this.settled.add(raw);
+    // tls.Server clears this before 'secureConnection'; Http2Session waits for a 'secureConnect'
+    // (never emitted on server sockets) while it is still set.
+    (sock as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
     // Synchronous hand-off: data after the handshake stays buffered and the session replays it.
     this.pendingCtx = { info: sessionInfoOf(sock), peerIdentity, stopKeepalive: () => {} };
     try {

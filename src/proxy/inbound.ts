@@ -165,7 +165,8 @@ export class InboundHandler {
       close: (err) => {
         closeReason = err;
         upstream.destroy();
-        if (!req.stream.destroyed) req.stream.close(h2c.NGHTTP2_CANCEL);
+        // CONNECT_ERROR, not CANCEL: the peer must treat this as an abort, not a clean EOF (§1.7).
+        if (!req.stream.destroyed) req.stream.close(h2c.NGHTTP2_CONNECT_ERROR);
       },
     });
     const result = await copyBidirectional(upstream, req.stream, {

@@ -51,6 +51,15 @@ export class OutboundHandler {
     }
   }
 
+  /**
+   * Source IP for upstream sockets. With per-workload listeners (workload IPs are addresses of
+   * this host: loopback tests, several agents on one host) connections leave from the client's
+   * own IP, as they do from inside a pod netns; otherwise the kernel chooses.
+   */
+  private sourceBind(ip: string): string | undefined {
+    return this.inputs.config.inboundBind === 'workloads' ? ip : undefined;
+  }
+
   private earlyFailure(socket: Socket, dst: SocketAddr, err: MeshError, hooks: OutboundHooks): void {
     this.inputs.errors.inc('outbound', err.code);
     this.inputs.accessLog.warn(
@@ -114,6 +123,7 @@ export class OutboundHandler {
         const { stream } = await this.inputs.pool.connect({
           key: `${srcIdentity}|${[...route.expectedSans].sort().join(',')}|${src.ip}|${formatAddr(route.nextHop)}`,
           nextHop: route.nextHop,
+          localAddress: this.sourceBind(src.ip),
           tls: () => clientConnectOptions(cert, route.expectedSans),
           authority: route.authority,
           headers: {
@@ -134,7 +144,7 @@ export class OutboundHandler {
         });
         record.complete(result.error);
       } else {
-        const upstream = await connectTcp({ target: route.target, timeoutMs: config.connectTimeoutMs });
+        const upstream = await connectTcp({ target: route.target, timeoutMs: config.connectTimeoutMs, localAddress: this.sourceBind(src.ip) });
         if (socket.destroyed) {
           upstream.destroy();
           record.complete(new MeshError('UPSTREAM_CONNECT', 'client went away before the upstream was up'));

@@ -1,14 +1,14 @@
 // JSON-friendly view of a snapshot for the admin /config_dump endpoint: Maps become plain objects,
-// keyed the way ztunnel's dump keys them (workloads by uid, services by ns/host, policies by ns/name).
+// and workloads, services and policies are lists, as ztunnel dumps them (istioctl reads lists).
 
 import { policyKey, serviceKey, type Authorization, type Service, type Workload } from './types.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface StateDump {
-  readonly workloads: Record<string, JsonValue>;
-  readonly services: Record<string, JsonValue>;
-  readonly policies: Record<string, JsonValue>;
+  readonly workloads: JsonValue[];
+  readonly services: JsonValue[];
+  readonly policies: JsonValue[];
   /** Service keys that workloads reference but that have no Service yet. */
   readonly stagedServices: string[];
 }
@@ -39,11 +39,12 @@ export function dumpState(
   policies: Iterable<Authorization>,
   stagedServices: string[],
 ): StateDump {
-  const w: Record<string, JsonValue> = {};
-  for (const x of workloads) w[x.uid] = toJson(x);
-  const s: Record<string, JsonValue> = {};
-  for (const x of services) s[serviceKey(x.namespace, x.hostname)] = toJson(x);
-  const p: Record<string, JsonValue> = {};
-  for (const x of policies) p[policyKey(x.namespace, x.name)] = toJson(x);
-  return { workloads: w, services: s, policies: p, stagedServices };
+  const byKey = <T>(items: Iterable<T>, key: (x: T) => string): JsonValue[] =>
+    [...items].sort((x, y) => key(x).localeCompare(key(y))).map(toJson);
+  return {
+    workloads: byKey(workloads, (x) => x.uid),
+    services: byKey(services, (x) => serviceKey(x.namespace, x.hostname)),
+    policies: byKey(policies, (x) => policyKey(x.namespace, x.name)),
+    stagedServices,
+  };
 }

@@ -77,7 +77,8 @@ export function dialUpstream(req: HboneInboundRequest, rec: InboundRecord): void
   });
 }
 
-export async function startRig(): Promise<HboneRig> {
+export async function startRig(opts: { http2?: Partial<Http2Config> } = {}): Promise<HboneRig> {
+  const http2Config: Http2Config = { ...TEST_HTTP2, ...opts.http2 };
   const pki = await makeTestPki();
   const serverCert = await pki.issue(SERVER_ID);
   const clientCert = await pki.issue(CLIENT_ID);
@@ -91,7 +92,7 @@ export async function startRig(): Promise<HboneRig> {
 
   const rig = {} as HboneRig;
   const server = new HboneServer({
-    http2: TEST_HTTP2,
+    http2: http2Config,
     logger,
     secureContextFor: async () => ctx,
     tlsOptions: () => hboneServerTlsOptions(),
@@ -116,7 +117,7 @@ export async function startRig(): Promise<HboneRig> {
     pki, serverCert, clientCert, server, serverPort, accepted, inbound, errors,
     handler: dialUpstream,
     newPool(pool: Partial<PoolConfig> = {}): HbonePool {
-      const p = new HbonePool({ http2: TEST_HTTP2, pool: { ...TEST_POOL, ...pool }, connectTimeoutMs: 5_000, logger });
+      const p = new HbonePool({ http2: http2Config, pool: { ...TEST_POOL, ...pool }, connectTimeoutMs: 5_000, logger });
       pools.push(p);
       return p;
     },

@@ -32,7 +32,7 @@ const q = (s: string) => new URLSearchParams(s);
 
 test('LogLevels: list, set default, per-target, reset', () => {
   const root = quietLogger('info');
-  const access = root.child({}, { level: 'info' });
+  const access = root.child({ target: 'access' }, { level: 'info' });
   const others = new Map<string, string>();
   let resets = 0;
   const levels = new LogLevels({

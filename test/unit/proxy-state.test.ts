@@ -273,14 +273,15 @@ test('apply swaps atomically and reports what changed; listeners can unsubscribe
   ]);
 });
 
-test('dump converts Maps to objects keyed like ztunnel', () => {
+test('dump lists workloads, services and policies (as ztunnel) with Maps as objects', () => {
   const state = stateOf({
     workloads: [wl({ uid: 'w', services: ep('default/s', [[80, 8080]]) })],
     services: [svc({ hostname: 's' })],
     policies: [pol({ name: 'p' })],
   });
-  const d = JSON.parse(JSON.stringify(state.dump())) as Record<string, Record<string, Record<string, unknown>>>;
-  assert.deepEqual(d.workloads?.w?.services, { 'default/s': { '80': 8080 } });
-  assert.deepEqual(d.services?.['default/s']?.ports, { '80': 8080 });
-  assert.equal(d.policies?.['default/p']?.name, 'p');
+  const d = JSON.parse(JSON.stringify(state.dump())) as Record<string, Array<Record<string, unknown>>>;
+  assert.equal(d.workloads?.[0]?.uid, 'w');
+  assert.deepEqual(d.workloads?.[0]?.services, { 'default/s': { '80': 8080 } });
+  assert.deepEqual(d.services?.[0]?.ports, { '80': 8080 });
+  assert.equal(d.policies?.[0]?.name, 'p');
 });
