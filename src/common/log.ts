@@ -16,7 +16,7 @@ export interface LoggerOptions {
  * changes (prototype lookup), so `/logging?level=` reaches every component logger.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const dest = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const dest = options.destination ?? pino.destination({ dest: 1, sync: false });
   return pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
 }
 
