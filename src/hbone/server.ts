@@ -112,7 +112,10 @@ export class HboneServer {
     this.h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.onStream(stream, headers));
   }
 
-  /** Takes ownership of an accepted TCP socket (listener created with allowHalfOpen irrelevant). */
+  /**
+   * Takes ownership of an accepted TCP socket. Listeners may use pauseOnConnect; bytes that already
+   * arrived are replayed into TLS by Node, so hand-over timing does not matter.
+   */
   handleSocket(socket: net.Socket): void {
     if (this.closing) {
       socket.destroy();

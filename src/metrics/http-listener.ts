@@ -62,7 +62,7 @@ export class HttpListener {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
         reject(
-          new MeshError('INTERNAL', `${this.options.name} server could not listen on ${this.options.host}:${this.options.port}`, {
+          new MeshError('INTERNAL', `${this.options.name} server could not listen on ${this.options.host}:${this.options.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, {
             cause: err,
           }),
         );

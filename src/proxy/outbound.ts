@@ -138,10 +138,13 @@ export class OutboundHandler {
           return;
         }
         hooks.established?.();
-        const result = await copyBidirectional(socket, stream, {
-          upstream: (n: number) => record.upstream(n),
-          downstream: (n: number) => record.downstream(n),
-        });
+        // The client side buffers up to one stream window, as ztunnel's 4 MiB client send buffer.
+        const result = await copyBidirectional(
+          socket,
+          stream,
+          { upstream: (n: number) => record.upstream(n), downstream: (n: number) => record.downstream(n) },
+          { h2SendBufferBytes: config.http2.streamWindowBytes },
+        );
         record.complete(result.error);
       } else {
         const upstream = await connectTcp({ target: route.target, timeoutMs: config.connectTimeoutMs, localAddress: this.sourceBind(src.ip) });
