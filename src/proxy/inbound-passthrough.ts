@@ -3,31 +3,16 @@
 
 import type { Socket } from 'node:net';
 import { MeshError } from '../common/errors.js';
-import type { Logger } from '../common/log.js';
-import type { Config } from '../config/index.js';
-import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
 import { trafficLabels } from '../metrics/index.js';
 import { authorize, type RbacConnection } from '../rbac/index.js';
-import type { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
-import type { ConnectionManager } from './connection-manager.js';
-import { ownPorts } from './inbound.js';
-import type { LocalWorkloads } from './local-workloads.js';
+import { ownPorts, type InboundInputs } from './inbound.js';
 import type { SocketAddr } from './outbound-route.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
 import { connectTcp, pipeTcp } from './upstream.js';
 
-export interface InboundPassthroughInputs {
-  readonly config: Config;
-  readonly state: ProxyState;
-  readonly local: LocalWorkloads;
-  readonly metrics: TrafficMetrics;
-  readonly errors: ErrorCounter;
-  readonly connections: ConnectionManager;
-  readonly logger: Logger;
-  readonly accessLog: Logger;
-}
+export type InboundPassthroughInputs = InboundInputs;
 
 export class InboundPassthroughHandler {
   constructor(private readonly inputs: InboundPassthroughInputs) {}

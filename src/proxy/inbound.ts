@@ -18,15 +18,19 @@ import type { LocalWorkloads } from './local-workloads.js';
 import { formatAddr } from './socket-addr.js';
 import { connectTcp } from './upstream.js';
 
-export interface InboundInputs {
+/** What every connection handler receives (the narrowest common view; no certificate access). */
+export interface HandlerInputs {
   readonly config: Config;
   readonly state: ProxyState;
   readonly local: LocalWorkloads;
   readonly metrics: TrafficMetrics;
   readonly errors: ErrorCounter;
-  readonly connections: ConnectionManager;
   readonly logger: Logger;
   readonly accessLog: Logger;
+}
+
+export interface InboundInputs extends HandlerInputs {
+  readonly connections: ConnectionManager;
 }
 
 interface Target {

@@ -3,31 +3,19 @@
 
 import type { Socket } from 'node:net';
 import { MeshError, isMeshError } from '../common/errors.js';
-import type { Logger } from '../common/log.js';
-import type { Config } from '../config/index.js';
 import { buildBaggage, buildForwarded, copyBidirectional, newTraceparent, type HbonePool } from '../hbone/index.js';
 import type { CertManager } from '../identity/index.js';
-import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
 import { trafficLabels } from '../metrics/index.js';
-import type { ProxyState } from '../state/index.js';
 import { clientConnectOptions, formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
-import { ownPorts } from './inbound.js';
-import type { LocalWorkloads } from './local-workloads.js';
+import { ownPorts, type HandlerInputs } from './inbound.js';
 import { routeOutbound, type Route, type SocketAddr } from './outbound-route.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
 import { connectTcp, pipeTcp } from './upstream.js';
 
-export interface OutboundInputs {
-  readonly config: Config;
-  readonly state: ProxyState;
-  readonly local: LocalWorkloads;
+export interface OutboundInputs extends HandlerInputs {
   readonly certs: CertManager;
   readonly pool: HbonePool;
-  readonly metrics: TrafficMetrics;
-  readonly errors: ErrorCounter;
-  readonly logger: Logger;
-  readonly accessLog: Logger;
 }
 
 /** Hooks a front end (SOCKS5) uses to answer its client once the upstream is up or has failed. */

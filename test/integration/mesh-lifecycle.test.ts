@@ -4,24 +4,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket, type AddressInfo } from 'node:net';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { join } from 'node:path';
 import { once } from 'node:events';
-import { startAgent, tempDir, writeConfig, type TestAgent } from '../helpers/agent.js';
-import { meshAddresses, meshYaml, CLIENT_ID, type MeshAddresses } from '../helpers/mesh-config.js';
-import { randomLoopbackPrefix, socks5Connect, startEchoServer, type EchoServer } from '../helpers/tcp.js';
+import type { TestAgent } from '../helpers/agent.js';
+import { meshYaml, CLIENT_ID, type MeshAddresses } from '../helpers/mesh-config.js';
+import { socks5Connect, type EchoServer } from '../helpers/tcp.js';
+import { startTwoNodeMesh, waitUntil, type TwoNodeMesh } from '../helpers/two-node-mesh.js';
 
 const execFileP = promisify(execFile);
 
+let mesh: TwoNodeMesh;
 let a: TestAgent;
 let b: TestAgent;
 let echo: EchoServer;
 let addrs: MeshAddresses;
-let configPath: string;
 
 const STRICT = `- name: istio_converted_static_strict
   namespace: istio-system
@@ -39,21 +39,7 @@ const DENY_CLIENT = `- name: deny-client
   - - - principals: [{Exact: "cluster.local/ns/default/sa/client"}]
 `;
 
-async function reconfigure(yaml: string): Promise<void> {
-  const va = a.agent.source.version;
-  const vb = b.agent.source.version;
-  writeFileSync(configPath + '.tmp', yaml);
-  renameSync(configPath + '.tmp', configPath);
-  await waitUntil(() => a.agent.source.version > va && b.agent.source.version > vb);
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const reconfigure = (yaml: string): Promise<void> => mesh.reconfigure(yaml);
 
 /** Collects everything a socket receives until it closes, hashing as it goes. */
 function collect(s: Socket): { hash: () => string; bytes: () => number; closed: Promise<void>; ended: Promise<void> } {
@@ -78,20 +64,11 @@ async function writeAll(s: Socket, data: Buffer): Promise<void> {
 }
 
 before(async () => {
-  addrs = meshAddresses(randomLoopbackPrefix());
-  const dir = tempDir();
-  configPath = writeConfig(dir, meshYaml(addrs));
-  const stateDir = join(dir, 'state');
-  echo = await startEchoServer(addrs.echo, addrs.echoPort);
-  a = await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath, stateDir });
-  b = await startAgent({ nodeName: 'b', bind: addrs.nodeB, configPath, stateDir });
+  mesh = await startTwoNodeMesh();
+  ({ a, b, echo, addrs } = mesh);
 });
 
-after(async () => {
-  a?.agent.destroy();
-  b?.agent.destroy();
-  await echo?.close();
-});
+after(() => mesh?.close());
 
 test('config reloads mid-transfer (one good, one invalid) lose no bytes; the invalid file is rejected', async () => {
   const s = await socks5Connect({ host: addrs.nodeA, port: 15080 }, { host: addrs.vip, port: 80 }, addrs.client);
@@ -106,7 +83,7 @@ test('config reloads mid-transfer (one good, one invalid) lose no bytes; the inv
   await reconfigure(meshYaml(addrs).replace('canonicalRevision: v2', 'canonicalRevision: v3'));
   await writeAll(s, part());
   const rejectedBefore = b.agent.source.rejectedCount;
-  writeFileSync(configPath, 'workloads:\n- name: broken\n  workloadIps: ["not-an-ip"]\n');
+  writeFileSync(mesh.configPath, 'workloads:\n- name: broken\n  workloadIps: ["not-an-ip"]\n');
   await waitUntil(() => b.agent.source.rejectedCount > rejectedBefore && a.agent.source.rejectedCount > 0);
   const err = String(b.agent.source.lastError?.message);
   assert.match(err, /mesh\.yaml/);

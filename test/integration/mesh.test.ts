@@ -4,20 +4,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
-import { writeFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
 import { once } from 'node:events';
-import { startAgent, tempDir, writeConfig, type TestAgent } from '../helpers/agent.js';
-import { meshAddresses, meshYaml, CLIENT_ID, CLIENT2_ID, ECHO_ID, type MeshAddresses } from '../helpers/mesh-config.js';
-import { echoTransfer, randomLoopbackPrefix, socks5Connect, startEchoServer, type EchoServer } from '../helpers/tcp.js';
+import type { TestAgent } from '../helpers/agent.js';
+import { meshYaml, CLIENT_ID, CLIENT2_ID, ECHO_ID, type MeshAddresses } from '../helpers/mesh-config.js';
+import { echoTransfer, socks5Connect, startEchoServer, type EchoServer } from '../helpers/tcp.js';
+import { metricSum, startTwoNodeMesh, type TwoNodeMesh } from '../helpers/two-node-mesh.js';
 import { makeTestPki } from '../helpers/certs.js';
 
+let mesh: TwoNodeMesh;
 let a: TestAgent;
 let b: TestAgent;
 let echo: EchoServer;
 let addrs: MeshAddresses;
-let dir: string;
-let configPath: string;
 
 function socksOf(agent: TestAgent): { host: string; port: number } {
   return { host: agent.bind, port: agent.agent.config.ports.socks5 };
@@ -29,31 +27,12 @@ async function scrape(agent: TestAgent): Promise<string> {
   return res.text();
 }
 
-/** Sum of a metric's samples whose label set includes every given label. */
-function metricSum(body: string, name: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of body.split('\n')) {
-    if (!line.startsWith(name + '{')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
 before(async () => {
-  addrs = meshAddresses(randomLoopbackPrefix());
-  dir = tempDir();
-  configPath = writeConfig(dir, meshYaml(addrs));
-  const stateDir = join(dir, 'state');
-  echo = await startEchoServer(addrs.echo, addrs.echoPort);
-  a = await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath, stateDir });
-  b = await startAgent({ nodeName: 'b', bind: addrs.nodeB, configPath, stateDir });
+  mesh = await startTwoNodeMesh();
+  ({ a, b, echo, addrs } = mesh);
 });
 
-after(async () => {
-  a?.agent.destroy();
-  b?.agent.destroy();
-  await echo?.close();
-});
+after(() => mesh?.close());
 
 test('SOCKS5 → HBONE → echo by service VIP: 12 MiB both ways, identities seen at each end', async () => {
   const s = await socks5Connect(socksOf(a), { host: addrs.vip, port: 80 }, addrs.client);
@@ -140,11 +119,7 @@ test('a DENY policy gives 401 on HBONE, a refused SOCKS reply, and the app sees 
   rules:
   - - - principals: [{Exact: "cluster.local/ns/default/sa/other"}]
 `;
-  const before = a.agent.source.version;
-  const beforeB = b.agent.source.version;
-  writeFileSync(configPath + '.tmp', meshYaml(addrs, policy));
-  renameSync(configPath + '.tmp', configPath);
-  await waitUntil(() => a.agent.source.version > before && b.agent.source.version > beforeB);
+  await mesh.reconfigure(meshYaml(addrs, policy));
   const peersBefore = echo.peers.length;
   await assert.rejects(socks5Connect(socksOf(a), { host: addrs.vip, port: 80 }, addrs.client2), (e: Error & { socksReply?: number }) => {
     assert.equal(e.socksReply, 2);
@@ -159,16 +134,5 @@ test('a DENY policy gives 401 on HBONE, a refused SOCKS reply, and the app sees 
   const s = await socks5Connect(socksOf(a), { host: addrs.vip, port: 80 }, addrs.client);
   const r = await echoTransfer(s, 1000);
   assert.equal(r.receivedSha256, r.sentSha256);
-  writeFileSync(configPath + '.tmp', meshYaml(addrs));
-  renameSync(configPath + '.tmp', configPath);
-  await waitUntil(() => a.agent.source.version > before + 1 && b.agent.source.version > beforeB + 1);
+  await mesh.reconfigure(meshYaml(addrs));
 });
-
-/** Polls a condition on the event loop (config reloads are file-system events; no fixed sleep). */
-async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
