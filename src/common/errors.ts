@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   SOCKS_PROTOCOL: { flag: 'CONNECT', status: 0, summary: 'malformed SOCKS5 request' },
   DRAINING: { flag: 'CONNECT', status: 503, summary: 'the proxy is shutting down' },
   INTERNAL: { flag: 'CONNECT', status: 503, summary: 'internal error' },
+  BENCH_TOOL: { flag: '-', status: 0, summary: 'a benchmark tool failed or its output could not be parsed' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -12,9 +12,16 @@ import { peerUriSans, sessionInfoOf, type HboneSessionInfo } from './session-inf
 /** Client SETTINGS_MAX_HEADER_LIST_SIZE (facts §1.4). */
 export const CLIENT_MAX_HEADER_LIST_BYTES = 16 * 1024;
 
+/**
+ * Opens the outer TCP connection and resolves once it is connected. The default dials in the
+ * agent's namespace; in-pod proxies pass one that dials from inside the pod's network namespace.
+ */
+export type TcpConnector = (target: { readonly ip: string; readonly port: number }, localAddress?: string) => Promise<net.Socket>;
+
 export interface DialOptions {
   readonly nextHop: { readonly ip: string; readonly port: number };
   readonly localAddress?: string;
+  readonly connectTcp?: TcpConnector;
   /** Fresh per dial: the workload certificate may have rotated since the last one. */
   readonly tls: () => tls.ConnectionOptions;
   /** If set, the peer leaf must carry one of these URI SANs (checked before HTTP/2 starts). */
@@ -54,8 +61,8 @@ export function dialHbone(o: DialOptions): Promise<DialedSession> {
     let phase: 'tcp' | 'tls' | 'h2' | 'done' = 'tcp';
     let tlsSocket: tls.TLSSocket | undefined;
     let session: http2.ClientHttp2Session | undefined;
-    const tcp = net.connect({ host: o.nextHop.ip, port: o.nextHop.port, localAddress: o.localAddress, noDelay: true });
-    const untrack = o.track(tcp);
+    let tcp: net.Socket | undefined;
+    let untrack: () => void = () => undefined;
 
     const fail = (err: MeshError): void => {
       if (phase === 'done') return;
@@ -64,7 +71,7 @@ export function dialHbone(o: DialOptions): Promise<DialedSession> {
       untrack();
       session?.destroy();
       tlsSocket?.destroy();
-      tcp.destroy();
+      tcp?.destroy();
       reject(err);
     };
     // One deadline covers TCP, TLS and the SETTINGS exchange; only the TCP part means "network".
@@ -76,11 +83,11 @@ export function dialHbone(o: DialOptions): Promise<DialedSession> {
       }
     }, o.connectTimeoutMs);
 
-    tcp.on('error', (err) => {
-      if (phase === 'tcp') fail(new MeshError('UPSTREAM_CONNECT', `connect to ${target} failed: ${err.message}`, { cause: err }));
-    });
-    tcp.once('connect', () => {
-      if (phase !== 'tcp') return;
+    const onTcpConnected = (sock: net.Socket): void => {
+      if (phase !== 'tcp') {
+        sock.destroy();
+        return;
+      }
       phase = 'tls';
       let options: tls.ConnectionOptions;
       try {
@@ -90,13 +97,35 @@ export function dialHbone(o: DialOptions): Promise<DialedSession> {
         return;
       }
       // `host` only feeds checkServerIdentity's hostname argument; SNI is not sent for an IP.
-      tlsSocket = tls.connect({ ALPNProtocols: ['h2'], ...options, socket: tcp, host: o.nextHop.ip });
+      tlsSocket = tls.connect({ ALPNProtocols: ['h2'], ...options, socket: sock, host: o.nextHop.ip });
       tlsSocket.on('error', (err) => {
         if (phase === 'tls') fail(classifyTlsError(err, target));
         else if (phase === 'h2') fail(new MeshError('TLS_HANDSHAKE', `hbone peer ${target} dropped the connection: ${err.message}`, { cause: err }));
       });
       tlsSocket.once('secureConnect', () => onSecure(tlsSocket!));
-    });
+    };
+
+    if (o.connectTcp) {
+      o.connectTcp(o.nextHop, o.localAddress).then(
+        (sock) => {
+          tcp = sock;
+          untrack = o.track(sock);
+          sock.setNoDelay(true);
+          onTcpConnected(sock);
+        },
+        (err: unknown) => {
+          if (phase === 'tcp') fail(new MeshError('UPSTREAM_CONNECT', `connect to ${target} failed: ${(err as Error).message}`, { cause: err }));
+        },
+      );
+    } else {
+      const sock = net.connect({ host: o.nextHop.ip, port: o.nextHop.port, localAddress: o.localAddress, noDelay: true });
+      tcp = sock;
+      untrack = o.track(sock);
+      sock.on('error', (err) => {
+        if (phase === 'tcp') fail(new MeshError('UPSTREAM_CONNECT', `connect to ${target} failed: ${err.message}`, { cause: err }));
+      });
+      sock.once('connect', () => onTcpConnected(sock));
+    }
 
     const onSecure = (sock: tls.TLSSocket): void => {
       if (phase !== 'tls') return;

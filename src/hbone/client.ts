@@ -15,7 +15,7 @@ import type * as tls from 'node:tls';
 import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Http2Config, PoolConfig } from '../config/types.js';
-import { dialHbone } from './client-connection.js';
+import { dialHbone, type TcpConnector } from './client-connection.js';
 import { formatAuthority } from './headers.js';
 import { startKeepalive } from './keepalive.js';
 import type { HboneSessionInfo } from './session-info.js';
@@ -25,6 +25,8 @@ export interface HbonePoolInputs {
   readonly pool: PoolConfig;
   readonly connectTimeoutMs: number;
   readonly logger: Logger;
+  /** Outer TCP dialer (in-pod: from inside the pod's netns); default: the agent's namespace. */
+  readonly connectTcp?: TcpConnector;
 }
 
 export interface HboneConnectRequest {
@@ -179,6 +181,7 @@ export class HbonePool {
       const { session, info } = await dialHbone({
         nextHop: req.nextHop,
         localAddress: req.localAddress,
+        connectTcp: this.inputs.connectTcp,
         tls: req.tls,
         expectedSans: req.expectedSans,
         http2: this.inputs.http2,

@@ -10,7 +10,7 @@ import { ConnectionRecord, describeError } from './connection-record.js';
 import { ownPorts, type InboundInputs } from './inbound.js';
 import type { SocketAddr } from './outbound-route.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
-import { connectTcp, pipeTcp } from './upstream.js';
+import { pipeTcp } from './upstream.js';
 
 export type InboundPassthroughInputs = InboundInputs;
 
@@ -60,7 +60,7 @@ export class InboundPassthroughHandler {
     }
     let upstream: Socket;
     try {
-      upstream = await connectTcp({ target: dst, timeoutMs: config.connectTimeoutMs });
+      upstream = await this.inputs.sockets.connect(dst, { spoofSource: src.ip });
     } catch (err) {
       this.inputs.errors.inc('inbound_passthrough', 'UPSTREAM_CONNECT');
       record.complete(err);

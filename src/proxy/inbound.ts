@@ -14,19 +14,21 @@ import type { ProxyState, Service, Workload } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload, parseSpiffeId } from '../tls/index.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
 import type { ConnectionManager } from './connection-manager.js';
-import type { LocalWorkloads } from './local-workloads.js';
+import type { LocalView } from './local-workloads.js';
 import { formatAddr } from './socket-addr.js';
-import { connectTcp } from './upstream.js';
+import type { SocketFactory } from './socket-factory.js';
 
 /** What every connection handler receives (the narrowest common view; no certificate access). */
 export interface HandlerInputs {
   readonly config: Config;
   readonly state: ProxyState;
-  readonly local: LocalWorkloads;
+  readonly local: LocalView;
   readonly metrics: TrafficMetrics;
   readonly errors: ErrorCounter;
   readonly logger: Logger;
   readonly accessLog: Logger;
+  /** Upstream sockets: host namespace, or the pod's namespace in in-pod mode. */
+  readonly sockets: SocketFactory;
 }
 
 export interface InboundInputs extends HandlerInputs {
@@ -144,7 +146,8 @@ export class InboundHandler {
     }
     let upstream;
     try {
-      upstream = await connectTcp({ target: { ip: target.ip, port: target.port }, timeoutMs: config.connectTimeoutMs });
+      // In-pod, the app sees the original client IP (facts §1.10 step 7).
+      upstream = await this.inputs.sockets.connect({ ip: target.ip, port: target.port }, { spoofSource: req.remoteAddress.ip });
     } catch (err) {
       this.fail(req.stream, isMeshError(err) ? err : new MeshError('UPSTREAM_CONNECT', String(err), { cause: err }));
       record.complete(err);

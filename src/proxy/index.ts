@@ -1,9 +1,13 @@
 // Public surface of the proxy module: the node agent's data plane (listeners, outbound routing,
-// inbound HBONE and plaintext handling, continuous authorization).
+// inbound HBONE and plaintext handling, continuous authorization), host and per-pod instances.
 
-export { NodeProxy, type NodeProxyInputs, type OriginalDstResolver, type ProxyAddresses } from './node-proxy.js';
+export { NodeProxy, type NodeProxyInputs, type ProxyAddresses } from './node-proxy.js';
+export { ProxyInstance, type ProxyInstanceInputs, type OriginalDstResolver } from './proxy-instance.js';
+export { HostSocketFactory, type SocketFactory, type ConnectOptions } from './socket-factory.js';
+export { Listener, type ListenerOptions } from './listener.js';
 export { routeOutbound, formatAuthority, type Route, type RouteInput, type RouteState, type SocketAddr } from './outbound-route.js';
 export { acceptSocks5, writeSocksReply, SOCKS_REPLY, type Socks5Target } from './socks5.js';
 export { ConnectionManager, type TrackedConnection } from './connection-manager.js';
-export { LocalWorkloads } from './local-workloads.js';
+export { LocalWorkloads, PodView, type LocalView } from './local-workloads.js';
+export { ownPorts } from './inbound.js';
 export { normalizeIp } from './socket-addr.js';

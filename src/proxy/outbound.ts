@@ -11,7 +11,7 @@ import { ConnectionRecord, describeError } from './connection-record.js';
 import { ownPorts, type HandlerInputs } from './inbound.js';
 import { routeOutbound, type Route, type SocketAddr } from './outbound-route.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
-import { connectTcp, pipeTcp } from './upstream.js';
+import { pipeTcp } from './upstream.js';
 
 export interface OutboundInputs extends HandlerInputs {
   readonly certs: CertManager;
@@ -135,7 +135,7 @@ export class OutboundHandler {
         );
         record.complete(result.error);
       } else {
-        const upstream = await connectTcp({ target: route.target, timeoutMs: config.connectTimeoutMs, localAddress: this.sourceBind(src.ip) });
+        const upstream = await this.inputs.sockets.connect(route.target, { localAddress: this.sourceBind(src.ip) });
         if (socket.destroyed) {
           upstream.destroy();
           record.complete(new MeshError('UPSTREAM_CONNECT', 'client went away before the upstream was up'));
