@@ -8,7 +8,9 @@ import type { Config } from '../config/index.js';
 import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics } from '../metrics/index.js';
-import { NodeProxy, type OriginalDstResolver } from '../proxy/index.js';
+import { InpodManager } from '../inpod/index.js';
+import { ConnectionManager, NodeProxy, type OriginalDstResolver } from '../proxy/index.js';
+import { loadNativeSockets } from '../sockets/index.js';
 import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { EMBEDDED_EXAMPLE_YAML, LocalConfigSource } from '../xds/index.js';
@@ -41,6 +43,7 @@ export class NodeAgent {
   private ca: CaClient | undefined;
   private certManager: CertManager | undefined;
   private nodeProxy: NodeProxy | undefined;
+  private inpod: InpodManager | undefined;
   private admin: AdminServer | undefined;
   private stats: StatsServer | undefined;
   private readinessServer: ReadinessServer | undefined;
@@ -87,18 +90,30 @@ export class NodeAgent {
     this.ca = await createCaClient(config.ca, logger.child({ component: 'ca' }), { trustDomain: config.trustDomain });
     this.certManager = new CertManager({ ca: this.ca, ttlSeconds: config.ca.secretTtlSeconds, logger: logger.child({ component: 'cert-manager' }) });
     this.certManager.start();
+    const connections = new ConnectionManager(logger.child({ component: 'connection-manager' }));
+    const common = { config, state: this.state, certs: this.certManager, metrics: this.traffic, errors: this.errors, accessLog: this.accessLog, connections };
+    // Transparent capture needs the native addon; without it the agent still serves SOCKS5 and
+    // node-level listeners, and says once why pods with a `netns` are not captured.
+    const native = loadNativeSockets();
+    if (native.ok) {
+      this.inpod = new InpodManager({ ...common, logger: logger.child({ component: 'inpod' }), native: native.native });
+    } else {
+      logger.warn({ reason: native.reason }, 'transparent capture is off: workloads with a netns are served through SOCKS5 and node-level listeners only');
+    }
+    const inpod = this.inpod;
     this.nodeProxy = new NodeProxy({
-      config,
-      state: this.state,
-      certs: this.certManager,
-      metrics: this.traffic,
-      errors: this.errors,
+      ...common,
       logger,
-      accessLog: this.accessLog,
       originalDst: this.options.originalDst,
+      exclude: inpod ? (w) => inpod.handles(w) : undefined,
     });
     await this.nodeProxy.start();
     releaseProxy();
+    if (inpod) {
+      const releasePods = this.readiness.register('workload proxy manager');
+      await inpod.start();
+      this.whenPodsRunning(inpod, releasePods);
+    }
     this.stats = new StatsServer({ registry: this.registry, host: config.bindAddress, port: config.ports.stats });
     await this.stats.start();
     this.admin = new AdminServer({
@@ -117,8 +132,20 @@ export class NodeAgent {
     logger.info({ addresses: this.addresses(), proxy: this.nodeProxy.addresses() }, 'ambit node agent started');
   }
 
+  /** Readiness waits until no in-pod proxy is pending (starting or retrying). */
+  private whenPodsRunning(inpod: InpodManager, release: () => void): void {
+    const check = (): void => {
+      if (inpod.pending().length === 0) {
+        release();
+        return;
+      }
+      setTimeout(check, 200).unref();
+    };
+    check();
+  }
+
   private async fetchLocalCerts(): Promise<void> {
-    const ids = new Set(this.proxy.local.all().map((w) => formatSpiffeId(identityFromWorkload(w))));
+    const ids = new Set(this.state.localWorkloads(this.config.nodeName).map((w) => formatSpiffeId(identityFromWorkload(w))));
     await Promise.all([...ids].map((id) => this.certs.fetch(id, 'warmup')));
   }
 
@@ -131,6 +158,7 @@ export class NodeAgent {
       version: { ambit: '0.1.0', configVersion: this.source.version, rejectedConfigs: this.source.rejectedCount },
       config: this.config,
       certificates: this.certManager?.list() ?? [],
+      workloadState: this.inpod?.status() ?? [],
     };
   }
 
@@ -142,7 +170,7 @@ export class NodeAgent {
   close(): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info({ deadlineMs: this.config.drainDeadlineMs }, 'draining');
-      await this.nodeProxy?.close(this.config.drainDeadlineMs);
+      await Promise.all([this.nodeProxy?.close(this.config.drainDeadlineMs), this.inpod?.close(this.config.drainDeadlineMs)]);
       await Promise.allSettled([this.admin?.close(), this.stats?.close(), this.readinessServer?.close()]);
       this.source.close();
       this.certManager?.close();
@@ -155,6 +183,7 @@ export class NodeAgent {
 
   destroy(): void {
     this.nodeProxy?.destroy();
+    void this.inpod?.destroy();
     this.admin?.destroy();
     this.stats?.destroy();
     this.readinessServer?.destroy();

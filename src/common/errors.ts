@@ -44,7 +44,14 @@ export const ERROR_CODES = {
   PLAINTEXT_REFUSED: { flag: 'DENY', status: 0, summary: 'plaintext refused under STRICT mTLS' },
   SOCKS_PROTOCOL: { flag: 'CONNECT', status: 0, summary: 'malformed SOCKS5 request' },
   DRAINING: { flag: 'CONNECT', status: 503, summary: 'the proxy is shutting down' },
+  CAPTURE_SETUP: {
+    flag: '-',
+    status: 0,
+    summary: 'installing traffic redirection in a pod network namespace failed',
+  },
   INTERNAL: { flag: 'CONNECT', status: 503, summary: 'internal error' },
+  NATIVE_UNAVAILABLE: { flag: '-', status: 0, summary: 'the native socket addon is not built or cannot be loaded' },
+  SOCKET_SETUP: { flag: '-', status: 0, summary: 'a socket could not be created or configured (netns, mark, transparent)' },
   BENCH_TOOL: { flag: '-', status: 0, summary: 'a benchmark tool failed or its output could not be parsed' },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -1,5 +1,6 @@
 // A TCP listener that tracks its accepted sockets, so the proxy can stop accepting (close) and,
-// at the drain deadline, cut whatever is left (destroy).
+// at the drain deadline, cut whatever is left (destroy). The listening socket is either bound here
+// (agent namespace) or made elsewhere and handed over (a socket created inside a pod's netns).
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { MeshError } from '../common/errors.js';
@@ -11,28 +12,16 @@ export interface ListenerOptions {
   readonly port: number;
   readonly logger: Logger;
   onConnection(socket: Socket): void;
+  /** Supplies an already-listening server (in-pod); default: bind host:port in this namespace. */
+  readonly open?: () => Promise<Server>;
 }
 
 export class Listener {
-  private readonly server: Server;
+  private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private bound: AddressInfo | undefined;
 
-  constructor(private readonly options: ListenerOptions) {
-    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      // Errors on an accepted socket belong to that one connection; never let them escape.
-      socket.on('error', (err) => options.logger.debug({ err: err.message, listener: options.name }, 'socket error'));
-      try {
-        options.onConnection(socket);
-      } catch (err) {
-        options.logger.error({ err, listener: options.name }, 'connection handler threw');
-        socket.destroy();
-      }
-    });
-    this.server.on('error', (err) => options.logger.error({ err, listener: options.name }, 'listener error'));
-  }
+  constructor(private readonly options: ListenerOptions) {}
 
   get name(): string {
     return this.options.name;
@@ -46,27 +35,49 @@ export class Listener {
     return this.sockets.size;
   }
 
-  start(): Promise<AddressInfo> {
+  private accept(socket: Socket): void {
+    const { logger, name } = this.options;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    // Errors on an accepted socket belong to that one connection; never let them escape.
+    socket.on('error', (err) => logger.debug({ err: err.message, listener: name }, 'socket error'));
+    try {
+      this.options.onConnection(socket);
+    } catch (err) {
+      logger.error({ err, listener: name }, 'connection handler threw');
+      socket.destroy();
+    }
+  }
+
+  async start(): Promise<AddressInfo> {
+    const server = this.options.open ? await this.options.open() : await this.bindHere();
+    this.server = server;
+    server.on('connection', (s: Socket) => this.accept(s));
+    server.on('error', (err) => this.options.logger.error({ err, listener: this.options.name }, 'listener error'));
+    this.bound = server.address() as AddressInfo;
+    return this.bound;
+  }
+
+  private bindHere(): Promise<Server> {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           new MeshError('CONFIG_INVALID', `${this.options.name}: cannot listen on ${this.options.host}:${this.options.port}: ${err.code ?? err.message}`, {
             cause: err,
           }),
         );
-      };
-      this.server.once('error', onError);
-      this.server.listen({ host: this.options.host, port: this.options.port, backlog: 1024 }, () => {
-        this.server.off('error', onError);
-        this.bound = this.server.address() as AddressInfo;
-        resolve(this.bound);
+      });
+      server.listen({ host: this.options.host, port: this.options.port, backlog: 1024 }, () => {
+        server.removeAllListeners('error');
+        resolve(server);
       });
     });
   }
 
   /** Stops accepting; accepted connections carry on. */
   close(): void {
-    if (this.server.listening) this.server.close();
+    if (this.server?.listening) this.server.close();
   }
 
   /** Stops accepting and destroys every accepted socket. */

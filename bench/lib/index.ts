@@ -1,0 +1,31 @@
+// The benchmark harness's measurement library: tool runners (each takes a RunIn saying where it runs),
+// load generators, process sampling, the stunnel reference path, progress and report writers.
+
+export { runHere, inNetns, withNofile, runTool, spawnTool, tail } from './run-in.js';
+export type { RunIn, ToolResult, RunToolOptions, ToolProcess } from './run-in.js';
+export { summarizeMicros, percentileOfSorted } from './latency-stats.js';
+export type { LatencySummary } from './latency-stats.js';
+export { runLoad, runLoadIn, parseTarget, loadGeneratorCommand, LOAD_GENERATOR_CLI } from './load-generator.js';
+export type { HttpTarget, LoadOptions, LoadResult } from './load-generator.js';
+export { runHey, parseHeyOutput, checkAgainstHey } from './percentiles-check.js';
+export type { HeyResult, FixedRateOptions, PercentilesCheck } from './percentiles-check.js';
+export { startIperfServer, runIperfClient, runIperf, parseIperfJson, iperfClientCommand } from './iperf.js';
+export type { IperfServer, IperfServerOptions, IperfClientOptions, IperfResult } from './iperf.js';
+export { runConnRate, runConnRateIn, CONN_RATE_CLI } from './conn-rate.js';
+export type { ConnRateOptions, ConnRateResult } from './conn-rate.js';
+export { IdleConnections, holdIdleConnections, holdIdleConnectionsIn, nofileLimit, IDLE_CONNECTIONS_CLI } from './idle-connections.js';
+export type { IdleOptions, IdleSummary } from './idle-connections.js';
+export { clockTicksPerSecond, readCpuSeconds, readMemory, resetPeakRss, ProcessSampler, measureProcess } from './process-stats.js';
+export type { MemoryStats, ProcessUsage } from './process-stats.js';
+export { stunnelConfig, writeStunnelFiles, StunnelInstance, startStunnel, startStunnelPath } from './stunnel.js';
+export type { StunnelTls, StunnelRole, StunnelOptions, StunnelFiles, StunnelPath } from './stunnel.js';
+export { formatTable, formatValue, ratio, machineInfo, writeResultJson } from './report.js';
+export type { Measurement, TableOptions, MachineInfo, BenchResultFile } from './report.js';
+export { renderBarChartSvg, benchChartSpec, niceCeil } from './chart-svg.js';
+export type { ChartGroup, ChartPanel, ChartSpec } from './chart-svg.js';
+export { Progress, formatDuration } from './progress.js';
+export type { ProgressOptions } from './progress.js';
+export { BenchHttpServer, startBenchHttpServer, startBenchHttpServerIn, HTTP_SERVER_CLI } from './http-server.js';
+export type { BenchHttpServerOptions, RemoteHttpServer } from './http-server.js';
+export { TcpSink, sendCounted, startTcpSinkIn, sendCountedIn, TCP_SINK_CLI } from './tcp-sink.js';
+export type { CountedTransfer } from './tcp-sink.js';

@@ -1,0 +1,174 @@
+// The stunnel reference path: a two-hop mutual-TLS tunnel (client side: plaintext in, TLS 1.3 out;
+// server side: TLS in with a verified client certificate, plaintext to the app), stunnel defaults otherwise.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runHere, spawnTool, type RunIn, type ToolProcess } from './run-in.js';
+
+/** The certificate material both hops use (the same PKI as the mesh's workloads). */
+export interface StunnelTls {
+  /** Leaf (+ intermediates) PEM. */
+  readonly certChainPem: string;
+  readonly keyPem: string;
+  /** Trust anchor PEM (the mesh root). */
+  readonly rootPem: string;
+}
+
+export type StunnelRole = 'client' | 'server';
+
+export interface StunnelOptions {
+  /**
+   * client: plaintext accepted here, TLS to `connect` (the server side).
+   * server: TLS accepted here (client certificate required and verified), plaintext to `connect` (the app).
+   */
+  readonly role: StunnelRole;
+  /** `host:port` to listen on. */
+  readonly accept: string;
+  /** `host:port` to connect to. */
+  readonly connect: string;
+  readonly tls: StunnelTls;
+}
+
+export interface StunnelFiles {
+  readonly dir: string;
+  readonly configPath: string;
+}
+
+/**
+ * The stunnel configuration for one side. Only what the benchmark requires is set: TLS 1.3 only,
+ * chain verification against our root (on the server this also makes the client certificate
+ * mandatory: verifyChain implies requireCert), foreground with no pid file (several instances run
+ * side by side). Everything else (ciphers, session cache, logging at level 5, threads) is stunnel's default.
+ */
+export function stunnelConfig(opts: StunnelOptions, files: { cert: string; key: string; ca: string }): string {
+  return [
+    '; written by bench/lib/stunnel.ts',
+    'foreground = yes',
+    'pid =',
+    '',
+    `[ambit-bench-${opts.role}]`,
+    ...(opts.role === 'client' ? ['client = yes'] : []),
+    `accept = ${opts.accept}`,
+    `connect = ${opts.connect}`,
+    `cert = ${files.cert}`,
+    `key = ${files.key}`,
+    `CAfile = ${files.ca}`,
+    'verifyChain = yes',
+    'sslVersionMin = TLSv1.3',
+    '',
+  ].join('\n');
+}
+
+/** Writes the PEM files and the config into a fresh private directory. */
+export function writeStunnelFiles(opts: StunnelOptions, dir = mkdtempSync(join(tmpdir(), `ambit-stunnel-${opts.role}-`))): StunnelFiles {
+  const files = { cert: join(dir, 'cert-chain.pem'), key: join(dir, 'key.pem'), ca: join(dir, 'root-cert.pem') };
+  writeFileSync(files.cert, opts.tls.certChainPem, { mode: 0o600 });
+  writeFileSync(files.key, opts.tls.keyPem, { mode: 0o600 });
+  writeFileSync(files.ca, opts.tls.rootPem, { mode: 0o600 });
+  const configPath = join(dir, 'stunnel.conf');
+  writeFileSync(configPath, stunnelConfig(opts, files), { mode: 0o600 });
+  return { dir, configPath };
+}
+
+/** One running stunnel process (one side of the tunnel). */
+export class StunnelInstance {
+  private proc: ToolProcess | null = null;
+  private files: StunnelFiles | null = null;
+
+  constructor(
+    readonly opts: StunnelOptions,
+    private readonly runIn: RunIn = runHere,
+  ) {}
+
+  /** The process id (for CPU and memory sampling); valid after start(). */
+  get pid(): number {
+    return this.proc?.pid ?? -1;
+  }
+
+  /** stunnel's log so far (stderr in foreground mode): handshake failures show here. */
+  log(): string {
+    return this.proc?.output() ?? '';
+  }
+
+  /** Writes the files and starts stunnel; resolves once it reports its configuration loaded and bound. */
+  async start(): Promise<void> {
+    this.files = writeStunnelFiles(this.opts);
+    this.proc = spawnTool(this.runIn, ['stunnel', this.files.configPath]);
+    try {
+      await this.proc.waitFor(/Configuration successful/, 10_000);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  /** SIGTERM (stunnel closes its listeners and exits), then removes the files. */
+  async close(): Promise<void> {
+    await this.proc?.stop();
+    this.removeFiles();
+  }
+
+  destroy(): void {
+    this.proc?.child.kill('SIGKILL');
+    this.removeFiles();
+  }
+
+  private removeFiles(): void {
+    if (this.files) rmSync(this.files.dir, { recursive: true, force: true });
+    this.files = null;
+  }
+}
+
+/** Starts one side. */
+export async function startStunnel(runIn: RunIn, opts: StunnelOptions): Promise<StunnelInstance> {
+  const s = new StunnelInstance(opts, runIn);
+  await s.start();
+  return s;
+}
+
+export interface StunnelPath {
+  readonly client: StunnelInstance;
+  readonly server: StunnelInstance;
+  close(): Promise<void>;
+}
+
+/**
+ * Both hops: the server side first (it must listen before the client side connects to it).
+ * app ← server side (serverAccept) ← TLS 1.3 mTLS ← client side (clientAccept) ← plaintext client.
+ */
+export async function startStunnelPath(opts: {
+  readonly serverRunIn: RunIn;
+  readonly clientRunIn: RunIn;
+  readonly serverTls: StunnelTls;
+  readonly clientTls: StunnelTls;
+  /** Where the server side listens, e.g. `10.0.2.2:15443`. */
+  readonly serverAccept: string;
+  /** Where the client side connects to reach it (usually serverAccept). */
+  readonly serverAddress?: string;
+  /** The app, e.g. `127.0.0.1:8080` in the server netns. */
+  readonly app: string;
+  /** Where plaintext clients connect, e.g. `127.0.0.1:15080` in the client netns. */
+  readonly clientAccept: string;
+}): Promise<StunnelPath> {
+  const server = await startStunnel(opts.serverRunIn, { role: 'server', accept: opts.serverAccept, connect: opts.app, tls: opts.serverTls });
+  let client: StunnelInstance;
+  try {
+    client = await startStunnel(opts.clientRunIn, {
+      role: 'client',
+      accept: opts.clientAccept,
+      connect: opts.serverAddress ?? opts.serverAccept,
+      tls: opts.clientTls,
+    });
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+  return {
+    client,
+    server,
+    close: async () => {
+      await Promise.all([client.close(), server.close()]);
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// The pod registry and its proxies: follows the local workloads that name a network namespace
+// (today from the local config's `netns`; the ZDS source from istio-cni plugs in at `PodSource`)
+// and keeps exactly one PodProxy per such pod, retrying failed starts every 5 s as ztunnel does.
+
+import type { Logger } from '../common/log.js';
+import type { Config } from '../config/index.js';
+import type { CertManager } from '../identity/index.js';
+import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
+import type { ConnectionManager } from '../proxy/index.js';
+import type { ProxyState, Workload } from '../state/index.js';
+import type { NativeSockets } from '../sockets/index.js';
+import { PodProxy } from './pod-proxy.js';
+
+/** ztunnel retries a failed in-pod proxy start every 5 s. */
+const RETRY_MS = 5_000;
+
+/** A pod this node must capture: its uid and network namespace path. */
+export interface PodEntry {
+  readonly uid: string;
+  readonly netns: string;
+}
+
+export interface InpodManagerInputs {
+  readonly config: Config;
+  readonly state: ProxyState;
+  readonly certs: CertManager;
+  readonly metrics: TrafficMetrics;
+  readonly errors: ErrorCounter;
+  readonly logger: Logger;
+  readonly accessLog: Logger;
+  readonly connections: ConnectionManager;
+  readonly native: NativeSockets;
+}
+
+export type PodState = 'starting' | 'running' | 'retrying' | 'stopping';
+
+interface PodSlot {
+  readonly entry: PodEntry;
+  proxy: PodProxy | undefined;
+  state: PodState;
+  error: string | undefined;
+  retry: NodeJS.Timeout | undefined;
+}
+
+/** Pods of this node that want capture: local workloads with a `netns`. */
+export function podsOf(state: ProxyState, nodeName: string): PodEntry[] {
+  return state
+    .localWorkloads(nodeName)
+    .filter((w): w is Workload & { netns: string } => typeof w.netns === 'string' && w.netns.length > 0)
+    .map((w) => ({ uid: w.uid, netns: w.netns }));
+}
+
+export class InpodManager {
+  private readonly pods = new Map<string, PodSlot>();
+  private unsubscribe: (() => void) | undefined;
+  private closed = false;
+  /** Serialises reconciliations so two config pushes never start the same pod twice. */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly inputs: InpodManagerInputs) {}
+
+  /** Whether `w` is served by an in-pod proxy (the host proxy leaves it out). */
+  handles(w: Workload): boolean {
+    return typeof w.netns === 'string' && w.netns.length > 0 && w.node === this.inputs.config.nodeName;
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.inputs.state.onChange((c) => {
+      if (c.workloadsChanged) void this.reconcile();
+    });
+    await this.reconcile();
+  }
+
+  /** Pods that are not running yet (readiness stays false while any is pending). */
+  pending(): string[] {
+    return [...this.pods.values()].filter((p) => p.state !== 'running').map((p) => p.entry.uid);
+  }
+
+  status(): Array<{ uid: string; netns: string; state: PodState; error?: string }> {
+    return [...this.pods.values()].map((p) => ({ uid: p.entry.uid, netns: p.entry.netns, state: p.state, ...(p.error ? { error: p.error } : {}) }));
+  }
+
+  reconcile(): Promise<void> {
+    this.chain = this.chain.then(() => this.reconcileNow()).catch((err: unknown) => this.inputs.logger.error({ err }, 'in-pod reconcile failed'));
+    return this.chain;
+  }
+
+  private async reconcileNow(): Promise<void> {
+    if (this.closed) return;
+    const wanted = new Map(podsOf(this.inputs.state, this.inputs.config.nodeName).map((p) => [p.uid, p]));
+    for (const [uid, slot] of this.pods) {
+      const want = wanted.get(uid);
+      // A pod that left, or whose netns changed, is torn down (and re-added below if needed).
+      if (!want || want.netns !== slot.entry.netns) await this.remove(uid);
+    }
+    for (const [uid, entry] of wanted) {
+      if (!this.pods.has(uid)) await this.add(entry);
+    }
+  }
+
+  private async add(entry: PodEntry): Promise<void> {
+    const slot: PodSlot = { entry, proxy: undefined, state: 'starting', error: undefined, retry: undefined };
+    this.pods.set(entry.uid, slot);
+    await this.startSlot(slot);
+  }
+
+  private async startSlot(slot: PodSlot): Promise<void> {
+    const { logger } = this.inputs;
+    const proxy = new PodProxy({ ...this.inputs, uid: slot.entry.uid, netns: slot.entry.netns, logger: logger.child({ pod: slot.entry.uid }) });
+    try {
+      await proxy.start();
+    } catch (err) {
+      slot.state = 'retrying';
+      slot.error = (err as Error).message;
+      this.inputs.errors.inc('inpod', (err as { code?: string }).code ?? 'POD_START');
+      logger.error({ pod: slot.entry.uid, netns: slot.entry.netns, err: slot.error }, 'in-pod proxy failed to start; retrying in 5s');
+      slot.retry = setTimeout(() => {
+        slot.retry = undefined;
+        if (this.pods.get(slot.entry.uid) === slot && !this.closed) void this.startSlot(slot);
+      }, RETRY_MS);
+      slot.retry.unref();
+      return;
+    }
+    if (this.pods.get(slot.entry.uid) !== slot || this.closed) {
+      await proxy.destroy();
+      return;
+    }
+    slot.proxy = proxy;
+    slot.state = 'running';
+    slot.error = undefined;
+    logger.info({ pod: slot.entry.uid, netns: slot.entry.netns }, 'in-pod proxy started');
+  }
+
+  private async remove(uid: string): Promise<void> {
+    const slot = this.pods.get(uid);
+    if (!slot) return;
+    this.pods.delete(uid);
+    slot.state = 'stopping';
+    if (slot.retry) clearTimeout(slot.retry);
+    await slot.proxy?.destroy();
+    this.inputs.logger.info({ pod: uid }, 'in-pod proxy removed');
+  }
+
+  /** Graceful: every pod drains up to the deadline in parallel, then rules are removed. */
+  async close(deadlineMs: number): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    await this.chain;
+    const slots = [...this.pods.values()];
+    this.pods.clear();
+    await Promise.allSettled(slots.map((s) => {
+      if (s.retry) clearTimeout(s.retry);
+      return s.proxy?.close(deadlineMs);
+    }));
+  }
+
+  async destroy(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    const slots = [...this.pods.values()];
+    this.pods.clear();
+    await Promise.allSettled(slots.map((s) => {
+      if (s.retry) clearTimeout(s.retry);
+      return s.proxy?.destroy();
+    }));
+  }
+}

@@ -1,0 +1,113 @@
+// One pod's proxy in in-pod mode: redirect rules in the pod's netns, listeners 15001/15006/15008
+// created inside that netns, and a ProxyInstance whose upstream sockets are made there too.
+// Removing the pod closes its listeners and every connection it carried, then removes the rules.
+
+import type { Logger } from '../common/log.js';
+import type { Config } from '../config/index.js';
+import type { CertManager } from '../identity/index.js';
+import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
+import { Listener, PodView, ProxyInstance, type ConnectionManager } from '../proxy/index.js';
+import type { ProxyState } from '../state/index.js';
+import { listenInNetns, originalDstOf, type NativeSockets } from '../sockets/index.js';
+import { NetnsSocketFactory } from './netns-socket-factory.js';
+import { installRedirectRules, removeRedirectRules } from './redirect-rules.js';
+
+/** ztunnel's packet mark for its own sockets in shared mode (PACKET_MARK). */
+export const PACKET_MARK = 1337;
+
+export interface PodProxyInputs {
+  readonly uid: string;
+  readonly netns: string;
+  readonly config: Config;
+  readonly state: ProxyState;
+  readonly certs: CertManager;
+  readonly metrics: TrafficMetrics;
+  readonly errors: ErrorCounter;
+  readonly logger: Logger;
+  readonly accessLog: Logger;
+  readonly connections: ConnectionManager;
+  readonly native: NativeSockets;
+}
+
+export class PodProxy {
+  private readonly instance: ProxyInstance;
+  private readonly listeners: Listener[] = [];
+  private rulesInstalled = false;
+
+  constructor(private readonly inputs: PodProxyInputs) {
+    const { config, native, netns } = inputs;
+    this.instance = new ProxyInstance({
+      ...inputs,
+      local: new PodView(inputs.state, inputs.uid),
+      sockets: new NetnsSocketFactory({ native, netns, mark: PACKET_MARK, timeoutMs: config.connectTimeoutMs }),
+      originalDst: (socket) => originalDstOf(native, socket),
+    });
+  }
+
+  get netns(): string {
+    return this.inputs.netns;
+  }
+
+  /** Rules first, then listeners; on failure everything done so far is undone. */
+  async start(): Promise<void> {
+    const { config, native, netns, logger } = this.inputs;
+    const ports = config.ports;
+    try {
+      await installRedirectRules(netns, {
+        outboundPort: ports.outbound,
+        inboundPlaintextPort: ports.inboundPlaintext,
+        hbonePort: ports.hbone,
+        mark: PACKET_MARK,
+      });
+      this.rulesInstalled = true;
+      const specs: Array<{ name: string; port: number; transparent: boolean; on: (s: import('node:net').Socket) => void }> = [
+        { name: 'outbound', port: ports.outbound, transparent: true, on: (s) => this.instance.onOutboundSocket(s) },
+        { name: 'inbound-plaintext', port: ports.inboundPlaintext, transparent: true, on: (s) => this.instance.onPlaintextSocket(s) },
+        { name: 'hbone', port: ports.hbone, transparent: false, on: (s) => this.instance.onHboneSocket(s) },
+      ];
+      for (const spec of specs) {
+        const l = new Listener({
+          name: `${spec.name} ${this.inputs.uid}`,
+          host: '0.0.0.0',
+          port: spec.port,
+          logger,
+          onConnection: spec.on,
+          open: () => listenInNetns(native, { netns, host: '0.0.0.0', port: spec.port, mark: PACKET_MARK, transparent: spec.transparent, backlog: 128 }),
+        });
+        this.listeners.push(l);
+        await l.start();
+      }
+    } catch (err) {
+      await this.teardown();
+      throw err;
+    }
+  }
+
+  get activeConnections(): number {
+    return this.instance.activeConnections;
+  }
+
+  /** Graceful: stop accepting, drain up to the deadline, then cut and remove the rules. */
+  async close(deadlineMs: number): Promise<void> {
+    for (const l of this.listeners) l.close();
+    await this.instance.drain(deadlineMs);
+    await this.teardown();
+  }
+
+  /** Immediate: closes listeners and connections, then removes the rules. */
+  async destroy(): Promise<void> {
+    await this.teardown();
+  }
+
+  private async teardown(): Promise<void> {
+    for (const l of this.listeners) l.destroy();
+    this.listeners.length = 0;
+    this.instance.destroy();
+    if (this.rulesInstalled) {
+      this.rulesInstalled = false;
+      await removeRedirectRules(this.inputs.netns).catch((err: unknown) =>
+        this.inputs.logger.warn({ err: (err as Error).message, netns: this.inputs.netns }, 'could not remove redirect rules (netns gone?)'),
+      );
+    }
+  }
+}

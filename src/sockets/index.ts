@@ -1,0 +1,18 @@
+// Public surface of the sockets module: the native addon (SO_ORIGINAL_DST, SO_MARK, transparent
+// sockets, sockets created inside a network namespace) and the Node sockets built on it.
+
+export {
+  loadNativeSockets,
+  defaultAddonPath,
+  type NativeSockets,
+  type NativeSocketsLoad,
+  type NativeSocketError,
+  type LoadNativeSocketsOptions,
+  type CreateSocketOptions,
+  type SocketOptions,
+  type SocketOptionsReadback,
+  type NetAddr,
+} from './native-loader.js';
+export { createSocketFd, listenInNetns, connectInNetns, type ListenInNetnsOptions, type ConnectInNetnsOptions } from './netns-socket.js';
+export { originalDstOf, fdOf } from './original-dst.js';
+export { normalizeIp, formatNetAddr } from './net-addr.js';

@@ -1,0 +1,120 @@
+// Loads the native socket addon (build/Release/ambit_sockets.node) and states its contract.
+// Loading never throws: without the addon the agent still runs (SOCKS5 only), so callers get a reason.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An IP (v4 dotted or v6 text) and a TCP port. */
+export interface NetAddr {
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** Options applied with setsockopt; absent = left as the kernel has it. */
+export interface SocketOptions {
+  /** SO_MARK (needs CAP_NET_ADMIN). */
+  readonly mark?: number;
+  /** IP_TRANSPARENT / IPV6_TRANSPARENT: bind and send from addresses this host does not own. */
+  readonly transparent?: boolean;
+  /** IP_FREEBIND / IPV6_FREEBIND: bind to an address not (yet) configured. */
+  readonly freebind?: boolean;
+}
+
+export interface CreateSocketOptions extends SocketOptions {
+  /** Netns file (/var/run/netns/NAME, /proc/PID/ns/net, /proc/self/fd/N); absent = the agent's own. */
+  readonly netns?: string;
+  readonly family: 4 | 6;
+  readonly reuseAddr?: boolean;
+  readonly reusePort?: boolean;
+  /** An IPv4 address on a family-6 socket is bound as ::ffff:a.b.c.d. Port 0 = ephemeral. */
+  readonly bind?: { readonly ip: string; readonly port?: number };
+  /** Backlog: when set, the socket is bound (bind is then required) and listening. */
+  readonly listen?: number;
+}
+
+/** Errors from the addon: `code` is the errno name, `syscall` the failing step (e.g. 'setns', 'bind'). */
+export interface NativeSocketError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+}
+
+export interface SocketOptionsReadback {
+  readonly mark: number;
+  readonly transparent: boolean;
+  readonly freebind: boolean;
+  readonly family: 4 | 6;
+}
+
+/** The addon's exports (native/ambit_sockets.c). fds are SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC. */
+export interface NativeSockets {
+  /** SO_ORIGINAL_DST (v4, then IP6T_SO_ORIGINAL_DST on v6 sockets); undefined when not redirected. */
+  originalDst(fd: number): NetAddr | undefined;
+  /** Creates a TCP socket (inside `netns` on a threadpool thread); the caller owns the fd. */
+  createSocket(options: CreateSocketOptions, callback: (err: NativeSocketError | null, fd?: number) => void): void;
+  setSocketOptions(fd: number, options: SocketOptions): void;
+  getSocketOptions(fd: number): SocketOptionsReadback;
+  /** Inode of a netns file: two paths name the same netns iff their inodes are equal. */
+  socketNetnsInode(path: string): number;
+  /** Inode of the netns a socket lives in (ioctl SIOCGSKNS). */
+  netnsInodeOfSocket(fd: number): number;
+}
+
+export type NativeSocketsLoad = { readonly ok: true; readonly native: NativeSockets } | { readonly ok: false; readonly reason: string };
+
+const REQUIRED_FUNCTIONS = [
+  'originalDst',
+  'createSocket',
+  'setSocketOptions',
+  'getSocketOptions',
+  'socketNetnsInode',
+  'netnsInodeOfSocket',
+] as const;
+
+/** The repository root: the nearest ancestor of this file holding a package.json. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+export function defaultAddonPath(): string {
+  return join(packageRoot(), 'build', 'Release', 'ambit_sockets.node');
+}
+
+export interface LoadNativeSocketsOptions {
+  /** Overrides build/Release/ambit_sockets.node under the package root. */
+  readonly addonPath?: string;
+}
+
+/** Loads the addon; on failure the reason is one line saying what is wrong and how to fix it. */
+export function loadNativeSockets(options: LoadNativeSocketsOptions = {}): NativeSocketsLoad {
+  const path = options.addonPath ?? defaultAddonPath();
+  if (process.platform !== 'linux') {
+    return { ok: false, reason: `native socket addon needs Linux (platform is ${process.platform}); transparent capture is off` };
+  }
+  if (!existsSync(path)) {
+    return {
+      ok: false,
+      reason: `native addon not built: ${path} missing (run npm rebuild; it needs python3, make and a C compiler)`,
+    };
+  }
+  let mod: unknown;
+  try {
+    mod = createRequire(import.meta.url)(path);
+  } catch (err) {
+    return { ok: false, reason: `native addon ${path} failed to load: ${(err as Error).message.split('\n')[0]} (run npm rebuild)` };
+  }
+  const exports = mod as Record<string, unknown>;
+  const missing = REQUIRED_FUNCTIONS.filter((name) => typeof exports[name] !== 'function');
+  if (missing.length > 0) {
+    return { ok: false, reason: `native addon ${path} lacks ${missing.join(', ')} (stale build? run npm rebuild)` };
+  }
+  return { ok: true, native: mod as NativeSockets };
+}

@@ -1,0 +1,124 @@
+// The bench HTTP server and the fixed-rate load generator on loopback: rate, counts and percentiles,
+// error accounting, and the p50 cross-check against Debian's hey at the same rate.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { once } from 'node:events';
+import {
+  startBenchHttpServer,
+  runLoadIn,
+  runLoad,
+  checkAgainstHey,
+  runHere,
+  parseTarget,
+  startBenchHttpServerIn,
+} from '../../bench/lib/index.js';
+
+function assertOrdered(l: { min: number; p50: number; p90: number; p99: number; max: number }): void {
+  assert.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max, JSON.stringify(l));
+}
+
+test('bench http server: 1 KB body, pipelined requests answered in order, Connection: close ends', async (t) => {
+  const srv = await startBenchHttpServer();
+  t.after(() => srv.destroy());
+  const s = net.connect(srv.port, '127.0.0.1');
+  t.after(() => s.destroy());
+  await once(s, 'connect');
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  s.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc');
+  s.write('GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  await once(s, 'end');
+  const text = Buffer.concat(chunks).toString('latin1');
+  const responses = text.match(/HTTP\/1\.1 200 OK\r\n[^]*?\r\n\r\nx{1024}(?=HTTP|$)/g) ?? [];
+  assert.equal(responses.length, 3);
+  assert.ok(responses.every((r) => /Content-Length: 1024\r\n/.test(r)));
+  assert.match(responses[2]!, /Connection: close\r\n/);
+  assert.equal(srv.requests, 3);
+});
+
+test('load generator CLI: fixed rate over 4 connections, every request counted, percentiles ordered', async (t) => {
+  const srv = await startBenchHttpServer();
+  t.after(() => srv.destroy());
+  const res = await runLoadIn(runHere, { host: '127.0.0.1', port: srv.port, path: '/', rate: 400, connections: 4, durationS: 2 });
+  t.diagnostic(`ours @400/s: ${JSON.stringify(res.latencyMs)} lag p99 ${res.sendLagMs.p99}`);
+  assert.equal(res.errors, 0);
+  assert.equal(res.count, 800); // rate × duration, exactly: the schedule is fixed
+  assert.equal(srv.requests, 800 + 4 * 50); // plus the default warm-up, 50 per connection
+  assert.equal(srv.accepted, 4); // keep-alive: no reconnects
+  assert.equal(res.achievedRate, 400);
+  assertOrdered(res.latencyMs);
+  assertOrdered(res.latencyFromScheduleMs);
+  assert.ok(res.latencyMs.p50 < 50, `p50 ${res.latencyMs.p50} ms on loopback`);
+});
+
+test('load generator: a stalled server is charged from the scheduled time (coordinated omission)', async (t) => {
+  // Answers every 50th request 100 ms late: the ~20 requests due meanwhile on that connection must
+  // show the wait, not just their own fast service time.
+  let n = 0;
+  const body = 'y'.repeat(16);
+  const server = net.createServer((s) => {
+    s.on('data', () => {
+      const reply = (): void => void s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      if (++n % 50 === 0) setTimeout(reply, 100);
+      else reply();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const res = await runLoad({ host: '127.0.0.1', port, path: '/', rate: 200, connections: 1, durationS: 1, warmupRequests: 0 });
+  t.diagnostic(`stalled: late ${res.late} ${JSON.stringify(res.latencyMs)}`);
+  assert.equal(res.errors, 0);
+  assert.equal(res.count, 200);
+  // 4 stalls of 100 ms at 5 ms spacing: ~80 of 200 requests wait behind one.
+  assert.ok(res.late >= 40, `late ${res.late}`);
+  assert.ok(res.latencyMs.p90 >= 20, `p90 ${res.latencyMs.p90} must include the queueing`);
+  assert.ok(res.latencyMs.max >= 95);
+});
+
+test('load generator: non-2xx answers and dropped connections are errors', async (t) => {
+  let n = 0;
+  const server = net.createServer((s) => {
+    s.on('data', () => {
+      if (++n % 2 === 0) s.destroy();
+      else s.write('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
+    });
+    s.on('error', () => undefined);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const res = await runLoad({ host: '127.0.0.1', port, path: '/x', rate: 100, connections: 2, durationS: 0.5, warmupRequests: 0 });
+  assert.equal(res.count, 0);
+  assert.equal(res.errors, 50);
+  assert.ok((res.errorKinds['status-503'] ?? 0) > 0, JSON.stringify(res.errorKinds));
+  assert.ok((res.errorKinds['closed'] ?? 0) > 0, JSON.stringify(res.errorKinds));
+  assert.ok(Number.isNaN(res.latencyMs.p50));
+});
+
+test('load generator: parseTarget handles host:port/path, http:// and IPv6', () => {
+  assert.deepEqual(parseTarget('10.0.0.2:8080/p?q=1'), { host: '10.0.0.2', port: 8080, path: '/p?q=1' });
+  assert.deepEqual(parseTarget('http://[::1]:81'), { host: '::1', port: 81, path: '/' });
+  assert.throws(() => parseTarget('https://x:1/'), /only http/);
+});
+
+test('percentiles check: our p50 agrees with hey at the same fixed rate', async (t) => {
+  // The server runs as its own process so neither generator shares an event loop with it.
+  const remote = await startBenchHttpServerIn(runHere, { host: '127.0.0.1' });
+  t.after(() => remote.process.stop());
+  const check = await checkAgainstHey(runHere, { host: '127.0.0.1', port: remote.port, path: '/', rate: 1000, connections: 4, durationS: 3 });
+  const hey = check.hey.percentilesMs;
+  t.diagnostic(
+    `p50 ours ${check.ours.latencyMs.p50} ms vs hey ${hey['50']} ms (ratio ${check.p50Ratio.toFixed(2)}); ` +
+      `p90 ${check.ours.latencyMs.p90} vs ${hey['90']}; p99 ${check.ours.latencyMs.p99} vs ${hey['99']}; ` +
+      `rate ${check.ours.achievedRate} vs ${check.hey.requestsPerSecond.toFixed(1)}`,
+  );
+  assert.equal(check.ours.errors, 0);
+  assert.equal(check.hey.errors, 0);
+  assert.ok((check.hey.statusCounts['200'] ?? 0) > 2500, JSON.stringify(check.hey.statusCounts));
+  assert.ok(check.agree, `p50 ours ${check.ours.latencyMs.p50} vs hey ${hey['50']}`);
+});
