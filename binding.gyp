@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "ambit_sockets",
-      "sources": ["native/ambit_sockets.c"],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
+      "sources": ["native/ambit_sockets.c", "native/socket_ops.c", "native/napi_helpers.c"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2", "-fvisibility=hidden"],
       "conditions": [["OS!='linux'", {"type": "none", "sources": []}]]
     }
   ]

@@ -26,7 +26,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const res = spawnSync(process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, ...files], {
+const res = spawnSync(process.execPath, ['--enable-source-maps', '--test', `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? '300000'}`, `--test-concurrency=${concurrency}`, ...files], {
   stdio: 'inherit',
 });
 process.exit(res.status ?? 1);

@@ -180,7 +180,8 @@ export async function holdIdleConnectionsIn<T>(
   const proc = spawnTool(withNofile(Math.max(4096, opts.count + 1024), runIn), cmd);
   const line = (event: string): IdleSummary => {
     const m = new RegExp(`^(\\{"event":"${event}".*\\})$`, 'm').exec(proc.output());
-    return JSON.parse(m![1]!) as IdleSummary;
+    const { event: _event, ...summary } = JSON.parse(m![1]!) as IdleSummary & { event: string };
+    return summary;
   };
   try {
     await proc.waitFor(/^\{"event":"held"/m, 60_000 + opts.count * 20);

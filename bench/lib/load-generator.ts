@@ -139,7 +139,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     }
 
     schedule(): void {
-      if (this.due >= endNs) return this.finish();
+      // Slots still overdue when the run's time is up are never sent: a path slower than the
+      // asked rate shows as achievedRate < rate (and as queueing in latencyMs), not as a longer run.
+      if (this.due >= endNs || now() >= endNs) return this.finish();
       const waitNs = this.due - now();
       // Below 1 ms a timer cannot do better than "now": send (at most 1 ms early; the schedule
       // advances from `due`, not from the send, so the rate is unaffected).

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MeshError } from '../../src/common/errors.js';
 import { runHere, spawnTool, type RunIn, type ToolProcess } from './run-in.js';
 
 /** The certificate material both hops use (the same PKI as the mesh's workloads). */
@@ -89,6 +90,12 @@ export class StunnelInstance {
   /** stunnel's log so far (stderr in foreground mode): handshake failures show here. */
   log(): string {
     return this.proc?.output() ?? '';
+  }
+
+  /** Resolves once the log matches `pattern` (e.g. a handshake failure being reported). */
+  waitForLog(pattern: RegExp, timeoutMs = 5000): Promise<void> {
+    if (this.proc === null) return Promise.reject(new MeshError('BENCH_TOOL', 'stunnel is not started'));
+    return this.proc.waitFor(pattern, timeoutMs);
   }
 
   /** Writes the files and starts stunnel; resolves once it reports its configuration loaded and bound. */

@@ -109,6 +109,9 @@ export function copyBidirectional(
       h2ReadEnded = true;
       if (!tcp.destroyed && tcp.writable) tcp.end();
     });
+    // Accepted sockets arrive paused (pauseOnConnect): start both directions explicitly.
+    tcp.resume();
+    h2.resume();
 
     tcp.on('error', (err: NodeJS.ErrnoException) => {
       if (!BENIGN_SOCKET_ERRORS.has(err.code ?? '')) error ??= err;

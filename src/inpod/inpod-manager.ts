@@ -116,12 +116,12 @@ export class InpodManager {
       logger.error({ pod: slot.entry.uid, netns: slot.entry.netns, err: slot.error }, 'in-pod proxy failed to start; retrying in 5s');
       slot.retry = setTimeout(() => {
         slot.retry = undefined;
-        if (this.pods.get(slot.entry.uid) === slot && !this.closed) void this.startSlot(slot);
+        if (this.pods.get(slot.entry.uid) === slot && slot.state === 'retrying' && !this.closed) void this.startSlot(slot);
       }, RETRY_MS);
       slot.retry.unref();
       return;
     }
-    if (this.pods.get(slot.entry.uid) !== slot || this.closed) {
+    if (this.pods.get(slot.entry.uid) !== slot || slot.state === 'stopping' || this.closed) {
       await proxy.destroy();
       return;
     }
@@ -134,10 +134,12 @@ export class InpodManager {
   private async remove(uid: string): Promise<void> {
     const slot = this.pods.get(uid);
     if (!slot) return;
-    this.pods.delete(uid);
+    // The slot stays listed as 'stopping' until its listeners are closed and its rules removed,
+    // so the config dump never claims a pod is gone while its capture is still in place.
     slot.state = 'stopping';
     if (slot.retry) clearTimeout(slot.retry);
     await slot.proxy?.destroy();
+    if (this.pods.get(uid) === slot) this.pods.delete(uid);
     this.inputs.logger.info({ pod: uid }, 'in-pod proxy removed');
   }
 

@@ -12,6 +12,12 @@ const KEEPALIVE_MS = 180_000;
 /** Node's own default listen backlog. */
 const DEFAULT_BACKLOG = 511;
 
+/** 'bind: EADDRINUSE' for addon errors (step and errno name); the message otherwise. */
+function describe(err: unknown): string {
+  const e = err as Partial<NativeSocketError>;
+  return e.syscall && e.code ? `${e.syscall}: ${e.code}` : String((err as Error)?.message ?? err);
+}
+
 /** createSocket as a promise; the caller owns (and must close or hand over) the fd. */
 export function createSocketFd(native: NativeSockets, options: CreateSocketOptions): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,7 +68,7 @@ export async function listenInNetns(native: NativeSockets, options: ListenInNetn
       listen: backlog,
     });
   } catch (err) {
-    throw new MeshError('SOCKET_SETUP', `cannot listen on ${where}: ${(err as Error).message}`, { cause: err });
+    throw new MeshError('SOCKET_SETUP', `cannot listen on ${where}: ${describe(err)}`, { cause: err });
   }
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: options.pauseOnConnect ?? true, noDelay: true });
   if (options.onConnection) server.on('connection', options.onConnection);
@@ -137,7 +143,7 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
         if (fd !== undefined) closeSync(fd);
         return;
       }
-      if (err || fd === undefined) return fail(err ? err.message : 'no fd', err);
+      if (err || fd === undefined) return fail(err ? describe(err) : 'no fd', err);
       try {
         const opts: FdSocketOptions = { fd, allowHalfOpen: true, manualStart: true };
         socket = new Socket(opts);

@@ -79,6 +79,22 @@ test('load generator: a stalled server is charged from the scheduled time (coord
   assert.ok(res.latencyMs.max >= 95);
 });
 
+test('load generator: a server slower than the asked rate shows as a lower achieved rate, not a longer run', async (t) => {
+  const server = net.createServer((s) => {
+    s.on('data', () => setTimeout(() => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'), 20));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const t0 = Date.now();
+  const res = await runLoad({ host: '127.0.0.1', port, path: '/', rate: 200, connections: 1, durationS: 1, warmupRequests: 0 });
+  assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+  assert.ok(res.count >= 20 && res.count <= 55, String(res.count)); // ~50/s capacity (20 ms each)
+  assert.equal(res.achievedRate, res.count);
+  assert.ok(res.latencyMs.p99 >= 500, `p99 ${res.latencyMs.p99}: the backlog must be charged`);
+});
+
 test('load generator: non-2xx answers and dropped connections are errors', async (t) => {
   let n = 0;
   const server = net.createServer((s) => {

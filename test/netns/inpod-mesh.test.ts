@@ -17,7 +17,7 @@ import { inpodMeshYaml, type InpodMesh } from '../helpers/inpod-mesh-config.js';
 const POD_SERVER = fileURLToPath(new URL('../helpers/pod-server.js', import.meta.url));
 
 let topo: Topology;
-let mesh: InpodMesh;
+let mesh: InpodMesh & { c1Veth: string };
 let configPath: string;
 let node1: TestAgent;
 let node2: TestAgent;
@@ -60,6 +60,7 @@ before(async () => {
     s2: pod('s2'),
     ext: pod('ext'),
     vip: topo.vip(10),
+    c1Veth: pod('c1').veth,
   };
   const dir = tempDir();
   configPath = writeConfig(dir, inpodMeshYaml(mesh));
@@ -100,11 +101,15 @@ test('nc from a pod streams through the mesh to an echo server, with half-close'
 });
 
 test('between the nodes there is only TLS to port 15008 on the wire', async () => {
-  const pcap = join(tempDir(), 'bridge.pcap');
-  const dump = spawn('tcpdump', ['-i', topo.bridge, '-nn', '-U', '-w', pcap, `tcp and host ${mesh.c1.ip}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // On c1's veth (root end), not on the bridge device: frames the bridge forwards between its
+  // ports never reach the bridge's own interface, so a capture there sees nothing.
+  const pcap = join(tempDir(), 'wire.pcap');
+  const dump = spawn('tcpdump', ['-i', mesh.c1Veth, '--immediate-mode', '-Z', 'root', '-nn', '-U', '-w', pcap, `tcp and host ${mesh.c1.ip}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve) => dump.stderr!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()));
   const r = await curl('c1', `http://${mesh.s1.ip}:8080/secret-path-on-the-wire`);
   assert.equal(r.code, 0);
+  // Immediate mode hands each packet to tcpdump at once; the pause lets it write the last FIN/ACKs.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   dump.kill('SIGINT');
   await once(dump, 'exit');
   const all = await run('tcpdump', ['-r', pcap, '-nn']);
@@ -113,8 +118,9 @@ test('between the nodes there is only TLS to port 15008 on the wire', async () =
   for (const l of lines) assert.match(l, /\.15008[ :]/, `non-HBONE packet on the bridge: ${l}`);
   const raw = readFileSync(pcap);
   assert.equal(raw.includes(Buffer.from('secret-path-on-the-wire')), false, 'the HTTP request must not be visible in clear');
-  // A TLS handshake record (content type 0x16, version 0x0301/0x0303) crosses the bridge.
-  assert.ok(raw.includes(Buffer.from([0x16, 0x03, 0x01])) || raw.includes(Buffer.from([0x16, 0x03, 0x03])), 'TLS records on the wire');
+  // TLS application-data records (type 0x17, legacy version 0x0303) carry it; the handshake may be
+  // absent here because the pool reuses the HBONE connection opened by the first test.
+  assert.ok(raw.includes(Buffer.from([0x17, 0x03, 0x03])), 'TLS application data records on the wire');
 });
 
 async function run(cmd: string, args: string[]): Promise<string> {
@@ -130,22 +136,39 @@ interface IperfResult {
 }
 
 async function iperf(args: string[]): Promise<IperfResult> {
-  const server = topo.spawn('s1', ['iperf3', '-s', '-1', '-p', '5201'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const server = topo.spawn('s1', ['iperf3', '-s', '-1', '-p', '5201', '--forceflush'], { stdio: ['ignore', 'pipe', 'ignore'] });
   servers.push(server);
+  // Registered now: the one-off server may exit before the client's result has been read.
+  const exited = once(server, 'exit');
   await new Promise<void>((resolve) => server.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()));
   const r = await topo.exec('c1', ['iperf3', '-c', mesh.s1.ip, '-p', '5201', '-t', '2', '-J', ...args], { timeoutMs: 30_000 });
   assert.equal(r.code, 0, r.stdout.slice(-500));
-  await once(server, 'exit');
+  await exited;
   return JSON.parse(r.stdout) as IperfResult;
 }
 
+// iperf3's receiver stops counting at the end-of-test message while data may still be in flight,
+// so its byte counts are bounded, not equal (exact accounting is the sha256 test below).
+const IN_FLIGHT_BOUND = 32 << 20;
 for (const variant of [[], ['-R'], ['-P', '4']]) {
-  test(`iperf3 ${variant.join(' ') || 'single stream'} through the mesh: every byte accounted for`, async () => {
+  test(`iperf3 ${variant.join(' ') || 'single stream'} through the mesh: the receiver gets what was sent, less at most what was in flight`, async () => {
     const res = await iperf(variant);
-    assert.ok(res.end.sum_sent.bytes > 1_000_000, `sent ${res.end.sum_sent.bytes}`);
-    assert.equal(res.end.sum_received.bytes, res.end.sum_sent.bytes);
+    const { sum_sent: sent, sum_received: received } = res.end;
+    assert.ok(sent.bytes > 1_000_000, `sent ${sent.bytes}`);
+    assert.ok(received.bytes <= sent.bytes, `received ${received.bytes} > sent ${sent.bytes}`);
+    assert.ok(sent.bytes - received.bytes < IN_FLIGHT_BOUND, `lost ${sent.bytes - received.bytes} bytes`);
+    assert.ok(received.bits_per_second > 0);
   });
 }
+
+test('64 MiB of random bytes go through the mesh to an echo server and come back bit-exact', async () => {
+  const script = `head -c 67108864 /dev/urandom > /tmp/ambit-$$.bin; sha256sum < /tmp/ambit-$$.bin; nc -N ${mesh.s2.ip} 9000 < /tmp/ambit-$$.bin | sha256sum; wc -c < /tmp/ambit-$$.bin; rm -f /tmp/ambit-$$.bin`;
+  const r = await topo.exec('c1', ['sh', '-c', script], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const [sent, echoed, size] = r.stdout.trim().split('\n');
+  assert.equal(size?.trim(), '67108864');
+  assert.equal(echoed, sent);
+});
 
 test('identity-based policy: an ALLOW by principal admits one client pod and refuses another', async () => {
   await reconfigure(`- name: only-client

@@ -88,8 +88,11 @@ function makePair(t: TestContext): Pair {
   };
 }
 
+/** Stops listening at test end (not waiting for connections: their own t.after hooks destroy them). */
 function closeServer(t: TestContext, server: Server): void {
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  t.after(() => {
+    server.close();
+  });
 }
 
 /** Resolves with the first accepted socket (listening servers start their sockets paused). */
@@ -148,7 +151,7 @@ function serverFd(server: Server): number {
   return fd;
 }
 
-test('originalDst returns the pre-REDIRECT destination; undefined for a direct connection', async (t) => {
+test('originalDst returns the pre-REDIRECT destination; the real one for a tracked direct connection', async (t) => {
   const nat = native();
   const pair = makePair(t);
   pair.inA(['iptables', '-w', '-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '8000', '-j', 'REDIRECT', '--to-ports', '15001']);
@@ -164,14 +167,33 @@ test('originalDst returns the pre-REDIRECT destination; undefined for a direct c
   assert.deepEqual(originalDstOf(nat, conn), { ip: REDIRECTED_DST, port: 8000 });
   assert.equal(await roundTrip(client, conn, 'via-redirect'), 'via-redirect');
 
-  // Not redirected: no conntrack NAT entry, so undefined, never a throw.
+  // Not redirected, but tracked (the nat table turned conntrack on in A): the original tuple is
+  // the real destination, i.e. the local address.
   const direct = accepted(server);
   const client2 = await connectInNetns(nat, { netns: pair.pathA, target: { ip: '127.0.0.1', port: 15001 }, timeoutMs: 5000 });
   t.after(() => client2.destroy());
   const conn2 = await direct;
   t.after(() => conn2.destroy());
-  assert.equal(originalDstOf(nat, conn2), undefined);
-  assert.equal(originalDstOf(nat, client2), undefined, 'the client side was not redirected either');
+  assert.deepEqual(originalDstOf(nat, conn2), { ip: '127.0.0.1', port: 15001 });
+});
+
+test('originalDst is undefined (never a throw) where no conntrack entry exists', async (t) => {
+  const nat = native();
+  const pair = makePair(t);
+  // Netns B has no iptables rules, so conntrack does not track its connections.
+  const server = await listenInNetns(nat, { netns: pair.pathB, host: B_IP, port: 0 });
+  closeServer(t, server);
+  const port = (server.address() as AddressInfo).port;
+  const acceptP = accepted(server);
+  const client = await connectInNetns(nat, { netns: pair.pathA, target: { ip: B_IP, port }, timeoutMs: 5000 });
+  t.after(() => client.destroy());
+  const conn = await acceptP;
+  t.after(() => conn.destroy());
+  assert.equal(originalDstOf(nat, conn), undefined);
+  assert.equal(nat.originalDst(fdOf(conn)!), undefined);
+  // A closed socket has no fd: undefined as well.
+  conn.destroy();
+  assert.equal(originalDstOf(nat, conn), undefined);
 });
 
 test('a dual-stack [::] listener reads the IPv4 original destination, normalised', async (t) => {
@@ -189,6 +211,25 @@ test('a dual-stack [::] listener reads the IPv4 original destination, normalised
   assert.deepEqual(originalDstOf(nat, conn), { ip: REDIRECTED_DST, port: 8000 });
   // The raw native answer is the IPv4 form too (SOL_IP answers for mapped connections).
   assert.deepEqual(nat.originalDst(fdOf(conn)!), { ip: REDIRECTED_DST, port: 8000 });
+});
+
+test('IPv6: originalDst reads IP6T_SO_ORIGINAL_DST after an ip6tables REDIRECT', async (t) => {
+  const nat = native();
+  const pair = makePair(t);
+  pair.inA(['ip', '-6', 'addr', 'add', 'fd00:77::1/64', 'dev', 'va', 'nodad']);
+  pair.inA(['ip', '-6', 'route', 'add', 'default', 'via', 'fd00:77::2', 'dev', 'va']);
+  pair.inA(['ip6tables', '-w', '-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '8000', '-j', 'REDIRECT', '--to-ports', '15001']);
+  const server = await listenInNetns(nat, { netns: pair.pathA, host: '::', port: 15001 });
+  closeServer(t, server);
+  const acceptP = accepted(server);
+  const client = await connectInNetns(nat, { netns: pair.pathA, target: { ip: 'FD00:88::5', port: 8000 }, timeoutMs: 5000 });
+  t.after(() => client.destroy());
+  const conn = await acceptP;
+  t.after(() => conn.destroy());
+  assert.equal(conn.localPort, 15001);
+  assert.equal(conn.remoteAddress, 'fd00:77::1', 'an IPv6 connection, not a mapped IPv4 one');
+  assert.deepEqual(originalDstOf(nat, conn), { ip: 'fd00:88::5', port: 8000 });
+  assert.equal(await roundTrip(client, conn, 'v6'), 'v6');
 });
 
 test('spoofed source: transparent+freebind connect in netns A reaches a server in A that sees the spoofed IP', async (t) => {
@@ -284,7 +325,7 @@ test('errors carry the errno name and the failing step', async (t) => {
   await assert.rejects(createSocketFd(nat, { netns: `/var/run/netns/${pair.a}-missing`, family: 4 }), (err: NodeJS.ErrnoException) => {
     assert.equal(err.code, 'ENOENT');
     assert.equal(err.syscall, 'open netns');
-    assert.match(err.message, /open netns failed in netns \/var\/run\/netns\/.*-missing: ENOENT/);
+    assert.match(err.message, /^open netns \/var\/run\/netns\/.*-missing failed: ENOENT \(No such file or directory\)$/);
     return true;
   });
   await assert.rejects(createSocketFd(nat, { netns: '/proc/self/status', family: 4 }), (err: NodeJS.ErrnoException) => {
@@ -298,13 +339,14 @@ test('errors carry the errno name and the failing step', async (t) => {
   await assert.rejects(listenInNetns(nat, { netns: pair.pathA, host: A_IP, port }), (err: unknown) => {
     assert.ok(isMeshError(err, 'SOCKET_SETUP'));
     assert.equal((err.cause as NodeJS.ErrnoException).code, 'EADDRINUSE');
-    assert.match(err.message, /bind 10\.77\.0\.1:\d+ in netns .* EADDRINUSE/);
+    assert.match(err.message, /^cannot listen on 10\.77\.0\.1:\d+ in netns \/var\/run\/netns\/ambit-t\w+: bind: EADDRINUSE$/);
+    assert.match((err.cause as Error).message, /^bind 10\.77\.0\.1:\d+ in netns \/var\/run\/netns\/ambit-t\w+ failed: EADDRINUSE/);
     return true;
   });
   // Without transparent, a non-local source cannot be bound.
   await assert.rejects(
     connectInNetns(nat, { netns: pair.pathA, target: { ip: B_IP, port: 9 }, source: { ip: SPOOF_IP }, transparent: false, timeoutMs: 5000 }),
-    (err: unknown) => isMeshError(err, 'UPSTREAM_CONNECT') && /EADDRNOTAVAIL/.test(err.message),
+    (err: unknown) => isMeshError(err, 'UPSTREAM_CONNECT') && /from 10\.99\.0\.7 in netns .*: bind: EADDRNOTAVAIL$/.test(err.message),
   );
   // Nothing listens on B:9: refused, named.
   await assert.rejects(connectInNetns(nat, { netns: pair.pathA, target: { ip: B_IP, port: 9 }, timeoutMs: 5000 }), (err: unknown) => {
