@@ -8,7 +8,7 @@ import type { Config } from '../config/index.js';
 import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics } from '../metrics/index.js';
-import { InpodManager } from '../inpod/index.js';
+import { InpodManager, LocalConfigPodSource } from '../inpod/index.js';
 import { ConnectionManager, NodeProxy, type OriginalDstResolver } from '../proxy/index.js';
 import { loadNativeSockets } from '../sockets/index.js';
 import { ProxyState } from '../state/index.js';
@@ -96,7 +96,7 @@ export class NodeAgent {
     // node-level listeners, and says once why pods with a `netns` are not captured.
     const native = loadNativeSockets();
     if (native.ok) {
-      this.inpod = new InpodManager({ ...common, logger: logger.child({ component: 'inpod' }), native: native.native });
+      this.inpod = new InpodManager({ ...common, logger: logger.child({ component: 'inpod' }), native: native.native, pods: new LocalConfigPodSource(this.state, config.nodeName) });
     } else {
       logger.warn({ reason: native.reason }, 'transparent capture is off: workloads with a netns are served through SOCKS5 and node-level listeners only');
     }
@@ -130,6 +130,9 @@ export class NodeAgent {
       .then(releaseCerts)
       .catch((err: unknown) => logger.error({ err }, 'cannot obtain local workload certificates; staying not ready'));
     logger.info({ addresses: this.addresses(), proxy: this.nodeProxy.addresses() }, 'ambit node agent started');
+    if (config.localXdsPath === undefined && config.localXds === undefined) {
+      logger.info('running on the embedded example config; for two nodes with in-pod capture in network namespaces, run `sudo npm run demo`');
+    }
   }
 
   /** Readiness waits until no in-pod proxy is pending (starting or retrying). */

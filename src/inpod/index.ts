@@ -1,5 +1,5 @@
 // Public surface of the in-pod module: what Ambit does inside a pod's network namespace (traffic
-// redirection today; the per-pod proxy joins later).
+// redirection rules, the per-pod proxies) and the pod registry that drives it.
 
 export { installRedirectRules, removeRedirectRules, redirectRulesDump } from './redirect-rules.js';
 export type { RedirectOptions, RedirectDumpOptions } from './redirect-rules.js';
@@ -13,5 +13,5 @@ export {
   TPROXY_MARK,
 } from './redirect-rule-set.js';
 export { runInNetns, type NetnsCommandResult } from './netns-command.js';
-// The per-pod proxy side (owned by the lead; exported here because bin/node-agent.ts imports it).
-export { InpodManager } from './inpod-manager.js';
+export { InpodManager, type PodState } from './inpod-manager.js';
+export { LocalConfigPodSource, type PodEntry, type PodSource } from './pod-source.js';

@@ -1,6 +1,5 @@
-// The pod registry and its proxies: follows the local workloads that name a network namespace
-// (today from the local config's `netns`; the ZDS source from istio-cni plugs in at `PodSource`)
-// and keeps exactly one PodProxy per such pod, retrying failed starts every 5 s as ztunnel does.
+// The pod registry and its proxies: follows a PodSource (today the local config's `netns`; the ZDS
+// source from istio-cni later) and keeps exactly one PodProxy per pod, retrying failed starts every 5 s.
 
 import type { Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
@@ -10,15 +9,10 @@ import type { ConnectionManager } from '../proxy/index.js';
 import type { ProxyState, Workload } from '../state/index.js';
 import type { NativeSockets } from '../sockets/index.js';
 import { PodProxy } from './pod-proxy.js';
+import type { PodEntry, PodSource } from './pod-source.js';
 
 /** ztunnel retries a failed in-pod proxy start every 5 s. */
 const RETRY_MS = 5_000;
-
-/** A pod this node must capture: its uid and network namespace path. */
-export interface PodEntry {
-  readonly uid: string;
-  readonly netns: string;
-}
 
 export interface InpodManagerInputs {
   readonly config: Config;
@@ -30,6 +24,7 @@ export interface InpodManagerInputs {
   readonly accessLog: Logger;
   readonly connections: ConnectionManager;
   readonly native: NativeSockets;
+  readonly pods: PodSource;
 }
 
 export type PodState = 'starting' | 'running' | 'retrying' | 'stopping';
@@ -40,14 +35,6 @@ interface PodSlot {
   state: PodState;
   error: string | undefined;
   retry: NodeJS.Timeout | undefined;
-}
-
-/** Pods of this node that want capture: local workloads with a `netns`. */
-export function podsOf(state: ProxyState, nodeName: string): PodEntry[] {
-  return state
-    .localWorkloads(nodeName)
-    .filter((w): w is Workload & { netns: string } => typeof w.netns === 'string' && w.netns.length > 0)
-    .map((w) => ({ uid: w.uid, netns: w.netns }));
 }
 
 export class InpodManager {
@@ -65,9 +52,7 @@ export class InpodManager {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.inputs.state.onChange((c) => {
-      if (c.workloadsChanged) void this.reconcile();
-    });
+    this.unsubscribe = this.inputs.pods.onChange(() => void this.reconcile());
     await this.reconcile();
   }
 
@@ -87,7 +72,7 @@ export class InpodManager {
 
   private async reconcileNow(): Promise<void> {
     if (this.closed) return;
-    const wanted = new Map(podsOf(this.inputs.state, this.inputs.config.nodeName).map((p) => [p.uid, p]));
+    const wanted = new Map(this.inputs.pods.current().map((p) => [p.uid, p]));
     for (const [uid, slot] of this.pods) {
       const want = wanted.get(uid);
       // A pod that left, or whose netns changed, is torn down (and re-added below if needed).

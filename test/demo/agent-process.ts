@@ -1,0 +1,108 @@
+// A node agent run as its own OS process (`ambit node`), as the demo and the benchmarks need it:
+// its JSON log lines are parsed as they arrive, and start() resolves once /healthz/ready says 200.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export const AMBIT_CLI = fileURLToPath(new URL('../../src/bin/ambit.js', import.meta.url));
+
+export interface AgentProcessSpec {
+  readonly nodeName: string;
+  /** Loopback address of the agent's host listeners (admin 15000, stats 15020, readiness 15021). */
+  readonly bind: string;
+  readonly configPath: string;
+  /** Shared by agents that must trust each other: the built-in CA keeps its root here. */
+  readonly stateDir: string;
+  readonly env?: Record<string, string>;
+}
+
+export type LogLine = { readonly level: number; readonly msg: string } & Record<string, unknown>;
+
+export class AgentProcess {
+  readonly lines: LogLine[] = [];
+  private child: ChildProcess | undefined;
+  private stderrTail = '';
+
+  constructor(readonly spec: AgentProcessSpec) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  url(port: number, path: string): string {
+    return `http://${this.spec.bind}:${port}${path}`;
+  }
+
+  /** Spawns the agent and waits (up to `timeoutMs`) until it reports ready. */
+  async start(timeoutMs = 30_000): Promise<void> {
+    const child = spawn(process.execPath, [AMBIT_CLI, 'node'], {
+      env: {
+        ...process.env,
+        NODE_NAME: this.spec.nodeName,
+        LOCAL_XDS_PATH: this.spec.configPath,
+        AMBIT_BIND_ADDRESS: this.spec.bind,
+        AMBIT_ADMIN_BIND_ADDRESS: this.spec.bind,
+        AMBIT_INBOUND_BIND: 'any',
+        AMBIT_STATE_DIR: this.spec.stateDir,
+        ...this.spec.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    let partial = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop()!;
+      for (const p of parts) {
+        try {
+          this.lines.push(JSON.parse(p) as LogLine);
+        } catch {
+          // not a JSON log line (never expected from pino); ignored
+        }
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`agent ${this.spec.nodeName} exited during start (${child.exitCode ?? child.signalCode}): ${this.stderrTail || this.lastError()}`);
+      }
+      const ready = await fetch(this.url(15021, '/healthz/ready')).then((r) => r.status === 200, () => false);
+      if (ready) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`agent ${this.spec.nodeName} not ready after ${timeoutMs} ms: ${this.lastError()}`);
+  }
+
+  private lastError(): string {
+    const e = [...this.lines].reverse().find((l) => l.level >= 50);
+    return e ? JSON.stringify(e) : '(no error logged)';
+  }
+
+  async metrics(): Promise<string> {
+    const r = await fetch(this.url(15020, '/metrics'));
+    return r.text();
+  }
+
+  async configDump(): Promise<Record<string, unknown>> {
+    const r = await fetch(this.url(15000, '/config_dump'));
+    return (await r.json()) as Record<string, unknown>;
+  }
+
+  /** SIGTERM (graceful drain), then SIGKILL if still running after `graceMs`. */
+  async stop(graceMs = 7_000): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Synchronous last resort for exit handlers. */
+  kill(): void {
+    if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
