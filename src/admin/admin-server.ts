@@ -2,9 +2,8 @@
 // and `/quitquitquit`. State comes in through callbacks so admin never reaches into other modules.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/log.js';
-import { HttpListener, pathOf, reply } from '../metrics/index.js';
+import { HttpEndpoint, pathOf, reply } from '../metrics/index.js';
 import { LOGGING_HELP, LogLevels } from './log-levels.js';
 
 export interface AdminServerOptions {
@@ -79,27 +78,20 @@ ${rows}
 `;
 }
 
-export class AdminServer {
-  private readonly listener: HttpListener;
+export class AdminServer extends HttpEndpoint {
   private readonly levels: LogLevels;
 
   constructor(private readonly options: AdminServerOptions) {
+    super({ name: 'admin', host: options.host, port: options.port, logger: options.logger });
     this.levels = new LogLevels({
       root: options.logger,
       access: options.accessLogger,
       setLevel: options.setLevel,
       resetLevels: options.resetLevels,
     });
-    this.listener = new HttpListener({
-      name: 'admin',
-      host: options.host,
-      port: options.port,
-      logger: options.logger,
-      handler: (req, res) => this.handle(req, res),
-    });
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req);
     const method = req.method ?? 'GET';
     const readOnly = method === 'GET' || method === 'HEAD';
@@ -136,19 +128,4 @@ export class AdminServer {
     return this.levels.current();
   }
 
-  start(): Promise<AddressInfo> {
-    return this.listener.start();
-  }
-
-  address(): AddressInfo | undefined {
-    return this.listener.address();
-  }
-
-  close(): Promise<void> {
-    return this.listener.close();
-  }
-
-  destroy(): void {
-    this.listener.destroy();
-  }
 }

@@ -2,9 +2,8 @@
 // the sorted pending task list; any other method is 405 and any other path 404.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/log.js';
-import { HttpListener, pathOf, reply } from '../metrics/index.js';
+import { HttpEndpoint, pathOf, reply } from '../metrics/index.js';
 import type { Readiness } from './readiness.js';
 
 export interface ReadinessServerOptions {
@@ -14,20 +13,12 @@ export interface ReadinessServerOptions {
   readonly logger?: Logger;
 }
 
-export class ReadinessServer {
-  private readonly listener: HttpListener;
-
+export class ReadinessServer extends HttpEndpoint {
   constructor(private readonly options: ReadinessServerOptions) {
-    this.listener = new HttpListener({
-      name: 'readiness',
-      host: options.host,
-      port: options.port,
-      logger: options.logger,
-      handler: (req, res) => this.handle(req, res),
-    });
+    super({ name: 'readiness', host: options.host, port: options.port, logger: options.logger });
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     if (pathOf(req) !== '/healthz/ready') return reply(res, 404, '');
     if (req.method !== 'GET') return reply(res, 405, '');
     const r = this.options.readiness;
@@ -35,19 +26,4 @@ export class ReadinessServer {
     reply(res, 500, `not ready, pending: ${r.pending().join(', ')}\n`);
   }
 
-  start(): Promise<AddressInfo> {
-    return this.listener.start();
-  }
-
-  address(): AddressInfo | undefined {
-    return this.listener.address();
-  }
-
-  close(): Promise<void> {
-    return this.listener.close();
-  }
-
-  destroy(): void {
-    this.listener.destroy();
-  }
 }

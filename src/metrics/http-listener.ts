@@ -102,3 +102,33 @@ export class HttpListener {
     this.server.closeAllConnections();
   }
 }
+
+/**
+ * Base of the stats, readiness and admin servers: one HttpListener whose lifecycle they expose,
+ * and a `handle` each implements. The listener calls `handle` only after construction completes.
+ */
+export abstract class HttpEndpoint {
+  protected readonly listener: HttpListener;
+
+  protected constructor(options: Omit<HttpListenerOptions, 'handler'>) {
+    this.listener = new HttpListener({ ...options, handler: (req, res) => this.handle(req, res) });
+  }
+
+  protected abstract handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
+
+  start(): Promise<AddressInfo> {
+    return this.listener.start();
+  }
+
+  address(): AddressInfo | undefined {
+    return this.listener.address();
+  }
+
+  close(): Promise<void> {
+    return this.listener.close();
+  }
+
+  destroy(): void {
+    this.listener.destroy();
+  }
+}

@@ -11,6 +11,6 @@ export { ErrorCounter } from './error-counter.js';
 export { encodeOpenMetrics } from './openmetrics.js';
 export { StatsServer, wantsOpenMetrics, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } from './stats-server.js';
 export type { StatsServerOptions } from './stats-server.js';
-export { HttpListener, reply, pathOf } from './http-listener.js';
+export { HttpListener, HttpEndpoint, reply, pathOf } from './http-listener.js';
 export type { HttpHandler, HttpListenerOptions } from './http-listener.js';
 export type { Registry } from 'prom-client';

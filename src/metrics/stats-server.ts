@@ -2,10 +2,9 @@
 // always OpenMetrics text (as ztunnel's encoder); only the content type follows the Accept header.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../common/log.js';
-import { HttpListener, pathOf, reply } from './http-listener.js';
+import { HttpEndpoint, pathOf, reply } from './http-listener.js';
 import { encodeOpenMetrics } from './openmetrics.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -24,20 +23,12 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
   return accept.split(',').some((e) => e.split(';')[0]?.trim().toLowerCase() === 'application/openmetrics-text');
 }
 
-export class StatsServer {
-  private readonly listener: HttpListener;
-
+export class StatsServer extends HttpEndpoint {
   constructor(private readonly options: StatsServerOptions) {
-    this.listener = new HttpListener({
-      name: 'stats',
-      host: options.host,
-      port: options.port,
-      logger: options.logger,
-      handler: (req, res) => this.handle(req, res),
-    });
+    super({ name: 'stats', host: options.host, port: options.port, logger: options.logger });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req);
     if (path !== '/metrics' && path !== '/stats/prometheus') return reply(res, 404, 'not found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'method not allowed\n');
@@ -45,19 +36,4 @@ export class StatsServer {
     reply(res, 200, body, wantsOpenMetrics(req.headers.accept) ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE);
   }
 
-  start(): Promise<AddressInfo> {
-    return this.listener.start();
-  }
-
-  address(): AddressInfo | undefined {
-    return this.listener.address();
-  }
-
-  close(): Promise<void> {
-    return this.listener.close();
-  }
-
-  destroy(): void {
-    this.listener.destroy();
-  }
 }
