@@ -29,6 +29,12 @@ export interface StunnelOptions {
   /** `host:port` to connect to. */
   readonly connect: string;
   readonly tls: StunnelTls;
+  /**
+   * Parent of the private directory holding the config and PEM files (default the system temp
+   * dir). A harness passes its own work dir so that removing it also removes the key files of an
+   * instance whose close() never ran (interrupted start-up).
+   */
+  readonly filesParentDir?: string;
 }
 
 export interface StunnelFiles {
@@ -62,7 +68,10 @@ export function stunnelConfig(opts: StunnelOptions, files: { cert: string; key: 
 }
 
 /** Writes the PEM files and the config into a fresh private directory. */
-export function writeStunnelFiles(opts: StunnelOptions, dir = mkdtempSync(join(tmpdir(), `ambit-stunnel-${opts.role}-`))): StunnelFiles {
+export function writeStunnelFiles(
+  opts: StunnelOptions,
+  dir = mkdtempSync(join(opts.filesParentDir ?? tmpdir(), `ambit-stunnel-${opts.role}-`)),
+): StunnelFiles {
   const files = { cert: join(dir, 'cert-chain.pem'), key: join(dir, 'key.pem'), ca: join(dir, 'root-cert.pem') };
   writeFileSync(files.cert, opts.tls.certChainPem, { mode: 0o600 });
   writeFileSync(files.key, opts.tls.keyPem, { mode: 0o600 });
@@ -157,8 +166,11 @@ export async function startStunnelPath(opts: {
   readonly app: string;
   /** Where plaintext clients connect, e.g. `127.0.0.1:15080` in the client netns. */
   readonly clientAccept: string;
+  /** See StunnelOptions.filesParentDir. */
+  readonly filesParentDir?: string;
 }): Promise<StunnelPath> {
-  const server = await startStunnel(opts.serverRunIn, { role: 'server', accept: opts.serverAccept, connect: opts.app, tls: opts.serverTls });
+  const files = opts.filesParentDir === undefined ? {} : { filesParentDir: opts.filesParentDir };
+  const server = await startStunnel(opts.serverRunIn, { role: 'server', accept: opts.serverAccept, connect: opts.app, tls: opts.serverTls, ...files });
   let client: StunnelInstance;
   try {
     client = await startStunnel(opts.clientRunIn, {
@@ -166,6 +178,7 @@ export async function startStunnelPath(opts: {
       accept: opts.clientAccept,
       connect: opts.serverAddress ?? opts.serverAccept,
       tls: opts.clientTls,
+      ...files,
     });
   } catch (e) {
     await server.close();

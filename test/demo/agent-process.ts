@@ -15,6 +15,8 @@ export interface AgentProcessSpec {
   /** Shared by agents that must trust each other: the built-in CA keeps its root here. */
   readonly stateDir: string;
   readonly env?: Record<string, string>;
+  /** Extra Node.js options before the script, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export type LogLine = { readonly level: number; readonly msg: string } & Record<string, unknown>;
@@ -36,7 +38,7 @@ export class AgentProcess {
 
   /** Spawns the agent and waits (up to `timeoutMs`) until it reports ready. */
   async start(timeoutMs = 30_000): Promise<void> {
-    const child = spawn(process.execPath, [AMBIT_CLI, 'node'], {
+    const child = spawn(process.execPath, [...(this.spec.nodeArgs ?? []), AMBIT_CLI, 'node'], {
       env: {
         ...process.env,
         NODE_NAME: this.spec.nodeName,

@@ -1,0 +1,108 @@
+// An Ambit node agent as its own OS process (`node dist/src/bin/ambit.js node`), so that its CPU
+// and memory can be read from /proc: start, wait for readiness, read metrics, stop.
+
+import { fileURLToPath } from 'node:url';
+import { MeshError } from '../../src/common/errors.js';
+import { runHere, spawnTool, tail, withNofile, type ToolProcess } from '../lib/index.js';
+import { BENCH_NOFILE, type BenchEnv } from './bench-env.js';
+
+export const AMBIT_CLI = fileURLToPath(new URL('../../src/bin/ambit.js', import.meta.url));
+/** Default readiness and stats ports of the agent (ztunnel's). */
+const READINESS_PORT = 15021;
+const STATS_PORT = 15020;
+
+export interface AgentSpec {
+  readonly nodeName: string;
+  /** Loopback address of all the agent's node-level listeners (distinct per agent). */
+  readonly bind: string;
+  readonly configPath: string;
+  /** Shared by the agents of a run: the built-in CA root lives there. */
+  readonly stateDir: string;
+  /** Readiness must come within this long (ms). */
+  readonly readyTimeoutMs?: number;
+}
+
+export class AgentProcess {
+  private constructor(
+    readonly spec: AgentSpec,
+    private readonly proc: ToolProcess,
+  ) {}
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  /**
+   * Starts the agent in the root netns (it enters pod namespaces itself) under a raised
+   * RLIMIT_NOFILE, and resolves once /healthz/ready answers 200: that needs the config loaded,
+   * every local in-pod proxy running (capture installed) and the local certificates issued.
+   */
+  static async start(env: BenchEnv, spec: AgentSpec): Promise<AgentProcess> {
+    // Flags, not environment variables: they override whatever AMBIT_* the caller's shell has.
+    const cmd = [
+      process.execPath,
+      AMBIT_CLI,
+      'node',
+      '--node-name', spec.nodeName,
+      '--local-xds-path', spec.configPath,
+      '--bind-address', spec.bind,
+      '--admin-bind-address', spec.bind,
+      '--inbound-bind', 'any',
+      '--ca-provider', 'builtin',
+      '--state-dir', spec.stateDir,
+      '--log-level', 'warn',
+      // Teardown should not wait out the default 5 s drain of connections nobody uses any more.
+      '--connection-termination-deadline', '1s',
+    ];
+    const proc = env.processes.track(`agent ${spec.nodeName}`, spawnTool(withNofile(BENCH_NOFILE, runHere), cmd));
+    const agent = new AgentProcess(spec, proc);
+    try {
+      await agent.waitReady(spec.readyTimeoutMs ?? 30_000);
+    } catch (e) {
+      await proc.stop();
+      throw e;
+    }
+    return agent;
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const url = `http://${this.spec.bind}:${READINESS_PORT}/healthz/ready`;
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
+    let exited = false;
+    void this.proc.exited.then(() => (exited = true));
+    while (Date.now() < deadline) {
+      if (exited) throw new MeshError('BENCH_TOOL', `agent ${this.spec.nodeName} exited during start-up: ${tail(this.proc.output())}`);
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        last = `${res.status} ${(await res.text()).trim()}`;
+        if (res.status === 200) return;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new MeshError('BENCH_TOOL', `agent ${this.spec.nodeName} not ready within ${timeoutMs} ms (last: ${last}): ${tail(this.proc.output())}`);
+  }
+
+  /** Sum of a Prometheus counter over all its label sets, from the stats endpoint. */
+  async counter(name: string): Promise<number> {
+    const res = await fetch(`http://${this.spec.bind}:${STATS_PORT}/metrics`, { signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+    }
+    return sum;
+  }
+
+  /** What the agent printed (warnings and errors only at log level warn). */
+  output(): string {
+    return this.proc.output();
+  }
+
+  /** SIGTERM (graceful drain up to the 1 s deadline), SIGKILL after graceMs. */
+  stop(graceMs = 3000): Promise<void> {
+    return this.proc.stop(graceMs);
+  }
+}

@@ -1,0 +1,123 @@
+// Smoke test of the benchmark harness: `node dist/bench/run.js --quick` builds the pod topology, runs
+// every measurement once on every path, writes JSON + SVG and leaves nothing behind. No speed checks.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertNoLeftovers, requireRoot } from '../helpers/netns-topology.js';
+import type { BenchResultFile, Measurement } from '../../bench/lib/index.js';
+
+const RUN = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
+
+function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // SIGINT first: the harness then tears down like on Ctrl-C; the test fails on the exit code anyway.
+    const timer = setTimeout(() => child.kill('SIGINT'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface RawRun {
+  readonly path: string;
+  readonly step: string;
+  readonly error?: string;
+  readonly outcome?: { kind: string; result: { proxies?: Array<{ label: string; cpuSeconds: number; peakRssBytes: number }> } };
+}
+
+interface Raw {
+  readonly setup: { topologyId: string; workDir: string; processes: Array<{ label: string; pid: number }> };
+  readonly runs: RawRun[];
+}
+
+function value(ms: readonly Measurement[], id: string, path: string): number {
+  const m = ms.find((x) => x.id === id);
+  assert.ok(m, `measurement ${id} is reported`);
+  const v = m.values[path];
+  assert.equal(typeof v, 'number', `${id} has a figure for ${path}`);
+  return v as number;
+}
+
+/** The command line of a live pid, or null when it no longer exists. */
+function cmdline(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return null;
+  }
+}
+
+test('npm run bench -- --quick: every path measured, JSON and SVG written, nothing left behind', { timeout: 240_000 }, async () => {
+  requireRoot('the bench smoke test');
+  const out = mkdtempSync(join(tmpdir(), 'ambit-bench-quick-'));
+  try {
+    const res = await runBench(['--quick', '--out', out], 180_000);
+    assert.equal(res.code, 0, `bench exited with ${res.code}\nstderr:\n${res.stderr.slice(-4000)}`);
+    assert.match(res.stdout, /ambit\/direct/, 'the table shows ratios to direct');
+    assert.match(res.stderr, /\[\d+\/\d+\] round 1\/1/, 'progress lines were shown');
+
+    const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResultFile;
+    const raw = result.raw as Raw;
+    assert.deepEqual(result.paths, ['direct', 'ambit', 'stunnel']);
+    assert.ok(result.machine.cores > 0 && result.machine.kernel.length > 0 && result.machine.node.startsWith('v'));
+    assert.ok(!Number.isNaN(Date.parse(result.date)));
+    assert.deepEqual(raw.runs.filter((r) => r.error !== undefined), [], 'no run failed');
+
+    const ms = result.measurements;
+    for (const path of result.paths) {
+      for (const mode of ['single', 'reverse', 'parallel4']) assert.ok(value(ms, `throughput.${mode}`, path) > 0, `${path} ${mode} throughput`);
+      const [p50, p90, p99] = ['p50', 'p90', 'p99'].map((q) => value(ms, `latency.1000.${q}`, path));
+      assert.ok(p50! > 0 && p50! <= p90! && p90! <= p99!, `${path}: p50 ${p50} <= p90 ${p90} <= p99 ${p99}`);
+      assert.ok(value(ms, 'connrate', path) > 0, `${path} conn/s`);
+    }
+    for (const path of ['ambit', 'stunnel']) {
+      for (const role of ['client-side', 'server-side']) {
+        assert.ok(value(ms, `cpu.1000.${role}`, path) >= 0, `${path} ${role} CPU`);
+        assert.ok(value(ms, `rss.1000.${role}`, path) > 0, `${path} ${role} peak RSS`);
+      }
+      assert.ok(Number.isFinite(value(ms, 'idle.kbPerConnection', path)), `${path} memory per idle connection`);
+    }
+    // The agents were sampled as processes of their own: CPU was used, and they are big Node processes.
+    const agentRun = raw.runs.find((r) => r.path === 'ambit' && r.step === 'latency.1000');
+    const agents = agentRun?.outcome?.result.proxies ?? [];
+    assert.deepEqual(agents.map((a) => a.label), ['agent node1', 'agent node2']);
+    for (const a of agents) assert.ok(a.cpuSeconds > 0 && a.peakRssBytes > 10 * 1024 * 1024, JSON.stringify(a));
+    assert.equal(ms.find((m) => m.id === 'cpu.1000.total')?.values.direct, null, 'no proxy on the direct path');
+
+    const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
+    assert.match(svg, /^(<\?xml[^>]*\?>\s*)?<svg[\s>]/, 'the chart starts with <svg');
+    assert.match(svg.trimEnd(), /<\/svg>$/, 'the chart ends with </svg>');
+    assert.ok(svg.includes('>ambit<') && svg.includes('>stunnel<') && svg.includes('>direct<'), 'every path is in the legend');
+    assert.ok(readdirSync(out).some((f) => /^bench-\d{4}-\d{2}-\d{2}T.*\.json$/.test(f)), 'a dated copy of the JSON');
+
+    // Nothing of the run survives it: namespaces, links, rules, processes, its work directory.
+    const id = raw.setup.topologyId;
+    await assertNoLeftovers(id);
+    const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    assert.equal(netns.split('\n').filter((l) => l.startsWith(`ambit-${id}-`)).length, 0, netns);
+    assert.ok(raw.setup.processes.length >= 9, 'apps, agents and stunnel processes were recorded');
+    for (const p of raw.setup.processes) {
+      const cmd = cmdline(p.pid);
+      // A recycled pid is some other process: only ours (node/stunnel on our files) would count.
+      assert.ok(cmd === null || !/stunnel|ambit\.js|http-server-cli/.test(cmd), `${p.label} (pid ${p.pid}) still runs: ${cmd}`);
+    }
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      const cmd = cmdline(Number(pid));
+      assert.ok(cmd === null || !cmd.includes(raw.setup.workDir), `pid ${pid} still uses the run's work dir: ${cmd}`);
+    }
+    assert.equal(existsSync(raw.setup.workDir), false, 'the work directory is removed');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
