@@ -38,6 +38,22 @@ export interface CopyResult {
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
 
+/**
+ * Flush size of the h2 → tcp write batch, bytes. HTTP/2 DATA reaches JS one TLS record at a time
+ * (<= 16 KiB, and in two pieces wherever a 9-byte frame header straddles a record), each piece in
+ * its own callback; written one by one that was a syscall (and, with NODELAY, a TCP segment) per
+ * piece, down to 9 bytes. Batches flush at the end of the I/O turn or at this size, whichever is
+ * first; much larger batches would hit the send-buffer cap and stall the stream until 'drain'.
+ */
+export const COALESCE_FLUSH_BYTES = 128 * 1024;
+/**
+ * Pieces below this size (bytes) that arrive with no batch open are written at once: a lone small
+ * piece is typically a whole request or reply, and batching would only delay it to the end of the
+ * turn. Bulk transfers arrive as ~16 KiB pieces, which open a batch that the small frame-header
+ * remnants following them then join.
+ */
+export const COALESCE_MIN_PIECE_BYTES = 4 * 1024;
+
 // Errors that mean "the peer went away": ztunnel swallows these and treats them as a close.
 const BENIGN_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ENOTCONN', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
@@ -93,13 +109,41 @@ export function copyBidirectional(
       if (!h2.destroyed && h2.writable) h2.end();
     });
 
-    // h2 → tcp
+    // h2 → tcp, coalesced (see COALESCE_FLUSH_BYTES): cork on the first big piece of an I/O turn,
+    // uncork from setImmediate (which runs after every read callback of the turn) or as soon as
+    // the batch reaches the flush size. end()/destroy() flush or drop a pending cork themselves.
+    let corkedBytes = -1; // -1 = not corked
+    let flushScheduled = false;
+    const flushTcp = (): void => {
+      if (corkedBytes < 0) return;
+      corkedBytes = -1;
+      if (!tcp.destroyed) tcp.uncork();
+    };
+    const onTurnEnd = (): void => {
+      flushScheduled = false;
+      flushTcp();
+    };
     h2.on('data', (chunk: Buffer) => {
       if (tcp.destroyed || !tcp.writable) return;
       bytesH2ToTcp += chunk.length;
       counters.downstream?.(chunk.length);
-      // Same cap toward TCP: h2 DATA arrives in up-to-1 MiB frames, far above the socket's 16 KiB mark.
-      if (!tcp.write(chunk) && tcp.writableLength >= h2Cap) h2.pause();
+      // A small piece with nothing corked is most likely a whole request or reply: write it now.
+      if (corkedBytes < 0 && chunk.length >= COALESCE_MIN_PIECE_BYTES) {
+        corkedBytes = 0;
+        tcp.cork();
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(onTurnEnd);
+        }
+      }
+      const belowMark = tcp.write(chunk);
+      if (corkedBytes >= 0) {
+        corkedBytes += chunk.length;
+        if (corkedBytes >= COALESCE_FLUSH_BYTES) flushTcp();
+      }
+      // Same cap toward TCP (checked after any flush; a batch stays under the flush size). Pause
+      // only if write() returned false: that arms 'drain', so every pause is followed by a resume.
+      if (!belowMark && tcp.writableLength >= h2Cap) h2.pause();
     });
     const onTcpDrain = (): void => {
       h2.resume();
