@@ -3,6 +3,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { MeshError } from '../../src/common/errors.js';
+import { AGENT_NODE_FLAGS } from '../../src/bin/node-flags.js';
 import { runHere, spawnTool, tail, withNofile, type ToolProcess } from '../lib/index.js';
 import { BENCH_NOFILE, type BenchEnv } from './bench-env.js';
 
@@ -41,6 +42,7 @@ export class AgentProcess {
     // Flags, not environment variables: they override whatever AMBIT_* the caller's shell has.
     const cmd = [
       process.execPath,
+      ...AGENT_NODE_FLAGS,
       AMBIT_CLI,
       'node',
       '--node-name', spec.nodeName,

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 // The `ambit` command line: `ambit node` runs the node agent; `ambit help` lists commands. Reads
 // settings through config/ (the only place that touches the environment) and handles signals.
 

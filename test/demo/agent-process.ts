@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { AGENT_NODE_FLAGS } from '../../src/bin/node-flags.js';
 
 export const AMBIT_CLI = fileURLToPath(new URL('../../src/bin/ambit.js', import.meta.url));
 
@@ -38,7 +39,7 @@ export class AgentProcess {
 
   /** Spawns the agent and waits (up to `timeoutMs`) until it reports ready. */
   async start(timeoutMs = 30_000): Promise<void> {
-    const child = spawn(process.execPath, [...(this.spec.nodeArgs ?? []), AMBIT_CLI, 'node'], {
+    const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, ...(this.spec.nodeArgs ?? []), AMBIT_CLI, 'node'], {
       env: {
         ...process.env,
         NODE_NAME: this.spec.nodeName,
