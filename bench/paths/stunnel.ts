@@ -1,11 +1,11 @@
 // Path 3, the reference: a two-hop mutual-TLS tunnel with Debian's stunnel (TLS 1.3, certificates
 // from the run's mesh root, stunnel defaults otherwise): client pod → stunnel → stunnel → app.
 
-import { MeshError } from '../../src/common/errors.js';
 import { startStunnelPath, type StunnelPath as Tunnel } from '../lib/index.js';
 import type { BenchEnv } from './bench-env.js';
-import type { BenchPath, PathTarget, ProxyProcess } from './bench-path.js';
-import { APP_HTTP_PORT, APP_IPERF_PORT, probeHttp, startServerApp, type ServerApp } from './server-app.js';
+import type { ProxyProcess } from './bench-path.js';
+import { APP_HTTP_PORT, APP_IPERF_PORT } from './server-app.js';
+import { PodPairPath, type Entrance } from './pod-pair-path.js';
 
 /** Tunnel entrances in the client pod (plaintext, loopback) and TLS listeners on the server pod IP. */
 const CLIENT_HTTP_PORT = 15080;
@@ -13,65 +13,36 @@ const CLIENT_TCP_PORT = 15201;
 const SERVER_HTTP_TLS_PORT = 15443;
 const SERVER_TCP_TLS_PORT = 15444;
 
-export class StunnelBenchPath implements BenchPath {
+export class StunnelBenchPath extends PodPairPath {
   readonly name = 'stunnel';
   readonly description = 'client pod → stunnel (client) → TLS 1.3 mTLS → stunnel (server) → app';
-  private app: ServerApp | null = null;
   /** The HTTP tunnel (sampled) and the iperf3 tunnel: one stunnel service per port, stunnel's default shape. */
   private http: Tunnel | null = null;
   private tcp: Tunnel | null = null;
-  private tgt: PathTarget | null = null;
 
-  constructor(
-    readonly clientPod: string,
-    readonly serverPod: string,
-  ) {}
-
-  get pods(): readonly string[] {
-    return [this.clientPod, this.serverPod];
-  }
-
-  async setup(env: BenchEnv): Promise<void> {
-    try {
-      this.app = await startServerApp(env, this.serverPod);
-      const serverTls = await env.pki.issue('spiffe://cluster.local/ns/default/sa/bench-server');
-      const clientTls = await env.pki.issue('spiffe://cluster.local/ns/default/sa/bench-client');
-      const serverIp = env.pod(this.serverPod).ip;
-      // Key files under the run's work dir: env.destroy() removes them even if close() never runs.
-      const common = { serverRunIn: env.inPod(this.serverPod), clientRunIn: env.inPod(this.clientPod), serverTls, clientTls, filesParentDir: env.workDir };
-      this.http = await startStunnelPath({
-        ...common,
-        serverAccept: `${serverIp}:${SERVER_HTTP_TLS_PORT}`,
-        app: `127.0.0.1:${APP_HTTP_PORT}`,
-        clientAccept: `127.0.0.1:${CLIENT_HTTP_PORT}`,
-      });
-      this.tcp = await startStunnelPath({
-        ...common,
-        serverAccept: `${serverIp}:${SERVER_TCP_TLS_PORT}`,
-        app: `127.0.0.1:${APP_IPERF_PORT}`,
-        clientAccept: `127.0.0.1:${CLIENT_TCP_PORT}`,
-      });
-      for (const [label, t] of [['http', this.http], ['iperf3', this.tcp]] as const) {
-        env.processes.note(`stunnel client (${label})`, t.client.pid);
-        env.processes.note(`stunnel server (${label})`, t.server.pid);
-      }
-      this.tgt = {
-        client: env.inPod(this.clientPod),
-        server: env.inPod(this.serverPod),
-        host: '127.0.0.1',
-        httpPort: CLIENT_HTTP_PORT,
-        tcpPort: CLIENT_TCP_PORT,
-      };
-      await probeHttp(this.tgt.client, this.tgt.host, this.tgt.httpPort);
-    } catch (e) {
-      await this.teardown();
-      throw e;
+  protected async startProxies(env: BenchEnv): Promise<Entrance | undefined> {
+    const serverTls = await env.pki.issue('spiffe://cluster.local/ns/default/sa/bench-server');
+    const clientTls = await env.pki.issue('spiffe://cluster.local/ns/default/sa/bench-client');
+    const serverIp = env.pod(this.serverPod).ip;
+    // Key files under the run's work dir: env.destroy() removes them even if close() never runs.
+    const common = { serverRunIn: env.inPod(this.serverPod), clientRunIn: env.inPod(this.clientPod), serverTls, clientTls, filesParentDir: env.workDir };
+    this.http = await startStunnelPath({
+      ...common,
+      serverAccept: `${serverIp}:${SERVER_HTTP_TLS_PORT}`,
+      app: `127.0.0.1:${APP_HTTP_PORT}`,
+      clientAccept: `127.0.0.1:${CLIENT_HTTP_PORT}`,
+    });
+    this.tcp = await startStunnelPath({
+      ...common,
+      serverAccept: `${serverIp}:${SERVER_TCP_TLS_PORT}`,
+      app: `127.0.0.1:${APP_IPERF_PORT}`,
+      clientAccept: `127.0.0.1:${CLIENT_TCP_PORT}`,
+    });
+    for (const [label, t] of [['http', this.http], ['iperf3', this.tcp]] as const) {
+      env.processes.note(`stunnel client (${label})`, t.client.pid);
+      env.processes.note(`stunnel server (${label})`, t.server.pid);
     }
-  }
-
-  target(): PathTarget {
-    if (this.tgt === null) throw new MeshError('INTERNAL', 'stunnel path: target() before setup()');
-    return this.tgt;
+    return { host: '127.0.0.1', httpPort: CLIENT_HTTP_PORT, tcpPort: CLIENT_TCP_PORT };
   }
 
   /** The HTTP tunnel's two processes: every sampled measurement (HTTP load, idle connections) uses it. */
@@ -83,11 +54,9 @@ export class StunnelBenchPath implements BenchPath {
     ];
   }
 
-  async teardown(): Promise<void> {
+  protected async stopProxies(): Promise<void> {
     await Promise.all([this.http?.close(), this.tcp?.close()].map((p) => p?.catch(() => undefined)));
     this.http = null;
     this.tcp = null;
-    await this.app?.stop().catch(() => undefined);
-    this.app = null;
   }
 }
