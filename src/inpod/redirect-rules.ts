@@ -44,7 +44,8 @@ async function mustRun(netnsPath: string, argv: readonly string[], input?: strin
  * IPv6 counts as present when the kernel has it and it is enabled on lo (the local route of the
  * return path lives on lo), the same test istio-cni applies before adding its IPv6 loopback route.
  */
-async function hasIpv6(netnsPath: string): Promise<boolean> {
+/** Whether IPv6 is enabled in the netns (then its rules, and dual-stack listeners, are needed). */
+export async function hasIpv6(netnsPath: string): Promise<boolean> {
   const r = await runInNetns(netnsPath, ['cat', '/proc/sys/net/ipv6/conf/lo/disable_ipv6']);
   return r.code === 0 && r.stdout.trim() === '0';
 }

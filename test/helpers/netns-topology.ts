@@ -14,6 +14,8 @@ export interface TopologyPod {
   readonly netnsPath: string;
   /** The pod's address on the bridge (on its `eth0`), e.g. 10.37.0.2. */
   readonly ip: string;
+  /** The pod's IPv6 (ULA) address on `eth0`, e.g. fd00:37::2: pods are dual-stack, as on a dual-stack cluster. */
+  readonly ip6: string;
   /** The root-netns end of the pod's veth pair (enslaved to the bridge); the pod end is `eth0`. */
   readonly veth: string;
 }
@@ -160,7 +162,7 @@ export async function createTopology(spec: TopologySpec): Promise<Topology> {
   const pods = new Map<string, TopologyPod>();
   spec.pods.forEach((p, i) => {
     const netnsName = `ambit-${id}-${p.name}`;
-    pods.set(p.name, { name: p.name, netnsName, netnsPath: `/var/run/netns/${netnsName}`, ip: `10.${x}.0.${i + 2}`, veth: `av${id}h${i}` });
+    pods.set(p.name, { name: p.name, netnsName, netnsPath: `/var/run/netns/${netnsName}`, ip: `10.${x}.0.${i + 2}`, ip6: `fd00:${x}::${(i + 2).toString(16)}`, veth: `av${id}h${i}` });
   });
   const children = new Set<ChildProcess>();
   let destroyed = false;
@@ -211,7 +213,8 @@ export async function createTopology(spec: TopologySpec): Promise<Topology> {
   try {
     await must(['ip', 'link', 'add', bridge, 'type', 'bridge']);
     // Nothing arriving on the bridge is forwarded by the root netns, even with ip_forward=1, so the
-    // pods' default route can never leak packets beyond this topology; no IPv6 (no RA/SLAAC noise).
+    // pods' default route can never leak packets beyond this topology. The bridge itself has no
+    // IPv6 (no RA/SLAAC noise); pods reach each other's ULA addresses on the link, with no router.
     await writeFile(`/proc/sys/net/ipv4/conf/${bridge}/forwarding`, '0');
     await writeFile(`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`, '1');
     await must(['ip', 'addr', 'add', `${gatewayIp}/24`, 'dev', bridge]);
@@ -245,6 +248,8 @@ async function addPod(pod: TopologyPod, bridge: string, gatewayIp: string): Prom
   const inPod = [
     'link set lo up',
     `addr add ${pod.ip}/24 dev eth0`,
+    // No DAD: the address is usable at once (no 'tentative' state to wait out).
+    `addr add ${pod.ip6}/64 dev eth0 nodad`,
     'link set eth0 up',
     `route add default via ${gatewayIp} dev eth0`,
   ].join('\n');

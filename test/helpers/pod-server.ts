@@ -26,6 +26,7 @@ let ready = 0;
 const onListening = (): void => {
   if (++ready === 2) process.stdout.write('ready\n');
 };
-http.listen(httpPort, '0.0.0.0', onListening);
-echo.listen(echoPort, '0.0.0.0', onListening);
+// '::' is dual-stack: IPv4 clients arrive as ::ffff:a.b.c.d (stripped above).
+http.listen(httpPort, '::', onListening);
+echo.listen(echoPort, '::', onListening);
 process.on('SIGTERM', () => process.exit(0));

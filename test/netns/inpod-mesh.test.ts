@@ -217,6 +217,17 @@ test('STRICT refuses plaintext from the non-mesh pod; PERMISSIVE admits it', asy
   }
 });
 
+test('IPv6 from a captured pod is proxied, not black-holed: a non-mesh IPv6 server is reached through passthrough', async () => {
+  const ext6 = topo.pods.get('ext')!.ip6;
+  const c16 = topo.pods.get('c1')!.ip6;
+  // The pod netns has IPv6, so capture redirects its IPv6 TCP too; something must accept it.
+  const r = await curl('c1', `http://[${ext6}]:8080/v6`);
+  assert.equal(r.code, 0, r.body);
+  assert.equal(r.body, `hello from ext; client=${c16}; path=/v6\n`);
+  const line = await node1.logs.waitFor((l) => l.msg === 'connection complete' && l.direction === 'outbound' && l['dst.addr'] === `[${ext6}]:8080`);
+  assert.equal(line['src.workload'], 'c1');
+});
+
 test('removing a pod from the config closes its listeners and removes its redirect rules', async () => {
   const yaml = inpodMeshYaml(mesh).replace(/- uid: Kubernetes\/\/Pod\/default\/c2[\s\S]*?(?=- uid:)/, '');
   const v = node1.agent.source.version;
