@@ -228,7 +228,25 @@ test('IPv6 from a captured pod is proxied, not black-holed: a non-mesh IPv6 serv
   assert.equal(line['src.workload'], 'c1');
 });
 
-test('removing a pod from the config closes its listeners and removes its redirect rules', async () => {
+/** A client in `pod` holding one TCP connection to host:port open; `closed` resolves when it ends. */
+async function holdConnection(pod: string, host: string, port: number): Promise<{ closed: Promise<string> }> {
+  const script = `const s = require('net').connect(${port}, '${host}', () => console.log('open'));
+s.on('data', () => {}); s.on('error', (e) => console.log('error ' + e.code)); s.on('close', () => { console.log('closed'); process.exit(0); });`;
+  const child = topo.spawn(pod, [process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  servers.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await waitUntil(() => out.includes('open'));
+  return { closed: once(child, 'exit').then(() => out) };
+}
+
+test('removing a pod from the config closes its listeners and connections and removes its redirect rules', async () => {
+  // A live mesh connection of c2's, opened before the removal, must not survive it.
+  const held = await holdConnection('c2', mesh.s2.ip, 9000);
+  let closedYet = false;
+  void held.closed.then(() => (closedYet = true));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(closedYet, false, 'the connection is up before the removal');
   const yaml = inpodMeshYaml(mesh).replace(/- uid: Kubernetes\/\/Pod\/default\/c2[\s\S]*?(?=- uid:)/, '');
   const v = node1.agent.source.version;
   writeConfig(join(configPath, '..'), yaml);
@@ -238,6 +256,8 @@ test('removing a pod from the config closes its listeners and removes its redire
   assert.equal(rules.stdout.includes('ISTIO_OUTPUT'), false, rules.stdout);
   const listening = await topo.exec('c2', ['ss', '-ltn']);
   assert.equal(/:15001\b/.test(listening.stdout), false, listening.stdout);
+  const outcome = await Promise.race([held.closed, new Promise<string>((r) => setTimeout(() => r('still open after 10 s'), 10_000).unref())]);
+  assert.match(outcome, /closed/);
   await reconfigure('');
   await waitUntil(() => JSON.stringify(node1.agent.configDump().workloadState).includes('/c2'));
 });
