@@ -16,8 +16,11 @@ export interface CapturedLine {
 export interface LineCapture {
   readonly lines: CapturedLine[];
   readonly stream: { write(s: string): void };
-  /** Resolves with the first line (already seen or future) matching the predicate. */
-  waitFor(pred: (l: CapturedLine) => boolean): Promise<CapturedLine>;
+  /**
+   * Resolves with the first line (already seen or future) matching the predicate; rejects after
+   * `timeoutMs` (default 15 s) so a missing line fails its test instead of hanging the file.
+   */
+  waitFor(pred: (l: CapturedLine) => boolean, timeoutMs?: number): Promise<CapturedLine>;
 }
 
 export function lineCapture(): LineCapture {
@@ -37,10 +40,25 @@ export function lineCapture(): LineCapture {
         }
       },
     },
-    waitFor(pred) {
+    waitFor(pred, timeoutMs = 15_000) {
       const hit = lines.find(pred);
       if (hit) return Promise.resolve(hit);
-      return new Promise((resolve) => waiters.push({ pred, resolve }));
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          pred,
+          resolve: (l: CapturedLine) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
+        const timer = setTimeout(() => {
+          const i = waiters.indexOf(waiter);
+          if (i >= 0) waiters.splice(i, 1);
+          reject(new Error(`no matching log line within ${timeoutMs} ms (${lines.length} lines seen; predicate: ${pred.toString().slice(0, 200)})`));
+        }, timeoutMs);
+        timer.unref();
+        waiters.push(waiter);
+      });
     },
   };
 }

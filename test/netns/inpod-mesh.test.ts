@@ -258,6 +258,14 @@ test('removing a pod from the config closes its listeners and connections and re
   assert.equal(/:15001\b/.test(listening.stdout), false, listening.stdout);
   const outcome = await Promise.race([held.closed, new Promise<string>((r) => setTimeout(() => r('still open after 10 s'), 10_000).unref())]);
   assert.match(outcome, /closed/);
+  // Added back while the agent runs: captured again, with no restart.
   await reconfigure('');
-  await waitUntil(() => JSON.stringify(node1.agent.configDump().workloadState).includes('/c2'));
+  await waitUntil(() => {
+    const pods = node1.agent.configDump().workloadState as Array<{ uid: string; state: string }>;
+    return pods.some((p) => p.uid.endsWith('/c2') && p.state === 'running');
+  });
+  const again = await curl('c2', `http://${mesh.s1.ip}:8080/re-added`);
+  assert.equal(again.code, 0, again.body);
+  assert.equal(again.body, `hello from s1; client=${mesh.c2.ip}; path=/re-added\n`);
+  await node2.logs.waitFor((l) => l.msg === 'connection complete' && l['src.identity'] === 'spiffe://cluster.local/ns/default/sa/other' && l['dst.hbone_addr'] === `${mesh.s1.ip}:8080`);
 });
