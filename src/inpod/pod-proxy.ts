@@ -10,7 +10,7 @@ import { Listener, PodView, ProxyInstance, type ConnectionManager } from '../pro
 import type { ProxyState } from '../state/index.js';
 import { listenInNetns, originalDstOf, type NativeSockets } from '../sockets/index.js';
 import { NetnsSocketFactory } from './netns-socket-factory.js';
-import { hasIpv6, installRedirectRules, removeRedirectRules } from './redirect-rules.js';
+import { installRedirectRules, removeRedirectRules } from './redirect-rules.js';
 
 /** ztunnel's packet mark for its own sockets in shared mode (PACKET_MARK). */
 export const PACKET_MARK = 1337;
@@ -53,7 +53,7 @@ export class PodProxy {
     const { config, native, netns, logger } = this.inputs;
     const ports = config.ports;
     try {
-      await installRedirectRules(netns, {
+      const families = await installRedirectRules(netns, {
         outboundPort: ports.outbound,
         inboundPlaintextPort: ports.inboundPlaintext,
         hbonePort: ports.hbone,
@@ -63,7 +63,7 @@ export class PodProxy {
       // Where IPv6 is on, the rules redirect IPv6 TCP too: the listeners must be dual-stack ('::'
       // takes both families; IPv4 peers appear as ::ffff:a.b.c.d and are normalised), or every
       // IPv6 connection of the pod would be redirected to a port nobody listens on.
-      const host = (await hasIpv6(netns)) ? '::' : '0.0.0.0';
+      const host = families.includes('v6') ? '::' : '0.0.0.0';
       const specs: Array<{ name: string; port: number; transparent: boolean; on: (s: import('node:net').Socket) => void }> = [
         { name: 'outbound', port: ports.outbound, transparent: true, on: (s) => this.instance.onOutboundSocket(s) },
         { name: 'inbound-plaintext', port: ports.inboundPlaintext, transparent: true, on: (s) => this.instance.onPlaintextSocket(s) },

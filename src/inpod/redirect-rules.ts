@@ -44,8 +44,7 @@ async function mustRun(netnsPath: string, argv: readonly string[], input?: strin
  * IPv6 counts as present when the kernel has it and it is enabled on lo (the local route of the
  * return path lives on lo), the same test istio-cni applies before adding its IPv6 loopback route.
  */
-/** Whether IPv6 is enabled in the netns (then its rules, and dual-stack listeners, are needed). */
-export async function hasIpv6(netnsPath: string): Promise<boolean> {
+async function hasIpv6(netnsPath: string): Promise<boolean> {
   const r = await runInNetns(netnsPath, ['cat', '/proc/sys/net/ipv6/conf/lo/disable_ipv6']);
   return r.code === 0 && r.stdout.trim() === '0';
 }
@@ -77,13 +76,16 @@ async function installFamily(netnsPath: string, family: IpFamily, opts: Redirect
  * Serialize calls per netns: jumps are added after reading iptables-save, so two concurrent installs
  * could both add one (the next install then deletes the duplicate).
  */
-export async function installRedirectRules(netnsPath: string, opts: RedirectOptions): Promise<void> {
+/** Returns the IP families the rules were installed for (v6 only where IPv6 is enabled). */
+export async function installRedirectRules(netnsPath: string, opts: RedirectOptions): Promise<IpFamily[]> {
   const invalid = validateRedirectOptions(opts);
   if (invalid !== undefined) throw new MeshError('CAPTURE_SETUP', `in netns ${netnsPath}: ${invalid}`);
   if (!(await netnsExists(netnsPath))) {
     throw new MeshError('CAPTURE_SETUP', `in netns ${netnsPath}: the network namespace does not exist`);
   }
-  for (const family of await familiesOf(netnsPath)) await installFamily(netnsPath, family, opts);
+  const families = await familiesOf(netnsPath);
+  for (const family of families) await installFamily(netnsPath, family, opts);
+  return families;
 }
 
 /** Runs a removal step; a failure is an error only while the netns still exists. */
