@@ -6,16 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createTopology, type Topology } from '../helpers/netns-topology.js';
 import { inpodMeshYaml, type InpodMesh } from '../helpers/inpod-mesh-config.js';
 import { writeConfig } from '../helpers/agent.js';
+import { startPodServer } from '../helpers/pod-server-process.js';
 import { randomLoopbackPrefix } from '../helpers/tcp.js';
 import { loadNativeSockets } from '../../src/sockets/index.js';
 import { AgentProcess, type LogLine } from './agent-process.js';
 import { movedSeries, pickLabels } from './metrics-diff.js';
 
-const POD_SERVER = fileURLToPath(new URL('../helpers/pod-server.js', import.meta.url));
 const TOOLS = ['ip', 'iptables', 'nsenter', 'curl', 'iperf3'];
 const STEPS = 8;
 const IPERF_SECONDS = Number(process.env.AMBIT_DEMO_IPERF_SECONDS ?? 3);
@@ -101,16 +100,7 @@ async function run(d: Demo): Promise<void> {
   for (const l of rules.stdout.split('\n').filter((x) => x.startsWith('-A ISTIO_'))) say(`  ${l}`);
 
   step('Starting servers in s1 and s2 (HTTP on 8080 answering with the client address they see)');
-  for (const name of ['s1', 's2']) {
-    const child = topo.spawn(name, [process.execPath, POD_SERVER, '--http', '8080', '--echo', '9000'], {
-      env: { ...process.env, POD_NAME: name },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
-      child.once('exit', (c) => reject(new Error(`server in ${name} exited (${c})`)));
-    });
-  }
+  for (const name of ['s1', 's2']) await startPodServer(topo, name);
   say('s1 and s2 serving');
   const metricsBefore = [await node1.metrics(), await node2.metrics()];
 

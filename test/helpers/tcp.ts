@@ -1,6 +1,7 @@
 // TCP test servers and clients: an echo server that records who connected, a SOCKS5 client, and
-// helpers to push N bytes through a connection and hash what comes back.
+// helpers to push N bytes through a connection and hash what comes back; the kernel's TCP buffer limits.
 
+import { readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -127,4 +128,9 @@ export async function echoTransfer(s: Socket, bytes: number): Promise<TransferRe
 /** A random loopback /24 base like 127.83.17 so parallel tests do not collide. */
 export function randomLoopbackPrefix(): string {
   return `127.${10 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}`;
+}
+
+/** The maximum of a `min default max` kernel TCP buffer sysctl (tcp_rmem / tcp_wmem), in bytes. */
+export function tcpBufferMax(name: 'tcp_rmem' | 'tcp_wmem'): number {
+  return Number(readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8').trim().split(/\s+/)[2]);
 }

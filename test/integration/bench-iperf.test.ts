@@ -1,7 +1,6 @@
 // iperf3 through the bench runner on loopback: one stream, -R and -P (bytes sent vs received), a
 // long-lived server reused across clients, a refused connection as a MeshError; the exact tcp sink.
 
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
@@ -18,11 +17,7 @@ import {
   sendCountedIn,
 } from '../../bench/lib/index.js';
 import { isMeshError } from '../../src/common/errors.js';
-
-/** The maximum of a `min default max` TCP buffer sysctl, in bytes. */
-function sysctlMax(name: 'tcp_rmem' | 'tcp_wmem'): number {
-  return Number(readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8').trim().split(/\s+/)[2]);
-}
+import { tcpBufferMax } from '../helpers/tcp.js';
 
 /** A port that was free a moment ago (iperf3 cannot bind port 0 and report it). */
 async function freePort(): Promise<number> {
@@ -45,7 +40,7 @@ test('iperf3 one-off runs with -n: bytes sent vs received and rates reported in 
     // 12 MiB on a loaded machine): never more received than sent, and the gap bounded by what the
     // kernel's socket buffers of each stream can hold (send side + receive side, maxima).
     assert.equal(r.unaccountedBytes, r.bytesSent - r.bytesReceived);
-    const bound = r.parallel * (sysctlMax('tcp_rmem') + sysctlMax('tcp_wmem'));
+    const bound = r.parallel * (tcpBufferMax('tcp_rmem') + tcpBufferMax('tcp_wmem'));
     assert.ok(r.unaccountedBytes >= 0 && r.unaccountedBytes <= bound, `${r.unaccountedBytes} > ${bound}`);
     assert.equal(r.reverse, 'reverse' in mode);
     assert.equal(r.parallel, 'parallel' in mode ? 2 : 1);

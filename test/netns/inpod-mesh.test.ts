@@ -7,14 +7,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { startAgent, tempDir, writeConfig, type TestAgent } from '../helpers/agent.js';
 import { assertNoLeftovers, createTopology, requireRoot, type Topology } from '../helpers/netns-topology.js';
-import { randomLoopbackPrefix } from '../helpers/tcp.js';
+import { randomLoopbackPrefix, tcpBufferMax } from '../helpers/tcp.js';
 import { waitUntil } from '../helpers/two-node-mesh.js';
 import { inpodMeshYaml, type InpodMesh } from '../helpers/inpod-mesh-config.js';
+import { startPodServer } from '../helpers/pod-server-process.js';
 
-const POD_SERVER = fileURLToPath(new URL('../helpers/pod-server.js', import.meta.url));
 
 let topo: Topology;
 let mesh: InpodMesh & { c1Veth: string };
@@ -22,20 +21,6 @@ let configPath: string;
 let node1: TestAgent;
 let node2: TestAgent;
 const servers: ChildProcess[] = [];
-
-async function startPodServer(pod: string): Promise<void> {
-  const child = topo.spawn(pod, [process.execPath, POD_SERVER, '--http', '8080', '--echo', '9000'], {
-    env: { ...process.env, POD_NAME: pod },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  servers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`pod server in ${pod} exited with ${code}`)));
-  });
-}
 
 async function reconfigure(policies: string): Promise<void> {
   const v1 = node1.agent.source.version;
@@ -68,7 +53,7 @@ before(async () => {
   const lo = randomLoopbackPrefix();
   node1 = await startAgent({ nodeName: 'node1', bind: `${lo}.1`, configPath, stateDir, env: { AMBIT_INBOUND_BIND: 'any' } });
   node2 = await startAgent({ nodeName: 'node2', bind: `${lo}.2`, configPath, stateDir, env: { AMBIT_INBOUND_BIND: 'any' } });
-  await Promise.all([startPodServer('s1'), startPodServer('s2'), startPodServer('ext')]);
+  servers.push(...(await Promise.all(['s1', 's2', 'ext'].map((p) => startPodServer(topo, p)))));
 });
 
 after(async () => {
@@ -151,10 +136,7 @@ async function iperf(args: string[]): Promise<IperfResult> {
 // so its byte counts are bounded, not equal (exact accounting is the sha256 test below). In flight
 // at most: per stream, three TCP hops' socket buffers (app→proxy, proxy→proxy, proxy→app, each
 // send + receive maxima) plus the HTTP/2 connection window (16 MiB).
-function sysctlMax(name: 'tcp_rmem' | 'tcp_wmem'): number {
-  return Number(readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8').trim().split(/\s+/)[2]);
-}
-const inFlightBound = (streams: number): number => streams * 3 * (sysctlMax('tcp_rmem') + sysctlMax('tcp_wmem')) + (16 << 20);
+const inFlightBound = (streams: number): number => streams * 3 * (tcpBufferMax('tcp_rmem') + tcpBufferMax('tcp_wmem')) + (16 << 20);
 for (const variant of [[], ['-R'], ['-P', '4']]) {
   test(`iperf3 ${variant.join(' ') || 'single stream'} through the mesh: the receiver gets what was sent, less at most what was in flight`, async () => {
     const res = await iperf(variant);
