@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { MeshError } from '../../src/common/errors.js';
 import { AGENT_NODE_FLAGS } from '../../src/bin/node-flags.js';
+import { metricSum } from '../../test/helpers/prometheus-text.js';
 import { runHere, spawnTool, tail, withNofile, type ToolProcess } from '../lib/index.js';
 import { BENCH_NOFILE, type BenchEnv } from './bench-env.js';
 
@@ -90,12 +91,7 @@ export class AgentProcess {
   /** Sum of a Prometheus counter over all its label sets, from the stats endpoint. */
   async counter(name: string): Promise<number> {
     const res = await fetch(`http://${this.spec.bind}:${STATS_PORT}/metrics`, { signal: AbortSignal.timeout(5000) });
-    const text = await res.text();
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
-    }
-    return sum;
+    return metricSum(await res.text(), name, {});
   }
 
   /** What the agent printed (warnings and errors only at log level warn). */

@@ -16,7 +16,8 @@ export interface InpodMesh {
   readonly vip: string;
 }
 
-function workload(p: MeshPod, node: string, sa: string, services: string): string {
+/** One in-pod HBONE workload entry (`netns:` set) of the local config; `services` is appended verbatim. */
+export function workloadYaml(p: MeshPod, node: string, sa: string, services = ''): string {
   return `- uid: Kubernetes//Pod/default/${p.name}
   name: ${p.name}
   namespace: default
@@ -40,7 +41,7 @@ const ECHO_SVC = `  services:
 /** `policies` are appended verbatim as list items under `policies:`. */
 export function inpodMeshYaml(m: InpodMesh, policies = ''): string {
   return `workloads:
-${workload(m.c1, 'node1', 'client', '')}${workload(m.c2, 'node1', 'other', '')}${workload(m.s1, 'node2', 'server', ECHO_SVC)}${workload(m.s2, 'node2', 'server', ECHO_SVC)}services:
+${workloadYaml(m.c1, 'node1', 'client')}${workloadYaml(m.c2, 'node1', 'other')}${workloadYaml(m.s1, 'node2', 'server', ECHO_SVC)}${workloadYaml(m.s2, 'node2', 'server', ECHO_SVC)}services:
 - name: echo
   namespace: default
   hostname: echo.default.svc.cluster.local

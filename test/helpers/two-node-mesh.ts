@@ -55,13 +55,3 @@ export async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-/** Sum of a metric's samples whose label set includes every given label. */
-export function metricSum(body: string, name: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of body.split('\n')) {
-    if (!line.startsWith(name + '{')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}

@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import type { TestAgent } from '../helpers/agent.js';
 import { meshYaml, CLIENT_ID, CLIENT2_ID, ECHO_ID, type MeshAddresses } from '../helpers/mesh-config.js';
 import { echoTransfer, socks5Connect, startEchoServer, type EchoServer } from '../helpers/tcp.js';
-import { metricSum, startTwoNodeMesh, type TwoNodeMesh } from '../helpers/two-node-mesh.js';
+import { startTwoNodeMesh, type TwoNodeMesh } from '../helpers/two-node-mesh.js';
+import { metricSum } from '../helpers/prometheus-text.js';
 import { makeTestPki } from '../helpers/certs.js';
 
 let mesh: TwoNodeMesh;
