@@ -53,14 +53,9 @@ function readN(sock: net.Socket, n: number): Promise<void> {
   });
 }
 
-async function keepalive(port: number): Promise<Stats> {
-  const sock = net.connect({ host: '127.0.0.1', port, noDelay: true });
-  await once(sock, 'connect');
-  for (let i = 0; i < 50; i++) {
-    const r = readN(sock, bytes);
-    sock.write(payload);
-    await r;
-  }
+/** 50 warm-up calls, then `count` calls paced at `rps`; each call returns its own latency (ns). */
+async function paced(op: () => Promise<number>): Promise<Stats> {
+  for (let i = 0; i < 50; i++) await op();
   const samples: number[] = [];
   const interval = BigInt(Math.round(1e9 / rps));
   const c0 = process.cpuUsage();
@@ -68,19 +63,27 @@ async function keepalive(port: number): Promise<Stats> {
   for (let i = 0; i < count; i++) {
     await sleepUntil(next);
     next += interval;
+    samples.push(await op());
+  }
+  return summarize(samples, process.cpuUsage(c0));
+}
+
+async function keepalive(port: number): Promise<Stats> {
+  const sock = net.connect({ host: '127.0.0.1', port, noDelay: true });
+  await once(sock, 'connect');
+  const stats = await paced(async () => {
     const r = readN(sock, bytes);
     const t0 = process.hrtime.bigint();
     sock.write(payload);
     await r;
-    samples.push(Number(process.hrtime.bigint() - t0));
-  }
-  const cpu = process.cpuUsage(c0);
+    return Number(process.hrtime.bigint() - t0);
+  });
   sock.destroy();
-  return summarize(samples, cpu);
+  return stats;
 }
 
 async function perConnection(port: number): Promise<Stats> {
-  const one = async (): Promise<number> => {
+  return paced(async () => {
     const t0 = process.hrtime.bigint();
     const sock = net.connect({ host: '127.0.0.1', port, noDelay: true, allowHalfOpen: true });
     await once(sock, 'connect');
@@ -91,19 +94,7 @@ async function perConnection(port: number): Promise<Stats> {
     sock.end();
     sock.destroy();
     return dt;
-  };
-  for (let i = 0; i < 50; i++) await one();
-  const samples: number[] = [];
-  const interval = BigInt(Math.round(1e9 / rps));
-  const c0 = process.cpuUsage();
-  let next = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) {
-    await sleepUntil(next);
-    next += interval;
-    samples.push(await one());
-  }
-  const cpu = process.cpuUsage(c0);
-  return summarize(samples, cpu);
+  });
 }
 
 async function main(): Promise<void> {
