@@ -73,6 +73,44 @@ fail:
   close(fd);
 }
 
+// Enters netns `path` on the current (threadpool) thread. Returns the fd of the thread's own netns
+// to hand to leave_netns, or -1 with *err/*step set (the thread is then still in its own netns).
+static int enter_netns(const char *path, int *err, const char **step) {
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) {
+    *err = errno;
+    *step = "open /proc/thread-self/ns/net";
+    return -1;
+  }
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    *err = errno;
+    *step = "open netns";
+    close(self);
+    return -1;
+  }
+  int rc = setns(target, CLONE_NEWNET);
+  int e = errno;
+  close(target);
+  if (rc < 0) {
+    *err = e;
+    *step = "setns";
+    close(self);
+    return -1;
+  }
+  return self;
+}
+
+// Returns the thread to the netns enter_netns found it in, or aborts (see the invariant above).
+static void leave_netns(int self, const char *path) {
+  if (setns(self, CLONE_NEWNET) < 0) {
+    fprintf(stderr, "ambit_sockets: FATAL: cannot restore the threadpool thread's netns after entering %s: %s; aborting\n",
+            path, strerror(errno));
+    abort();
+  }
+  close(self);
+}
+
 // Threadpool thread. MUST leave the thread in the netns it found it in.
 static void create_execute(napi_env env, void *data) {
   (void)env;
@@ -82,35 +120,10 @@ static void create_execute(napi_env env, void *data) {
     build_socket(r);
     return;
   }
-  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (self < 0) {
-    r->err = errno;
-    r->step = "open /proc/thread-self/ns/net";
-    return;
-  }
-  int target = open(r->netns, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    r->err = errno;
-    r->step = "open netns";
-    close(self);
-    return;
-  }
-  int rc = setns(target, CLONE_NEWNET);
-  int err = errno;
-  close(target);
-  if (rc < 0) {
-    r->err = err;
-    r->step = "setns";
-    close(self);
-    return;
-  }
+  int self = enter_netns(r->netns, &r->err, &r->step);
+  if (self < 0) return;
   build_socket(r);
-  if (setns(self, CLONE_NEWNET) < 0) {
-    fprintf(stderr, "ambit_sockets: FATAL: cannot restore the threadpool thread's netns after entering %s: %s; aborting\n",
-            r->netns, strerror(errno));
-    abort();
-  }
-  close(self);
+  leave_netns(self, r->netns);
 }
 
 static void create_complete(napi_env env, napi_status status, void *data) {
@@ -144,22 +157,34 @@ static void create_complete(napi_env env, napi_status status, void *data) {
   free_req(env, r);
 }
 
+// Options `netns` (optional path, malloc'd into *netns) and `family` (4|6) of createSocket(s).
+static bool parse_netns_family(napi_env env, napi_value o, char **netns, int *family) {
+  napi_value v;
+  if (has_prop(env, o, "netns", &v)) {
+    size_t n;
+    if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok || n == 0 || n > 4095)
+      return throw_type(env, "option netns must be a non-empty path string");
+    *netns = malloc(n + 1);
+    if (*netns == NULL) {
+      throw_errno(env, ENOMEM, "malloc", "netns path");
+      return false;
+    }
+    napi_get_value_string_utf8(env, v, *netns, n + 1, &n);
+  }
+  int32_t f = 0;
+  if (!has_prop(env, o, "family", &v) || napi_get_value_int32(env, v, &f) != napi_ok || (f != 4 && f != 6))
+    return throw_type(env, "option family must be 4 or 6");
+  *family = f;
+  return true;
+}
+
 static bool parse_create_opts(napi_env env, napi_value o, create_req *r) {
   napi_value v;
   napi_valuetype t;
   napi_typeof(env, o, &t);
   if (t != napi_object) return throw_type(env, "createSocket: options must be an object");
-  if (has_prop(env, o, "netns", &v)) {
-    size_t n;
-    if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok || n == 0 || n > 4095)
-      return throw_type(env, "option netns must be a non-empty path string");
-    r->netns = malloc(n + 1);
-    napi_get_value_string_utf8(env, v, r->netns, n + 1, &n);
-  }
-  int32_t family = 0;
-  if (!has_prop(env, o, "family", &v) || napi_get_value_int32(env, v, &family) != napi_ok || (family != 4 && family != 6))
-    return throw_type(env, "option family must be 4 or 6");
-  r->family = family;
+  if (!parse_netns_family(env, o, &r->netns, &r->family)) return false;
+  int family = r->family;
   if (!parse_sockopts(env, o, &r->opts) || !opt_bool(env, o, "reuseAddr", &r->has_reuse_addr, &r->reuse_addr) ||
       !opt_bool(env, o, "reusePort", &r->has_reuse_port, &r->reuse_port) ||
       !opt_u32(env, o, "listen", &r->has_listen, &r->backlog))
@@ -215,12 +240,163 @@ static napi_value create_socket(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- createSockets(opts, count, callback) ----------------------------------------------------
+// A batch of unbound, unconnected sockets made in ONE threadpool work item (one setns pair), for
+// the per-netns socket pool: same options as createSocket minus bind/listen/reuse*.
+
+#define MAX_BATCH 256
+
+typedef struct {
+  napi_async_work work;
+  napi_ref callback;
+  char *netns;  // NULL: the calling thread's (= process's) netns
+  int family;   // 4 | 6
+  sockopts opts;
+  uint32_t count;
+  // results, written by the worker thread: made == count on success; on failure made == 0
+  uint32_t made;
+  int fds[MAX_BATCH];
+  int err;
+  const char *step;
+} batch_req;
+
+static void free_batch(napi_env env, batch_req *r) {
+  if (r->callback) napi_delete_reference(env, r->callback);
+  if (r->work) napi_delete_async_work(env, r->work);
+  free(r->netns);
+  free(r);
+}
+
+static void close_batch_fds(batch_req *r) {
+  for (uint32_t i = 0; i < r->made; i++) close(r->fds[i]);
+  r->made = 0;
+}
+
+// Makes r->count sockets in the current thread's netns; all or nothing.
+static void build_batch(batch_req *r) {
+  int domain = r->family == 6 ? AF_INET6 : AF_INET;
+  r->made = 0;
+  r->err = 0;
+  while (r->made < r->count) {
+    r->step = "socket";
+    int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      r->err = errno;
+      break;
+    }
+    if ((r->err = apply_sockopts(fd, domain, &r->opts, &r->step)) != 0) {
+      close(fd);
+      break;
+    }
+    r->fds[r->made++] = fd;
+  }
+  if (r->err != 0) close_batch_fds(r);
+}
+
+// Threadpool thread. MUST leave the thread in the netns it found it in.
+static void batch_execute(napi_env env, void *data) {
+  (void)env;
+  batch_req *r = data;
+  r->made = 0;
+  if (r->netns == NULL) {
+    build_batch(r);
+    return;
+  }
+  int self = enter_netns(r->netns, &r->err, &r->step);
+  if (self < 0) return;
+  build_batch(r);
+  leave_netns(self, r->netns);
+}
+
+static void batch_complete(napi_env env, napi_status status, void *data) {
+  batch_req *r = data;
+  napi_value cb, global, argv[2], ignored;
+  if (status == napi_cancelled) {
+    close_batch_fds(r);
+    r->err = ECANCELED;
+    r->step = "createSockets (cancelled)";
+  }
+  bool ok = r->err == 0 && r->made == r->count;
+  if (ok) {
+    napi_get_null(env, &argv[0]);
+    if (napi_create_array_with_length(env, r->made, &argv[1]) != napi_ok) ok = false;
+    for (uint32_t i = 0; ok && i < r->made; i++) {
+      napi_value v;
+      if (napi_create_int32(env, r->fds[i], &v) != napi_ok || napi_set_element(env, argv[1], i, v) != napi_ok) ok = false;
+    }
+    if (!ok) {
+      // Could not build the array (env tearing down): nobody will own these fds.
+      close_batch_fds(r);
+      free_batch(env, r);
+      return;
+    }
+  } else {
+    // "open netns /p", "setns /p", "setsockopt SO_MARK in netns /p", "socket in netns /p"
+    char detail[4200] = "";
+    bool at_ns = strcmp(r->step, "open netns") == 0 || strcmp(r->step, "setns") == 0;
+    if (r->netns) snprintf(detail, sizeof detail, "%s%s", at_ns ? "" : "in netns ", r->netns);
+    argv[0] = errno_error(env, r->err, r->step, detail);
+    napi_get_undefined(env, &argv[1]);
+  }
+  napi_status st = napi_get_reference_value(env, r->callback, &cb);
+  if (st == napi_ok) st = napi_get_global(env, &global);
+  if (st == napi_ok) st = napi_call_function(env, global, cb, 2, argv, &ignored);
+  // If the callback could not run (env tearing down) the fds must not leak. Once it ran (even if it
+  // threw afterwards: napi_pending_exception) the fds are the callback's.
+  if (st != napi_ok && st != napi_pending_exception) close_batch_fds(r);
+  free_batch(env, r);
+}
+
+static napi_value create_sockets(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], name;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_valuetype t = napi_undefined;
+  if (argc >= 3) napi_typeof(env, argv[2], &t);
+  if (t != napi_function) {
+    throw_type(env, "createSockets(options, count, callback): callback must be a function");
+    return NULL;
+  }
+  uint32_t count = 0;
+  double d = 0;
+  if (napi_get_value_double(env, argv[1], &d) != napi_ok || d < 1 || d > MAX_BATCH || d != (double)(uint32_t)d) {
+    throw_type(env, "createSockets: count must be an integer 1..256");
+    return NULL;
+  }
+  count = (uint32_t)d;
+  napi_typeof(env, argv[0], &t);
+  if (t != napi_object) {
+    throw_type(env, "createSockets: options must be an object");
+    return NULL;
+  }
+  batch_req *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    throw_errno(env, ENOMEM, "createSockets", "");
+    return NULL;
+  }
+  r->count = count;
+  if (!parse_netns_family(env, argv[0], &r->netns, &r->family) || !parse_sockopts(env, argv[0], &r->opts)) {
+    free_batch(env, r);
+    return NULL;
+  }
+  napi_create_reference(env, argv[2], 1, &r->callback);
+  napi_create_string_utf8(env, "ambit:createSockets", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, batch_execute, batch_complete, r, &r->work) != napi_ok ||
+      napi_queue_async_work(env, r->work) != napi_ok) {
+    free_batch(env, r);
+    napi_throw_error(env, "ERR_NATIVE", "createSockets: could not queue async work");
+  }
+  return NULL;
+}
+
 // ---- module ----------------------------------------------------------------------------------
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"originalDst", NULL, original_dst, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createSocket", NULL, create_socket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"createSockets", NULL, create_sockets, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bindSocket", NULL, bind_socket, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setSocketOptions", NULL, set_socket_options, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getSocketOptions", NULL, get_socket_options, NULL, NULL, NULL, napi_enumerable, NULL},
       {"socketNetnsInode", NULL, socket_netns_inode, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -67,6 +67,7 @@ bool parse_ip(const char *ip, int port, int family, struct sockaddr_storage *out
 
 // exported functions (socket_ops.c)
 napi_value original_dst(napi_env env, napi_callback_info info);
+napi_value bind_socket(napi_env env, napi_callback_info info);
 napi_value set_socket_options(napi_env env, napi_callback_info info);
 napi_value get_socket_options(napi_env env, napi_callback_info info);
 napi_value socket_netns_inode(napi_env env, napi_callback_info info);

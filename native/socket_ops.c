@@ -187,6 +187,55 @@ napi_value get_socket_options(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+// ---- bindSocket(fd, { ip, port }) -------------------------------------------------------------
+// Binds an existing socket (a pooled one, made earlier inside a pod netns). Safe on the main thread:
+// a socket's netns is fixed when it is created, so bind() resolves the address in that netns.
+
+napi_value bind_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], vip, vport;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int fd, family = 0, err;
+  if (argc < 2) {
+    throw_type(env, "bindSocket(fd, { ip, port }) needs two arguments");
+    return NULL;
+  }
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  char ip[INET6_ADDRSTRLEN];
+  size_t n;
+  int32_t port = 0;
+  napi_valuetype t;
+  napi_typeof(env, argv[1], &t);
+  if (t != napi_object || !has_prop(env, argv[1], "ip", &vip) || napi_get_value_string_utf8(env, vip, ip, sizeof ip, &n) != napi_ok) {
+    throw_type(env, "bindSocket: ip must be an IP address string");
+    return NULL;
+  }
+  if (has_prop(env, argv[1], "port", &vport) && (napi_get_value_int32(env, vport, &port) != napi_ok || port < 0 || port > 65535)) {
+    throw_type(env, "bindSocket: port must be an integer 0..65535");
+    return NULL;
+  }
+  if ((err = socket_family(fd, &family)) != 0) {
+    throw_errno(env, err, "getsockname", "");
+    return NULL;
+  }
+  int fam = family == AF_INET6 ? 6 : 4;
+  struct sockaddr_storage addr;
+  socklen_t len;
+  if (!parse_ip(ip, port, fam, &addr, &len)) {
+    char m[160];
+    snprintf(m, sizeof m, "bindSocket: '%s' is not an IPv%d address", ip, fam);
+    throw_type(env, m);
+    return NULL;
+  }
+  if (bind(fd, (struct sockaddr *)&addr, len) < 0) {
+    err = errno;
+    char text[INET6_ADDRSTRLEN + 8];
+    snprintf(text, sizeof text, fam == 6 ? "[%s]:%d" : "%s:%d", ip, port);
+    throw_errno(env, err, "bind", text);
+  }
+  return NULL;
+}
+
 // ---- socketNetnsInode(path) / netnsInodeOfSocket(fd) ------------------------------------------
 
 napi_value socket_netns_inode(napi_env env, napi_callback_info info) {

@@ -31,15 +31,18 @@ export interface PodProxyInputs {
 
 export class PodProxy {
   private readonly instance: ProxyInstance;
+  /** Held to close its socket pool on teardown: pooled sockets pin the pod's netns. */
+  private readonly sockets: NetnsSocketFactory;
   private readonly listeners: Listener[] = [];
   private rulesInstalled = false;
 
   constructor(private readonly inputs: PodProxyInputs) {
     const { config, native, netns } = inputs;
+    this.sockets = new NetnsSocketFactory({ native, netns, mark: PACKET_MARK, timeoutMs: config.connectTimeoutMs });
     this.instance = new ProxyInstance({
       ...inputs,
       local: new PodView(inputs.state, inputs.uid),
-      sockets: new NetnsSocketFactory({ native, netns, mark: PACKET_MARK, timeoutMs: config.connectTimeoutMs }),
+      sockets: this.sockets,
       originalDst: (socket) => originalDstOf(native, socket),
     });
   }
@@ -107,6 +110,9 @@ export class PodProxy {
     for (const l of this.listeners) l.destroy();
     this.listeners.length = 0;
     this.instance.destroy();
+    // After the instance: nothing can take from the pool any more (a late connect falls back to
+    // unpooled sockets). Left open, the pooled fds would keep the deleted netns alive.
+    this.sockets.close();
     if (this.rulesInstalled) {
       this.rulesInstalled = false;
       await removeRedirectRules(this.inputs.netns).catch((err: unknown) =>

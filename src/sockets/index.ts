@@ -9,10 +9,12 @@ export {
   type NativeSocketError,
   type LoadNativeSocketsOptions,
   type CreateSocketOptions,
+  type CreateSocketsOptions,
   type SocketOptions,
   type SocketOptionsReadback,
   type NetAddr,
 } from './native-loader.js';
 export { createSocketFd, listenInNetns, connectInNetns, type ListenInNetnsOptions, type ConnectInNetnsOptions } from './netns-socket.js';
+export { NetnsSocketPool, type NetnsSocketPoolOptions, type SocketPoolKey } from './netns-socket-pool.js';
 export { originalDstOf, fdOf } from './original-dst.js';
 export { normalizeIp, formatNetAddr } from './net-addr.js';

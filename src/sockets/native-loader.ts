@@ -34,6 +34,13 @@ export interface CreateSocketOptions extends SocketOptions {
   readonly listen?: number;
 }
 
+/** What createSockets takes: createSocket's options without bind, listen and reuse*. */
+export interface CreateSocketsOptions extends SocketOptions {
+  /** Netns file; absent = the agent's own. */
+  readonly netns?: string;
+  readonly family: 4 | 6;
+}
+
 /** Errors from the addon: `code` is the errno name, `syscall` the failing step (e.g. 'setns', 'bind'). */
 export interface NativeSocketError extends Error {
   readonly code: string;
@@ -54,6 +61,19 @@ export interface NativeSockets {
   originalDst(fd: number): NetAddr | undefined;
   /** Creates a TCP socket (inside `netns` on a threadpool thread); the caller owns the fd. */
   createSocket(options: CreateSocketOptions, callback: (err: NativeSocketError | null, fd?: number) => void): void;
+  /**
+   * Creates `count` (1..256) unbound TCP sockets with `options` in ONE threadpool work item (the
+   * netns is entered once), for a socket pool. All or nothing: on a failure part-way the fds made
+   * so far are closed and `err` is as createSocket's (step 'socket', 'setsockopt SO_MARK', 'setns'...).
+   * The caller owns every fd. Each fd pins its netns until closed.
+   */
+  createSockets(options: CreateSocketsOptions, count: number, callback: (err: NativeSocketError | null, fds?: number[]) => void): void;
+  /**
+   * Binds an existing socket, synchronously (any thread: a socket's netns is fixed at creation).
+   * An IPv4 `ip` on a family-6 socket is bound as ::ffff:a.b.c.d; port 0/absent = ephemeral.
+   * Throws NativeSocketError (syscall 'bind', code e.g. 'EADDRNOTAVAIL'); TypeError on a bad ip.
+   */
+  bindSocket(fd: number, address: { readonly ip: string; readonly port?: number }): void;
   setSocketOptions(fd: number, options: SocketOptions): void;
   getSocketOptions(fd: number): SocketOptionsReadback;
   /** Inode of a netns file: two paths name the same netns iff their inodes are equal. */
@@ -67,6 +87,8 @@ export type NativeSocketsLoad = { readonly ok: true; readonly native: NativeSock
 const REQUIRED_FUNCTIONS = [
   'originalDst',
   'createSocket',
+  'createSockets',
+  'bindSocket',
   'setSocketOptions',
   'getSocketOptions',
   'socketNetnsInode',

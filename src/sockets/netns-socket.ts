@@ -6,6 +6,7 @@ import { createServer, isIP, Socket, type Server, type SocketConstructorOpts } f
 import { MeshError } from '../common/errors.js';
 import type { CreateSocketOptions, NativeSocketError, NativeSockets, NetAddr } from './native-loader.js';
 import { formatNetAddr, normalizeIp } from './net-addr.js';
+import type { NetnsSocketPool } from './netns-socket-pool.js';
 
 /** ztunnel's TCP keepalive time (180 s), in ms; the same as the agent's other upstream sockets. */
 const KEEPALIVE_MS = 180_000;
@@ -94,6 +95,11 @@ export interface ConnectInNetnsOptions {
   readonly transparent?: boolean;
   readonly mark?: number;
   readonly timeoutMs: number;
+  /**
+   * Pre-created sockets of this same `netns` (ignored when pool.netns differs): a pooled fd skips
+   * the threadpool hop; with none in stock the connection falls back to createSocket.
+   */
+  readonly pool?: NetnsSocketPool;
 }
 
 // `manualStart` (Node internal, honoured since v0.x): do not start reading an fd that is not connected
@@ -103,7 +109,8 @@ type FdSocketOptions = SocketConstructorOpts & { manualStart: boolean };
 /**
  * Connects from inside `netns`; resolves once connected (allowHalfOpen, noDelay, keepalive 180 s).
  * Every failure (socket setup, refused, unreachable, timeout) rejects with MeshError UPSTREAM_CONNECT
- * whose message names the errno.
+ * whose message names the errno. With `options.pool`, a pooled fd (bound synchronously when a source
+ * is given) replaces the createSocket round trip; the connect, timeout and error path are the same.
  */
 export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOptions): Promise<Socket> {
   const target = { ip: normalizeIp(options.target.ip), port: options.target.port };
@@ -137,13 +144,8 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
       freebind: transparent || undefined,
       bind: sourceIp !== undefined ? { ip: sourceIp, port: 0 } : undefined,
     };
-    native.createSocket(create, (err: NativeSocketError | null, fd?: number) => {
-      if (settled) {
-        // Timed out while the threadpool was busy: nobody will adopt this fd.
-        if (fd !== undefined) closeSync(fd);
-        return;
-      }
-      if (err || fd === undefined) return fail(err ? describe(err) : 'no fd', err);
+    // Adopts a created (or pooled and bound) fd and connects it.
+    const adopt = (fd: number): void => {
       try {
         const opts: FdSocketOptions = { fd, allowHalfOpen: true, manualStart: true };
         socket = new Socket(opts);
@@ -162,6 +164,28 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
         s.setKeepAlive(true, KEEPALIVE_MS);
         resolve(s);
       });
+    };
+    const pool = options.pool !== undefined && options.pool.netns === options.netns ? options.pool : undefined;
+    const pooled = pool?.take({ family: create.family, transparent, mark: options.mark });
+    if (pooled !== undefined) {
+      if (sourceIp !== undefined) {
+        try {
+          native.bindSocket(pooled, { ip: sourceIp, port: 0 });
+        } catch (e) {
+          closeSync(pooled);
+          return fail(describe(e), e);
+        }
+      }
+      return adopt(pooled);
+    }
+    native.createSocket(create, (err: NativeSocketError | null, fd?: number) => {
+      if (settled) {
+        // Timed out while the threadpool was busy: nobody will adopt this fd.
+        if (fd !== undefined) closeSync(fd);
+        return;
+      }
+      if (err || fd === undefined) return fail(err ? describe(err) : 'no fd', err);
+      adopt(fd);
     });
   });
 }
