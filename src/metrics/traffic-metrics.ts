@@ -1,8 +1,9 @@
 // The istio_tcp_* counters and the per-connection recorder the proxy drives. Byte counts are
 // accumulated in plain fields on the hot path and folded into prom-client at scrape and at close.
 
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { ResponseFlag } from '../common/errors.js';
+import { KeyedCounter, seriesKey } from './keyed-counter.js';
 import { TRAFFIC_LABEL_NAMES, type ConnectionLabels, type Reporter } from './traffic-labels.js';
 
 /*
@@ -10,7 +11,8 @@ import { TRAFFIC_LABEL_NAMES, type ConnectionLabels, type Reporter } from './tra
  * label values on every inc() (the `labels()` handle is only a bound function), which would run
  * per data chunk. Instead a recorder adds to two numbers; the byte counters' collect() hook flushes
  * every live recorder's delta just before a scrape, and close() flushes the remainder. Scrapes
- * therefore see exact totals and the data path pays one addition per chunk.
+ * therefore see exact totals and the data path pays one addition per chunk. The counters
+ * themselves are KeyedCounters: the series key is built once per connection, not per inc().
  */
 
 /** Per-connection handle. Invariant: closed exactly once; later calls are no-ops. */
@@ -38,12 +40,15 @@ class Recorder implements ConnectionRecorder {
   flushedReceived = 0;
   flushedSent = 0;
   readonly labelObject: LabelObject;
+  /** seriesKey of labelObject (response_flags '-'), computed once. */
+  readonly key: string;
 
   constructor(
     readonly labels: ConnectionLabels,
     private readonly owner: TrafficMetrics,
   ) {
     this.labelObject = { ...labels };
+    this.key = seriesKey(TRAFFIC_LABEL_NAMES, this.labelObject);
   }
 
   received(n: number): void {
@@ -62,54 +67,59 @@ class Recorder implements ConnectionRecorder {
 }
 
 export class TrafficMetrics {
-  private readonly opened: Counter<string>;
-  private readonly closedTotal: Counter<string>;
-  private readonly receivedTotal: Counter<string>;
-  private readonly sentTotal: Counter<string>;
-  private readonly failed: Counter<string>;
-  private readonly socketsOpen: Gauge<string>;
+  private readonly opened: KeyedCounter;
+  private readonly closedTotal: KeyedCounter;
+  private readonly receivedTotal: KeyedCounter;
+  private readonly sentTotal: KeyedCounter;
+  private readonly failed: KeyedCounter;
   private readonly live = new Set<Recorder>();
+  /** Open sockets per reporter; the gauge reads these at scrape. */
+  private readonly openByReporter = new Map<string, number>();
 
   constructor(registry: Registry) {
     const labelNames = TRAFFIC_LABEL_NAMES;
     const registers = [registry];
-    this.opened = new Counter({
+    this.opened = new KeyedCounter({
       name: 'istio_tcp_connections_opened_total',
       help: 'The total number of TCP connections opened',
       labelNames,
       registers,
     });
-    this.closedTotal = new Counter({
+    this.closedTotal = new KeyedCounter({
       name: 'istio_tcp_connections_closed_total',
       help: 'The total number of TCP connections closed',
       labelNames,
       registers,
     });
-    this.receivedTotal = new Counter({
+    this.receivedTotal = new KeyedCounter({
       name: 'istio_tcp_received_bytes_total',
       help: 'The size of total bytes received during request in case of a TCP connection',
       labelNames,
       registers,
       collect: () => this.flushLive(),
     });
-    this.sentTotal = new Counter({
+    this.sentTotal = new KeyedCounter({
       name: 'istio_tcp_sent_bytes_total',
       help: 'The size of total bytes sent during response in case of a TCP connection',
       labelNames,
       registers,
       collect: () => this.flushLive(),
     });
-    this.failed = new Counter({
+    this.failed = new KeyedCounter({
       name: 'istio_tcp_connections_failed_total',
       help: 'The total number of TCP connections that failed to establish (unstable)',
       labelNames,
       registers,
     });
-    this.socketsOpen = new Gauge({
+    const openByReporter = this.openByReporter;
+    new Gauge({
       name: 'istio_tcp_sockets_open',
       help: 'The current number of open TCP sockets (unstable)',
       labelNames: ['reporter'] as const,
       registers,
+      collect() {
+        for (const [reporter, n] of openByReporter) this.set({ reporter }, n);
+      },
     });
   }
 
@@ -121,11 +131,11 @@ export class TrafficMetrics {
   open(labels: ConnectionLabels): ConnectionRecorder {
     const open: ConnectionLabels = labels.response_flags === '-' ? labels : { ...labels, response_flags: '-' };
     const r = new Recorder(open, this);
-    this.opened.inc(r.labelObject, 1);
+    this.opened.inc(r.key, r.labelObject, 1);
     // Create the byte series at 0 so they appear from open on (ztunnel get_or_create at open).
-    this.receivedTotal.inc(r.labelObject, 0);
-    this.sentTotal.inc(r.labelObject, 0);
-    this.socketsOpen.inc({ reporter: open.reporter }, 1);
+    this.receivedTotal.inc(r.key, r.labelObject, 0);
+    this.sentTotal.inc(r.key, r.labelObject, 0);
+    this.openByReporter.set(open.reporter, (this.openByReporter.get(open.reporter) ?? 0) + 1);
     this.live.add(r);
     return r;
   }
@@ -146,21 +156,27 @@ export class TrafficMetrics {
   finish(r: Recorder, flag: ResponseFlag): void {
     this.flush(r);
     this.live.delete(r);
-    const final = flag === '-' ? r.labelObject : { ...r.labelObject, response_flags: flag };
-    this.closedTotal.inc(final, 1);
-    if (flag !== '-') this.failed.inc(final, 1);
-    this.socketsOpen.dec({ reporter: r.labels.reporter }, 1);
+    if (flag === '-') {
+      this.closedTotal.inc(r.key, r.labelObject, 1);
+    } else {
+      const final = { ...r.labelObject, response_flags: flag };
+      const key = seriesKey(TRAFFIC_LABEL_NAMES, final);
+      this.closedTotal.inc(key, final, 1);
+      this.failed.inc(key, final, 1);
+    }
+    const reporter = r.labels.reporter;
+    this.openByReporter.set(reporter, (this.openByReporter.get(reporter) ?? 1) - 1);
   }
 
   private flush(r: Recorder): void {
     const rx = r.receivedBytes - r.flushedReceived;
     if (rx > 0) {
-      this.receivedTotal.inc(r.labelObject, rx);
+      this.receivedTotal.inc(r.key, r.labelObject, rx);
       r.flushedReceived = r.receivedBytes;
     }
     const tx = r.sentBytes - r.flushedSent;
     if (tx > 0) {
-      this.sentTotal.inc(r.labelObject, tx);
+      this.sentTotal.inc(r.key, r.labelObject, tx);
       r.flushedSent = r.sentBytes;
     }
   }

@@ -14,6 +14,8 @@ import {
   type ConnectionLabels,
   type TrafficLabelsInput,
 } from '../../src/metrics/index.js';
+import { KeyedCounter, seriesKey } from '../../src/metrics/keyed-counter.js';
+import { Counter } from 'prom-client';
 import { MeshError } from '../../src/common/errors.js';
 import type { Service, Workload } from '../../src/state/types.js';
 
@@ -317,6 +319,14 @@ test('registry: istio_build and process metrics', async () => {
   assert.doesNotMatch(noTag, /process_cpu/);
 });
 
+test('registry: event-loop lag of an idle loop reads as the 10 ms sampling interval, not more', async () => {
+  // Node's delay histogram records whole sampling intervals: the resolution sets the idle reading.
+  const reg = createRegistry();
+  await new Promise((r) => setTimeout(r, 300));
+  const p50 = find(await encodeOpenMetrics(reg), 'nodejs_eventloop_lag_p50_seconds', {});
+  assert.ok(p50 !== undefined && p50 > 0.005 && p50 < 0.05, `idle p50 lag ${p50} s`);
+});
+
 test('openmetrics encoding escapes label values', async () => {
   const reg = createRegistry({ processMetrics: false });
   const errors = new ErrorCounter(reg);
@@ -352,3 +362,38 @@ for (const [accept, expected] of acceptCases) {
     assert.equal(wantsOpenMetrics(accept), expected);
   });
 }
+
+test('KeyedCounter renders exactly as a prom-client Counter fed the same increments', async () => {
+  const names = ['reporter', 'peer'] as const;
+  const sets: Array<Record<(typeof names)[number], string>> = [
+    { reporter: 'source', peer: 'a' },
+    { reporter: 'source', peer: 'a"b\\c\nd' }, // values that need escaping
+    { reporter: 'destination', peer: '' },
+  ];
+  const incs: Array<[number, number]> = [[0, 1], [1, 0], [0, 2.5], [2, 7], [1, 3]];
+  const mine = createRegistry({ processMetrics: false });
+  const theirs = createRegistry({ processMetrics: false });
+  const keyed = new KeyedCounter({ name: 'x_total', help: 'h', labelNames: names, registers: [mine] });
+  const plain = new Counter({ name: 'x_total', help: 'h', labelNames: names, registers: [theirs] });
+  for (const [i, n] of incs) {
+    const labels = sets[i]!;
+    keyed.inc(seriesKey(names, labels), labels, n);
+    plain.inc(labels, n);
+  }
+  assert.equal(await mine.metrics(), await theirs.metrics());
+  assert.equal(await encodeOpenMetrics(mine), await encodeOpenMetrics(theirs));
+  assert.equal(keyed.value(seriesKey(names, sets[1]!)), 3);
+});
+
+test('seriesKey: distinct label sets never share a key', () => {
+  const names = ['a', 'b'];
+  const cases: Array<[Record<string, string>, Record<string, string>]> = [
+    [{ a: 'x\u0000', b: '' }, { a: 'x', b: '\u0000' }],
+    [{ a: '1:x', b: '' }, { a: '1', b: 'x' }],
+    [{ a: '', b: 'ab' }, { a: 'a', b: 'b' }],
+    [{ a: 'x' }, { a: 'x', b: '' }], // absent label renders as ''
+  ];
+  for (const [l, r] of cases.slice(0, 3)) assert.notEqual(seriesKey(names, l), seriesKey(names, r), JSON.stringify([l, r]));
+  const [l, r] = cases[3]!;
+  assert.equal(seriesKey(names, l), seriesKey(names, r));
+});
