@@ -103,4 +103,9 @@ test('newTraceparent has the W3C shape and is random', () => {
   const b = newTraceparent();
   assert.match(a, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
   assert.notEqual(a, b);
+  // Ids come from a pooled random buffer: across several refills every trace and span id is new.
+  const ids = Array.from({ length: 1000 }, () => newTraceparent());
+  for (const id of ids) assert.match(id, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  assert.equal(new Set(ids.map((id) => id.slice(3, 35))).size, ids.length);
+  assert.equal(new Set(ids.map((id) => id.slice(36, 52))).size, ids.length);
 });
