@@ -25,7 +25,7 @@ export interface ChartSpec {
   readonly columns?: number;
 }
 
-const PALETTE: Record<string, string> = { direct: '#7f7f7f', ambit: '#1f6fb4', stunnel: '#e8811a', waypoint: '#2ca02c' };
+const PALETTE: Record<string, string> = { direct: '#7f7f7f', ambit: '#1f6fb4', stunnel: '#e8811a', waypoint: '#2ca02c', 'node-relay': '#b9b9b9' };
 const FALLBACK = ['#9467bd', '#8c564b', '#d62728', '#17becf'];
 const PANEL_W = 480;
 const PANEL_H = 300;

@@ -28,4 +28,6 @@ export type { ProgressOptions } from './progress.js';
 export { BenchHttpServer, startBenchHttpServer, startBenchHttpServerIn, HTTP_SERVER_CLI } from './http-server.js';
 export type { BenchHttpServerOptions, RemoteHttpServer } from './http-server.js';
 export { TcpSink, sendCounted, startTcpSinkIn, sendCountedIn, TCP_SINK_CLI } from './tcp-sink.js';
+export { TcpRelay, parseRoute, formatRoute, startTcpRelayIn, TCP_RELAY_CLI } from './tcp-relay.js';
+export type { RelayRoute } from './tcp-relay.js';
 export type { CountedTransfer } from './tcp-sink.js';

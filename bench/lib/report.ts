@@ -22,7 +22,7 @@ export interface TableOptions {
   readonly paths: readonly string[];
   /** The path whose ratios are shown (default 'ambit'). */
   readonly subject?: string;
-  /** Ratio columns: subject / baseline (default ['direct', 'stunnel']). */
+  /** Ratio columns: subject / baseline (default ['direct', 'stunnel', 'node-relay'], those present). */
   readonly baselines?: readonly string[];
 }
 
@@ -45,7 +45,7 @@ export function ratio(m: Measurement, subject: string, baseline: string): number
 /** A fixed-width text table for the terminal. */
 export function formatTable(measurements: readonly Measurement[], opts: TableOptions): string {
   const subject = opts.subject ?? 'ambit';
-  const baselines = (opts.baselines ?? ['direct', 'stunnel']).filter((b) => b !== subject && opts.paths.includes(b));
+  const baselines = (opts.baselines ?? ['direct', 'stunnel', 'node-relay']).filter((b) => b !== subject && opts.paths.includes(b));
   const header = ['measurement', 'unit', ...opts.paths, ...baselines.map((b) => `${subject}/${b}`)];
   const rows = measurements.map((m) => [
     m.label,

@@ -5,13 +5,14 @@ import type { BenchPath } from './bench-path.js';
 import { DirectPath } from './direct.js';
 import { AmbitL4Path } from './ambit.js';
 import { StunnelBenchPath } from './stunnel.js';
+import { NodeRelayPath } from './node-relay.js';
 
 export type { BenchPath, PathTarget, ProxyProcess } from './bench-path.js';
 export { createBenchEnv, type BenchEnv } from './bench-env.js';
 
-/** The paths in table order: the baseline, the subject, the reference. */
+/** The paths in table order: the baseline, the subject, the reference, the Node floor. */
 export function benchPaths(): BenchPath[] {
-  return [new DirectPath('dc', 'ds'), new AmbitL4Path('mc', 'ms'), new StunnelBenchPath('sc', 'ss')];
+  return [new DirectPath('dc', 'ds'), new AmbitL4Path('mc', 'ms'), new StunnelBenchPath('sc', 'ss'), new NodeRelayPath('rc', 'rs')];
 }
 
 /** Every pod the paths use, for createBenchEnv. */

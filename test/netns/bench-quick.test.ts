@@ -65,11 +65,12 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
     const res = await runBench(['--quick', '--out', out], 180_000);
     assert.equal(res.code, 0, `bench exited with ${res.code}\nstderr:\n${res.stderr.slice(-4000)}`);
     assert.match(res.stdout, /ambit\/direct/, 'the table shows ratios to direct');
+    assert.match(res.stdout, /ambit\/node-relay/, 'and to the Node floor');
     assert.match(res.stderr, /\[\d+\/\d+\] round 1\/1/, 'progress lines were shown');
 
     const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResultFile;
     const raw = result.raw as Raw;
-    assert.deepEqual(result.paths, ['direct', 'ambit', 'stunnel']);
+    assert.deepEqual(result.paths, ['direct', 'ambit', 'stunnel', 'node-relay']);
     assert.ok(result.machine.cores > 0 && result.machine.kernel.length > 0 && result.machine.node.startsWith('v'));
     assert.ok(!Number.isNaN(Date.parse(result.date)));
     assert.deepEqual(raw.runs.filter((r) => r.error !== undefined), [], 'no run failed');
@@ -81,7 +82,7 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
       assert.ok(p50! > 0 && p50! <= p90! && p90! <= p99!, `${path}: p50 ${p50} <= p90 ${p90} <= p99 ${p99}`);
       assert.ok(value(ms, 'connrate', path) > 0, `${path} conn/s`);
     }
-    for (const path of ['ambit', 'stunnel']) {
+    for (const path of ['ambit', 'stunnel', 'node-relay']) {
       for (const role of ['client-side', 'server-side']) {
         assert.ok(value(ms, `cpu.1000.${role}`, path) >= 0, `${path} ${role} CPU`);
         assert.ok(value(ms, `rss.1000.${role}`, path) > 0, `${path} ${role} peak RSS`);
@@ -98,7 +99,7 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
     const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
     assert.match(svg, /^(<\?xml[^>]*\?>\s*)?<svg[\s>]/, 'the chart starts with <svg');
     assert.match(svg.trimEnd(), /<\/svg>$/, 'the chart ends with </svg>');
-    assert.ok(svg.includes('>ambit<') && svg.includes('>stunnel<') && svg.includes('>direct<'), 'every path is in the legend');
+    for (const path of result.paths) assert.ok(svg.includes(`>${path}<`), `${path} is in the legend`);
     assert.ok(readdirSync(out).some((f) => /^bench-\d{4}-\d{2}-\d{2}T.*\.json$/.test(f)), 'a dated copy of the JSON');
 
     // Nothing of the run survives it: namespaces, links, rules, processes, its work directory.
@@ -110,7 +111,7 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
     for (const p of raw.setup.processes) {
       const cmd = cmdline(p.pid);
       // A recycled pid is some other process: only ours (node/stunnel on our files) would count.
-      assert.ok(cmd === null || !/stunnel|ambit\.js|http-server-cli/.test(cmd), `${p.label} (pid ${p.pid}) still runs: ${cmd}`);
+      assert.ok(cmd === null || !/stunnel|ambit\.js|http-server-cli|tcp-relay-cli/.test(cmd), `${p.label} (pid ${p.pid}) still runs: ${cmd}`);
     }
     for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
       const cmd = cmdline(Number(pid));

@@ -1,0 +1,64 @@
+// Path 4, the Node floor: two plain TCP relays in Node (client pod → relay → relay → app), no TLS,
+// no HTTP/2, no policy; what any Node proxy pays per byte and per connection before mesh work.
+
+import { AGENT_NODE_FLAGS } from '../../src/bin/node-flags.js';
+import { startTcpRelayIn, type ToolProcess } from '../lib/index.js';
+import type { BenchEnv } from './bench-env.js';
+import type { ProxyProcess } from './bench-path.js';
+import { APP_HTTP_PORT, APP_IPERF_PORT } from './server-app.js';
+import { PodPairPath, type Entrance } from './pod-pair-path.js';
+
+/** Entrances in the client pod (loopback, as stunnel's) and the relay's ports on the server pod IP. */
+const CLIENT_HTTP_PORT = 15080;
+const CLIENT_TCP_PORT = 15201;
+const SERVER_HTTP_PORT = 16080;
+const SERVER_TCP_PORT = 16201;
+
+export class NodeRelayPath extends PodPairPath {
+  readonly name = 'node-relay';
+  readonly description = 'client pod → Node TCP relay → Node TCP relay → app (plaintext: the Node floor, not a mesh)';
+  private client: ToolProcess | null = null;
+  private server: ToolProcess | null = null;
+
+  protected async startProxies(env: BenchEnv): Promise<Entrance | undefined> {
+    const serverIp = env.pod(this.serverPod).ip;
+    // The agents' own Node flags (and, via inPod, the same raised fd limit), so the floor and the
+    // subject run the same runtime configuration.
+    this.server = env.processes.track(
+      'node relay (server side)',
+      await startTcpRelayIn(
+        env.inPod(this.serverPod),
+        [
+          { listenHost: serverIp, listenPort: SERVER_HTTP_PORT, toHost: '127.0.0.1', toPort: APP_HTTP_PORT },
+          { listenHost: serverIp, listenPort: SERVER_TCP_PORT, toHost: '127.0.0.1', toPort: APP_IPERF_PORT },
+        ],
+        AGENT_NODE_FLAGS,
+      ),
+    );
+    this.client = env.processes.track(
+      'node relay (client side)',
+      await startTcpRelayIn(
+        env.inPod(this.clientPod),
+        [
+          { listenHost: '127.0.0.1', listenPort: CLIENT_HTTP_PORT, toHost: serverIp, toPort: SERVER_HTTP_PORT },
+          { listenHost: '127.0.0.1', listenPort: CLIENT_TCP_PORT, toHost: serverIp, toPort: SERVER_TCP_PORT },
+        ],
+        AGENT_NODE_FLAGS,
+      ),
+    );
+    return { host: '127.0.0.1', httpPort: CLIENT_HTTP_PORT, tcpPort: CLIENT_TCP_PORT };
+  }
+
+  proxies(): readonly ProxyProcess[] {
+    const out: ProxyProcess[] = [];
+    if (this.client) out.push({ role: 'client-side', label: 'node relay (client)', pid: this.client.pid });
+    if (this.server) out.push({ role: 'server-side', label: 'node relay (server)', pid: this.server.pid });
+    return out;
+  }
+
+  protected async stopProxies(): Promise<void> {
+    await Promise.all([this.client?.stop(), this.server?.stop()]);
+    this.client = null;
+    this.server = null;
+  }
+}
