@@ -65,6 +65,14 @@ bool parse_sockopts(napi_env env, napi_value obj, sockopts *o);
 int apply_sockopts(int fd, int family, const sockopts *o, const char **step);
 bool parse_ip(const char *ip, int port, int family, struct sockaddr_storage *out, socklen_t *len);
 
+// netns_thread.c: enter/leave a netns on the current thread (threadpool only), option parsing
+int enter_netns(const char *path, int *err, const char **step);
+void leave_netns(int self, const char *path);
+bool parse_netns_family(napi_env env, napi_value o, char **netns, int *family);
+
+// exported functions (socket_batch.c)
+napi_value create_sockets(napi_env env, napi_callback_info info);
+
 // exported functions (socket_ops.c)
 napi_value original_dst(napi_env env, napi_callback_info info);
 napi_value bind_socket(napi_env env, napi_callback_info info);
