@@ -22,7 +22,13 @@ export interface CounterSnapshot {
   readonly values: Array<{ value: number; labels: Record<string, string> }>;
 }
 
-interface Series {
+/**
+ * One series. Handles are shared: every connection with the same label set gets the same object, so
+ * a connection keeps a reference, not its own copy of the key and the 27 labels.
+ */
+export interface Series {
+  /** The canonical key (seriesKey of labels), shared by every holder of this handle. */
+  readonly key: string;
   readonly labels: Labels;
   value: number;
 }
@@ -55,7 +61,7 @@ export class KeyedCounter {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly string[];
-  private readonly series = new Map<string, Series>();
+  private readonly seriesByKey = new Map<string, Series>();
   private readonly onCollect: (() => void) | undefined;
 
   constructor(options: KeyedCounterOptions) {
@@ -69,28 +75,37 @@ export class KeyedCounter {
   }
 
   /**
-   * Adds `n` (>= 0; 0 creates the series) to the series `key`. `labels` is stored on first use and
-   * must be the label set `key` was computed from (seriesKey with this counter's labelNames).
+   * The series for `key`, created at 0 if new. `labels` is stored on creation and must be the label
+   * set `key` was computed from (seriesKey with this counter's labelNames); it must not change later.
    */
+  series(key: string, labels: Labels): Series {
+    let s = this.seriesByKey.get(key);
+    if (s === undefined) {
+      s = { key, labels, value: 0 };
+      this.seriesByKey.set(key, s);
+    }
+    return s;
+  }
+
+  /** Adds `n` (>= 0) to the series `key` (see series()). */
   inc(key: string, labels: Labels, n: number): void {
-    const s = this.series.get(key);
-    if (s) s.value += n;
-    else this.series.set(key, { labels, value: n });
+    this.series(key, labels).value += n;
   }
 
   /** Current value of a series (0 if absent); for tests and diagnostics. */
   value(key: string): number {
-    return this.series.get(key)?.value ?? 0;
+    return this.seriesByKey.get(key)?.value ?? 0;
   }
 
   async get(): Promise<CounterSnapshot> {
     this.onCollect?.();
     const values: CounterSnapshot['values'] = [];
-    for (const s of this.series.values()) values.push({ value: s.value, labels: { ...s.labels } });
+    for (const s of this.seriesByKey.values()) values.push({ value: s.value, labels: { ...s.labels } });
     return { name: this.name, help: this.help, type: 'counter', values, aggregator: 'sum' };
   }
 
+  /** Zeroes every series; handles stay valid (holders keep counting into them). */
   reset(): void {
-    this.series.clear();
+    for (const s of this.seriesByKey.values()) s.value = 0;
   }
 }

@@ -3,7 +3,7 @@
 
 import { Gauge, type Registry } from 'prom-client';
 import type { ResponseFlag } from '../common/errors.js';
-import { KeyedCounter, seriesKey } from './keyed-counter.js';
+import { KeyedCounter, seriesKey, type Series } from './keyed-counter.js';
 import { TRAFFIC_LABEL_NAMES, type ConnectionLabels, type Reporter } from './traffic-labels.js';
 
 /*
@@ -30,26 +30,24 @@ export interface ConnectionRecorder {
   close(flag: ResponseFlag): void;
 }
 
-type LabelObject = Record<string, string>;
-
 class Recorder implements ConnectionRecorder {
   receivedBytes = 0;
   sentBytes = 0;
   closed = false;
-  /** Bytes already folded into the prom-client counters. */
+  /** Bytes already folded into the counters. */
   flushedReceived = 0;
   flushedSent = 0;
-  readonly labelObject: LabelObject;
-  /** seriesKey of labelObject (response_flags '-'), computed once. */
-  readonly key: string;
 
+  /**
+   * `rx`/`tx`: this connection's byte series (shared handles, response_flags '-'); their `key` and
+   * `labels` are the canonical ones, so a live connection holds no label data of its own.
+   */
   constructor(
     readonly labels: ConnectionLabels,
+    readonly rx: Series,
+    readonly tx: Series,
     private readonly owner: TrafficMetrics,
-  ) {
-    this.labelObject = { ...labels };
-    this.key = seriesKey(TRAFFIC_LABEL_NAMES, this.labelObject);
-  }
+  ) {}
 
   received(n: number): void {
     if (n > 0) this.receivedBytes += n;
@@ -130,11 +128,11 @@ export class TrafficMetrics {
    */
   open(labels: ConnectionLabels): ConnectionRecorder {
     const open: ConnectionLabels = labels.response_flags === '-' ? labels : { ...labels, response_flags: '-' };
-    const r = new Recorder(open, this);
-    this.opened.inc(r.key, r.labelObject, 1);
-    // Create the byte series at 0 so they appear from open on (ztunnel get_or_create at open).
-    this.receivedTotal.inc(r.key, r.labelObject, 0);
-    this.sentTotal.inc(r.key, r.labelObject, 0);
+    const key = seriesKey(TRAFFIC_LABEL_NAMES, open);
+    // The byte series exist (at 0) from open on, as ztunnel's get_or_create at open.
+    const rx = this.receivedTotal.series(key, open);
+    const r = new Recorder(rx.labels as ConnectionLabels, rx, this.sentTotal.series(rx.key, rx.labels), this);
+    this.opened.series(rx.key, rx.labels).value += 1;
     this.openByReporter.set(open.reporter, (this.openByReporter.get(open.reporter) ?? 0) + 1);
     this.live.add(r);
     return r;
@@ -157,9 +155,9 @@ export class TrafficMetrics {
     this.flush(r);
     this.live.delete(r);
     if (flag === '-') {
-      this.closedTotal.inc(r.key, r.labelObject, 1);
+      this.closedTotal.series(r.rx.key, r.rx.labels).value += 1;
     } else {
-      const final = { ...r.labelObject, response_flags: flag };
+      const final = { ...r.labels, response_flags: flag };
       const key = seriesKey(TRAFFIC_LABEL_NAMES, final);
       this.closedTotal.inc(key, final, 1);
       this.failed.inc(key, final, 1);
@@ -171,12 +169,12 @@ export class TrafficMetrics {
   private flush(r: Recorder): void {
     const rx = r.receivedBytes - r.flushedReceived;
     if (rx > 0) {
-      this.receivedTotal.inc(r.key, r.labelObject, rx);
+      r.rx.value += rx;
       r.flushedReceived = r.receivedBytes;
     }
     const tx = r.sentBytes - r.flushedSent;
     if (tx > 0) {
-      this.sentTotal.inc(r.key, r.labelObject, tx);
+      r.tx.value += tx;
       r.flushedSent = r.sentBytes;
     }
   }

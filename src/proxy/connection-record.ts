@@ -36,15 +36,21 @@ export class ConnectionRecord {
   private readonly recorder: ConnectionRecorder;
   private readonly started: number;
   private readonly now: () => number;
+  // Only what completion needs is kept (not the inputs): a live connection should not pin its own
+  // copy of the 27 metric labels, which the recorder already shares with every like connection.
+  private readonly accessLog: Logger;
+  private readonly fields: AccessFields;
   /** client→server bytes (metric "received" for both reporters). */
   private upstreamBytes = 0;
   /** server→client bytes. */
   private downstreamBytes = 0;
   private done = false;
 
-  constructor(private readonly inputs: ConnectionRecordInputs) {
+  constructor(inputs: ConnectionRecordInputs) {
     this.now = inputs.now ?? Date.now;
     this.started = this.now();
+    this.accessLog = inputs.accessLog;
+    this.fields = inputs.fields;
     this.recorder = inputs.metrics.open(inputs.labels);
     if (inputs.accessLog.isLevelEnabled('debug')) inputs.accessLog.debug(inputs.fields, 'connection opened');
   }
@@ -71,17 +77,17 @@ export class ConnectionRecord {
     this.done = true;
     const flag = err === undefined ? '-' : responseFlagOf(err);
     this.recorder.close(flag);
-    const outbound = this.inputs.fields.direction === 'outbound';
+    const outbound = this.fields.direction === 'outbound';
     const line = {
-      ...this.inputs.fields,
+      ...this.fields,
       // Access logs take the reporter's view (facts §7.3): outbound sent = client→server.
       bytes_sent: outbound ? this.upstreamBytes : this.downstreamBytes,
       bytes_recv: outbound ? this.downstreamBytes : this.upstreamBytes,
       duration: `${this.now() - this.started}ms`,
       ...(err === undefined ? {} : { error: describeError(err), response_flags: flag }),
     };
-    if (err === undefined) this.inputs.accessLog.info(line, 'connection complete');
-    else this.inputs.accessLog.error(line, 'connection complete');
+    if (err === undefined) this.accessLog.info(line, 'connection complete');
+    else this.accessLog.error(line, 'connection complete');
   }
 }
 

@@ -383,6 +383,16 @@ test('KeyedCounter renders exactly as a prom-client Counter fed the same increme
   assert.equal(await mine.metrics(), await theirs.metrics());
   assert.equal(await encodeOpenMetrics(mine), await encodeOpenMetrics(theirs));
   assert.equal(keyed.value(seriesKey(names, sets[1]!)), 3);
+  // One shared handle per label set: the canonical key and labels are the first ones seen.
+  const copy = { ...sets[0]! };
+  const h = keyed.series(seriesKey(names, copy), copy);
+  assert.equal(h, keyed.series(seriesKey(names, sets[0]!), sets[0]!));
+  assert.equal(h.labels, sets[0], 'the labels stored at creation, not the later copy');
+  assert.equal(h.value, 3.5);
+  keyed.reset();
+  assert.equal(h.value, 0, 'reset zeroes the series a holder still counts into');
+  keyed.inc(h.key, h.labels, 2);
+  assert.match(await mine.metrics(), /x_total\{reporter="source",peer="a"\} 2/);
 });
 
 test('seriesKey: distinct label sets never share a key', () => {
