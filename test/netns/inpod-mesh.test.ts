@@ -149,13 +149,19 @@ for (const variant of [[], ['-R'], ['-P', '4']]) {
   });
 }
 
+function lastLines(agent: TestAgent, n = 20): string {
+  return agent.logs.lines.slice(-n).map((l) => JSON.stringify(l)).join('\n');
+}
+
 test('64 MiB of random bytes go through the mesh to an echo server and come back bit-exact', async () => {
   const script = `head -c 67108864 /dev/urandom > /tmp/ambit-$$.bin; sha256sum < /tmp/ambit-$$.bin; nc -N ${mesh.s2.ip} 9000 < /tmp/ambit-$$.bin | sha256sum; wc -c < /tmp/ambit-$$.bin; rm -f /tmp/ambit-$$.bin`;
   const r = await topo.exec('c1', ['sh', '-c', script], { timeoutMs: 60_000 });
-  assert.equal(r.code, 0, r.stderr);
+  // Everything in every message: a failure here must say whether bytes were lost, changed or late.
+  const detail = `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}\nagent node1 (last lines):\n${lastLines(node1)}\nagent node2:\n${lastLines(node2)}`;
+  assert.equal(r.code, 0, detail);
   const [sent, echoed, size] = r.stdout.trim().split('\n');
-  assert.equal(size?.trim(), '67108864');
-  assert.equal(echoed, sent);
+  assert.equal(size?.trim(), '67108864', detail);
+  assert.equal(echoed, sent, detail);
 });
 
 test('identity-based policy: an ALLOW by principal admits one client pod and refuses another', async () => {
