@@ -1,16 +1,14 @@
 // An Ambit node agent as its own OS process (`node dist/src/bin/ambit.js node`), so that its CPU
 // and memory can be read from /proc: start, wait for readiness, read metrics, stop.
 
-import { fileURLToPath } from 'node:url';
 import { MeshError } from '../../src/common/errors.js';
 import { AGENT_NODE_FLAGS } from '../../src/bin/node-flags.js';
+import { AMBIT_CLI, waitAgentReady } from '../../test/helpers/agent-readiness.js';
 import { metricSum } from '../../test/helpers/prometheus-text.js';
 import { runHere, spawnTool, tail, withNofile, type ToolProcess } from '../lib/index.js';
 import { BENCH_NOFILE, type BenchEnv } from './bench-env.js';
 
-export const AMBIT_CLI = fileURLToPath(new URL('../../src/bin/ambit.js', import.meta.url));
-/** Default readiness and stats ports of the agent (ztunnel's). */
-const READINESS_PORT = 15021;
+/** Default stats port of the agent (ztunnel's). */
 const STATS_PORT = 15020;
 
 export interface AgentSpec {
@@ -69,23 +67,12 @@ export class AgentProcess {
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {
-    const url = `http://${this.spec.bind}:${READINESS_PORT}/healthz/ready`;
-    const deadline = Date.now() + timeoutMs;
-    let last = 'no answer';
     let exited = false;
     void this.proc.exited.then(() => (exited = true));
-    while (Date.now() < deadline) {
-      if (exited) throw new MeshError('BENCH_TOOL', `agent ${this.spec.nodeName} exited during start-up: ${tail(this.proc.output())}`);
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-        last = `${res.status} ${(await res.text()).trim()}`;
-        if (res.status === 200) return;
-      } catch (e) {
-        last = (e as Error).message;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new MeshError('BENCH_TOOL', `agent ${this.spec.nodeName} not ready within ${timeoutMs} ms (last: ${last}): ${tail(this.proc.output())}`);
+    await waitAgentReady(
+      { name: this.spec.nodeName, host: this.spec.bind, timeoutMs, exited: () => exited, describe: () => tail(this.proc.output()) },
+      (m) => new MeshError('BENCH_TOOL', m),
+    );
   }
 
   /** Sum of a Prometheus counter over all its label sets, from the stats endpoint. */

@@ -3,10 +3,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { AGENT_NODE_FLAGS } from '../../src/bin/node-flags.js';
-
-export const AMBIT_CLI = fileURLToPath(new URL('../../src/bin/ambit.js', import.meta.url));
+import { AMBIT_CLI, waitAgentReady } from '../helpers/agent-readiness.js';
 
 export interface AgentProcessSpec {
   readonly nodeName: string;
@@ -66,16 +64,13 @@ export class AgentProcess {
       }
     });
     child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`agent ${this.spec.nodeName} exited during start (${child.exitCode ?? child.signalCode}): ${this.stderrTail || this.lastError()}`);
-      }
-      const ready = await fetch(this.url(15021, '/healthz/ready')).then((r) => r.status === 200, () => false);
-      if (ready) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`agent ${this.spec.nodeName} not ready after ${timeoutMs} ms: ${this.lastError()}`);
+    await waitAgentReady({
+      name: this.spec.nodeName,
+      host: this.spec.bind,
+      timeoutMs,
+      exited: () => child.exitCode !== null || child.signalCode !== null,
+      describe: () => this.stderrTail || this.lastError(),
+    });
   }
 
   private lastError(): string {
