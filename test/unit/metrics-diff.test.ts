@@ -1,8 +1,10 @@
-// The demo's "metrics that moved": exposition parsing, deltas per series, and label picking.
+// The demo's "metrics that moved" and the shared exposition reader: parsing, deltas per series,
+// label picking, and metricSum's exact label matching.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { movedSeries, parseExposition, pickLabels } from '../demo/metrics-diff.js';
+import { movedSeries, pickLabels } from '../demo/metrics-diff.js';
+import { metricSum, parseExposition } from '../helpers/prometheus-text.js';
 
 const BEFORE = `# HELP istio_tcp_sent_bytes_total Bytes sent
 # TYPE istio_tcp_sent_bytes_total counter
@@ -42,3 +44,20 @@ for (const [labels, keep, want] of [
 ] as const) {
   test(`pickLabels(${labels}, ${keep.join(',')})`, () => assert.equal(pickLabels(labels, keep), want));
 }
+
+test('metricSum: sums the samples of one metric whose labels match exactly', () => {
+  const body = `${AFTER}istio_tcp_connections_opened_total_extra{reporter="source"} 100
+istio_tcp_connections_opened_total{xreporter="source",source_workload="c1"} 1000
+istio_tcp_connections_opened_total{reporter="source",source_workload="c1\\"x"} 7
+`;
+  const cases: Array<[string, Record<string, string>, number]> = [
+    ['istio_tcp_connections_opened_total', {}, 1010],
+    ['istio_tcp_connections_opened_total', { reporter: 'source' }, 10], // not xreporter=, not _extra
+    ['istio_tcp_connections_opened_total', { source_workload: 'c2' }, 2],
+    ['istio_tcp_connections_opened_total', { source_workload: 'c1\\"x' }, 7], // as exposed, escapes kept
+    ['istio_tcp_connections_opened_total', { reporter: 'destination' }, 0],
+    ['process_cpu_seconds_total', {}, 4],
+    ['no_such_metric', {}, 0],
+  ];
+  for (const [name, labels, want] of cases) assert.equal(metricSum(body, name, labels), want, `${name} ${JSON.stringify(labels)}`);
+});
