@@ -4,6 +4,8 @@
 export interface MeshPod {
   readonly name: string;
   readonly ip: string;
+  /** When set the workload is dual-stack (both addresses in workloadIps), as on a dual-stack cluster. */
+  readonly ip6?: string;
   readonly netnsPath: string;
 }
 
@@ -22,7 +24,7 @@ export function workloadYaml(p: MeshPod, node: string, sa: string, services = ''
   name: ${p.name}
   namespace: default
   serviceAccount: ${sa}
-  workloadIps: ["${p.ip}"]
+  workloadIps: [${[p.ip, p.ip6].filter((a) => a !== undefined).map((a) => `"${a}"`).join(', ')}]
   protocol: HBONE
   node: ${node}
   netns: ${p.netnsPath}

@@ -216,6 +216,24 @@ test('IPv6 from a captured pod is proxied, not black-holed: a non-mesh IPv6 serv
   assert.equal(line['src.workload'], 'c1');
 });
 
+test('dual-stack workloads: HBONE over IPv6 between the nodes, and the app sees the client pod IPv6 address', async () => {
+  const s16 = topo.pods.get('s1')!.ip6;
+  const c16 = topo.pods.get('c1')!.ip6;
+  const r = await curl('c1', `http://[${s16}]:8080/hbone-v6`);
+  assert.equal(r.code, 0, r.body);
+  assert.equal(r.body, `hello from s1; client=${c16}; path=/hbone-v6\n`);
+  // Through the tunnel, not around it: the client agent dialled s1's IPv6 HBONE port with c1's identity...
+  const out = await node1.logs.waitFor((l) => l.msg === 'connection complete' && l.direction === 'outbound' && l['dst.hbone_addr'] === `[${s16}]:8080`);
+  assert.equal(out['dst.addr'], `[${s16}]:15008`);
+  assert.equal(out['src.identity'], 'spiffe://cluster.local/ns/default/sa/client');
+  assert.equal(out['dst.identity'], 'spiffe://cluster.local/ns/default/sa/server');
+  // ...and the server agent verified that identity on an IPv6 connection from c1.
+  const inb = await node2.logs.waitFor((l) => l.msg === 'connection complete' && l.direction === 'inbound' && l['dst.hbone_addr'] === `[${s16}]:8080`);
+  assert.equal(inb['src.identity'], 'spiffe://cluster.local/ns/default/sa/client');
+  assert.match(String(inb['src.addr']), new RegExp(`^\\[${c16}\\]:\\d+$`));
+  assert.equal(inb['src.workload'], 'c1');
+});
+
 /** A client in `pod` holding one TCP connection to host:port open; `closed` resolves when it ends. */
 async function holdConnection(pod: string, host: string, port: number): Promise<{ closed: Promise<string> }> {
   const script = `const s = require('net').connect(${port}, '${host}', () => console.log('open'));
