@@ -112,7 +112,8 @@ export class NodeAgent {
     if (inpod) {
       const releasePods = this.readiness.register('workload proxy manager');
       await inpod.start();
-      this.whenPodsRunning(inpod, releasePods);
+      // Ready once no in-pod proxy is pending (starting or retrying).
+      void inpod.allRunning().then(releasePods);
     }
     this.stats = new StatsServer({ registry: this.registry, host: config.bindAddress, port: config.ports.stats });
     await this.stats.start();
@@ -133,18 +134,6 @@ export class NodeAgent {
     if (config.localXdsPath === undefined && config.localXds === undefined) {
       logger.info('running on the embedded example config; for two nodes with in-pod capture in network namespaces, run `sudo npm run demo`');
     }
-  }
-
-  /** Readiness waits until no in-pod proxy is pending (starting or retrying). */
-  private whenPodsRunning(inpod: InpodManager, release: () => void): void {
-    const check = (): void => {
-      if (inpod.pending().length === 0) {
-        release();
-        return;
-      }
-      setTimeout(check, 200).unref();
-    };
-    check();
   }
 
   private async fetchLocalCerts(): Promise<void> {

@@ -43,6 +43,8 @@ export class InpodManager {
   private closed = false;
   /** Serialises reconciliations so two config pushes never start the same pod twice. */
   private chain: Promise<void> = Promise.resolve();
+  /** Resolvers of allRunning(), called once no pod is pending. */
+  private settledWaiters: Array<() => void> = [];
 
   constructor(private readonly inputs: InpodManagerInputs) {}
 
@@ -59,6 +61,23 @@ export class InpodManager {
   /** Pods that are not running yet (readiness stays false while any is pending). */
   pending(): string[] {
     return [...this.pods.values()].filter((p) => p.state !== 'running').map((p) => p.entry.uid);
+  }
+
+  /**
+   * Resolves once no pod is pending (at once if none is): the agent's readiness waits on this. A
+   * pod that keeps failing keeps it pending, as ztunnel's readiness does.
+   */
+  allRunning(): Promise<void> {
+    if (this.pending().length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  /** Called after every change of a slot's state or of the set of slots. */
+  private notifyIfSettled(): void {
+    if (this.settledWaiters.length === 0 || this.pending().length > 0) return;
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const w of waiters) w();
   }
 
   status(): Array<{ uid: string; netns: string; state: PodState; error?: string }> {
@@ -114,6 +133,7 @@ export class InpodManager {
     slot.state = 'running';
     slot.error = undefined;
     logger.info({ pod: slot.entry.uid, netns: slot.entry.netns }, 'in-pod proxy started');
+    this.notifyIfSettled();
   }
 
   private async remove(uid: string): Promise<void> {
@@ -126,6 +146,7 @@ export class InpodManager {
     await slot.proxy?.destroy();
     if (this.pods.get(uid) === slot) this.pods.delete(uid);
     this.inputs.logger.info({ pod: uid }, 'in-pod proxy removed');
+    this.notifyIfSettled();
   }
 
   /** Graceful: every pod drains up to the deadline in parallel, then rules are removed. */

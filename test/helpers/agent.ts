@@ -76,6 +76,8 @@ export interface AgentSpec {
   /** Shared by agents that must trust each other (builtin CA root lives here). */
   readonly stateDir: string;
   readonly env?: Record<string, string>;
+  /** Resolve only once the agent reports ready (default true); false for tests of readiness itself. */
+  readonly waitReady?: boolean;
 }
 
 export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
@@ -93,7 +95,7 @@ export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
   });
   const agent = new NodeAgent({ config, logDestination: logs.stream });
   await agent.start();
-  await agent.readiness.whenReady();
+  if (spec.waitReady ?? true) await agent.readiness.whenReady();
   return { agent, logs, bind: spec.bind };
 }
 
