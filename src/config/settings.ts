@@ -31,7 +31,9 @@ const nonEmpty = { type: 'string', nonEmpty: true } as const;
 const bool = { type: 'bool' } as const;
 const port = { type: 'port' } as const;
 const ip = { type: 'ip' } as const;
-const ms = (n: number): string => (n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+/** A default duration (ms) in the largest unit that divides it: 24h, 5m, 10s, 250ms. */
+const ms = (n: number): string =>
+  n > 0 && n % 3_600_000 === 0 ? `${n / 3_600_000}h` : n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`;
 
 function s(key: string, env: string | readonly string[], flag: string, kind: SettingKind, defaultText: unknown, description: string): SettingSpec {
   return { key, env: typeof env === 'string' ? [env] : env, flag, kind, defaultText: String(defaultText), description };
