@@ -30,6 +30,8 @@ export const DEFAULTS = {
   caAddressInCluster: 'https://istiod.istio-system.svc:15012',
   caAddressLocal: 'https://localhost:15012',
   caRootCa: './var/run/secrets/istio/root-cert.pem',
+  /** Projected service-account token (audience istio-ca); used only if the file exists. */
+  authTokenPath: './var/run/secrets/tokens/istio-token',
   secretTtlSeconds: 24 * 60 * 60,
   poolMaxStreamsPerConnection: 100,
   poolUnusedReleaseTimeoutMs: 5 * 60 * 1000,

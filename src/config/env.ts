@@ -1,7 +1,7 @@
 // The only file that touches process.env and raw argv: collects each setting's raw string and where
 // it came from (flags override env). Parsing and validation happen in load.ts.
 
-import { SETTINGS, type SettingSpec } from './settings.js';
+import { CA_HEADER_ENV_PREFIX, SETTINGS, type SettingSpec } from './settings.js';
 
 export interface RawSetting {
   readonly spec: SettingSpec;
@@ -10,11 +10,20 @@ export interface RawSetting {
   readonly origin: string;
 }
 
+export interface RawPrefixed {
+  readonly name: string;
+  readonly value: string;
+  /** The env var, for error messages. */
+  readonly origin: string;
+}
+
 export interface RawSettings {
   /** Setting key → raw value; absent = use the default. Empty env values count as unset. */
   readonly values: ReadonlyMap<string, RawSetting>;
   /** Problems found while reading (unknown flag, flag without value). */
   readonly errors: readonly string[];
+  /** CA_HEADER_<name> env vars, in env order: `name` is the raw suffix (validated in load.ts). */
+  readonly caHeaders: readonly RawPrefixed[];
   /** KUBERNETES_SERVICE_HOST is set: pick in-cluster defaults (CA address). */
   readonly inKubernetes: boolean;
 }
@@ -75,6 +84,11 @@ export function readSettings(argv: readonly string[], env: Readonly<Record<strin
     if (value === '') values.delete(spec.key);
     else values.set(spec.key, { spec, value, origin: `--${name}` });
   }
+  const caHeaders: RawPrefixed[] = [];
+  for (const [name, v] of Object.entries(env)) {
+    if (!name.startsWith(CA_HEADER_ENV_PREFIX) || v === undefined || v === '') continue;
+    caHeaders.push({ name: name.slice(CA_HEADER_ENV_PREFIX.length), value: v, origin: name });
+  }
   const k8s = env.KUBERNETES_SERVICE_HOST;
-  return { values, errors, inKubernetes: k8s !== undefined && k8s !== '' };
+  return { values, errors, caHeaders, inKubernetes: k8s !== undefined && k8s !== '' };
 }

@@ -1,13 +1,14 @@
 // Builds the node agent's Config: raw settings (env.ts) → typed values (settings.ts kinds) →
 // cross-field checks → one deep-frozen object. Every problem is collected into one CONFIG_INVALID.
 
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { MeshError } from '../common/errors.js';
 import { deepFreeze } from './deep-freeze.js';
 import { DEFAULTS } from './defaults.js';
-import { readSettings, type RawSetting } from './env.js';
+import { readSettings, type RawPrefixed, type RawSetting } from './env.js';
 import { SETTINGS } from './settings.js';
-import type { CaProviderName, Config, InboundBind, LogLevel, ProxyMode, WorkloadInfo } from './types.js';
+import type { AuthTokenSource, CaProviderName, Config, InboundBind, LogLevel, ProxyMode, WorkloadInfo } from './types.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -122,6 +123,16 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   };
   checkPortClashes(ports, socks5Enabled, errors, origin);
 
+  const caAddress = withScheme(get<string>('caAddress', raw.inKubernetes ? DEFAULTS.caAddressInCluster : DEFAULTS.caAddressLocal));
+  const addressProblem = checkCaAddress(caAddress);
+  if (addressProblem !== undefined) errors.push(`${origin('caAddress')}=${JSON.stringify(caAddress)}: ${addressProblem}`);
+  const altCaHostname = parsed.get('altCaHostname') as string | undefined;
+  if (altCaHostname !== undefined && !isHostName(altCaHostname)) {
+    errors.push(`${origin('altCaHostname')}=${JSON.stringify(altCaHostname)}: expected a DNS name or IP address`);
+  }
+  const caHeaders = parseCaHeaders(raw.caHeaders, errors);
+  const authToken = authTokenSource(parsed.get('authToken') as string | undefined);
+
   const pingIntervalMs = get('http2PingInterval', DEFAULTS.http2PingIntervalMs as number);
   const secretTtlMs = get('secretTtl', DEFAULTS.secretTtlSeconds * 1000);
   if (errors.length > 0) {
@@ -147,8 +158,12 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
       provider: get<string>('caProvider', DEFAULTS.caProvider) as CaProviderName,
       stateDir: get<string>('caStateDir', DEFAULTS.caStateDir),
       pluginCertsDir: get<string>('caPluginCertsDir', DEFAULTS.caPluginCertsDir),
-      address: withScheme(get<string>('caAddress', raw.inKubernetes ? DEFAULTS.caAddressInCluster : DEFAULTS.caAddressLocal)),
+      address: caAddress,
       rootCa: get<string>('caRootCa', DEFAULTS.caRootCa),
+      altHostname: altCaHostname,
+      authToken,
+      clusterId: get<string>('clusterId', DEFAULTS.clusterId),
+      headers: caHeaders,
       secretTtlSeconds: Math.floor(secretTtlMs / 1000),
     },
     pool: {
@@ -170,6 +185,58 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     istioVersion: get<string>('istioVersion', DEFAULTS.istioVersion),
   };
   return deepFreeze(config);
+}
+
+/** The istiod CA is only ever reached over TLS: anything but https://host[:port] is refused. */
+function checkCaAddress(address: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return 'expected https://host:port';
+  }
+  if (url.protocol !== 'https:') return 'only https:// is supported (the CA is always reached over TLS)';
+  if (url.hostname === '') return 'expected https://host:port';
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.username !== '') {
+    return 'expected https://host:port without path, query or credentials';
+  }
+  return undefined;
+}
+
+function isHostName(text: string): boolean {
+  return isIP(text) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(text);
+}
+
+/** Transport headers gRPC itself sets, and the two this agent sets from AUTH_TOKEN / CLUSTER_ID. */
+const RESERVED_HEADERS = new Set(['authorization', 'clusterid', 'content-type', 'te', 'host', 'user-agent', 'connection']);
+
+/** CA_HEADER_<name>: lower-cased name must be a legal non-binary gRPC metadata key; value printable ASCII. */
+function parseCaHeaders(raw: readonly RawPrefixed[], errors: string[]): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const h of raw) {
+    const name = h.name.toLowerCase();
+    const problem = !/^[0-9a-z_.-]+$/.test(name)
+      ? 'the header name (after CA_HEADER_) must be letters, digits, "_", "-" or "."'
+      : name.endsWith('-bin')
+        ? 'binary (-bin) metadata is not supported'
+        : name.startsWith('grpc-') || RESERVED_HEADERS.has(name)
+          ? `"${name}" is reserved (set by gRPC or by AUTH_TOKEN / CLUSTER_ID)`
+          : !/^[\x20-\x7e]*$/.test(h.value)
+            ? 'the value must be printable ASCII'
+            : undefined;
+    if (problem !== undefined) errors.push(`${h.origin}=${JSON.stringify(h.value)}: ${problem}`);
+    else out[name] = h.value;
+  }
+  return out;
+}
+
+/** AUTH_TOKEN: an existing file, else a literal token; unset: the default file if it exists, else none. */
+function authTokenSource(value: string | undefined): AuthTokenSource {
+  if (value === undefined) {
+    return existsSync(DEFAULTS.authTokenPath) ? { kind: 'file', path: DEFAULTS.authTokenPath } : { kind: 'none' };
+  }
+  if (existsSync(value)) return { kind: 'file', path: value };
+  return { kind: 'literal', token: value, toJSON: () => ({ kind: 'literal', token: '<redacted>' }) };
 }
 
 /** Two listeners on one port cannot both bind; 0 (ephemeral) never clashes. */

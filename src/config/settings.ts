@@ -76,6 +76,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   s('caAddress', 'CA_ADDRESS', 'ca-address', nonEmpty, `${DEFAULTS.caAddressLocal} (${DEFAULTS.caAddressInCluster} in Kubernetes)`,
     'istiod CA address; https:// is added when no scheme is given'),
   s('caRootCa', 'CA_ROOT_CA', 'ca-root-ca', nonEmpty, DEFAULTS.caRootCa, 'root CA for the istiod CA: file path, SYSTEM, or inline PEM'),
+  s('altCaHostname', 'ALT_CA_HOSTNAME', 'alt-ca-hostname', nonEmpty, '(none)',
+    'istiod CA: an extra TLS server name accepted besides the CA_ADDRESS host'),
+  s('authToken', 'AUTH_TOKEN', 'auth-token', nonEmpty, `${DEFAULTS.authTokenPath} if it exists`,
+    'istiod CA bearer token: a file path (re-read on every request) if the file exists, else the token itself'),
   s('secretTtl', 'SECRET_TTL', 'secret-ttl', { type: 'duration', minMs: 1000 }, ms(DEFAULTS.secretTtlSeconds * 1000),
     'requested workload certificate lifetime'),
   s('poolMaxStreamsPerConnection', 'POOL_MAX_STREAMS_PER_CONNECTION', 'pool-max-streams-per-connection',
@@ -104,6 +108,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   s('istioVersion', 'ISTIO_META_ISTIO_VERSION', 'istio-version', nonEmpty, DEFAULTS.istioVersion, 'reported as istio_build{tag}'),
 ];
 
+/**
+ * Env-only prefix: every `CA_HEADER_<name>=<value>` adds gRPC metadata `<name>: <value>` (name
+ * lower-cased) to istiod CA calls, like ztunnel. No flag: the set of names is open-ended.
+ */
+export const CA_HEADER_ENV_PREFIX = 'CA_HEADER_';
+
 export interface SettingHelp {
   readonly flag: string;
   readonly env: string;
@@ -123,7 +133,7 @@ export const SETTINGS_HELP: readonly SettingHelp[] = SETTINGS.map((x) => ({
 export function formatSettingsHelp(): string {
   const w1 = Math.max(...SETTINGS_HELP.map((h) => h.flag.length));
   const w2 = Math.max(...SETTINGS_HELP.map((h) => h.env.length));
-  return SETTINGS_HELP.map(
-    (h) => `  ${h.flag.padEnd(w1)}  ${h.env.padEnd(w2)}  ${h.description} (default: ${h.default})`,
-  ).join('\n');
+  const rows = SETTINGS_HELP.map((h) => `  ${h.flag.padEnd(w1)}  ${h.env.padEnd(w2)}  ${h.description} (default: ${h.default})`);
+  rows.push(`  ${'(env only)'.padEnd(w1)}  ${`${CA_HEADER_ENV_PREFIX}<name>`.padEnd(w2)}  extra gRPC metadata "<name>: <value>" on istiod CA calls`);
+  return rows.join('\n');
 }

@@ -29,6 +29,16 @@ export interface WorkloadInfo {
   readonly serviceAccount: string;
 }
 
+/**
+ * Where the istiod CA bearer token comes from (AUTH_TOKEN), decided once at load like ztunnel:
+ * an existing file is re-read on every call (projected tokens rotate); anything else is a literal.
+ */
+export type AuthTokenSource =
+  | { readonly kind: 'file'; readonly path: string }
+  /** `toJSON` redacts the token so /config_dump never shows it. */
+  | { readonly kind: 'literal'; readonly token: string; toJSON(): unknown }
+  | { readonly kind: 'none' };
+
 export interface CaConfig {
   readonly provider: CaProviderName;
   /** builtin: where the self-signed root lives (created on first start). */
@@ -38,6 +48,16 @@ export interface CaConfig {
   /** istiod: address (https://host:port) and root CA (path | SYSTEM | inline PEM). */
   readonly address: string;
   readonly rootCa: string;
+  // The istiod-only fields below are optional so a CaConfig for a local provider can omit them;
+  // loadConfig always fills all of them in.
+  /** istiod: an extra accepted TLS server name (ALT_CA_HOSTNAME); the address host is always accepted. */
+  readonly altHostname?: string | undefined;
+  /** istiod: bearer token source for `authorization`; absent = no token. */
+  readonly authToken?: AuthTokenSource;
+  /** istiod: sent as the `clusterid` metadata (same value as Config.clusterId); absent = `Kubernetes`. */
+  readonly clusterId?: string;
+  /** istiod: extra gRPC metadata from CA_HEADER_<name> env vars, names lower-cased; absent = none. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Requested workload certificate lifetime, seconds (ztunnel SECRET_TTL). */
   readonly secretTtlSeconds: number;
 }

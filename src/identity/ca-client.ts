@@ -1,11 +1,13 @@
 // The CA seam: anything that turns a CSR into a certificate chain (built-in root, Istio plug-in CA
-// files, later istiod over gRPC), plus the registry that picks one by `config.ca.provider`.
+// files, istiod over gRPC), plus the registry that picks one by `config.ca.provider`.
 
 import type { CaConfig } from '../config/types.js';
+import { DEFAULTS } from '../config/defaults.js';
 import type { Logger } from '../common/log.js';
 import { MeshError } from '../common/errors.js';
 import { BuiltinCaClient } from './builtin-ca.js';
 import { FileCaClient } from './file-ca.js';
+import { IstiodCaClient } from './istiod-ca.js';
 
 /**
  * A certificate authority as ztunnel sees it (istio.v1.auth.IstioCertificateService).
@@ -41,7 +43,15 @@ export async function createCaClient(config: CaConfig, logger: Logger, options: 
     case 'file':
       return FileCaClient.open({ dir: config.pluginCertsDir, logger, ...(options.now ? { now: options.now } : {}) });
     case 'istiod':
-      throw new MeshError('CA_CONFIG', 'CA provider "istiod" is not implemented yet; use "builtin" or "file"');
+      return IstiodCaClient.open({
+        address: config.address,
+        rootCa: config.rootCa,
+        altHostname: config.altHostname,
+        authToken: config.authToken,
+        clusterId: config.clusterId ?? DEFAULTS.clusterId,
+        headers: config.headers,
+        logger,
+      });
     default: {
       const unknown: never = provider;
       throw new MeshError('CA_CONFIG', `unknown CA provider "${String(unknown)}"`);

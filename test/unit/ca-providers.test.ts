@@ -149,8 +149,8 @@ test('builtin CA names the missing or corrupt root file', async (t) => {
   await assert.rejects(BuiltinCaClient.open({ stateDir, logger }), expectCode('CA_CONFIG', certPath));
 });
 
-test('createCaClient: istiod is not implemented yet', async () => {
-  await assert.rejects(createCaClient(caConfig({ provider: 'istiod' }), logger), expectCode('CA_CONFIG', 'not implemented'));
+test('createCaClient: istiod with an unusable address is CA_CONFIG', async () => {
+  await assert.rejects(createCaClient(caConfig({ provider: 'istiod' }), logger), expectCode('CA_CONFIG', 'https'));
 });
 
 for (const keyKind of ['ec-p256', 'rsa-2048'] as const) {

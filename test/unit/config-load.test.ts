@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { loadConfig, parseDurationMs, SETTINGS, SETTINGS_HELP, formatSettingsHelp } from '../../src/config/index.js';
 import { isMeshError } from '../../src/common/errors.js';
 
+/** A file that certainly exists (AUTH_TOKEN file-vs-literal decision). */
+const THIS_FILE = new URL(import.meta.url).pathname;
+
 /** True if the value and every nested object are frozen. */
 function isConfigFrozen(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return true;
@@ -28,6 +31,10 @@ test('defaults with an empty environment', () => {
   assert.equal(c.ca.pluginCertsDir, './etc/cacerts');
   assert.equal(c.ca.address, 'https://localhost:15012');
   assert.equal(c.ca.secretTtlSeconds, 86400);
+  assert.equal(c.ca.altHostname, undefined);
+  assert.deepEqual(c.ca.authToken, { kind: 'none' }, 'no ./var/run/secrets/tokens/istio-token here: no token');
+  assert.equal(c.ca.clusterId, 'Kubernetes');
+  assert.deepEqual(c.ca.headers, {});
   assert.deepEqual(c.pool, { maxStreamsPerConnection: 100, unusedReleaseTimeoutMs: 300_000 });
   assert.deepEqual(c.http2, { streamWindowBytes: 4194304, connectionWindowBytes: 16777216, frameSizeBytes: 1048576, pingIntervalMs: 10_000, pingTimeoutMs: 20_000 });
   assert.equal(c.connectTimeoutMs, 10_000);
@@ -76,6 +83,18 @@ const good: GoodCase[] = [
     assert.equal(c.ca.address, 'https://istiod.example:15012');
     assert.equal(c.ca.rootCa, 'SYSTEM');
   } },
+  { name: 'istiod CA extras', argv: ['--alt-ca-hostname', 'istiod.istio-system.svc'], env: { CLUSTER_ID: 'east', CA_HEADER_X_TENANT: 'acme', 'CA_HEADER_Foo-Bar.v1': 'a b', CA_HEADER_EMPTY: '' }, check: (c) => {
+    assert.equal(c.ca.altHostname, 'istiod.istio-system.svc');
+    assert.equal(c.ca.clusterId, 'east');
+    assert.deepEqual(c.ca.headers, { x_tenant: 'acme', 'foo-bar.v1': 'a b' });
+  } },
+  { name: 'AUTH_TOKEN naming an existing file', env: { AUTH_TOKEN: THIS_FILE }, check: (c) => assert.deepEqual(c.ca.authToken, { kind: 'file', path: THIS_FILE }) },
+  { name: 'AUTH_TOKEN literal is redacted in JSON', argv: ['--auth-token', 'secret-jwt'], check: (c) => {
+    assert.equal(c.ca.authToken?.kind, 'literal');
+    assert.equal(c.ca.authToken?.kind === 'literal' ? c.ca.authToken.token : '', 'secret-jwt');
+    assert.ok(!JSON.stringify(c).includes('secret-jwt'));
+  } },
+  { name: 'ALT_CA_HOSTNAME may be an IP', env: { ALT_CA_HOSTNAME: '10.0.0.7' }, check: (c) => assert.equal(c.ca.altHostname, '10.0.0.7') },
   { name: 'in-cluster CA default', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, check: (c) => assert.equal(c.ca.address, 'https://istiod.istio-system.svc:15012') },
   { name: 'pool and http2 knobs', env: { POOL_MAX_STREAMS_PER_CONNECTION: '7', POOL_UNUSED_RELEASE_TIMEOUT: '10s', HTTP2_FRAME_SIZE: '16384' }, check: (c) => {
     assert.equal(c.pool.maxStreamsPerConnection, 7);
@@ -120,6 +139,14 @@ const bad: BadCase[] = [
   { name: 'positional argument', argv: ['node'], expect: ['unexpected argument "node"'] },
   { name: 'int out of range', env: { POOL_MAX_STREAMS_PER_CONNECTION: '0' }, expect: ['POOL_MAX_STREAMS_PER_CONNECTION="0"'] },
   { name: 'ipv6 bind with ipv6 disabled', env: { IPV6_ENABLED: 'false', AMBIT_BIND_ADDRESS: '::1' }, expect: ['AMBIT_BIND_ADDRESS="::1"'] },
+  { name: 'plaintext CA address', env: { CA_ADDRESS: 'http://istiod:15010' }, expect: ['CA_ADDRESS="http://istiod:15010"', 'https'] },
+  { name: 'CA address with a path', env: { CA_ADDRESS: 'https://istiod:15012/x' }, expect: ['CA_ADDRESS="https://istiod:15012/x"', 'without path'] },
+  { name: 'bad ALT_CA_HOSTNAME', env: { ALT_CA_HOSTNAME: 'not a name' }, expect: ['ALT_CA_HOSTNAME="not a name"', 'DNS name or IP'] },
+  { name: 'reserved CA header', env: { CA_HEADER_AUTHORIZATION: 'Bearer x' }, expect: ['CA_HEADER_AUTHORIZATION="Bearer x"', 'reserved'] },
+  { name: 'grpc- CA header', env: { 'CA_HEADER_GRPC-TIMEOUT': '1S' }, expect: ['CA_HEADER_GRPC-TIMEOUT', 'reserved'] },
+  { name: 'binary CA header', env: { 'CA_HEADER_X-BIN': 'AAAA' }, expect: ['CA_HEADER_X-BIN', 'binary'] },
+  { name: 'CA header without a name', env: { CA_HEADER_: 'v' }, expect: ['CA_HEADER_="v"', 'header name'] },
+  { name: 'CA header value not ASCII', env: { CA_HEADER_X: 'caf\u00e9' }, expect: ['CA_HEADER_X', 'printable ASCII'] },
   { name: 'bad CA provider', env: { AMBIT_CA_PROVIDER: 'vault' }, expect: ['AMBIT_CA_PROVIDER="vault"', 'builtin | file | istiod'] },
 ];
 
@@ -160,4 +187,7 @@ test('help table covers every setting with a flag and env var', () => {
   const text = formatSettingsHelp();
   assert.match(text, /--port-hbone\s+AMBIT_PORT_HBONE/);
   assert.match(text, /ISTIO_META_CLUSTER_ID \| CLUSTER_ID/);
+  assert.match(text, /--alt-ca-hostname\s+ALT_CA_HOSTNAME/);
+  assert.match(text, /--auth-token\s+AUTH_TOKEN/);
+  assert.match(text, /CA_HEADER_<name>/);
 });

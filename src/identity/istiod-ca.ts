@@ -1,0 +1,301 @@
+// The istiod CA provider: workload certificates from Istio's CA over gRPC (IstioCertificateService/
+// CreateCertificate) on a server-authenticated TLS channel, as ztunnel's shared-mode caclient does.
+
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import * as tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { AuthTokenSource } from '../config/types.js';
+import type { Logger } from '../common/log.js';
+import { MeshError } from '../common/errors.js';
+import type { CaClient } from './ca-client.js';
+import {
+  CREATE_CERTIFICATE_PATH,
+  IMPERSONATED_IDENTITY_KEY,
+  decodeCertificateResponse,
+  encodeCertificateRequest,
+  type IstioCertificateRequest,
+  type IstioCertificateResponse,
+} from './istio-ca-proto.js';
+import { splitPemBundle, uriSans } from './x509.js';
+
+/** Deadline of one CreateCertificate call, ms (covers connecting too: grpc-js has no connect timeout). */
+export const ISTIOD_CALL_TIMEOUT_MS = 10_000;
+/** Quiet time after the last change to the CA_ROOT_CA file before the channel is rebuilt, ms (ztunnel: 2 s). */
+export const ROOT_RELOAD_DEBOUNCE_MS = 2_000;
+
+/** Channel settings from ztunnel's control-plane channel (facts §3.1); the CA shares them. */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.max_receive_message_length': 200 * 1024 * 1024,
+};
+
+export interface IstiodCaOptions {
+  /** `https://host[:port]` (port default 443). */
+  readonly address: string;
+  /** CA_ROOT_CA: an existing file path (watched), `SYSTEM`, or inline PEM. */
+  readonly rootCa: string;
+  /** ALT_CA_HOSTNAME: a server certificate valid for this name is accepted too. */
+  readonly altHostname?: string | undefined;
+  readonly authToken?: AuthTokenSource | undefined;
+  /** Sent as `clusterid`. */
+  readonly clusterId: string;
+  /** Extra metadata (CA_HEADER_*), names already lower-case. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  readonly logger: Logger;
+  /** Per-call deadline, ms; default ISTIOD_CALL_TIMEOUT_MS. */
+  readonly callTimeoutMs?: number;
+  /** Root file debounce, ms; default ROOT_RELOAD_DEBOUNCE_MS (tests shorten it). */
+  readonly rootReloadDebounceMs?: number;
+}
+
+/** Where the trust anchors for the istiod server certificate come from. */
+type RootSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'system' } | { readonly kind: 'inline' };
+
+export class IstiodCaClient implements CaClient {
+  readonly name = 'istiod';
+  readonly #options: IstiodCaOptions;
+  readonly #target: string;
+  readonly #rootSource: RootSource;
+  /** PEM roots in use; undefined = the system store. */
+  #rootsPem: string | undefined;
+  #client: grpc.Client;
+  #watcher: FSWatcher | undefined;
+  #reloadTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(options: IstiodCaOptions, target: string, rootSource: RootSource, rootsPem: string | undefined) {
+    this.#options = options;
+    this.#target = target;
+    this.#rootSource = rootSource;
+    this.#rootsPem = rootsPem;
+    this.#client = this.#newClient(rootsPem);
+  }
+
+  /** Validates address and roots (MeshError CA_CONFIG) and builds the channel; connects lazily. */
+  static async open(options: IstiodCaOptions): Promise<IstiodCaClient> {
+    const target = grpcTarget(options.address);
+    const { source, pem } = loadRoots(options.rootCa);
+    const client = new IstiodCaClient(options, target, source, pem);
+    if (source.kind === 'file') client.#watchRootFile(source.path);
+    options.logger.info(
+      { address: options.address, roots: source.kind === 'file' ? source.path : source.kind, altHostname: options.altHostname, auth: options.authToken?.kind ?? 'none' },
+      'using the istiod CA',
+    );
+    return client;
+  }
+
+  async sign(csrPem: string, spiffeId: string, ttlSeconds: number): Promise<string[]> {
+    if (this.#closed) throw new MeshError('CA_ERROR', 'istiod CA client is closed');
+    // Ambit is always a shared node agent: istiod issues for the impersonated identity only if
+    // it trusts this agent's service account (CA_TRUSTED_NODE_ACCOUNTS) and the pod is on our node.
+    const request: IstioCertificateRequest = {
+      csr: csrPem,
+      validityDurationSeconds: Math.floor(ttlSeconds),
+      metadata: { [IMPERSONATED_IDENTITY_KEY]: spiffeId },
+    };
+    const metadata = await this.#callMetadata();
+    const response = await this.#call(request, metadata, spiffeId);
+    return checkResponse(response.certChain, spiffeId, this.#options.address);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#reloadTimer);
+    this.#watcher?.close();
+    this.#client.close();
+  }
+
+  #newClient(rootsPem: string | undefined): grpc.Client {
+    // Server-authenticated TLS 1.3, no client certificate; there is no insecure path at all.
+    const context = tls.createSecureContext({ ...(rootsPem !== undefined ? { ca: rootsPem } : {}), minVersion: 'TLSv1.3' });
+    const alt = this.#options.altHostname;
+    const credentials = grpc.credentials.createFromSecureContext(context, {
+      // The address host is always checked by Node's default rules; ALT_CA_HOSTNAME is a second
+      // chance with the same rules, never a bypass. Chain validation happens before this and
+      // is enforced regardless (grpc-js rejects an unauthorized socket).
+      checkServerIdentity: (host, cert) => {
+        const primary = tls.checkServerIdentity(host, cert);
+        if (primary === undefined || alt === undefined) return primary;
+        return tls.checkServerIdentity(alt, cert) === undefined ? undefined : primary;
+      },
+    });
+    return new grpc.Client(this.#target, credentials, CHANNEL_OPTIONS);
+  }
+
+  async #callMetadata(): Promise<grpc.Metadata> {
+    const md = new grpc.Metadata();
+    const token = await readToken(this.#options.authToken);
+    if (token !== undefined) md.set('authorization', `Bearer ${token}`);
+    md.set('clusterid', this.#options.clusterId);
+    for (const [name, value] of Object.entries(this.#options.headers ?? {})) md.set(name, value);
+    return md;
+  }
+
+  #call(request: IstioCertificateRequest, metadata: grpc.Metadata, spiffeId: string): Promise<IstioCertificateResponse> {
+    const deadline = Date.now() + (this.#options.callTimeoutMs ?? ISTIOD_CALL_TIMEOUT_MS);
+    return new Promise((resolve, reject) => {
+      this.#client.makeUnaryRequest<IstioCertificateRequest, IstioCertificateResponse>(
+        CREATE_CERTIFICATE_PATH,
+        encodeCertificateRequest,
+        (bytes: Buffer) => decodeCertificateResponse(bytes),
+        request,
+        metadata,
+        { deadline },
+        (err, value) => {
+          if (err) reject(statusError(err, this.#options.address, spiffeId));
+          else if (value === undefined) reject(new MeshError('CA_ERROR', `istiod CA at ${this.#options.address} sent no response for ${spiffeId}`));
+          else resolve(value);
+        },
+      );
+    });
+  }
+
+  /** Watches the directory, not the file: Kubernetes swaps a `..data` symlink instead of writing the file. */
+  #watchRootFile(path: string): void {
+    const name = basename(path);
+    try {
+      this.#watcher = watch(dirname(path), (_event, file) => {
+        if (file !== null && file !== name && !String(file).startsWith('..')) return;
+        clearTimeout(this.#reloadTimer);
+        this.#reloadTimer = setTimeout(() => void this.#reloadRoots(path), this.#options.rootReloadDebounceMs ?? ROOT_RELOAD_DEBOUNCE_MS);
+        this.#reloadTimer.unref();
+      });
+      this.#watcher.unref();
+      this.#watcher.on('error', (err) => this.#options.logger.warn({ path, err: err.message }, 'istiod CA: watching CA_ROOT_CA stopped'));
+    } catch (err) {
+      this.#options.logger.warn({ path, err: (err as Error).message }, 'istiod CA: cannot watch CA_ROOT_CA; root changes need a restart');
+    }
+  }
+
+  async #reloadRoots(path: string): Promise<void> {
+    if (this.#closed) return;
+    let pem: string;
+    try {
+      pem = await readFile(path, 'utf8');
+      parseRoots(pem, path);
+    } catch (err) {
+      // Keep the channel built from the last good roots: a half-written or deleted file must not
+      // leave the agent without a CA, nor with weaker verification.
+      this.#options.logger.warn({ path, err: (err as Error).message }, 'istiod CA: CA_ROOT_CA changed but is unusable; keeping the previous roots');
+      return;
+    }
+    if (this.#closed || pem === this.#rootsPem) return;
+    const old = this.#client;
+    this.#rootsPem = pem;
+    this.#client = this.#newClient(pem);
+    old.close(); // calls already in flight on the old channel run to completion
+    this.#options.logger.info({ path }, 'istiod CA: CA_ROOT_CA changed; rebuilt the channel');
+  }
+
+  /** For tests and config_dump: where the roots come from. */
+  get rootSource(): string {
+    return this.#rootSource.kind === 'file' ? this.#rootSource.path : this.#rootSource.kind;
+  }
+}
+
+/** `https://host:port` → grpc-js target `host:port` (the scheme only says "TLS", which is the only option). */
+function grpcTarget(address: string): string {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new MeshError('CA_CONFIG', `istiod CA address "${address}" is not a URL (expected https://host:port)`);
+  }
+  if (url.protocol !== 'https:' || url.hostname === '') {
+    throw new MeshError('CA_CONFIG', `istiod CA address "${address}" must be https://host:port (the CA is only reached over TLS)`);
+  }
+  return `${url.hostname}:${url.port || '443'}`;
+}
+
+function parseRoots(pem: string, where: string): string {
+  const certs = splitPemBundle(pem);
+  if (certs.length === 0) throw new MeshError('CA_CONFIG', `CA_ROOT_CA ${where} holds no PEM certificate`);
+  for (const c of certs) {
+    try {
+      new X509Certificate(c);
+    } catch (err) {
+      throw new MeshError('CA_CONFIG', `CA_ROOT_CA ${where} holds an invalid certificate`, { cause: err });
+    }
+  }
+  return certs.join('');
+}
+
+/** CA_ROOT_CA is a file if such a file exists, `SYSTEM`, or else inline PEM (ztunnel's rule). */
+function loadRoots(rootCa: string): { source: RootSource; pem: string | undefined } {
+  if (existsSync(rootCa)) {
+    let text: string;
+    try {
+      text = readFileSync(rootCa, 'utf8');
+    } catch (err) {
+      throw new MeshError('CA_CONFIG', `CA_ROOT_CA: cannot read ${rootCa}: ${(err as Error).message}`, { cause: err });
+    }
+    parseRoots(text, rootCa);
+    return { source: { kind: 'file', path: rootCa }, pem: text };
+  }
+  if (rootCa === 'SYSTEM') return { source: { kind: 'system' }, pem: systemRoots() };
+  if (!rootCa.includes('-----BEGIN')) {
+    throw new MeshError('CA_CONFIG', `CA_ROOT_CA "${rootCa.slice(0, 200)}" is not an existing file, SYSTEM, or inline PEM`);
+  }
+  return { source: { kind: 'inline' }, pem: parseRoots(rootCa, '(inline PEM)') };
+}
+
+/**
+ * The OS trust store where Node can read it (tls.getCACertificates('system'), Node >= 22.15);
+ * on older Node, undefined = Node's default store (bundled Mozilla roots + NODE_EXTRA_CA_CERTS).
+ */
+function systemRoots(): string | undefined {
+  const get = (tls as unknown as { getCACertificates?: (type: string) => string[] }).getCACertificates;
+  if (typeof get !== 'function') return undefined;
+  const certs = get('system');
+  return certs.length > 0 ? certs.map((c) => (c.endsWith('\n') ? c : `${c}\n`)).join('') : undefined;
+}
+
+/** The bearer token for this call; the file is re-read every time because projected tokens rotate. */
+async function readToken(source: AuthTokenSource | undefined): Promise<string | undefined> {
+  if (source === undefined || source.kind === 'none') return undefined;
+  if (source.kind === 'literal') return source.token;
+  let text: string;
+  try {
+    text = await readFile(source.path, 'utf8');
+  } catch (err) {
+    throw new MeshError('CA_ERROR', `istiod CA: cannot read the AUTH_TOKEN file ${source.path}: ${(err as Error).message}`, { cause: err });
+  }
+  const token = text.trim();
+  if (token === '') throw new MeshError('CA_ERROR', `istiod CA: the AUTH_TOKEN file ${source.path} is empty`);
+  return token;
+}
+
+function statusError(err: grpc.ServiceError, address: string, spiffeId: string): MeshError {
+  const status = grpc.status[err.code] ?? String(err.code);
+  return new MeshError('CA_ERROR', `istiod CA at ${address} failed to issue a certificate for ${spiffeId}: ${status}: ${err.details}`, { cause: err });
+}
+
+/** ztunnel's checks on IstioCertificateResponse.cert_chain; returns the chain unchanged. */
+function checkResponse(chain: readonly string[], spiffeId: string, address: string): string[] {
+  const where = `istiod CA at ${address}, certificate for ${spiffeId}`;
+  if (chain.length < 2) throw new MeshError('CA_ERROR', `${where}: no root certificate present (${chain.length} chain element(s))`);
+  let leaf: X509Certificate | undefined;
+  chain.forEach((element, i) => {
+    const pems = splitPemBundle(element);
+    if (pems.length === 0) throw new MeshError('CA_ERROR', `${where}: chain element ${i} holds no PEM certificate`);
+    for (const pem of pems) {
+      try {
+        const cert = new X509Certificate(pem);
+        leaf ??= cert;
+      } catch (err) {
+        throw new MeshError('CA_ERROR', `${where}: chain element ${i} holds an unparsable certificate`, { cause: err });
+      }
+    }
+  });
+  // In impersonation mode the CA must have issued exactly the identity we asked for.
+  const first = leaf === undefined ? undefined : uriSans(leaf)[0];
+  if (first !== spiffeId) {
+    throw new MeshError('CA_ERROR', `${where}: the leaf's URI SAN is ${first ?? '(none)'}, not the requested identity`);
+  }
+  return [...chain];
+}
