@@ -73,19 +73,14 @@ fail:
   close(fd);
 }
 
-// Threadpool thread. MUST leave the thread in the netns it found it in.
+static void build_socket_cb(void *r) { build_socket(r); }
+
+// Threadpool thread; run_in_netns returns it to its own netns.
 static void create_execute(napi_env env, void *data) {
   (void)env;
   create_req *r = data;
   r->fd = -1;
-  if (r->netns == NULL) {
-    build_socket(r);
-    return;
-  }
-  int self = enter_netns(r->netns, &r->err, &r->step);
-  if (self < 0) return;
-  build_socket(r);
-  leave_netns(self, r->netns);
+  run_in_netns(r->netns, &r->err, &r->step, build_socket_cb, r);
 }
 
 static void create_complete(napi_env env, napi_status status, void *data) {

@@ -69,6 +69,7 @@ bool parse_ip(const char *ip, int port, int family, struct sockaddr_storage *out
 int enter_netns(const char *path, int *err, const char **step);
 void leave_netns(int self, const char *path);
 bool parse_netns_family(napi_env env, napi_value o, char **netns, int *family);
+bool run_in_netns(const char *path, int *err, const char **step, void (*fn)(void *), void *arg);
 
 // exported functions (socket_batch.c)
 napi_value create_sockets(napi_env env, napi_callback_info info);

@@ -65,3 +65,18 @@ bool parse_netns_family(napi_env env, napi_value o, char **netns, int *family) {
   *family = f;
   return true;
 }
+
+// Runs fn(arg) on the current (threadpool) thread inside netns `path`, or right here when `path` is
+// NULL, and always returns the thread to its own netns (leave_netns aborts otherwise). Returns
+// false, with *err/*step set, when the netns could not be entered; fn did not run then.
+bool run_in_netns(const char *path, int *err, const char **step, void (*fn)(void *), void *arg) {
+  if (path == NULL) {
+    fn(arg);
+    return true;
+  }
+  int self = enter_netns(path, err, step);
+  if (self < 0) return false;
+  fn(arg);
+  leave_netns(self, path);
+  return true;
+}

@@ -56,19 +56,14 @@ static void build_batch(batch_req *r) {
   if (r->err != 0) close_batch_fds(r);
 }
 
-// Threadpool thread. MUST leave the thread in the netns it found it in.
+static void build_batch_cb(void *r) { build_batch(r); }
+
+// Threadpool thread; run_in_netns returns it to its own netns.
 static void batch_execute(napi_env env, void *data) {
   (void)env;
   batch_req *r = data;
   r->made = 0;
-  if (r->netns == NULL) {
-    build_batch(r);
-    return;
-  }
-  int self = enter_netns(r->netns, &r->err, &r->step);
-  if (self < 0) return;
-  build_batch(r);
-  leave_netns(self, r->netns);
+  run_in_netns(r->netns, &r->err, &r->step, build_batch_cb, r);
 }
 
 static void batch_complete(napi_env env, napi_status status, void *data) {
