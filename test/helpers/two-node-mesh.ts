@@ -18,14 +18,27 @@ export interface TwoNodeMesh {
   close(): Promise<void>;
 }
 
-export async function startTwoNodeMesh(): Promise<TwoNodeMesh> {
+/** `env`: extra agent settings for both agents (e.g. another CA provider). */
+export async function startTwoNodeMesh(options: { readonly env?: Record<string, string> } = {}): Promise<TwoNodeMesh> {
   const addrs = meshAddresses(randomLoopbackPrefix());
   const dir = tempDir();
   const configPath = writeConfig(dir, meshYaml(addrs));
   const stateDir = join(dir, 'state');
   const echo = await startEchoServer(addrs.echo, addrs.echoPort);
-  const a = await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath, stateDir });
-  const b = await startAgent({ nodeName: 'b', bind: addrs.nodeB, configPath, stateDir });
+  const env = options.env;
+  let a: TestAgent | undefined;
+  try {
+    a = await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath, stateDir, env });
+    const b = await startAgent({ nodeName: 'b', bind: addrs.nodeB, configPath, stateDir, env });
+    return meshOf(a, b, echo, addrs, configPath);
+  } catch (err) {
+    a?.agent.destroy();
+    await echo.close();
+    throw err;
+  }
+}
+
+function meshOf(a: TestAgent, b: TestAgent, echo: EchoServer, addrs: MeshAddresses, configPath: string): TwoNodeMesh {
   return {
     a,
     b,

@@ -24,9 +24,10 @@ import {
 } from '../../src/identity/index.js';
 import { DEFAULT_FAKE_TOKEN, startFakeIstiod, type FakeIstiod } from '../helpers/fake-istiod-ca.js';
 import { makeTestPki } from '../helpers/certs.js';
-import { startAgent, tempDir, writeConfig, type TestAgent } from '../helpers/agent.js';
-import { meshAddresses, meshYaml, CLIENT_ID, ECHO_ID } from '../helpers/mesh-config.js';
-import { echoTransfer, randomLoopbackPrefix, socks5Connect, startEchoServer } from '../helpers/tcp.js';
+import { tempDir } from '../helpers/agent.js';
+import { CLIENT_ID, ECHO_ID } from '../helpers/mesh-config.js';
+import { echoTransfer, socks5Connect } from '../helpers/tcp.js';
+import { startTwoNodeMesh } from '../helpers/two-node-mesh.js';
 
 const ID = 'spiffe://cluster.local/ns/default/sa/app';
 
@@ -300,16 +301,11 @@ test('a changed CA_ROOT_CA file rebuilds the channel after the debounce', async 
 });
 
 test('end to end: two agents get their certificates from the fake istiod and talk mTLS', async () => {
-  const addrs = meshAddresses(randomLoopbackPrefix());
-  const meshDir = tempDir();
-  const configPath = writeConfig(meshDir, meshYaml(addrs));
   const env = { AMBIT_CA_PROVIDER: 'istiod', CA_ADDRESS: fake.address, CA_ROOT_CA: fake.rootPem, AUTH_TOKEN: DEFAULT_FAKE_TOKEN, CA_HEADER_X_AGENT: 'e2e' };
-  const echo = await startEchoServer(addrs.echo, addrs.echoPort);
-  const agents: TestAgent[] = [];
+  const mesh = await startTwoNodeMesh({ env });
+  const { a, b, addrs } = mesh;
+  const agents = [a, b];
   try {
-    agents.push(await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath, stateDir: join(meshDir, 'state'), env }));
-    agents.push(await startAgent({ nodeName: 'b', bind: addrs.nodeB, configPath, stateDir: join(meshDir, 'state'), env }));
-    const [a, b] = agents as [TestAgent, TestAgent];
     const s = await socks5Connect({ host: a.bind, port: a.agent.config.ports.socks5 }, { host: addrs.vip, port: 80 }, addrs.client);
     const r = await echoTransfer(s, 64 * 1024);
     assert.equal(r.receivedSha256, r.sentSha256);
@@ -331,7 +327,6 @@ test('end to end: two agents get their certificates from the fake istiod and tal
       }
     }
   } finally {
-    for (const ag of agents) ag.agent.destroy();
-    await echo.close();
+    await mesh.close();
   }
 });
