@@ -38,14 +38,8 @@ static void free_req(napi_env env, create_req *r) {
 
 // Creates and configures the socket in whatever netns the current thread is in.
 static void build_socket(create_req *r) {
-  int domain = r->family == 6 ? AF_INET6 : AF_INET, on = 1, fd;
-  r->step = "socket";
-  fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    r->err = errno;
-    return;
-  }
-  if ((r->err = apply_sockopts(fd, domain, &r->opts, &r->step)) != 0) goto fail;
+  int on = 1, fd = open_socket(r->family, &r->opts, &r->err, &r->step);
+  if (fd < 0) return;
   if (r->has_reuse_addr) {
     on = r->reuse_addr ? 1 : 0;
     r->step = "setsockopt SO_REUSEADDR";
@@ -69,7 +63,6 @@ static void build_socket(create_req *r) {
   return;
 fail_errno:
   r->err = errno;
-fail:
   close(fd);
 }
 
@@ -101,10 +94,7 @@ static void create_complete(napi_env env, napi_status status, void *data) {
     // "open netns /p", "setns /p", "bind 10.0.0.1:80 in netns /p", "setsockopt SO_MARK in netns /p"
     char detail[4200];
     bool at_bind = r->has_bind && strcmp(r->step, "bind") == 0;
-    bool at_ns = strcmp(r->step, "open netns") == 0 || strcmp(r->step, "setns") == 0;
-    if (at_ns) snprintf(detail, sizeof detail, "%s", r->netns);
-    else snprintf(detail, sizeof detail, "%s%s%s", at_bind ? r->bind_text : "", at_bind && r->netns ? " " : "", r->netns ? "in netns " : "");
-    if (!at_ns && r->netns) strncat(detail, r->netns, sizeof detail - strlen(detail) - 1);
+    netns_error_detail(detail, sizeof detail, r->step, at_bind ? r->bind_text : "", r->netns);
     argv[0] = errno_error(env, r->err, r->step, detail);
     napi_get_undefined(env, &argv[1]);
   }

@@ -63,6 +63,7 @@ typedef struct {
 } sockopts;
 bool parse_sockopts(napi_env env, napi_value obj, sockopts *o);
 int apply_sockopts(int fd, int family, const sockopts *o, const char **step);
+int open_socket(int family, const sockopts *o, int *err, const char **step);
 bool parse_ip(const char *ip, int port, int family, struct sockaddr_storage *out, socklen_t *len);
 
 // netns_thread.c: enter/leave a netns on the current thread (threadpool only), option parsing
@@ -70,6 +71,7 @@ int enter_netns(const char *path, int *err, const char **step);
 void leave_netns(int self, const char *path);
 bool parse_netns_family(napi_env env, napi_value o, char **netns, int *family);
 bool run_in_netns(const char *path, int *err, const char **step, void (*fn)(void *), void *arg);
+void netns_error_detail(char *out, size_t size, const char *step, const char *prefix, const char *netns);
 
 // exported functions (socket_batch.c)
 napi_value create_sockets(napi_env env, napi_callback_info info);

@@ -80,3 +80,11 @@ bool run_in_netns(const char *path, int *err, const char **step, void (*fn)(void
   leave_netns(self, path);
   return true;
 }
+
+// The `detail` of a createSocket(s) error: the netns itself when entering it failed ("setns /p"),
+// else "<prefix> in netns /p" (prefix: e.g. the bind address, or ""); "" outside any netns.
+void netns_error_detail(char *out, size_t size, const char *step, const char *prefix, const char *netns) {
+  bool at_ns = strcmp(step, "open netns") == 0 || strcmp(step, "setns") == 0;
+  if (at_ns && netns != NULL) snprintf(out, size, "%s", netns);
+  else snprintf(out, size, "%s%s%s%s", prefix, *prefix != '\0' && netns != NULL ? " " : "", netns != NULL ? "in netns " : "", netns != NULL ? netns : "");
+}

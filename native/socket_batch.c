@@ -37,20 +37,11 @@ static void close_batch_fds(batch_req *r) {
 
 // Makes r->count sockets in the current thread's netns; all or nothing.
 static void build_batch(batch_req *r) {
-  int domain = r->family == 6 ? AF_INET6 : AF_INET;
   r->made = 0;
   r->err = 0;
   while (r->made < r->count) {
-    r->step = "socket";
-    int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      r->err = errno;
-      break;
-    }
-    if ((r->err = apply_sockopts(fd, domain, &r->opts, &r->step)) != 0) {
-      close(fd);
-      break;
-    }
+    int fd = open_socket(r->family, &r->opts, &r->err, &r->step);
+    if (fd < 0) break;
     r->fds[r->made++] = fd;
   }
   if (r->err != 0) close_batch_fds(r);
@@ -90,9 +81,8 @@ static void batch_complete(napi_env env, napi_status status, void *data) {
     }
   } else {
     // "open netns /p", "setns /p", "setsockopt SO_MARK in netns /p", "socket in netns /p"
-    char detail[4200] = "";
-    bool at_ns = strcmp(r->step, "open netns") == 0 || strcmp(r->step, "setns") == 0;
-    if (r->netns) snprintf(detail, sizeof detail, "%s%s", at_ns ? "" : "in netns ", r->netns);
+    char detail[4200];
+    netns_error_detail(detail, sizeof detail, r->step, "", r->netns);
     argv[0] = errno_error(env, r->err, r->step, detail);
     napi_get_undefined(env, &argv[1]);
   }

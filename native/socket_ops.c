@@ -12,34 +12,48 @@ bool parse_sockopts(napi_env env, napi_value obj, sockopts *o) {
          opt_bool(env, obj, "freebind", &o->has_freebind, &o->freebind);
 }
 
+// Sets a boolean IP-level option that has an IPv4 and an IPv6 spelling; 0 or an errno.
+static int set_ip_flag(int fd, int family, bool value, int v4opt, const char *v4step, int v6opt, const char *v6step,
+                       const char **step) {
+  int on = value ? 1 : 0;
+  bool v6 = family == AF_INET6;
+  *step = v6 ? v6step : v4step;
+  return setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? v6opt : v4opt, &on, sizeof on) < 0 ? errno : 0;
+}
+
 // Returns 0 or an errno, with *step naming the option that failed. Runs on any thread.
 int apply_sockopts(int fd, int family, const sockopts *o, const char **step) {
-  int on;
+  int err;
   if (o->has_mark) {
     *step = "setsockopt SO_MARK";
     if (setsockopt(fd, SOL_SOCKET, SO_MARK, &o->mark, sizeof o->mark) < 0) return errno;
   }
-  if (o->has_transparent) {
-    on = o->transparent ? 1 : 0;
-    if (family == AF_INET6) {
-      *step = "setsockopt IPV6_TRANSPARENT";
-      if (setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &on, sizeof on) < 0) return errno;
-    } else {
-      *step = "setsockopt IP_TRANSPARENT";
-      if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on, sizeof on) < 0) return errno;
-    }
-  }
-  if (o->has_freebind) {
-    on = o->freebind ? 1 : 0;
-    if (family == AF_INET6) {
-      *step = "setsockopt IPV6_FREEBIND";
-      if (setsockopt(fd, SOL_IPV6, IPV6_FREEBIND, &on, sizeof on) < 0) return errno;
-    } else {
-      *step = "setsockopt IP_FREEBIND";
-      if (setsockopt(fd, SOL_IP, IP_FREEBIND, &on, sizeof on) < 0) return errno;
-    }
-  }
+  if (o->has_transparent &&
+      (err = set_ip_flag(fd, family, o->transparent, IP_TRANSPARENT, "setsockopt IP_TRANSPARENT", IPV6_TRANSPARENT,
+                         "setsockopt IPV6_TRANSPARENT", step)) != 0)
+    return err;
+  if (o->has_freebind &&
+      (err = set_ip_flag(fd, family, o->freebind, IP_FREEBIND, "setsockopt IP_FREEBIND", IPV6_FREEBIND,
+                         "setsockopt IPV6_FREEBIND", step)) != 0)
+    return err;
   return 0;
+}
+
+// A non-blocking, close-on-exec TCP socket of `family` (4|6) in the current thread's netns, with
+// `o` applied. Returns the fd, or -1 with *err/*step set (nothing left open).
+int open_socket(int family, const sockopts *o, int *err, const char **step) {
+  int domain = family == 6 ? AF_INET6 : AF_INET;
+  *step = "socket";
+  int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = errno;
+    return -1;
+  }
+  if ((*err = apply_sockopts(fd, domain, o, step)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 static int socket_family(int fd, int *family) {
