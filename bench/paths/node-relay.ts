@@ -6,11 +6,9 @@ import { startTcpRelayIn, type ToolProcess } from '../lib/index.js';
 import type { BenchEnv } from './bench-env.js';
 import type { ProxyProcess } from './bench-path.js';
 import { APP_HTTP_PORT, APP_IPERF_PORT } from './server-app.js';
-import { PodPairPath, type Entrance } from './pod-pair-path.js';
+import { LOOPBACK_ENTRANCE, PodPairPath, type Entrance } from './pod-pair-path.js';
 
-/** Entrances in the client pod (loopback, as stunnel's) and the relay's ports on the server pod IP. */
-const CLIENT_HTTP_PORT = 15080;
-const CLIENT_TCP_PORT = 15201;
+/** The relay's ports on the server pod IP (the client side listens at LOOPBACK_ENTRANCE, as stunnel's). */
 const SERVER_HTTP_PORT = 16080;
 const SERVER_TCP_PORT = 16201;
 
@@ -40,13 +38,13 @@ export class NodeRelayPath extends PodPairPath {
       await startTcpRelayIn(
         env.inPod(this.clientPod),
         [
-          { listenHost: '127.0.0.1', listenPort: CLIENT_HTTP_PORT, toHost: serverIp, toPort: SERVER_HTTP_PORT },
-          { listenHost: '127.0.0.1', listenPort: CLIENT_TCP_PORT, toHost: serverIp, toPort: SERVER_TCP_PORT },
+          { listenHost: LOOPBACK_ENTRANCE.host, listenPort: LOOPBACK_ENTRANCE.httpPort, toHost: serverIp, toPort: SERVER_HTTP_PORT },
+          { listenHost: LOOPBACK_ENTRANCE.host, listenPort: LOOPBACK_ENTRANCE.tcpPort, toHost: serverIp, toPort: SERVER_TCP_PORT },
         ],
         AGENT_NODE_FLAGS,
       ),
     );
-    return { host: '127.0.0.1', httpPort: CLIENT_HTTP_PORT, tcpPort: CLIENT_TCP_PORT };
+    return LOOPBACK_ENTRANCE;
   }
 
   proxies(): readonly ProxyProcess[] {

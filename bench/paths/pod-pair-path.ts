@@ -13,6 +13,9 @@ export interface Entrance {
   readonly tcpPort: number;
 }
 
+/** The entrance of the tunnel paths (stunnel, node-relay): a local listener in the client pod. */
+export const LOOPBACK_ENTRANCE: Entrance = { host: '127.0.0.1', httpPort: 15080, tcpPort: 15201 };
+
 export abstract class PodPairPath implements BenchPath {
   abstract readonly name: string;
   abstract readonly description: string;

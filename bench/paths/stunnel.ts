@@ -5,11 +5,9 @@ import { startStunnelPath, type StunnelPath as Tunnel } from '../lib/index.js';
 import type { BenchEnv } from './bench-env.js';
 import type { ProxyProcess } from './bench-path.js';
 import { APP_HTTP_PORT, APP_IPERF_PORT } from './server-app.js';
-import { PodPairPath, type Entrance } from './pod-pair-path.js';
+import { LOOPBACK_ENTRANCE, PodPairPath, type Entrance } from './pod-pair-path.js';
 
-/** Tunnel entrances in the client pod (plaintext, loopback) and TLS listeners on the server pod IP. */
-const CLIENT_HTTP_PORT = 15080;
-const CLIENT_TCP_PORT = 15201;
+/** TLS listeners on the server pod IP (the client side listens at LOOPBACK_ENTRANCE). */
 const SERVER_HTTP_TLS_PORT = 15443;
 const SERVER_TCP_TLS_PORT = 15444;
 
@@ -30,19 +28,19 @@ export class StunnelBenchPath extends PodPairPath {
       ...common,
       serverAccept: `${serverIp}:${SERVER_HTTP_TLS_PORT}`,
       app: `127.0.0.1:${APP_HTTP_PORT}`,
-      clientAccept: `127.0.0.1:${CLIENT_HTTP_PORT}`,
+      clientAccept: `${LOOPBACK_ENTRANCE.host}:${LOOPBACK_ENTRANCE.httpPort}`,
     });
     this.tcp = await startStunnelPath({
       ...common,
       serverAccept: `${serverIp}:${SERVER_TCP_TLS_PORT}`,
       app: `127.0.0.1:${APP_IPERF_PORT}`,
-      clientAccept: `127.0.0.1:${CLIENT_TCP_PORT}`,
+      clientAccept: `${LOOPBACK_ENTRANCE.host}:${LOOPBACK_ENTRANCE.tcpPort}`,
     });
     for (const [label, t] of [['http', this.http], ['iperf3', this.tcp]] as const) {
       env.processes.note(`stunnel client (${label})`, t.client.pid);
       env.processes.note(`stunnel server (${label})`, t.server.pid);
     }
-    return { host: '127.0.0.1', httpPort: CLIENT_HTTP_PORT, tcpPort: CLIENT_TCP_PORT };
+    return LOOPBACK_ENTRANCE;
   }
 
   /** The HTTP tunnel's two processes: every sampled measurement (HTTP load, idle connections) uses it. */
