@@ -6,4 +6,5 @@ export { DEFAULTS } from './defaults.js';
 export { SETTINGS, SETTINGS_HELP, formatSettingsHelp, type SettingSpec, type SettingKind, type SettingHelp } from './settings.js';
 export { readSettings, wantsHelp, processEnv, type RawSettings, type RawSetting } from './env.js';
 export { loadConfig, parseDurationMs } from './load.js';
+export { caAddressProblem } from './ca-address.js';
 export { deepFreeze } from './deep-freeze.js';

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { MeshError } from '../common/errors.js';
+import { caAddressProblem } from './ca-address.js';
 import { deepFreeze } from './deep-freeze.js';
 import { DEFAULTS } from './defaults.js';
 import { readSettings, type RawPrefixed, type RawSetting } from './env.js';
@@ -124,7 +125,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   checkPortClashes(ports, socks5Enabled, errors, origin);
 
   const caAddress = withScheme(get<string>('caAddress', raw.inKubernetes ? DEFAULTS.caAddressInCluster : DEFAULTS.caAddressLocal));
-  const addressProblem = checkCaAddress(caAddress);
+  const addressProblem = caAddressProblem(caAddress);
   if (addressProblem !== undefined) errors.push(`${origin('caAddress')}=${JSON.stringify(caAddress)}: ${addressProblem}`);
   const altCaHostname = parsed.get('altCaHostname') as string | undefined;
   if (altCaHostname !== undefined && !isHostName(altCaHostname)) {
@@ -185,22 +186,6 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     istioVersion: get<string>('istioVersion', DEFAULTS.istioVersion),
   };
   return deepFreeze(config);
-}
-
-/** The istiod CA is only ever reached over TLS: anything but https://host[:port] is refused. */
-function checkCaAddress(address: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    return 'expected https://host:port';
-  }
-  if (url.protocol !== 'https:') return 'only https:// is supported (the CA is always reached over TLS)';
-  if (url.hostname === '') return 'expected https://host:port';
-  if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.username !== '') {
-    return 'expected https://host:port without path, query or credentials';
-  }
-  return undefined;
 }
 
 function isHostName(text: string): boolean {

@@ -7,6 +7,7 @@ import { basename, dirname } from 'node:path';
 import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { caAddressProblem } from '../config/index.js';
 import type { AuthTokenSource } from '../config/types.js';
 import type { Logger } from '../common/log.js';
 import { MeshError } from '../common/errors.js';
@@ -198,17 +199,11 @@ export class IstiodCaClient implements CaClient {
   }
 }
 
-/** `https://host:port` → grpc-js target `host:port` (the scheme only says "TLS", which is the only option). */
+/** `https://host:port` → grpc-js target `host:port`, by config's CA_ADDRESS rule (else CA_CONFIG). */
 function grpcTarget(address: string): string {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    throw new MeshError('CA_CONFIG', `istiod CA address "${address}" is not a URL (expected https://host:port)`);
-  }
-  if (url.protocol !== 'https:' || url.hostname === '') {
-    throw new MeshError('CA_CONFIG', `istiod CA address "${address}" must be https://host:port (the CA is only reached over TLS)`);
-  }
+  const problem = caAddressProblem(address);
+  if (problem !== undefined) throw new MeshError('CA_CONFIG', `istiod CA address "${address}": ${problem}`);
+  const url = new URL(address);
   return `${url.hostname}:${url.port || '443'}`;
 }
 
