@@ -145,9 +145,7 @@ export class TrafficMetrics {
 
   /** Open sockets for one reporter (gauge value), mainly for tests and drain logs. */
   openFor(reporter: Reporter): number {
-    let n = 0;
-    for (const r of this.live) if (r.labels.reporter === reporter) n++;
-    return n;
+    return this.openByReporter.get(reporter) ?? 0;
   }
 
   /** @internal called by Recorder.close exactly once. */
