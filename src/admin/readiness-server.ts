@@ -1,5 +1,5 @@
-// The readiness endpoint (ztunnel port 15021): GET /healthz/ready answers 200 `ready\n` or 500 with
-// the sorted pending task list; any other method is 405 and any other path 404.
+// The readiness endpoint (ztunnel port 15021): GET /healthz/ready answers 200 `ready\n`, 500 with
+// the sorted pending task list, or 503 `draining\n` once shutdown began; other methods 405, paths 404.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../common/log.js';
@@ -22,6 +22,7 @@ export class ReadinessServer extends HttpEndpoint {
     if (pathOf(req) !== '/healthz/ready') return reply(res, 404, '');
     if (req.method !== 'GET') return reply(res, 405, '');
     const r = this.options.readiness;
+    if (r.draining) return reply(res, 503, 'draining\n');
     if (r.ready()) return reply(res, 200, 'ready\n');
     reply(res, 500, `not ready, pending: ${r.pending().join(', ')}\n`);
   }

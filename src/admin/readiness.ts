@@ -7,6 +7,7 @@ export class Readiness {
   /** name → outstanding registrations under that name. */
   private readonly tasks = new Map<string, number>();
   private readonly events = new EventEmitter();
+  private drainingSince: number | undefined;
 
   /**
    * Adds a pending task and returns its release function. Releasing twice is a no-op; the same
@@ -26,7 +27,19 @@ export class Readiness {
   }
 
   ready(): boolean {
-    return this.tasks.size === 0;
+    return this.tasks.size === 0 && this.drainingSince === undefined;
+  }
+
+  /**
+   * The process is shutting down: not ready from now on, whatever the tasks, so load balancers
+   * and kubelet stop sending new work at the start of the drain (not at its end).
+   */
+  startDrain(): void {
+    this.drainingSince ??= Date.now();
+  }
+
+  get draining(): boolean {
+    return this.drainingSince !== undefined;
   }
 
   /** Pending task names, sorted, each once. */
@@ -34,9 +47,9 @@ export class Readiness {
     return [...this.tasks.keys()].sort();
   }
 
-  /** Resolves once no task is pending (immediately if already so). */
+  /** Resolves once no task is pending (immediately if already so); draining does not count. */
   whenReady(): Promise<void> {
-    if (this.ready()) return Promise.resolve();
+    if (this.tasks.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.events.once('ready', resolve));
   }
 }

@@ -33,11 +33,27 @@ async function runNode(argv: string[]): Promise<number> {
     if (quitting) return;
     quitting = true;
     agent.logger.info({ why }, 'shutting down');
+    // Last resort if teardown itself hangs: the drain promise is bounded, this only guards bugs.
+    setTimeout(() => {
+      agent.logger.error({ why }, 'shutdown did not complete 2 s past the drain deadline; exiting');
+      agent.logger.flush();
+      process.exit(1);
+    }, config.drainDeadlineMs + 2000).unref();
     await agent.close();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void quit('SIGTERM'));
-  process.on('SIGINT', () => void quit('SIGINT'));
+  // The first signal drains; a second one (an impatient operator, or kubelet after the grace
+  // period) exits at once, as ztunnel does.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (quitting) {
+      agent.logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
+      agent.logger.flush();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    void quit(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   // Bad input must never take the daemon down; an unexpected throw is logged and survived.
   process.on('uncaughtException', (err) => agent.logger.error({ err }, 'uncaught exception (survived)'));
   process.on('unhandledRejection', (err) => agent.logger.error({ err }, 'unhandled rejection (survived)'));

@@ -15,6 +15,22 @@ import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { EMBEDDED_EXAMPLE_YAML, LocalConfigSource } from '../xds/index.js';
 
+/** Past the drain deadline, how long teardown may take before parts are destroyed regardless, ms. */
+const DEADLINE_SLACK_MS = 250;
+/** How long admin, stats and readiness servers may take to close gracefully, ms. */
+const ADMIN_CLOSE_GRACE_MS = 250;
+
+/** Resolves with `p`'s value, or 'timeout' after `ms`. */
+async function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface NodeAgentOptions {
   readonly config: Config;
   /** Where log lines go (tests capture them); default asynchronous stdout. */
@@ -158,12 +174,28 @@ export class NodeAgent {
     return { admin: this.admin?.address(), stats: this.stats?.address(), readiness: this.readinessServer?.address() };
   }
 
-  /** Graceful: stop accepting, drain connections up to the deadline, then stop everything. */
+  /**
+   * Graceful: readiness turns 503 at once, listeners stop accepting, connections drain up to the
+   * deadline; at the deadline whatever is left is destroyed, whatever peers do. Resolves by the
+   * deadline plus the time to close local servers (bounded by ADMIN_CLOSE_GRACE_MS).
+   */
   close(): Promise<void> {
     this.stopping ??= (async () => {
-      this.logger.info({ deadlineMs: this.config.drainDeadlineMs }, 'draining');
-      await Promise.all([this.nodeProxy?.close(this.config.drainDeadlineMs), this.inpod?.close(this.config.drainDeadlineMs)]);
-      await Promise.allSettled([this.admin?.close(), this.stats?.close(), this.readinessServer?.close()]);
+      const deadlineMs = this.config.drainDeadlineMs;
+      this.readiness.startDrain();
+      this.logger.info({ deadlineMs }, 'draining');
+      const drained = Promise.all([this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs)]).then(() => 'drained' as const);
+      const outcome = await raceTimeout(drained, deadlineMs + DEADLINE_SLACK_MS);
+      if (outcome === 'timeout') this.logger.warn({ deadlineMs }, 'drain did not finish by the deadline; destroying what is left');
+      this.nodeProxy?.destroy();
+      if (outcome === 'timeout') void this.inpod?.destroy();
+      // Admin, stats and readiness last: probes see 503 while the drain runs.
+      const servers = Promise.allSettled([this.admin?.close(), this.stats?.close(), this.readinessServer?.close()]);
+      if ((await raceTimeout(servers, ADMIN_CLOSE_GRACE_MS)) === 'timeout') {
+        this.admin?.destroy();
+        this.stats?.destroy();
+        this.readinessServer?.destroy();
+      }
       this.source.close();
       this.certManager?.close();
       this.ca?.close();

@@ -8,6 +8,7 @@ import { MeshError, isMeshError } from '../common/errors.js';
 import type { Http2Config } from '../config/types.js';
 import { formatAuthority } from './headers.js';
 import { peerUriSans, sessionInfoOf, type HboneSessionInfo } from './session-info.js';
+import type { SessionTransport } from './session-liveness.js';
 
 /** Client SETTINGS_MAX_HEADER_LIST_SIZE (facts §1.4). */
 export const CLIENT_MAX_HEADER_LIST_BYTES = 16 * 1024;
@@ -35,6 +36,8 @@ export interface DialOptions {
 export interface DialedSession {
   readonly session: http2.ClientHttp2Session;
   readonly info: HboneSessionInfo;
+  /** The sockets under the session, which the owner watches and tears down (session-liveness.ts). */
+  readonly transport: SessionTransport;
 }
 
 /** Enough session memory (MB, Node's unit) for a full connection window plus framing slack. */
@@ -171,7 +174,7 @@ export function dialHbone(o: DialOptions): Promise<DialedSession> {
         } catch {
           // Only fails on a destroyed session, which the pool's close handler cleans up.
         }
-        resolve({ session: s, info: sessionInfoOf(sock) });
+        resolve({ session: s, info: sessionInfoOf(sock), transport: { tls: sock, tcp: tcp ?? sock } });
       });
     };
   });

@@ -7,18 +7,22 @@
 //    reserved synchronously at checkout, so concurrent callers never overshoot the limit;
 //  - at most one dial per key is in flight; other callers for that key wait for it, then re-check;
 //  - a connection not checked out for unusedReleaseTimeoutMs leaves the pool and closes
-//    gracefully (its open streams finish first).
+//    gracefully (its open streams finish first);
+//  - a connection whose transport fails (peer FIN, RST, error) or whose keepalive dies leaves the
+//    pool at once and its sockets are destroyed; a retired connection whose streams are all done
+//    is destroyed after RETIRED_CLOSE_GRACE_MS even if the peer never closes its end.
 
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
-import { MeshError } from '../common/errors.js';
+import { MeshError, isMeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Http2Config, PoolConfig } from '../config/types.js';
 import { dialHbone, type TcpConnector } from './client-connection.js';
 import { formatAuthority } from './headers.js';
 import { startKeepalive } from './keepalive.js';
 import type { HboneSessionInfo } from './session-info.js';
+import { killSession, sessionLostReason, watchTransport, type SessionTransport } from './session-liveness.js';
 
 export interface HbonePoolInputs {
   readonly http2: Http2Config;
@@ -69,6 +73,7 @@ interface PooledConnection {
   readonly key: string;
   readonly session: http2.ClientHttp2Session;
   readonly info: HboneSessionInfo;
+  readonly transport: SessionTransport;
   state: ConnState;
   activeStreams: number;
   idleTimer: NodeJS.Timeout | undefined;
@@ -80,7 +85,10 @@ interface KeyEntry {
   dialing: Promise<void> | undefined;
 }
 
-const { NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+/** How long a retired connection with no streams left may wait for the peer to close, ms. */
+export const RETIRED_CLOSE_GRACE_MS = 1000;
 
 export class HbonePool {
   private readonly inputs: HbonePoolInputs;
@@ -95,7 +103,8 @@ export class HbonePool {
 
   /** Opens a CONNECT stream to `req.authority` through a pooled connection to `req.nextHop`. */
   async connect(req: HboneConnectRequest): Promise<HboneClientStream> {
-    // One retry covers a connection that got GOAWAY between checkout and request().
+    // One retry on a fresh connection covers a stream that never got an answer because its
+    // connection was lost, got GOAWAY or refused it: no app byte was sent on it yet.
     for (let attempt = 0; ; attempt++) {
       const conn = await this.checkout(req);
       let stream: http2.ClientHttp2Stream;
@@ -108,23 +117,40 @@ export class HbonePool {
         conn.activeStreams--;
         this.retire(conn, 'draining');
         if (attempt === 0) continue;
-        throw new MeshError('H2_ERROR', `hbone request to ${req.authority} failed: ${(err as Error).message}`, { cause: err });
+        throw new MeshError('H2_STREAM', `hbone request to ${req.authority} failed: ${(err as Error).message}`, { cause: err });
       }
       stream.once('close', () => {
         conn.activeStreams--;
+        this.maybeFinishRetired(conn);
       });
-      return this.awaitResponse(conn, stream, req);
+      try {
+        return await this.awaitResponse(conn, stream, req);
+      } catch (err) {
+        const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;
+        const connGone = sessionLostReason(conn.session) !== undefined || conn.session.closed || conn.session.destroyed;
+        if (attempt === 0 && isMeshError(err, 'H2_STREAM') && (refused || connGone)) {
+          this.retire(conn, 'draining');
+          this.inputs.logger.debug({ key: req.key, err: err.message }, 'hbone stream lost before a response; retrying on a new connection');
+          continue;
+        }
+        throw err;
+      }
     }
   }
 
-  /** Stops handing out connections and closes every session gracefully; resolves when all closed. */
+  /**
+   * Stops handing out connections and closes every session gracefully (open streams finish
+   * first); resolves when all are closed. Unbounded while streams stay open: callers bound it
+   * with their drain deadline and then call destroy().
+   */
   async close(): Promise<void> {
     this.closing = true;
     const closed = [...this.live].map((c) => new Promise<void>((resolve) => {
       if (c.session.destroyed) resolve();
       else {
         c.session.once('close', () => resolve());
-        c.session.close();
+        this.retire(c, 'draining');
+        this.maybeFinishRetired(c);
       }
     }));
     for (const s of this.dialSockets) s.destroy();
@@ -135,7 +161,7 @@ export class HbonePool {
   destroy(): void {
     this.closing = true;
     for (const s of this.dialSockets) s.destroy();
-    for (const c of [...this.live]) c.session.destroy();
+    for (const c of [...this.live]) killSession(c.session, c.transport, 'hbone pool destroyed');
   }
 
   stats(): HbonePoolStats {
@@ -178,7 +204,7 @@ export class HbonePool {
   private async dial(req: HboneConnectRequest, entry: KeyEntry): Promise<void> {
     const log = this.inputs.logger;
     try {
-      const { session, info } = await dialHbone({
+      const { session, info, transport } = await dialHbone({
         nextHop: req.nextHop,
         localAddress: req.localAddress,
         connectTcp: this.inputs.connectTcp,
@@ -192,11 +218,11 @@ export class HbonePool {
         },
       });
       if (this.closing) {
-        session.destroy();
+        killSession(session, transport, 'hbone pool is closing');
         throw new MeshError('DRAINING', 'hbone pool is closing');
       }
       const conn: PooledConnection = {
-        key: req.key, session, info, state: 'ready', activeStreams: 0, idleTimer: undefined, stopKeepalive: () => {},
+        key: req.key, session, info, transport, state: 'ready', activeStreams: 0, idleTimer: undefined, stopKeepalive: () => {},
       };
       this.adopt(conn, entry);
       log.debug({ key: req.key, peer: info.peerIdentity, dst: formatAuthority(req.nextHop.ip, req.nextHop.port) }, 'hbone connection established');
@@ -214,9 +240,15 @@ export class HbonePool {
     entry.conns.push(conn);
     this.live.add(conn);
     const log = this.inputs.logger;
+    watchTransport(session, conn.transport, (reason) => {
+      log.debug({ key: conn.key, reason }, 'hbone connection lost');
+      this.retire(conn, 'closed');
+      this.live.delete(conn);
+    });
     session.on('goaway', (code: number) => {
       log.debug({ key: conn.key, code }, 'hbone connection got GOAWAY');
       this.retire(conn, 'draining');
+      this.maybeFinishRetired(conn);
     });
     session.on('error', (err: Error) => {
       log.debug({ key: conn.key, err }, 'hbone connection error');
@@ -229,7 +261,7 @@ export class HbonePool {
     const h = this.inputs.http2;
     conn.stopKeepalive = startKeepalive(session, { intervalMs: h.pingIntervalMs, timeoutMs: h.pingTimeoutMs }, (reason) => {
       log.warn({ key: conn.key, reason }, 'hbone connection dead, dropping');
-      session.destroy();
+      killSession(session, conn.transport, `keepalive: ${reason}`);
     });
     this.armIdleTimer(conn);
   }
@@ -239,9 +271,21 @@ export class HbonePool {
     conn.idleTimer = setTimeout(() => {
       this.inputs.logger.debug({ key: conn.key }, 'hbone connection unused, releasing');
       this.retire(conn, 'draining');
-      conn.session.close();
+      this.maybeFinishRetired(conn);
     }, this.inputs.pool.unusedReleaseTimeoutMs);
     conn.idleTimer.unref();
+  }
+
+  /**
+   * A retired connection with no stream left: GOAWAY (graceful close), then destroy it unless the
+   * peer closed its end within RETIRED_CLOSE_GRACE_MS (Node alone would wait for that forever).
+   */
+  private maybeFinishRetired(conn: PooledConnection): void {
+    if (conn.state !== 'draining' || conn.activeStreams > 0 || conn.session.destroyed) return;
+    if (!conn.session.closed) conn.session.close();
+    setTimeout(() => {
+      if (!conn.session.destroyed) killSession(conn.session, conn.transport, 'retired connection not closed by the peer');
+    }, RETIRED_CLOSE_GRACE_MS).unref();
   }
 
   /** Takes a connection out of the pool: no new streams; open ones run to completion. */
@@ -285,11 +329,17 @@ export class HbonePool {
       const onError = (err: Error): void => {
         cleanup();
         stream.on('error', () => {});
-        reject(new MeshError('H2_ERROR', `hbone CONNECT to ${req.authority} via ${via} failed: ${err.message}`, { cause: err }));
+        reject(new MeshError('H2_STREAM', `hbone CONNECT to ${req.authority} via ${via} failed: ${err.message}`, { cause: err }));
       };
       const onClose = (): void => {
         cleanup();
-        reject(new MeshError('H2_ERROR', `hbone CONNECT to ${req.authority} via ${via}: stream closed before a response (rst code ${stream.rstCode})`));
+        const lost = sessionLostReason(conn.session);
+        reject(
+          new MeshError(
+            'H2_STREAM',
+            `hbone CONNECT to ${req.authority} via ${via}: stream closed before a response (${lost ?? `rst code ${stream.rstCode}`})`,
+          ),
+        );
       };
       stream.once('response', onResponse);
       stream.once('error', onError);

@@ -4,6 +4,7 @@
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import { MeshError } from '../common/errors.js';
+import { sessionLostReason, trackEndStream } from './session-liveness.js';
 
 /**
  * Live byte counters. Directions are named from the TCP socket's point of view:
@@ -62,8 +63,12 @@ const BENIGN_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ENOTCONN', 'ECONNA
  * FIN from the app becomes END_STREAM while the other direction keeps flowing.
  * Mapping:
  *  - TCP EOF → h2.end() (empty DATA + END_STREAM);
- *  - h2 END_STREAM, or RST_STREAM NO_ERROR/CANCEL → tcp.end() (shutdown SHUT_WR);
- *  - other RST codes → TCP reset (I/O error, reported in `error`);
+ *  - h2 END_STREAM, or RST_STREAM NO_ERROR/CANCEL from the peer → tcp.end() (shutdown SHUT_WR),
+ *    as ztunnel (src/copy.rs) treats them;
+ *  - other RST codes → TCP reset (I/O error H2_STREAM, reported in `error`);
+ *  - the HTTP/2 connection lost before the peer's END_STREAM (FIN, RST, GOAWAY then close,
+ *    keepalive death, forced drain: see session-liveness.ts) → TCP reset and STREAM_TRUNCATED:
+ *    the app must not take a cut-off stream for a complete one;
  *  - TCP RST/ECONNRESET/EPIPE, or the socket closing before EOF → RST_STREAM CANCEL on h2.
  * Backpressure: a side's reads pause while the other side's write buffer is full.
  */
@@ -79,9 +84,15 @@ export function copyBidirectional(
   let bytesH2ToTcp = 0;
   let error: Error | undefined;
   let tcpReadEnded = false;
-  let h2ReadEnded = false;
   let tcpClosed = tcp.destroyed;
   let h2Closed = h2.destroyed;
+  /** We reset the stream ourselves (the app went away): its close is not the peer's doing. */
+  let h2ResetLocally = false;
+  let h2Error: Error | undefined;
+  // Captured now: Node detaches a stream from its session when the stream is destroyed.
+  const session = h2.session;
+  // Node's 'end' also follows a reset or a lost session: only this tells a real END_STREAM.
+  const endStream = trackEndStream(h2);
 
   return new Promise<CopyResult>((resolve) => {
     const maybeDone = (): void => {
@@ -150,8 +161,8 @@ export function copyBidirectional(
     };
     tcp.on('drain', onTcpDrain);
     h2.on('end', () => {
-      h2ReadEnded = true;
-      if (!tcp.destroyed && tcp.writable) tcp.end();
+      // Any other end is decided when the stream closes (reset, EOF-like reset or truncation).
+      if (endStream.received && !tcp.destroyed && tcp.writable) tcp.end();
     });
     // Accepted sockets arrive paused (pauseOnConnect): start both directions explicitly.
     tcp.resume();
@@ -164,31 +175,42 @@ export function copyBidirectional(
       tcpClosed = true;
       // The app went away before its EOF (RST, error, local destroy): abort the stream so the
       // peer learns of it, instead of a clean END_STREAM it would take as a graceful close.
-      if (!h2.destroyed && (!tcpReadEnded || !h2ReadEnded)) h2.close(NGHTTP2_CANCEL);
+      if (!h2.destroyed && (!tcpReadEnded || !endStream.received)) {
+        h2ResetLocally = true;
+        h2.close(NGHTTP2_CANCEL);
+      }
       maybeDone();
     });
 
     h2.on('error', (err: Error) => {
-      if (!BENIGN_SOCKET_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) {
-        error ??= new MeshError('H2_ERROR', `hbone stream failed: ${err.message}`, { cause: err });
-      }
+      if (!BENIGN_SOCKET_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) h2Error ??= err;
     });
     h2.on('close', () => {
       h2Closed = true;
       const code = h2.rstCode ?? NGHTTP2_NO_ERROR;
-      if (code !== NGHTTP2_NO_ERROR && code !== NGHTTP2_CANCEL) {
-        error ??= new MeshError('H2_ERROR', `hbone stream reset with code ${code}`);
+      const lost = endStream.received || h2ResetLocally ? undefined : sessionLostReason(session);
+      if (lost !== undefined) {
+        error ??= new MeshError('STREAM_TRUNCATED', `hbone stream cut off before the peer ended it: ${lost}`, { cause: h2Error });
         resetTcp(tcp);
-      } else if (!tcp.destroyed) {
-        // Reset NO_ERROR/CANCEL counts as EOF: flush what we have, FIN, and since nothing more
-        // can go into the stream, release the socket once our side is written out.
-        if (!h2ReadEnded && tcp.writable) tcp.end();
-        if (!tcpReadEnded) destroyAfterFinish(tcp);
+      } else if (code !== NGHTTP2_NO_ERROR && code !== NGHTTP2_CANCEL) {
+        error ??= new MeshError('H2_STREAM', `hbone stream reset with code ${code}`, { cause: h2Error });
+        resetTcp(tcp);
+      } else {
+        if (h2Error) error ??= new MeshError('H2_STREAM', `hbone stream failed: ${h2Error.message}`, { cause: h2Error });
+        if (!tcp.destroyed) {
+          // Reset NO_ERROR/CANCEL counts as EOF: flush what we have, FIN, and since nothing more
+          // can go into the stream, release the socket once our side is written out.
+          if (!endStream.received && tcp.writable) tcp.end();
+          if (!tcpReadEnded) destroyAfterFinish(tcp);
+        }
       }
       maybeDone();
     });
 
-    if (tcpClosed && !h2Closed) h2.close(NGHTTP2_CANCEL);
+    if (tcpClosed && !h2Closed) {
+      h2ResetLocally = true;
+      h2.close(NGHTTP2_CANCEL);
+    }
     if (h2Closed && !tcpClosed) tcp.end();
     maybeDone();
   });

@@ -1,5 +1,6 @@
 // HTTP/2 PING keepalive shared by the HBONE client pool and server (facts §1.4): first PING one
 // interval after start, then every interval, data flow or not; unanswered past the timeout = dead.
+// Pings go on while a session drains after GOAWAY: a peer can die then too.
 
 import type * as http2 from 'node:http2';
 
@@ -24,7 +25,7 @@ export function startKeepalive(session: http2.Http2Session, options: KeepaliveOp
     onDead(reason);
   };
   const tick = (): void => {
-    if (stopped || session.destroyed || session.closed) return;
+    if (stopped || session.destroyed) return;
     const timer = setTimeout(() => die(`ping unanswered after ${options.timeoutMs} ms`), options.timeoutMs);
     timer.unref();
     timeouts.add(timer);

@@ -12,7 +12,9 @@ import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Http2Config } from '../config/types.js';
 import { sessionMemoryMb } from './client-connection.js';
+import { formatAuthority } from './headers.js';
 import { startKeepalive } from './keepalive.js';
+import { killSession, watchTransport, type SessionTransport } from './session-liveness.js';
 import { normalizeIp, sessionInfoOf, type HboneSessionInfo, type SocketAddress } from './session-info.js';
 
 /** Server SETTINGS (facts §1.4). */
@@ -60,8 +62,12 @@ export interface HboneServerStats {
 interface SessionCtx {
   readonly info: HboneSessionInfo;
   readonly peerIdentity: string;
+  readonly transport: SessionTransport;
   stopKeepalive: () => void;
 }
+
+/** After a drain's streams are done, how long peers get to close their end before we cut it, ms. */
+const DRAIN_CLOSE_GRACE_MS = 1000;
 
 /** Answers a CONNECT with an error status: HEADERS + END_STREAM, no body (facts §1.6). */
 export function respondError(stream: http2.ServerHttp2Stream, status: number): void {
@@ -94,6 +100,8 @@ export class HboneServer {
   /** Set synchronously around h2.emit('connection') so the 'session' handler can pick it up. */
   private pendingCtx: SessionCtx | undefined;
   private closing = false;
+  /** Drain waiters, re-checked whenever a session or stream closes. */
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(inputs: HboneServerInputs) {
     this.inputs = inputs;
@@ -175,34 +183,53 @@ export class HboneServer {
     );
   }
 
-  /** GOAWAY to every session, wait for their streams until `deadlineMs`, then force-close. */
+  /**
+   * GOAWAY to every session, wait for their streams until `deadlineMs`, then cut what is left.
+   * Always settles by the deadline (plus at most DRAIN_CLOSE_GRACE_MS when streams finished
+   * early), whatever peers do: Node's own graceful close would wait for each peer's FIN forever.
+   */
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
+    const started = Date.now();
     for (const s of this.handshaking) (this.wrapped.get(s) ?? s).destroy();
-    const pending = [...this.sessions.keys()].map((session) => new Promise<void>((resolve) => {
-      if (session.destroyed) resolve();
-      else {
-        session.once('close', () => resolve());
-        session.close();
-      }
-    }));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), deadlineMs);
-    });
-    const outcome = await Promise.race([Promise.all(pending).then(() => 'drained' as const), deadline]);
-    clearTimeout(timer);
-    if (outcome === 'deadline') {
-      this.inputs.logger.warn({ sessions: this.sessions.size }, 'hbone drain deadline reached, force-closing');
-      this.destroy();
-      await Promise.all(pending);
+    for (const session of this.sessions.keys()) if (!session.destroyed) session.close();
+    const idle = await this.waitUntil(() => this.stats().streams === 0, deadlineMs);
+    if (!idle) {
+      this.inputs.logger.warn({ sessions: this.sessions.size, streams: this.stats().streams }, 'hbone drain deadline reached, force-closing');
+    } else {
+      // Streams are done and GOAWAY is out; give peers a moment to close their end cleanly.
+      const left = Math.max(0, Math.min(DRAIN_CLOSE_GRACE_MS, deadlineMs - (Date.now() - started)));
+      await this.waitUntil(() => this.sessions.size === 0, left);
     }
+    this.destroy();
+  }
+
+  /** Resolves true once `cond()` holds (checked on every session or stream close), false at the timeout. */
+  private waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (cond()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!cond()) return;
+        clearTimeout(timer);
+        this.changeListeners.delete(check);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.changeListeners.delete(check);
+        resolve(false);
+      }, timeoutMs);
+      this.changeListeners.add(check);
+    });
+  }
+
+  private notifyChange(): void {
+    for (const l of [...this.changeListeners]) l();
   }
 
   destroy(): void {
     this.closing = true;
     for (const s of this.handshaking) (this.wrapped.get(s) ?? s).destroy();
-    for (const session of [...this.sessions.keys()]) session.destroy();
+    for (const [session, ctx] of [...this.sessions]) killSession(session, ctx.transport, 'server shutting down');
   }
 
   stats(): HboneServerStats {
@@ -256,7 +283,7 @@ export class HboneServer {
     // (never emitted on server sockets) while it is still set.
     (sock as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
     // Synchronous hand-off: data after the handshake stays buffered and the session replays it.
-    this.pendingCtx = { info: sessionInfoOf(sock), peerIdentity, stopKeepalive: () => {} };
+    this.pendingCtx = { info: sessionInfoOf(sock), peerIdentity, transport: { tls: sock, tcp: raw }, stopKeepalive: () => {} };
     try {
       this.h2.emit('connection', sock);
     } finally {
@@ -273,6 +300,10 @@ export class HboneServer {
     this.sessions.set(session, ctx);
     this.streamCounts.set(session, 0);
     const log = this.inputs.logger;
+    watchTransport(session, ctx.transport, (reason) => {
+      log.debug({ peer: ctx.peerIdentity, src: formatAuthority(ctx.info.remoteAddress.ip, ctx.info.remoteAddress.port), reason }, 'hbone connection lost');
+      this.dropSession(session);
+    });
     const h = this.inputs.http2;
     try {
       session.setLocalWindowSize(h.connectionWindowBytes);
@@ -282,18 +313,23 @@ export class HboneServer {
     ctx.stopKeepalive = startKeepalive(session, { intervalMs: h.pingIntervalMs, timeoutMs: h.pingTimeoutMs }, (reason) => {
       log.warn({ peer: ctx.peerIdentity, reason }, 'hbone connection dead, closing');
       this.inputs.onError?.(new MeshError('H2_ERROR', `keepalive: ${reason}`), 'keepalive');
-      // ztunnel: abrupt shutdown with GOAWAY NO_ERROR.
-      session.goaway(http2.constants.NGHTTP2_NO_ERROR);
-      session.destroy();
+      // ztunnel: abrupt shutdown with GOAWAY NO_ERROR (best effort: the peer is not answering).
+      if (!session.destroyed) session.goaway(http2.constants.NGHTTP2_NO_ERROR);
+      killSession(session, ctx.transport, `keepalive: ${reason}`);
     });
     session.on('error', (err: Error) => {
       log.debug({ peer: ctx.peerIdentity, err: err.message }, 'hbone session error');
       this.inputs.onError?.(err, 'h2');
     });
-    session.once('close', () => {
-      ctx.stopKeepalive();
-      this.sessions.delete(session);
-    });
+    session.once('close', () => this.dropSession(session));
+  }
+
+  private dropSession(session: http2.ServerHttp2Session): void {
+    const ctx = this.sessions.get(session);
+    if (!ctx) return;
+    ctx.stopKeepalive();
+    this.sessions.delete(session);
+    this.notifyChange();
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
@@ -306,7 +342,10 @@ export class HboneServer {
       return;
     }
     this.streamCounts.set(session, this.openStreams(session) + 1);
-    stream.once('close', () => this.streamCounts.set(session, Math.max(0, this.openStreams(session) - 1)));
+    stream.once('close', () => {
+      this.streamCounts.set(session, Math.max(0, this.openStreams(session) - 1));
+      this.notifyChange();
+    });
     const authority = headers[':authority'];
     if (headers[':method'] !== 'CONNECT' || typeof authority !== 'string') {
       respondError(stream, 400);

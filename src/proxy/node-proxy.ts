@@ -140,6 +140,11 @@ export class NodeProxy {
     return this.instance.activeConnections;
   }
 
+  /** HBONE sessions and streams of the host proxy, inbound (server) and outbound (pool). */
+  hboneStats(): ReturnType<ProxyInstance['stats']> {
+    return this.instance.stats();
+  }
+
   private listeners(): Listener[] {
     return [...this.fixed, ...[...this.inboundByIp.values()].flat()];
   }

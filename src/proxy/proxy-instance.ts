@@ -9,7 +9,7 @@ import type { SecureContext } from 'node:tls';
 import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
-import { HbonePool, HboneServer } from '../hbone/index.js';
+import { HbonePool, HboneServer, type HbonePoolStats, type HboneServerStats } from '../hbone/index.js';
 import type { CertManager } from '../identity/index.js';
 import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
 import type { ProxyState } from '../state/index.js';
@@ -169,7 +169,15 @@ export class ProxyInstance {
     return this.active.size;
   }
 
-  /** GOAWAY to HBONE peers, then wait for in-flight connections until the deadline. */
+  /** HBONE sessions and streams, inbound (server) and outbound (pool). */
+  stats(): { readonly server: HboneServerStats; readonly pool: HbonePoolStats } {
+    return { server: this.hboneServer.stats(), pool: this.pool.stats() };
+  }
+
+  /**
+   * GOAWAY to HBONE peers, then wait for in-flight connections until the deadline. Settles by
+   * the deadline whatever peers do; the caller then destroys what is left.
+   */
   async drain(deadlineMs: number): Promise<'drained' | 'deadline'> {
     const serverDrained = this.hboneServer.close(deadlineMs);
     let timer: NodeJS.Timeout | undefined;

@@ -275,7 +275,7 @@ test('TCP RST from the app resets the h2 stream and the server side sees CANCEL'
   assert.equal(await roundTrip(rig, pool, target, 'still'), 'still');
 });
 
-test('a stream reset with an error code ends the copy with H2_ERROR and resets the app socket', async (t) => {
+test('a stream reset with an error code ends the copy with H2_STREAM (flag CONNECT) and resets the app socket', async (t) => {
   const { rig, target } = await setup(t);
   rig.handler = (req) => {
     req.stream.respond({ ':status': 200 });
@@ -295,7 +295,8 @@ test('a stream reset with an error code ends the copy with H2_ERROR and resets t
   const copied = copyBidirectional(proxySide, stream);
   app.write('x');
   const result = await copied;
-  assert.ok(isMeshError(result.error, 'H2_ERROR'));
+  assert.ok(isMeshError(result.error, 'H2_STREAM'));
+  assert.equal((result.error as { flag?: string }).flag, 'CONNECT');
   assert.equal(result.bytesTcpToH2, 1);
   assert.equal(proxySide.destroyed, true);
 });
