@@ -199,6 +199,8 @@ export interface FaultServer {
   readonly connections: FaultServerConnection[];
   /** Number of TCP connections accepted so far. */
   readonly accepted: number;
+  /** The next this-many CONNECT streams are refused with RST_STREAM(REFUSED_STREAM), unanswered. */
+  refuseNext: number;
   /** Stops listening and cuts every connection (a crash); `listen()` brings it back on the same port. */
   crash(): Promise<void>;
   listen(): Promise<void>;
@@ -216,10 +218,12 @@ export async function faultServer(opts: { host: string; port: number; cert: Test
   const connections: FaultServerConnection[] = [];
   const sockets = new Set<net.Socket>();
   let accepted = 0;
+  const control = { refuseNext: 0 };
   const h2 = http2.createServer();
-  const pending = new Map<tls.TLSSocket, Tap>();
+  // Set around h2.emit('connection') so the synchronous 'session' event can pick it up.
+  let pendingTap: Tap | undefined;
   h2.on('session', (session: http2.ServerHttp2Session) => {
-    const tap = pending.get(session.socket as unknown as tls.TLSSocket);
+    const tap = pendingTap;
     session.on('error', () => {});
     if (!tap) return;
     const conn = { tap, session };
@@ -232,7 +236,8 @@ export async function faultServer(opts: { host: string; port: number; cert: Test
   h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     stream.on('error', () => {});
     const conn = connections.find((c) => c.session === stream.session);
-    if (!conn) {
+    if (!conn || control.refuseNext > 0) {
+      if (conn) control.refuseNext--;
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
@@ -256,9 +261,12 @@ export async function faultServer(opts: { host: string; port: number; cert: Test
     sock.once('secure', () => {
       // As HboneServer does: a server TLSSocket never emits 'secureConnect', which h2 waits for.
       (sock as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
-      pending.set(sock, tap);
-      h2.emit('connection', sock);
-      pending.delete(sock);
+      pendingTap = tap;
+      try {
+        h2.emit('connection', sock);
+      } finally {
+        pendingTap = undefined;
+      }
     });
   });
   const listen = (): Promise<void> =>
@@ -282,6 +290,12 @@ export async function faultServer(opts: { host: string; port: number; cert: Test
     connections,
     get accepted() {
       return accepted;
+    },
+    get refuseNext() {
+      return control.refuseNext;
+    },
+    set refuseNext(n: number) {
+      control.refuseNext = n;
     },
     crash,
     listen,
