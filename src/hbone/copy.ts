@@ -216,7 +216,8 @@ export function copyBidirectional(
   });
 }
 
-function resetTcp(tcp: net.Socket): void {
+/** Aborts a TCP connection with RST (the peer sees ECONNRESET, not a clean end); plain destroy once our FIN is out. */
+export function resetTcp(tcp: net.Socket): void {
   if (tcp.destroyed) return;
   // resetAndDestroy (Node >= 18.3) sends RST so the app sees an abort, not a clean FIN. After our
   // FIN went out it fails with EINVAL and Node then never emits 'close', so plain destroy there.

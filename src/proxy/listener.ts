@@ -4,6 +4,7 @@
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { MeshError } from '../common/errors.js';
+import { resetTcp } from '../hbone/index.js';
 import type { Logger } from '../common/log.js';
 
 export interface ListenerOptions {
@@ -80,10 +81,13 @@ export class Listener {
     if (this.server?.listening) this.server.close();
   }
 
-  /** Stops accepting and destroys every accepted socket. */
+  /**
+   * Stops accepting and aborts every accepted socket with RST: a connection cut at the drain
+   * deadline must not look to its app like one that ended cleanly.
+   */
   destroy(): void {
     this.close();
-    for (const s of this.sockets) s.destroy();
+    for (const s of this.sockets) resetTcp(s);
     this.sockets.clear();
   }
 }
