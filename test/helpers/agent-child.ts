@@ -17,9 +17,13 @@ export interface AgentChild {
 
 const live = new Set<ChildProcess>();
 
-/** Starts `ambit node` with `env` (plus PATH) and the agents' Node flags. */
-export function spawnAgentChild(env: Record<string, string>, args: string[] = []): AgentChild {
-  const child = spawn(process.execPath, ['--single-threaded-gc', AMBIT_CLI, 'node', ...args], {
+/**
+ * Starts `ambit node` with `env` (plus PATH) and the agents' Node flags. `prefix` runs it through
+ * another command that then execs it (e.g. `ip netns exec NAME`), so the child's pid is the agent's.
+ */
+export function spawnAgentChild(env: Record<string, string>, args: string[] = [], prefix: string[] = []): AgentChild {
+  const argv = [...prefix, process.execPath, '--single-threaded-gc', AMBIT_CLI, 'node', ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -125,6 +125,15 @@ export function injectFault(tap: Tap, session: http2.Http2Session, fault: Fault)
   }
 }
 
+async function dialTcp(host: string, port: number, localAddress: string | undefined): Promise<net.Socket> {
+  const tcp = net.connect({ host, port, localAddress, noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('connect', resolve);
+    tcp.once('error', reject);
+  });
+  return tcp;
+}
+
 function tlsBase(cert: TestCert): tls.SecureContextOptions {
   return {
     cert: cert.certChainPem,
@@ -145,13 +154,18 @@ export interface FaultClient {
   destroy(): void;
 }
 
-/** An HBONE client presenting `cert`; the server's identity is not checked (tests target agents). */
-export async function faultClient(opts: { host: string; port: number; localAddress?: string; cert: TestCert }): Promise<FaultClient> {
-  const tcp = net.connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress, noDelay: true });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('connect', resolve);
-    tcp.once('error', reject);
-  });
+/**
+ * An HBONE client presenting `cert`; the server's identity is not checked (tests target agents).
+ * `connectTcp` replaces the default dial (e.g. a socket made inside a network namespace).
+ */
+export async function faultClient(opts: {
+  host: string;
+  port: number;
+  localAddress?: string;
+  cert: TestCert;
+  connectTcp?: () => Promise<net.Socket>;
+}): Promise<FaultClient> {
+  const tcp = opts.connectTcp ? await opts.connectTcp() : await dialTcp(opts.host, opts.port, opts.localAddress);
   const tap = new Tap(tcp);
   const sock = tls.connect({ ...tlsBase(opts.cert), socket: tap.inner, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined });
   sock.on('error', () => {});
@@ -209,11 +223,21 @@ export interface FaultServer {
 
 export type FaultStreamHandler = (stream: http2.ServerHttp2Stream, conn: FaultServerConnection, headers: http2.IncomingHttpHeaders) => void;
 
+/** Opens the listening socket for a fault server; `onConnection` takes every accepted socket. */
+export type FaultListen = (onConnection: (tcp: net.Socket) => void) => Promise<net.Server>;
+
 /**
  * An HBONE server presenting `cert` that answers every CONNECT with 200 and hands the stream to
- * `onStream` (default: echo). Client certificates are requested but not verified.
+ * `onStream` (default: echo). Client certificates are requested but not verified. `open` replaces
+ * the default listener (e.g. one made inside a network namespace).
  */
-export async function faultServer(opts: { host: string; port: number; cert: TestCert; onStream?: FaultStreamHandler }): Promise<FaultServer> {
+export async function faultServer(opts: {
+  host: string;
+  port: number;
+  cert: TestCert;
+  onStream?: FaultStreamHandler;
+  open?: FaultListen;
+}): Promise<FaultServer> {
   const ctx = tls.createSecureContext(tlsBase(opts.cert));
   const connections: FaultServerConnection[] = [];
   const sockets = new Set<net.Socket>();
@@ -245,7 +269,7 @@ export async function faultServer(opts: { host: string; port: number; cert: Test
     if (opts.onStream) opts.onStream(stream, conn, headers);
     else stream.pipe(stream);
   });
-  const server = net.createServer((tcp) => {
+  const onConnection = (tcp: net.Socket): void => {
     accepted++;
     sockets.add(tcp);
     tcp.once('close', () => sockets.delete(tcp));
@@ -268,16 +292,22 @@ export async function faultServer(opts: { host: string; port: number; cert: Test
         pendingTap = undefined;
       }
     });
-  });
-  const listen = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: opts.host, port: opts.port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  await listen();
+  };
+  const open: FaultListen =
+    opts.open ??
+    ((handle) =>
+      new Promise((resolve, reject) => {
+        const server = net.createServer(handle);
+        server.once('error', reject);
+        server.listen({ host: opts.host, port: opts.port }, () => {
+          server.off('error', reject);
+          resolve(server);
+        });
+      }));
+  let server = await open(onConnection);
+  const listen = async (): Promise<void> => {
+    server = await open(onConnection);
+  };
   const port = (server.address() as net.AddressInfo).port;
   const crash = async (): Promise<void> => {
     const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));

@@ -48,6 +48,11 @@ export async function socks5Connect(
 ): Promise<Socket> {
   const s = connect({ host: proxy.host, port: proxy.port, localAddress, allowHalfOpen: true });
   await once(s, 'connect');
+  return socks5Handshake(s, target);
+}
+
+/** The SOCKS5 no-auth CONNECT handshake on an already connected socket (e.g. one made in a netns). */
+export async function socks5Handshake(s: Socket, target: { host: string; port: number }): Promise<Socket> {
   s.write(Buffer.from([5, 1, 0]));
   const greet = await readN(s, 2);
   if (greet[1] !== 0) throw new Error(`socks5 method rejected: ${greet[1]}`);
