@@ -1,6 +1,5 @@
-// A network namespace with nothing but its loopback up, for tests that run programs on fixed ports
-// (an agent on 15000/15008/15080...) without colliding with tests running in the host namespace.
-// Named `ambit-<id>-<label>`; destroy() (also run on exit/SIGINT/SIGTERM) kills what runs in it and deletes it.
+// A network namespace `ambit-<id>-<label>` with only loopback up: fixed ports (an agent's 15000/15080...)
+// without colliding with tests in the host netns. destroy() (also on exit/SIGINT/SIGTERM) removes it all.
 
 import { execFile, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
