@@ -126,8 +126,16 @@ function installExitHooks(): void {
   }
 }
 
+/** Runs `teardown` (synchronous) if the process exits or is interrupted while `key` is registered;
+ * call the returned function once torn down normally. Topologies and loopback namespaces share it. */
+export function teardownOnExit(key: string, teardown: () => void): () => void {
+  installExitHooks();
+  live.set(key, teardown);
+  return () => void live.delete(key);
+}
+
 /** Pids whose network namespace is `netnsName` (never this process or its parent). */
-function netnsPids(netnsName: string): number[] {
+export function netnsPids(netnsName: string): number[] {
   const r = spawnSync('ip', ['netns', 'pids', netnsName], { encoding: 'utf8' });
   if (r.status !== 0) return [];
   return r.stdout
@@ -137,7 +145,7 @@ function netnsPids(netnsName: string): number[] {
     .filter((pid) => Number.isInteger(pid) && pid !== process.pid && pid !== process.ppid);
 }
 
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
+export function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
   } catch {
@@ -233,7 +241,8 @@ function podOf(pods: ReadonlyMap<string, TopologyPod>, name: string): TopologyPo
   return p;
 }
 
-function killGroup(pid: number): void {
+/** SIGKILL to the process group led by `pid` (a child spawned `detached`), else to `pid` alone. */
+export function killGroup(pid: number): void {
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
