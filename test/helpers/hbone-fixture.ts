@@ -77,10 +77,11 @@ export function dialUpstream(req: HboneInboundRequest, rec: InboundRecord): void
   });
 }
 
-export async function startRig(opts: { http2?: Partial<Http2Config> } = {}): Promise<HboneRig> {
+/** `serverExtraUris`: more URI SANs on the server certificate after SERVER_ID (identity-rule tests). */
+export async function startRig(opts: { http2?: Partial<Http2Config>; serverExtraUris?: readonly string[] } = {}): Promise<HboneRig> {
   const http2Config: Http2Config = { ...TEST_HTTP2, ...opts.http2 };
   const pki = await makeTestPki();
-  const serverCert = await pki.issue(SERVER_ID);
+  const serverCert = await pki.issue(SERVER_ID, { extraUris: opts.serverExtraUris ?? [] });
   const clientCert = await pki.issue(CLIENT_ID);
   const ctx = hboneServerContext(serverCert);
   const accepted: net.Socket[] = [];
