@@ -1,5 +1,5 @@
-// Public surface of the tls module: SPIFFE identities, HBONE mTLS contexts and options, and the
-// peer checks both directions apply (one identity rule).
+// Public surface of the tls module: SPIFFE identities, HBONE mTLS contexts and options, the peer
+// checks both directions apply (one identity rule) and the TLS 1.3 alert a refused client gets.
 
 export { parseSpiffeId, formatSpiffeId, identityFromWorkload, type Identity } from './spiffe.js';
 export {
@@ -18,3 +18,16 @@ export {
   type SanIdentity,
   type SanIdentityResult,
 } from './san-identity.js';
+export {
+  alertRecord,
+  openRecord,
+  sealRecord,
+  trafficKeys,
+  hkdfExpandLabel,
+  secretFromKeylogLine,
+  TLS_ALERT,
+  type TlsAlertName,
+  type Tls13Suite,
+  type TrafficKeys,
+} from './tls-alert.js';
+export { armPostHandshakeAlert, alertForVerifyError, type PostHandshakeAlert } from './server-alert.js';
