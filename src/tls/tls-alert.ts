@@ -114,7 +114,7 @@ export function openRecord(keys: TrafficKeys, seq: bigint, record: Buffer): { co
   decipher.setAuthTag(record.subarray(record.length - TAG_LEN));
   const inner = Buffer.concat([decipher.update(body), decipher.final()]);
   let end = inner.length;
-  while (end > 0 && inner[end - 1] === 0) end--; // zero padding precedes nothing but the end
+  while (end > 0 && inner[end - 1] === 0) end--; // zero padding follows the content type (RFC 8446 §5.4)
   if (end === 0) throw new MeshError('TLS_HANDSHAKE', 'record has no content type');
   return { contentType: inner[end - 1]!, content: inner.subarray(0, end - 1) };
 }
