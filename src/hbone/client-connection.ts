@@ -6,8 +6,9 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { MeshError, isMeshError } from '../common/errors.js';
 import type { Http2Config } from '../config/types.js';
+import { checkServerSpiffeIdentity } from '../tls/index.js';
 import { formatAuthority } from './headers.js';
-import { peerUriSans, sessionInfoOf, type HboneSessionInfo } from './session-info.js';
+import { sessionInfoOf, type HboneSessionInfo } from './session-info.js';
 import type { SessionTransport } from './session-liveness.js';
 
 /** Client SETTINGS_MAX_HEADER_LIST_SIZE (facts §1.4). */
@@ -25,7 +26,7 @@ export interface DialOptions {
   readonly connectTcp?: TcpConnector;
   /** Fresh per dial: the workload certificate may have rotated since the last one. */
   readonly tls: () => tls.ConnectionOptions;
-  /** If set, the peer leaf must carry one of these URI SANs (checked before HTTP/2 starts). */
+  /** If set, the peer leaf's one SPIFFE identity must be one of these (checked before HTTP/2 starts). */
   readonly expectedSans?: readonly string[];
   readonly http2: Http2Config;
   readonly connectTimeoutMs: number;
@@ -137,9 +138,10 @@ export function dialHbone(o: DialOptions): Promise<DialedSession> {
         return;
       }
       if (o.expectedSans) {
-        const sans = peerUriSans(sock.getPeerCertificate());
-        if (!sans.some((s) => o.expectedSans!.includes(s))) {
-          fail(new MeshError('IDENTITY_MISMATCH', `peer ${target} identity [${sans.join(', ')}] is not one of [${o.expectedSans.join(', ')}]`));
+        // The same rule as the TLS options' checkServerIdentity, in case a caller's options lack it.
+        const refused = checkServerSpiffeIdentity(sock.getPeerCertificate(), o.expectedSans);
+        if (refused) {
+          fail(new MeshError(isMeshError(refused) ? refused.code : 'IDENTITY_MISMATCH', `peer ${target}: ${refused.message}`, { cause: refused }));
           return;
         }
       }

@@ -8,9 +8,11 @@
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
-import { MeshError } from '../common/errors.js';
+import { MeshError, meshErrorOf } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { LogLimiter } from '../common/log-limiter.js';
 import type { Http2Config } from '../config/types.js';
+import { alertForVerifyError, armPostHandshakeAlert, type PostHandshakeAlert, type TlsAlertName } from '../tls/index.js';
 import { sessionMemoryMb } from './client-connection.js';
 import { formatAuthority } from './headers.js';
 import { startKeepalive } from './keepalive.js';
@@ -21,6 +23,11 @@ import { normalizeIp, sessionInfoOf, type HboneSessionInfo, type SocketAddress }
 export const SERVER_MAX_CONCURRENT_STREAMS = 200;
 export const SERVER_MAX_HEADER_LIST_BYTES = 64 * 1024;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Refused clients are logged at WARN at most once per source IP per this many ms. */
+export const REJECTION_LOG_WINDOW_MS = 10_000;
+const REJECTION_LOG_MAX_SOURCES = 4096;
+/** After a close_notify fallback, how long the peer gets to take it before the socket is destroyed. */
+const CLOSE_NOTIFY_GRACE_MS = 1_000;
 
 export type HboneServerErrorPhase = 'context' | 'tls' | 'identity' | 'h2' | 'keepalive';
 
@@ -77,6 +84,15 @@ export function respondError(stream: http2.ServerHttp2Stream, status: number): v
   stream.resume();
 }
 
+/**
+ * The one client refusal OpenSSL makes itself during the handshake: no certificate at all (we
+ * require one), answered with certificate_required (RFC 8446 §4.4.2.4). Logged like ours.
+ */
+function alertSentByOpenssl(err: Error): TlsAlertName | undefined {
+  const code = (err.cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE' ? 'certificate_required' : undefined;
+}
+
 /** Result of OpenSSL's chain check, which a bare server TLSSocket does not act on by itself. */
 function chainVerifyError(sock: tls.TLSSocket): string | undefined {
   // tls.Server runs this same check in onServerSocketSecure; with no tls.Server we do it here.
@@ -95,6 +111,9 @@ export class HboneServer {
   private readonly settled = new WeakSet<net.Socket>();
   /** The TLS socket wrapping a raw socket still in handshake. */
   private readonly wrapped = new WeakMap<net.Socket, tls.TLSSocket>();
+  /** Alert senders of handshaking sockets (they hold the traffic secret: dropped once decided). */
+  private readonly alerts = new WeakMap<net.Socket, PostHandshakeAlert>();
+  private readonly rejectionLog = new LogLimiter({ windowMs: REJECTION_LOG_WINDOW_MS, maxKeys: REJECTION_LOG_MAX_SOURCES });
   /** Open streams per session (Node does not expose the count). */
   private readonly streamCounts = new WeakMap<http2.Http2Session, number>();
   /** Set synchronously around h2.emit('connection') so the 'session' handler can pick it up. */
@@ -164,6 +183,8 @@ export class HboneServer {
           return;
         }
         this.wrapped.set(socket, tlsSocket);
+        // Before our 'secure' listener: it records the state the alert's sequence number rests on.
+        this.alerts.set(socket, armPostHandshakeAlert(tlsSocket, socket));
         let secured = false;
         tlsSocket.on('error', (err) => {
           if (!secured) {
@@ -245,38 +266,67 @@ export class HboneServer {
   /**
    * Rejects a connection in handshake. Once wrapped, only the TLS socket may be destroyed: tearing
    * down the raw socket under a live TLSWrap (e.g. inside its handshake callback) crashes Node.
+   * `alert` is given for a client refused after the handshake (chain, identity, ALPN): it is sent
+   * as an encrypted TLS alert (must be called synchronously from 'secure'), or if that cannot be
+   * done correctly the connection ends with close_notify instead of a bare reset.
    */
-  private fail(socket: net.Socket, phase: HboneServerErrorPhase, err: Error): void {
+  private fail(socket: net.Socket, phase: HboneServerErrorPhase, err: Error, alert?: TlsAlertName): void {
     if (this.settled.has(socket)) return;
     this.settled.add(socket);
     this.handshaking.delete(socket);
-    const log = this.inputs.logger;
-    const fields = { src: `${socket.remoteAddress}:${socket.remotePort}`, phase, err: err.message };
-    if (phase === 'identity' || phase === 'context') log.warn(fields, 'hbone connection rejected');
-    else log.debug(fields, 'hbone connection failed');
+    const sender = this.alerts.get(socket);
+    this.alerts.delete(socket);
     const wrapped = this.wrapped.get(socket);
-    if (wrapped) wrapped.destroy();
+    let notSent: string | undefined;
+    if (alert !== undefined) notSent = wrapped && sender ? sender.send(alert) : 'no TLS socket';
+    this.logFailure(socket, phase, err, alert ?? alertSentByOpenssl(err), notSent);
+    if (wrapped && alert !== undefined && notSent !== undefined) {
+      // Fallback: a clean TLS close (close_notify at OpenSSL's own sequence number), then destroy.
+      // Deferred: we are inside OpenSSL's handshake callback, where SSL_shutdown must not run.
+      const timer = setTimeout(() => wrapped.destroy(), CLOSE_NOTIFY_GRACE_MS);
+      timer.unref();
+      wrapped.once('close', () => clearTimeout(timer));
+      setImmediate(() => wrapped.destroySoon());
+    } else if (wrapped) wrapped.destroy();
     else socket.destroy();
     this.inputs.onError?.(err, phase);
+  }
+
+  /**
+   * Refused clients (`alert` set): WARN, at most one line per source IP per window with the count
+   * of lines suppressed before it, since a client can retry at will. The rest as before.
+   */
+  private logFailure(socket: net.Socket, phase: HboneServerErrorPhase, err: Error, alert: TlsAlertName | undefined, notSent: string | undefined): void {
+    const log = this.inputs.logger;
+    const fields = { src: `${socket.remoteAddress}:${socket.remotePort}`, phase, code: meshErrorOf(err)?.code, err: err.message };
+    if (alert !== undefined) {
+      if (notSent !== undefined) log.debug({ ...fields, alert, reason: notSent }, 'hbone: tls alert not sent');
+      const d = this.rejectionLog.admit(normalizeIp(socket.remoteAddress));
+      if (d.log) log.warn({ ...fields, alert: notSent === undefined ? alert : 'close_notify', suppressed: d.suppressed }, 'hbone connection rejected');
+    } else if (phase === 'identity' || phase === 'context') log.warn(fields, 'hbone connection rejected');
+    else log.debug(fields, 'hbone connection failed');
   }
 
   private onSecure(raw: net.Socket, sock: tls.TLSSocket): void {
     const chainError = chainVerifyError(sock);
     if (chainError !== undefined) {
-      this.fail(raw, 'tls', new MeshError('CERT_INVALID', `client certificate rejected: ${chainError}`));
+      this.fail(raw, 'tls', new MeshError('CERT_INVALID', `client certificate rejected: ${chainError}`), alertForVerifyError(chainError));
       return;
     }
     if (sock.alpnProtocol !== 'h2') {
-      this.fail(raw, 'tls', new MeshError('TLS_HANDSHAKE', 'client did not negotiate ALPN h2'));
+      this.fail(raw, 'tls', new MeshError('TLS_HANDSHAKE', 'client did not negotiate ALPN h2'), 'no_application_protocol');
       return;
     }
     let peerIdentity: string;
     try {
       peerIdentity = this.inputs.verifyPeer(sock);
     } catch (err) {
-      this.fail(raw, 'identity', err instanceof Error ? err : new Error(String(err)));
+      // Trust domain, SAN rule, EKU: the chain is fine but the certificate is not acceptable here.
+      const alert = sock.getPeerX509Certificate() ? 'bad_certificate' : 'certificate_required';
+      this.fail(raw, 'identity', err instanceof Error ? err : new Error(String(err)), alert);
       return;
     }
+    this.alerts.delete(raw);
     this.handshaking.delete(raw);
     this.settled.add(raw);
     // tls.Server clears this before 'secureConnection'; Http2Session waits for a 'secureConnect'

@@ -1,7 +1,8 @@
 // What an HBONE connection knows about its peer, for logs and telemetry: the peer certificate,
-// its first SPIFFE identity and both socket addresses. Shared by the client pool and the server.
+// its SPIFFE identity (the one rule of src/tls/san-identity.ts) and both socket addresses.
 
 import type * as tls from 'node:tls';
+import { spiffeUriOfSans } from '../tls/index.js';
 
 export interface SocketAddress {
   readonly ip: string;
@@ -9,21 +10,11 @@ export interface SocketAddress {
 }
 
 export interface HboneSessionInfo {
-  /** First `spiffe://` URI SAN of the peer leaf (the identity used for RBAC/metrics), if any. */
+  /** The peer leaf's one SPIFFE identity; undefined if it has none or several (never accepted). */
   readonly peerIdentity: string | undefined;
   readonly peerCertificate: tls.PeerCertificate | undefined;
   readonly localAddress: SocketAddress;
   readonly remoteAddress: SocketAddress;
-}
-
-/** URI SANs of a peer certificate as Node reports them (`URI:a, URI:b, DNS:x`). */
-export function peerUriSans(cert: tls.PeerCertificate | undefined): string[] {
-  const san = cert?.subjectaltname;
-  if (!san) return [];
-  return san
-    .split(/,\s*/)
-    .filter((s) => s.startsWith('URI:'))
-    .map((s) => s.slice(4));
 }
 
 /** An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, from dual-stack listeners) as plain IPv4. */
@@ -36,7 +27,7 @@ export function sessionInfoOf(socket: tls.TLSSocket): HboneSessionInfo {
   const cert = socket.getPeerCertificate();
   const peerCertificate = cert && Object.keys(cert).length > 0 ? cert : undefined;
   return {
-    peerIdentity: peerUriSans(peerCertificate).find((u) => u.startsWith('spiffe://')),
+    peerIdentity: spiffeUriOfSans(peerCertificate?.subjectaltname),
     peerCertificate,
     localAddress: { ip: normalizeIp(socket.localAddress), port: socket.localPort ?? 0 },
     remoteAddress: { ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0 },

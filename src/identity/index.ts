@@ -34,6 +34,7 @@ export {
   privateKeyToPem,
   readCsr,
   splitPemBundle,
+  spiffeUriSans,
   uriSans,
   type KeyKind,
   type KeyPair,

@@ -20,7 +20,7 @@ import {
   type IstioCertificateRequest,
   type IstioCertificateResponse,
 } from './istio-ca-proto.js';
-import { splitPemBundle, uriSans } from './x509.js';
+import { splitPemBundle, spiffeUriSans } from './x509.js';
 
 /** Deadline of one CreateCertificate call, ms (covers connecting too: grpc-js has no connect timeout). */
 export const ISTIOD_CALL_TIMEOUT_MS = 10_000;
@@ -288,9 +288,10 @@ function checkResponse(chain: readonly string[], spiffeId: string, address: stri
     }
   });
   // In impersonation mode the CA must have issued exactly the identity we asked for.
-  const first = leaf === undefined ? undefined : uriSans(leaf)[0];
-  if (first !== spiffeId) {
-    throw new MeshError('CA_ERROR', `${where}: the leaf's URI SAN is ${first ?? '(none)'}, not the requested identity`);
+  // Exactly that identity and no other SPIFFE one: peers refuse a leaf with several (san-identity.ts).
+  const claimed = leaf === undefined ? [] : spiffeUriSans(leaf.subjectAltName);
+  if (claimed.length !== 1 || claimed[0] !== spiffeId) {
+    throw new MeshError('CA_ERROR', `${where}: the leaf's SPIFFE URI SANs are [${claimed.join(', ') || 'none'}], not the requested identity alone`);
   }
   return [...chain];
 }

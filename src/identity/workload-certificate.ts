@@ -3,7 +3,7 @@
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { MeshError } from '../common/errors.js';
-import { certValidity, splitPemBundle, uriSans } from './x509.js';
+import { certValidity, spiffeUriSans, splitPemBundle } from './x509.js';
 
 export interface WorkloadCertificate {
   /** The SPIFFE URI this certificate proves. */
@@ -43,9 +43,11 @@ export function workloadCertificateFromChain(identity: string, chain: readonly s
   } catch (err) {
     throw new MeshError('CA_ERROR', `CA response for ${identity} holds an unparseable certificate`, { cause: err });
   }
-  const first = uriSans(leaf)[0];
-  if (first !== identity) {
-    throw new MeshError('CA_ERROR', `CA issued a certificate for ${first ?? '(no URI SAN)'} but ${identity} was requested`);
+  // Peers accept a leaf only if it carries exactly one SPIFFE identity (src/tls/san-identity.ts):
+  // refuse here anything they would refuse, rather than present it on every connection.
+  const claimed = spiffeUriSans(leaf.subjectAltName);
+  if (claimed.length !== 1 || claimed[0] !== identity) {
+    throw new MeshError('CA_ERROR', `CA issued a certificate for [${claimed.join(', ') || '(no SPIFFE URI SAN)'}] but exactly ${identity} was requested`);
   }
   // The leaf must be for OUR key: a CA answer for some other key would make the TLS context unusable.
   if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) {

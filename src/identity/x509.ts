@@ -203,6 +203,21 @@ export function parseSanUris(san: string | undefined): string[] {
   return out;
 }
 
+const SPIFFE_SCHEME = 'spiffe:';
+
+/**
+ * The distinct URI SANs of Node's `subjectaltname` string whose scheme is `spiffe` (RFC 3986
+ * schemes are case-insensitive, so `SPIFFE://` counts too), in certificate order. Whether each is a
+ * well-formed Istio identity is the caller's question; this only says which SANs claim one.
+ */
+export function spiffeUriSans(san: string | undefined): string[] {
+  const out: string[] = [];
+  for (const uri of parseSanUris(san)) {
+    if (uri.slice(0, SPIFFE_SCHEME.length).toLowerCase() === SPIFFE_SCHEME && !out.includes(uri)) out.push(uri);
+  }
+  return out;
+}
+
 /** A CSR whose self-signature verified. */
 export interface VerifiedCsr {
   /** URI SAN values requested, in order. */

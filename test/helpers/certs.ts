@@ -13,11 +13,16 @@ export interface TestCert {
 export interface TestPki {
   readonly ca: SigningCa;
   readonly rootPem: string;
-  issue(spiffeId: string, opts?: { notBefore?: Date; notAfter?: Date }): Promise<TestCert>;
+  /** A leaf for `spiffeId`; `extraUris` adds more URI SANs after it (ambiguous-identity tests). */
+  issue(spiffeId: string, opts?: { notBefore?: Date; notAfter?: Date; extraUris?: readonly string[] }): Promise<TestCert>;
 }
 
 export async function makeTestPki(subject = 'O=cluster.local'): Promise<TestPki> {
-  const ca = await createRootCa({ subject, validityMs: 24 * 3600_000 });
+  return pkiOf(await createRootCa({ subject, validityMs: 24 * 3600_000 }));
+}
+
+/** A TestPki over an existing CA, e.g. an agent's built-in root (root-cert.pem / root-key.pem). */
+export function pkiOf(ca: SigningCa): TestPki {
   return {
     ca,
     rootPem: ca.certPem,
@@ -27,7 +32,7 @@ export async function makeTestPki(subject = 'O=cluster.local'): Promise<TestPki>
       const certPem = await issueCertificate({
         ca,
         publicKey: keys.publicKey,
-        uris: [spiffeId],
+        uris: [spiffeId, ...(opts.extraUris ?? [])],
         notBefore: opts.notBefore ?? new Date(now - 60_000),
         notAfter: opts.notAfter ?? new Date(now + 3600_000),
       });

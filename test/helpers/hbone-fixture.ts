@@ -2,9 +2,10 @@
 // upstream TCP targets, HbonePool factories and a mini outbound proxy (app socket → CONNECT stream).
 
 import * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { once } from 'node:events';
 import type { Http2Config, PoolConfig } from '../../src/config/types.js';
-import { silentLogger } from '../../src/common/log.js';
+import { silentLogger, type Logger } from '../../src/common/log.js';
 import {
   HbonePool,
   HboneServer,
@@ -77,10 +78,20 @@ export function dialUpstream(req: HboneInboundRequest, rec: InboundRecord): void
   });
 }
 
-export async function startRig(opts: { http2?: Partial<Http2Config> } = {}): Promise<HboneRig> {
+export interface RigOptions {
+  readonly http2?: Partial<Http2Config>;
+  /** More URI SANs on the server certificate after SERVER_ID (identity-rule tests). */
+  readonly serverExtraUris?: readonly string[];
+  /** The server's logger (default silent). */
+  readonly logger?: Logger;
+  /** Replaces the server's peer check (default: one SPIFFE identity in cluster.local). */
+  readonly verifyPeer?: (socket: tls.TLSSocket) => string;
+}
+
+export async function startRig(opts: RigOptions = {}): Promise<HboneRig> {
   const http2Config: Http2Config = { ...TEST_HTTP2, ...opts.http2 };
   const pki = await makeTestPki();
-  const serverCert = await pki.issue(SERVER_ID);
+  const serverCert = await pki.issue(SERVER_ID, { extraUris: opts.serverExtraUris ?? [] });
   const clientCert = await pki.issue(CLIENT_ID);
   const ctx = hboneServerContext(serverCert);
   const accepted: net.Socket[] = [];
@@ -88,7 +99,7 @@ export async function startRig(opts: { http2?: Partial<Http2Config> } = {}): Pro
   const errors: Array<{ err: Error; phase: HboneServerErrorPhase }> = [];
   const pools: HbonePool[] = [];
   const outbounds: net.Server[] = [];
-  const logger = silentLogger();
+  const logger = opts.logger ?? silentLogger();
 
   const rig = {} as HboneRig;
   const server = new HboneServer({
@@ -96,7 +107,7 @@ export async function startRig(opts: { http2?: Partial<Http2Config> } = {}): Pro
     logger,
     secureContextFor: async () => ctx,
     tlsOptions: () => hboneServerTlsOptions(),
-    verifyPeer: verifyPeerInTrustDomain('cluster.local'),
+    verifyPeer: opts.verifyPeer ?? verifyPeerInTrustDomain('cluster.local'),
     onConnect: (req) => {
       const closed = new Promise<number>((resolve) => req.stream.once('close', () => resolve(req.stream.rstCode ?? 0)));
       const rec: InboundRecord = { req, closed };

@@ -3,7 +3,7 @@
 
 import * as tls from 'node:tls';
 import { MeshError } from '../../src/common/errors.js';
-import { peerUriSans } from '../../src/hbone/index.js';
+import { checkServerSpiffeIdentity, requireSpiffeIdentity } from '../../src/tls/index.js';
 import type { TestCert } from './certs.js';
 
 export const HBONE_CIPHERSUITES = 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256';
@@ -22,18 +22,15 @@ function baseOptions(cert: TestCert): tls.SecureContextOptions {
 
 /**
  * Outbound options: TLS 1.3 only, ALPN h2, our cert presented, chain checked against our root,
- * hostname ignored and the peer's URI SANs matched against `expectedSans` instead.
+ * hostname ignored and the peer's one SPIFFE identity matched against `expectedSans` instead
+ * (the production rule, src/tls/peer-verification.ts).
  */
 export function hboneClientTls(cert: TestCert, expectedSans: readonly string[]): tls.ConnectionOptions {
   return {
     ...baseOptions(cert),
     ALPNProtocols: ['h2'],
     rejectUnauthorized: true,
-    checkServerIdentity: (_host, peer) => {
-      const sans = peerUriSans(peer);
-      if (sans.some((s) => expectedSans.includes(s))) return undefined;
-      return new MeshError('IDENTITY_MISMATCH', `peer identity [${sans.join(', ')}] is not one of [${expectedSans.join(', ')}]`);
-    },
+    checkServerIdentity: (_host, peer) => checkServerSpiffeIdentity(peer, expectedSans),
   };
 }
 
@@ -45,13 +42,11 @@ export function hboneServerTlsOptions(): tls.TLSSocketOptions {
   return { ALPNProtocols: ['h2'], requestCert: true, rejectUnauthorized: true };
 }
 
-/** Server-side peer check: a SPIFFE URI SAN in `trustDomain` is required; returns the first one. */
+/** Server-side peer check: the leaf's one SPIFFE identity (production rule) must be in `trustDomain`. */
 export function verifyPeerInTrustDomain(trustDomain: string): (socket: tls.TLSSocket) => string {
   return (socket) => {
-    const ids = peerUriSans(socket.getPeerCertificate()).filter((u) => u.startsWith('spiffe://'));
-    if (!ids.some((u) => u.startsWith(`spiffe://${trustDomain}/`))) {
-      throw new MeshError('CERT_INVALID', `peer identities [${ids.join(', ')}] are not in trust domain ${trustDomain}`);
-    }
-    return ids[0]!;
+    const { uri, id } = requireSpiffeIdentity(socket.getPeerCertificate().subjectaltname, 'client');
+    if (id.trustDomain !== trustDomain) throw new MeshError('IDENTITY_MISMATCH', `peer identity ${uri} is not in trust domain ${trustDomain}`);
+    return uri;
   };
 }

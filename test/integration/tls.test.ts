@@ -1,6 +1,6 @@
 // HBONE mTLS with real sockets on 127.0.0.1: both identities seen, every refusal the wire facts
-// require (foreign CA, wrong SAN, expiry, other trust domain, plaintext, TLS 1.2, no resumption),
-// and certificate rotation that leaves open connections alone.
+// require (foreign CA, wrong SAN, two SPIFFE SANs, expiry, other trust domain, plaintext, TLS 1.2,
+// no resumption), and certificate rotation that leaves open connections alone.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -220,6 +220,28 @@ test('a client identity in another trust domain is refused by the server', async
   const socket = await connectTls(t, { ...clientConnectOptions(client, [SERVER_ID]), host: '127.0.0.1', port: srv.port });
   assert.deepEqual(await srv.next(), { kind: 'refused', code: 'IDENTITY_MISMATCH' });
   await assert.rejects(roundTrip(socket, 'ping'), /socket closed/);
+});
+
+test('a client certificate with two SPIFFE identities is refused even if one is in our trust domain', async (t) => {
+  const { pki, server } = await meshCerts();
+  const evil = 'spiffe://evil.example/ns/x/sa/admin';
+  for (const [first, extra] of [[evil, CLIENT_ID], [CLIENT_ID, evil]] as const) {
+    const client = asWorkloadCert(first, await pki.issue(first, { extraUris: [extra] }), pki.rootPem);
+    const srv = await startServer(t, () => server);
+    const socket = await connectTls(t, { ...clientConnectOptions(client, [SERVER_ID]), host: '127.0.0.1', port: srv.port });
+    assert.deepEqual(await srv.next(), { kind: 'refused', code: 'CERT_INVALID' }, `SANs [${first}, ${extra}]`);
+    await assert.rejects(roundTrip(socket, 'ping'), /socket closed/);
+  }
+});
+
+test('a server certificate with two SPIFFE identities is refused by the client even if one is expected', async (t) => {
+  const { pki, client } = await meshCerts();
+  const twoSans = asWorkloadCert(SERVER_ID, await pki.issue(SERVER_ID, { extraUris: ['spiffe://cluster.local/ns/server/sa/other'] }), pki.rootPem);
+  const srv = await startServer(t, () => twoSans);
+  await assert.rejects(
+    connectTls(t, { ...clientConnectOptions(client, [SERVER_ID]), host: '127.0.0.1', port: srv.port }),
+    (err) => meshErrorOf(err)?.code === 'CERT_INVALID' && /ambiguous/.test((err as Error).message),
+  );
 });
 
 test('a server with the wrong SAN is refused by the client', async (t) => {

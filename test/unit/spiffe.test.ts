@@ -1,5 +1,5 @@
 // Unit tests of SPIFFE ID parsing, SAN extraction from Node's subjectaltname strings, and the
-// outbound server-identity rule (any peer SPIFFE SAN in the expected list, EKU serverAuth).
+// outbound server-identity rule (the peer's one SPIFFE SAN in the expected list, EKU serverAuth).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,15 +59,17 @@ function peer(san: string, eku?: string[]): PeerCertificate {
   return { subjectaltname: san, ...(eku ? { ext_key_usage: eku } : {}) } as unknown as PeerCertificate;
 }
 
-test('server identity: accepted iff any SPIFFE SAN equals any expected id', () => {
+test('server identity: accepted iff its one SPIFFE SAN equals any expected id', () => {
   const expected = ['spiffe://td/ns/svc/sa/a', 'spiffe://td/ns/w/sa/b'];
-  assert.equal(checkServerSpiffeIdentity(peer('URI:spiffe://td/ns/x/sa/x, URI:spiffe://td/ns/w/sa/b'), expected), undefined);
+  assert.equal(checkServerSpiffeIdentity(peer('URI:spiffe://td/ns/w/sa/b'), expected), undefined);
+  // A second SPIFFE SAN makes the identity ambiguous, even though one of them is expected.
+  assert.ok(isMeshError(checkServerSpiffeIdentity(peer('URI:spiffe://td/ns/x/sa/x, URI:spiffe://td/ns/w/sa/b'), expected), 'CERT_INVALID'));
   const err = checkServerSpiffeIdentity(peer('URI:spiffe://td/ns/x/sa/x'), expected);
   assert.ok(isMeshError(err, 'IDENTITY_MISMATCH'));
   assert.match(err.message, /identity mismatch/);
   // A matching string that is not a valid SPIFFE ID does not count.
-  assert.ok(isMeshError(checkServerSpiffeIdentity(peer('URI:spiffe://td/ns/a'), ['spiffe://td/ns/a']), 'IDENTITY_MISMATCH'));
-  assert.ok(isMeshError(checkServerSpiffeIdentity(peer(''), expected), 'IDENTITY_MISMATCH'));
+  assert.ok(isMeshError(checkServerSpiffeIdentity(peer('URI:spiffe://td/ns/a'), ['spiffe://td/ns/a']), 'CERT_INVALID'));
+  assert.ok(isMeshError(checkServerSpiffeIdentity(peer(''), expected), 'CERT_INVALID'));
   assert.ok(isMeshError(checkServerSpiffeIdentity(peer('URI:spiffe://td/ns/w/sa/b'), []), 'IDENTITY_MISMATCH'));
 });
 

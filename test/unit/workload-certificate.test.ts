@@ -41,7 +41,8 @@ async function pki() {
 test('splits leaf / intermediates / trust bundle, several roots allowed', async () => {
   const p = await pki();
   const other = await createRootCa({ subject: 'O=other', validityMs: 3600_000 });
-  const leaf = await p.issue([ID, 'spiffe://cluster.local/ns/alias/sa/x']);
+  // A non-SPIFFE URI SAN next to the identity is ignored (the one-identity rule of src/tls).
+  const leaf = await p.issue([ID, 'https://example.com/alias']);
   const cert = workloadCertificateFromChain(ID, [leaf, p.intermediate.certPem, p.root.certPem + other.certPem], p.keyPem);
   assert.equal(cert.identity, ID);
   assert.deepEqual(splitPemBundle(cert.certChainPem), [leaf, p.intermediate.certPem]);
@@ -64,15 +65,23 @@ test('a one-element response has no root certificate present', async () => {
   assert.throws(() => workloadCertificateFromChain(ID, [leaf, 'not pem'], p.keyPem), /no root certificate present/);
 });
 
-test("the leaf's first URI SAN must be the requested identity", async () => {
+test("the leaf's only SPIFFE identity must be the requested one", async () => {
   const p = await pki();
-  const leaf = await p.issue(['spiffe://cluster.local/ns/default/sa/other', ID]);
+  const leaf = await p.issue(['spiffe://cluster.local/ns/default/sa/other']);
   assert.throws(
     () => workloadCertificateFromChain(ID, [leaf, p.root.certPem], p.keyPem),
     (err) => isMeshError(err, 'CA_ERROR') && err.message.includes('sa/other'),
   );
   const noSan = await p.issue([]);
   assert.throws(() => workloadCertificateFromChain(ID, [noSan, p.root.certPem], p.keyPem), (err) => isMeshError(err, 'CA_ERROR'));
+  // Peers refuse a leaf with two SPIFFE identities, so it is refused here too, in either order.
+  for (const uris of [[ID, 'spiffe://cluster.local/ns/alias/sa/x'], ['spiffe://cluster.local/ns/alias/sa/x', ID]]) {
+    const two = await p.issue(uris);
+    assert.throws(
+      () => workloadCertificateFromChain(ID, [two, p.root.certPem], p.keyPem),
+      (err) => isMeshError(err, 'CA_ERROR') && err.message.includes('ns/alias/sa/x'),
+    );
+  }
 });
 
 test('the leaf must certify the private key we hold', async () => {
