@@ -211,3 +211,25 @@ test('readiness, config dump with certificates, and /logging on a running agent'
   assert.equal(b.agent.accessLog.level, 'warn');
   await fetch(`http://${addrs.nodeB}:15000/logging?level=access=debug`, { method: 'POST' });
 });
+
+test('the peer node removes and re-adds the destination workload: the next connection works at once, not after a keepalive timeout', async () => {
+  const roundTrip = async (text: string): Promise<string> => {
+    const s = await socks5Connect({ host: addrs.nodeA, port: 15080 }, { host: addrs.vip, port: 80 }, addrs.client);
+    const got = collect(s);
+    s.end(text);
+    await got.closed;
+    return `${got.bytes()}`;
+  };
+  assert.equal(await roundTrip('first'), '5');
+  assert.ok(a.agent.proxy.hboneStats().pool.connections >= 1, 'no pooled HBONE connection to the echo workload');
+  const full = meshYaml(addrs);
+  const start = full.indexOf('- uid: Kubernetes//v1/Pod/default/echo');
+  const end = full.indexOf('- uid: Kubernetes//v1/Pod/default/tcp-echo');
+  await reconfigure(full.slice(0, start) + full.slice(end));
+  // b closed the workload's listener and its connections: a's pool must have let go at once.
+  await waitUntil(() => a.agent.proxy.hboneStats().pool.connections === 0, 1000);
+  await reconfigure(full);
+  const t0 = Date.now();
+  assert.equal(await roundTrip('second'), '6');
+  assert.ok(Date.now() - t0 < 1000, `the first connection after re-adding took ${Date.now() - t0} ms`);
+});
