@@ -12,6 +12,7 @@ import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Http2Config } from '../config/types.js';
 import { sessionMemoryMb } from './client-connection.js';
+import { connectHeaderProblem, headerFieldsOf } from './connect-headers.js';
 import { startKeepalive } from './keepalive.js';
 import { normalizeIp, sessionInfoOf, type HboneSessionInfo, type SocketAddress } from './session-info.js';
 
@@ -307,6 +308,15 @@ export class HboneServer {
     }
     this.streamCounts.set(session, this.openStreams(session) + 1);
     stream.once('close', () => this.streamCounts.set(session, Math.max(0, this.openStreams(session) - 1)));
+    // RFC 9113 §8.1.1: a malformed request is refused on its own stream; the session carries on.
+    const problem = connectHeaderProblem(headerFieldsOf(headers));
+    if (problem !== undefined) {
+      const err = new MeshError('BAD_HEADER', `malformed CONNECT request: ${problem}`);
+      this.inputs.logger.debug({ peer: ctx.peerIdentity, stream: stream.id, err: err.message }, 'hbone request refused');
+      this.inputs.onError?.(err, 'h2');
+      respondError(stream, err.status);
+      return;
+    }
     const authority = headers[':authority'];
     if (headers[':method'] !== 'CONNECT' || typeof authority !== 'string') {
       respondError(stream, 400);

@@ -4,7 +4,7 @@
 import * as net from 'node:net';
 import { once } from 'node:events';
 import type { Http2Config, PoolConfig } from '../../src/config/types.js';
-import { silentLogger } from '../../src/common/log.js';
+import { silentLogger, type Logger } from '../../src/common/log.js';
 import {
   HbonePool,
   HboneServer,
@@ -77,7 +77,7 @@ export function dialUpstream(req: HboneInboundRequest, rec: InboundRecord): void
   });
 }
 
-export async function startRig(opts: { http2?: Partial<Http2Config> } = {}): Promise<HboneRig> {
+export async function startRig(opts: { http2?: Partial<Http2Config>; logger?: Logger } = {}): Promise<HboneRig> {
   const http2Config: Http2Config = { ...TEST_HTTP2, ...opts.http2 };
   const pki = await makeTestPki();
   const serverCert = await pki.issue(SERVER_ID);
@@ -88,7 +88,7 @@ export async function startRig(opts: { http2?: Partial<Http2Config> } = {}): Pro
   const errors: Array<{ err: Error; phase: HboneServerErrorPhase }> = [];
   const pools: HbonePool[] = [];
   const outbounds: net.Server[] = [];
-  const logger = silentLogger();
+  const logger = opts.logger ?? silentLogger();
 
   const rig = {} as HboneRig;
   const server = new HboneServer({
