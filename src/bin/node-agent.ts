@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { createLogger, targetLogger, type Logger } from '../common/log.js';
-import type { Config } from '../config/index.js';
+import { redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics } from '../metrics/index.js';
@@ -148,7 +148,8 @@ export class NodeAgent {
       stagedServices: [],
       staticConfig: { localXdsPath: this.config.localXdsPath ?? (this.config.localXds ? '<inline LOCAL_XDS>' : '<embedded example>') },
       version: { ambit: '0.1.0', configVersion: this.source.version, rejectedConfigs: this.source.rejectedCount },
-      config: this.config,
+      // Secrets (CA_HEADER_* values, a literal AUTH_TOKEN) are redacted in the dump only.
+      config: redactedConfig(this.config),
       certificates: this.certManager?.list() ?? [],
       workloadState: this.inpod?.status() ?? [],
     };

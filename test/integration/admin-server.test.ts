@@ -4,8 +4,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once, EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { AdminServer, Readiness, ReadinessServer } from '../../src/admin/index.js';
 import { createLogger } from '../../src/common/log.js';
+import { startAgent, tempDir, writeConfig } from '../helpers/agent.js';
+import { meshAddresses, meshYaml } from '../helpers/mesh-config.js';
+import { randomLoopbackPrefix } from '../helpers/tcp.js';
 
 async function startReadiness(t: TestContext) {
   const readiness = new Readiness();
@@ -97,6 +101,26 @@ test('admin /config_dump: all top-level keys, Maps serialised', async (t) => {
   assert.deepEqual(json.services, []);
   assert.deepEqual(json.version, { version: '0.1.0' });
   assert.equal((await fetch(`${base}/config_dump`, { method: 'POST' })).status, 405);
+});
+
+test('agent /config_dump: CA_HEADER_* values and a literal AUTH_TOKEN are redacted, the names shown; the agent keeps the values', async (t) => {
+  const addrs = meshAddresses(randomLoopbackPrefix());
+  const dir = tempDir();
+  const a = await startAgent({
+    nodeName: 'a',
+    bind: addrs.nodeA,
+    configPath: writeConfig(dir, meshYaml(addrs)),
+    stateDir: join(dir, 'state'),
+    env: { CA_HEADER_X_TENANT: 'tenant-s3cret', CA_HEADER_X_API_KEY: 'key-s3cret', AUTH_TOKEN: 'jwt-s3cret' },
+  });
+  t.after(() => a.agent.destroy());
+  const text = await (await fetch(`http://${addrs.nodeA}:15000/config_dump`)).text();
+  assert.doesNotMatch(text, /s3cret/);
+  const dump = JSON.parse(text) as { config: { nodeName: string; ca: { headers: unknown; authToken: unknown } } };
+  assert.deepEqual(dump.config.ca.headers, { x_tenant: '<redacted>', x_api_key: '<redacted>' });
+  assert.deepEqual(dump.config.ca.authToken, { kind: 'literal', token: '<redacted>' });
+  assert.equal(dump.config.nodeName, 'a', 'the rest of the config is shown as loaded');
+  assert.equal(a.agent.config.ca.headers?.x_tenant, 'tenant-s3cret');
 });
 
 test('admin /config_dump: a throwing callback is a 500, server keeps serving', async (t) => {
