@@ -51,7 +51,7 @@ export class NodeAgent {
 
   constructor(private readonly options: NodeAgentOptions) {
     this.config = options.config;
-    this.logger = createLogger({ level: this.config.logLevel, destination: options.logDestination });
+    this.logger = createLogger({ level: this.config.logLevel, format: this.config.logFormat, destination: options.logDestination });
     this.accessLog = targetLogger(this.logger, 'access');
     this.registry = createRegistry({ tag: this.config.istioVersion });
     this.traffic = new TrafficMetrics(this.registry);
