@@ -19,8 +19,16 @@ export const SOCKS_REPLY = {
   addressTypeNotSupported: 0x08,
 } as const;
 
-/** Reads exactly n bytes in paused mode; anything beyond n stays buffered in the socket. */
+/**
+ * Reads exactly n bytes in paused mode; anything beyond n stays buffered in the socket. Rejects
+ * if the stream ends first: once ended, read(n) hands back whatever is left, even if short.
+ */
 function readExact(socket: Socket, n: number, timeoutMs: number): Promise<Buffer> {
+  // read(0) never returns data: a zero-length field (NMETHODS 0) would wait for the timeout.
+  if (n === 0) return Promise.resolve(Buffer.alloc(0));
+  if (socket.destroyed || socket.readableEnded) {
+    return Promise.reject(new MeshError('SOCKS_PROTOCOL', 'socks5: connection closed during handshake'));
+  }
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       clearTimeout(timer);
@@ -31,10 +39,10 @@ function readExact(socket: Socket, n: number, timeoutMs: number): Promise<Buffer
     };
     const onReadable = (): void => {
       const chunk = socket.read(n) as Buffer | null;
-      if (chunk !== null) {
-        cleanup();
-        resolve(chunk);
-      }
+      if (chunk === null) return;
+      cleanup();
+      if (chunk.length === n) resolve(chunk);
+      else reject(new MeshError('SOCKS_PROTOCOL', 'socks5: connection closed during handshake'));
     };
     const onEnd = (): void => {
       cleanup();
