@@ -1,10 +1,11 @@
 // Whether an HBONE CONNECT request's header fields are well-formed (RFC 9113 §8.2.1 field validity,
-// §8.2.2 connection-specific fields, §8.3 pseudo-headers, §8.3.1 Host, §8.5 CONNECT). Pure: no I/O.
+// §8.2.2 connection-specific fields, §8.3 pseudo-headers, §8.3.1 and RFC 9110 §7.2 Host, §8.5
+// CONNECT). Pure: no I/O.
 //
 // Layering, measured on Node 20.20 (nghttp2 1.61) by sending each case as raw HPACK:
 // - nghttp2 resets the stream itself (RST_STREAM PROTOCOL_ERROR, the stream never reaches JS) for
 //   upper-case names, connection-specific fields, `te` other than `trailers`, unknown, repeated or
-//   misplaced pseudo-headers, and :scheme or :path on CONNECT;
+//   misplaced pseudo-headers, a repeated host, and :scheme or :path on CONNECT;
 // - a field with any other invalid name or value (CR, LF, NUL or other controls in the value,
 //   leading/trailing whitespace, an empty or non-token name) is dropped, not refused: Node's
 //   on_invalid_header callback (node_http2.cc OnInvalidHeader) ignores it, so the request
@@ -75,6 +76,8 @@ export function connectHeaderProblem(fields: Iterable<HeaderField>): string | un
     } else if (name === 'te' && !teIsTrailersOnly(value)) {
       return 'te other than "trailers"';
     } else if (name === 'host') {
+      // RFC 9110 §7.2: more than one Host field line is answered 400.
+      if (host !== undefined) return 'host appears twice';
       host = value;
     }
     if (FORBIDDEN_IN_VALUE.test(value)) return `value of ${quoted(name)} contains CR, LF or NUL`;

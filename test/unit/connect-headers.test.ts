@@ -1,4 +1,5 @@
-// The CONNECT header check, rule by rule (RFC 9113 §8.2.1, §8.2.2, §8.3, §8.3.1, §8.5), and the
+// The CONNECT header check, rule by rule (RFC 9113 §8.2.1, §8.2.2, §8.3, §8.3.1, §8.5; RFC 9110
+// §7.2), and the
 // adapter from Node's decoded header object.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,6 +35,7 @@ const cases: Array<{ name: string; extra: HeaderField[]; base?: HeaderField[]; p
   { name: 'unknown pseudo-header', extra: [[':protocol', 'websocket']], problem: /unknown pseudo-header ":protocol"/ },
   { name: 'repeated pseudo-header', extra: [[':authority', '10.0.0.2:80']], problem: /:authority appears twice/ },
   { name: 'host differing from :authority', extra: [['host', 'evil.example']], problem: /host differs from :authority/ },
+  { name: 'two host fields', extra: [['host', 'evil.example'], ['host', '10.0.0.1:8080']], problem: /host appears twice/ },
 ];
 
 for (const c of cases) {
