@@ -115,6 +115,8 @@ export interface RawHeaderClient {
 /** Connects over mTLS (`tlsOptions` as for http2.connect) to 127.0.0.1:`port`. */
 export async function rawHeaderClient(port: number, tlsOptions: tls.ConnectionOptions): Promise<RawHeaderClient> {
   const socket = tls.connect({ ...tlsOptions, host: '127.0.0.1', port });
+  // Small frames back to back: Nagle plus delayed ACKs would add ~40 ms to each request.
+  socket.setNoDelay(true);
   await once(socket, 'secureConnect');
   const swap = new HeaderSwap(socket);
   const session = http2.connect('http://raw.test', { createConnection: () => swap });
@@ -131,7 +133,10 @@ export async function rawHeaderClient(port: number, tlsOptions: tls.ConnectionOp
         let outcome: RawOutcome | undefined;
         req.once('response', (headers: http2.IncomingHttpHeaders, flags: number) => {
           outcome = { kind: 'response', status: Number(headers[':status']), endStream: (flags & FLAG_END_STREAM) !== 0 };
-          req.close();
+          // END_STREAM on our side, not close(CANCEL): every RST_STREAM counts toward the
+          // server's stream-reset rate limit (nghttp2's rapid-reset guard: about 1000 in a
+          // burst, then GOAWAY), which would end the session after ~1000 requests.
+          req.end();
         });
         req.resume();
         req.once('close', () => resolve(outcome ?? { kind: 'reset', code: req.rstCode ?? -1 }));
