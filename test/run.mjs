@@ -1,12 +1,13 @@
 // Test entry point (`npm test`): runs the compiled tiers with node's built-in test runner.
-// Tiers: unit (pure logic), integration (in-process, real sockets), netns (root, multi-node).
+// Tiers: unit (pure logic), fuzz (bounded property-based, fast-check, fixed seed: FUZZ_SEED),
+// integration (in-process, real sockets), netns (root, multi-node).
 // Usage: node test/run.mjs [tier...]; no argument runs every tier.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('../dist/test/', import.meta.url).pathname;
-const allTiers = ['unit', 'integration', 'netns'];
+const allTiers = ['unit', 'fuzz', 'integration', 'netns'];
 const tiers = process.argv.slice(2).length ? process.argv.slice(2) : allTiers;
 
 function collect(dir) {

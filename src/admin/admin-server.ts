@@ -108,7 +108,8 @@ export class AdminServer extends HttpEndpoint {
         if (method !== 'POST') return reply(res, 405, `Invalid HTTP method\n ${LOGGING_HELP}`);
         const url = new URL(req.url ?? '/', 'http://admin');
         const result = this.levels.apply(url.searchParams);
-        if (result.status === 200) this.options.logger.info({ level: this.levels.current() }, 'log level changed via admin');
+        // Not `level`: pino would write it over the record's own numeric level.
+        if (result.status === 200) this.options.logger.info({ levels: this.levels.current() }, 'log level changed via admin');
         return reply(res, result.status, result.body);
       }
       case '/quitquitquit':

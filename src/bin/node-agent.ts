@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { createLogger, targetLogger, type Logger } from '../common/log.js';
-import type { Config } from '../config/index.js';
+import { redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics } from '../metrics/index.js';
@@ -67,7 +67,7 @@ export class NodeAgent {
 
   constructor(private readonly options: NodeAgentOptions) {
     this.config = options.config;
-    this.logger = createLogger({ level: this.config.logLevel, destination: options.logDestination });
+    this.logger = createLogger({ level: this.config.logLevel, format: this.config.logFormat, destination: options.logDestination });
     this.accessLog = targetLogger(this.logger, 'access');
     this.registry = createRegistry({ tag: this.config.istioVersion });
     this.traffic = new TrafficMetrics(this.registry);
@@ -164,7 +164,8 @@ export class NodeAgent {
       stagedServices: [],
       staticConfig: { localXdsPath: this.config.localXdsPath ?? (this.config.localXds ? '<inline LOCAL_XDS>' : '<embedded example>') },
       version: { ambit: '0.1.0', configVersion: this.source.version, rejectedConfigs: this.source.rejectedCount },
-      config: this.config,
+      // Secrets (CA_HEADER_* values, a literal AUTH_TOKEN) are redacted in the dump only.
+      config: redactedConfig(this.config),
       certificates: this.certManager?.list() ?? [],
       workloadState: this.inpod?.status() ?? [],
     };

@@ -1,22 +1,27 @@
-// The root logger (pino, JSON lines) and the Logger type every component receives. Created once in
-// src/bin; components get a child logger passed in and never build their own.
+// The root logger (pino: JSON lines, or ztunnel-style text with LOG_FORMAT=plain) and the Logger
+// type every component receives. Created once in src/bin; components get a child logger passed in.
 
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+import { plainDestination } from './plain-log.js';
 
 export type Logger = PinoLogger;
 
 export interface LoggerOptions {
   readonly level: string;
+  /** LOG_FORMAT: `json` (default) lines as pino writes them, or `plain` ztunnel-style text lines. */
+  readonly format?: 'json' | 'plain';
   /** Defaults to asynchronous stdout; tests pass a stream to capture lines. */
   readonly destination?: DestinationStream;
 }
 
 /**
  * Creates the root logger. Pino children created without a level follow the root's level as it
- * changes (prototype lookup), so `/logging?level=` reaches every component logger.
+ * changes (prototype lookup), so `/logging?level=` reaches every component logger. Levels are
+ * checked before any formatting, so plain format costs nothing for records below the level.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const dest = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const out = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const dest = options.format === 'plain' ? plainDestination(out) : out;
   return pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
 }
 

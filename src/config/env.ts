@@ -57,14 +57,16 @@ export function readSettings(argv: readonly string[], env: Readonly<Record<strin
     const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') continue;
     if (!arg.startsWith('--')) {
-      errors.push(`unexpected argument "${arg}": settings are given as --name value or --name=value`);
+      // JSON-quoted: one problem per line in the error message, whatever the argument holds.
+      errors.push(`unexpected argument ${JSON.stringify(arg)}: settings are given as --name value or --name=value`);
       continue;
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     const spec = BY_FLAG.get(name);
     if (spec === undefined) {
-      errors.push(`unknown flag --${name}; run with --help for the list of settings`);
+      const shown = /^[\x21-\x7e]*$/.test(name) ? `--${name}` : JSON.stringify(`--${name}`);
+      errors.push(`unknown flag ${shown}; run with --help for the list of settings`);
       continue;
     }
     let value: string | undefined;

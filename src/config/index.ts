@@ -8,3 +8,4 @@ export { readSettings, wantsHelp, processEnv, type RawSettings, type RawSetting 
 export { loadConfig, parseDurationMs } from './load.js';
 export { caAddressProblem } from './ca-address.js';
 export { deepFreeze } from './deep-freeze.js';
+export { redactedConfig, REDACTED } from './redact.js';

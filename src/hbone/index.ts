@@ -30,5 +30,6 @@ export {
   type HboneServerErrorPhase,
 } from './server.js';
 export { copyBidirectional, resetTcp, DEFAULT_H2_SEND_BUFFER_BYTES, type CopyCounters, type CopyOptions, type CopyResult } from './copy.js';
+export { connectHeaderProblem, headerFieldsOf, type HeaderField } from './connect-headers.js';
 export { type HboneSessionInfo, type SocketAddress } from './session-info.js';
 export { CLIENT_MAX_HEADER_LIST_BYTES } from './client-connection.js';

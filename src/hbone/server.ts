@@ -15,6 +15,7 @@ import type { Http2Config } from '../config/types.js';
 import { alertForVerifyError, armPostHandshakeAlert, type PostHandshakeAlert, type TlsAlertName } from '../tls/index.js';
 import { sessionMemoryMb } from './client-connection.js';
 import { formatAuthority } from './headers.js';
+import { connectHeaderProblem, headerFieldsOf } from './connect-headers.js';
 import { startKeepalive } from './keepalive.js';
 import { killSession, watchTransport, type SessionTransport } from './session-liveness.js';
 import { normalizeIp, sessionInfoOf, type HboneSessionInfo, type SocketAddress } from './session-info.js';
@@ -396,6 +397,15 @@ export class HboneServer {
       this.streamCounts.set(session, Math.max(0, this.openStreams(session) - 1));
       this.notifyChange();
     });
+    // RFC 9113 §8.1.1: a malformed request is refused on its own stream; the session carries on.
+    const problem = connectHeaderProblem(headerFieldsOf(headers));
+    if (problem !== undefined) {
+      const err = new MeshError('BAD_HEADER', `malformed CONNECT request: ${problem}`);
+      this.inputs.logger.debug({ peer: ctx.peerIdentity, stream: stream.id, err: err.message }, 'hbone request refused');
+      this.inputs.onError?.(err, 'h2');
+      respondError(stream, err.status);
+      return;
+    }
     const authority = headers[':authority'];
     if (headers[':method'] !== 'CONNECT' || typeof authority !== 'string') {
       respondError(stream, 400);

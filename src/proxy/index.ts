@@ -6,7 +6,7 @@ export { ProxyInstance, type ProxyInstanceInputs, type OriginalDstResolver } fro
 export { HostSocketFactory, type SocketFactory, type ConnectOptions } from './socket-factory.js';
 export { Listener, type ListenerOptions } from './listener.js';
 export { routeOutbound, formatAuthority, type Route, type RouteInput, type RouteState, type SocketAddr } from './outbound-route.js';
-export { acceptSocks5, writeSocksReply, SOCKS_REPLY, type Socks5Target } from './socks5.js';
+export { acceptSocks5, closeRefusedSocks, writeSocksReply, SOCKS_REFUSAL_LINGER_MS, SOCKS_REPLY, type Socks5Target } from './socks5.js';
 export { ConnectionManager, type TrackedConnection } from './connection-manager.js';
 export { LocalWorkloads, PodView, type LocalView } from './local-workloads.js';
 export { ownPorts } from './inbound.js';

@@ -21,7 +21,7 @@ import type { LocalView } from './local-workloads.js';
 import { OutboundHandler } from './outbound.js';
 import type { SocketAddr } from './outbound-route.js';
 import type { SocketFactory } from './socket-factory.js';
-import { acceptSocks5, SOCKS_REPLY, writeSocksReply, type Socks5Target } from './socks5.js';
+import { acceptSocks5, closeRefusedSocks, SOCKS_REPLY, writeSocksReply, type Socks5Target } from './socks5.js';
 import { localAddrOf } from './socket-addr.js';
 
 /** Reads a redirected connection's original destination (SO_ORIGINAL_DST); the capture seam. */
@@ -132,7 +132,8 @@ export class ProxyInstance {
       } catch (err) {
         this.inputs.errors.inc('socks5', (err as MeshError).code ?? 'SOCKS_PROTOCOL');
         this.inputs.logger.debug({ err: (err as Error).message }, 'socks5 handshake failed');
-        socket.destroy();
+        // Not destroy(): the refusal acceptSocks5 queued (0xFF, 0x01, 0x07, 0x08) must reach the client.
+        closeRefusedSocks(socket);
         return;
       }
       const dst = await this.resolveSocksTarget(target);

@@ -53,6 +53,8 @@ export class LocalConfigSource extends EventEmitter<LocalConfigSourceEvents> {
   private reloading: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  /** The watched file was found deleted by a reload and has not been read since. */
+  private deleted = false;
 
   constructor(private readonly options: LocalConfigSourceOptions) {
     super();
@@ -170,9 +172,13 @@ export class LocalConfigSource extends EventEmitter<LocalConfigSourceEvents> {
     try {
       text = await readFile(this.path as string, 'utf8');
     } catch (err) {
-      // Absent for a moment during a non-atomic replace: the create event will bring us back.
+      // Deleted, or absent for a moment during a non-atomic replace: the create event brings us
+      // back. Said once per deletion at info, because the running config no longer has a file.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.options.logger.debug({ source: this.name }, 'local config file absent; keeping the current config');
+        if (!this.deleted && !this.closed) {
+          this.deleted = true;
+          this.options.logger.info({ source: this.name, version: this.version }, 'local config file deleted; the last good config stays in force until it is recreated');
+        }
         return;
       }
       this.reject(new MeshError('CONFIG_IO', `cannot read local config ${this.name}: ${(err as Error).message}`, { cause: err }));
@@ -185,8 +191,15 @@ export class LocalConfigSource extends EventEmitter<LocalConfigSourceEvents> {
       this.options.logger.warn({ source: this.name }, 'local config file is empty; keeping the current config');
       return;
     }
+    const restored = this.deleted;
+    this.deleted = false;
+    if (restored && text === this.lastText) {
+      this.options.logger.info({ source: this.name, version: this.version }, 'local config file recreated, unchanged');
+      return;
+    }
     try {
       this.applyText(text);
+      if (restored) this.options.logger.info({ source: this.name, version: this.version }, 'local config file recreated and applied');
     } catch (err) {
       if (!isMeshError(err)) throw err;
       this.reject(err);

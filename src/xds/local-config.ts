@@ -31,7 +31,9 @@ export interface ParsedLocalConfig {
  */
 export function parseLocalConfig(text: string, source: string): ParsedLocalConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  // logLevel 'error': the yaml library would print its own warnings (e.g. a map used as a key) as
+  // process warnings on stderr; such input is rejected below with a path instead.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
   const r = new YamlReader(source, doc, lines);
   for (const e of doc.errors) {
     const pos = lines.linePos(e.pos[0]);
@@ -39,7 +41,14 @@ export function parseLocalConfig(text: string, source: string): ParsedLocalConfi
   }
   if (doc.errors.length > 0) throw invalid(source, r.errors);
 
-  const root: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    // Aliases resolve here, not in parseDocument: an alias without its anchor, or one expanding
+    // past maxAliasCount (a "billion laughs" document), throws a ReferenceError.
+    throw invalid(source, [`${source}: YAML aliases: ${(err as Error).message}`]);
+  }
   const top = root === null || root === undefined ? {} : r.object(root, [], ['workloads', 'services', 'policies']) ?? {};
 
   const workloads: Workload[] = [];

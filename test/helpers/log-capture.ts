@@ -13,8 +13,11 @@ export interface LogLine {
 export interface LogCapture {
   readonly logger: Logger;
   readonly lines: LogLine[];
-  /** Resolves with the `nth` (1-based, counting lines already seen) line whose msg equals `msg`. */
-  waitFor(msg: string, nth?: number): Promise<LogLine>;
+  /**
+   * Resolves with the `nth` (1-based, counting lines already seen) line whose msg equals `msg`;
+   * rejects after `timeoutMs` (default 15 s) so a line that never comes fails the test, not hangs it.
+   */
+  waitFor(msg: string, nth?: number, timeoutMs?: number): Promise<LogLine>;
 }
 
 export function captureLogs(level = 'debug'): LogCapture {
@@ -39,10 +42,25 @@ export function captureLogs(level = 'debug'): LogCapture {
   return {
     logger,
     lines,
-    waitFor(msg, nth = 1) {
+    waitFor(msg, nth = 1, timeoutMs = 15_000) {
       const seen = count(msg);
       if (seen.length >= nth) return Promise.resolve(seen[nth - 1]!);
-      return new Promise((resolve) => waiters.push({ msg, nth, resolve }));
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          msg,
+          nth,
+          resolve: (l: LogLine) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
+        const timer = setTimeout(() => {
+          const i = waiters.indexOf(waiter);
+          if (i >= 0) waiters.splice(i, 1);
+          reject(new Error(`log line ${JSON.stringify(msg)} #${nth} not written within ${timeoutMs} ms (${lines.length} lines seen)`));
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
     },
   };
 }

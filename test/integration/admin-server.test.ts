@@ -4,8 +4,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once, EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { AdminServer, Readiness, ReadinessServer } from '../../src/admin/index.js';
-import { createLogger } from '../../src/common/log.js';
+import { createLogger, targetLogger } from '../../src/common/log.js';
+import { startAgent, tempDir, writeConfig } from '../helpers/agent.js';
+import { meshAddresses, meshYaml } from '../helpers/mesh-config.js';
+import { randomLoopbackPrefix } from '../helpers/tcp.js';
 
 async function startReadiness(t: TestContext) {
   const readiness = new Readiness();
@@ -99,6 +103,26 @@ test('admin /config_dump: all top-level keys, Maps serialised', async (t) => {
   assert.equal((await fetch(`${base}/config_dump`, { method: 'POST' })).status, 405);
 });
 
+test('agent /config_dump: CA_HEADER_* values and a literal AUTH_TOKEN are redacted, the names shown; the agent keeps the values', async (t) => {
+  const addrs = meshAddresses(randomLoopbackPrefix());
+  const dir = tempDir();
+  const a = await startAgent({
+    nodeName: 'a',
+    bind: addrs.nodeA,
+    configPath: writeConfig(dir, meshYaml(addrs)),
+    stateDir: join(dir, 'state'),
+    env: { CA_HEADER_X_TENANT: 'tenant-s3cret', CA_HEADER_X_API_KEY: 'key-s3cret', AUTH_TOKEN: 'jwt-s3cret' },
+  });
+  t.after(() => a.agent.destroy());
+  const text = await (await fetch(`http://${addrs.nodeA}:15000/config_dump`)).text();
+  assert.doesNotMatch(text, /s3cret/);
+  const dump = JSON.parse(text) as { config: { nodeName: string; ca: { headers: unknown; authToken: unknown } } };
+  assert.deepEqual(dump.config.ca.headers, { x_tenant: '<redacted>', x_api_key: '<redacted>' });
+  assert.deepEqual(dump.config.ca.authToken, { kind: 'literal', token: '<redacted>' });
+  assert.equal(dump.config.nodeName, 'a', 'the rest of the config is shown as loaded');
+  assert.equal(a.agent.config.ca.headers?.x_tenant, 'tenant-s3cret');
+});
+
 test('admin /config_dump: a throwing callback is a 500, server keeps serving', async (t) => {
   const { base } = await startAdmin(t, () => {
     throw new Error('boom');
@@ -137,6 +161,36 @@ test('admin /logging: POST lists and changes levels, GET 405, bad input 400', as
   const g = await fetch(`${base}/logging`);
   assert.equal(g.status, 405);
   assert.match(await g.text(), /Invalid HTTP method/);
+});
+
+test('admin /logging with LOG_FORMAT=plain: level changes apply to components and the access target, lines stay plain', async (t) => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'info', format: 'plain', destination: { write: (s: string) => void lines.push(s) } });
+  const access = targetLogger(logger, 'access');
+  const server = new AdminServer({ host: '127.0.0.1', port: 0, logger, accessLogger: access, configDump: () => ({}), onQuit: () => undefined });
+  const addr = await server.start();
+  t.after(() => server.destroy());
+  const post = (q: string): Promise<Response> => fetch(`http://127.0.0.1:${addr.port}/logging?${q}`, { method: 'POST' });
+  const pool = logger.child({ component: 'pool' });
+
+  pool.debug('hidden at info');
+  assert.equal((await post('level=debug')).status, 200);
+  pool.debug({ n: 1 }, 'shown at debug');
+  access.info('still info');
+  assert.equal((await post('level=access=warn')).status, 200);
+  access.info('hidden at warn');
+  access.warn({ 'src.addr': '10.0.0.1:1' }, 'access warning');
+  assert.deepEqual(
+    lines.map((l) => l.split('\t').slice(1).join('|').trimEnd()),
+    [
+      'info|ambit|log level changed via admin|levels="debug"',
+      'debug|pool|shown at debug|n=1',
+      'info|access|still info',
+      'info|ambit|log level changed via admin|levels="debug,access=warn"',
+      'warn|access|access warning|src.addr=10.0.0.1:1',
+    ],
+  );
+  assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z\t/.test(l)), 'every line starts with its timestamp');
 });
 
 test('admin /quitquitquit: POST calls onQuit after replying; GET 405', async (t) => {

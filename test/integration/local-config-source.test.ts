@@ -11,6 +11,7 @@ import { isMeshError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
 import { ProxyState } from '../../src/state/index.js';
 import { LocalConfigSource } from '../../src/xds/index.js';
+import { captureLogs } from '../helpers/log-capture.js';
 
 const config = (ip: string): string => `workloads:\n- {uid: w, name: w, namespace: default, workloadIps: ["${ip}"], node: local}\n`;
 
@@ -64,6 +65,47 @@ test('file source: good → applied, bad → rejected and last good kept, rename
   assert.deepEqual(await applied, [4]);
   assert.equal(state.workloadByUid('w')?.workloadIps[0], '127.0.0.4');
   assert.equal(source.rejectedCount, 1);
+});
+
+test('a deleted file is said at info once, the last good config stays; recreating it is said and applied', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'mesh.yaml');
+  await writeFile(path, config('127.0.0.1'));
+  const state = new ProxyState();
+  const logs = captureLogs('info');
+  const source = new LocalConfigSource({ path, state, logger: logs.logger, debounceMs: 20 });
+  t.after(() => source.close());
+  await source.start();
+
+  await unlink(path);
+  const deleted = await logs.waitFor('local config file deleted; the last good config stays in force until it is recreated', 1, 5000);
+  assert.equal(deleted.level, 30, 'info');
+  assert.equal(deleted.source, path);
+  assert.equal(deleted.version, 1);
+  assert.equal(state.workloadByUid('w')?.workloadIps[0], '127.0.0.1');
+  assert.equal(source.rejectedCount, 0, 'a deletion is not a rejection');
+  // More events while it is gone (another file in the directory) do not repeat the line.
+  await writeFile(join(dir, 'mesh.yaml.unrelated'), 'x');
+  await writeFile(join(dir, 'mesh.yaml.unrelated'), 'y');
+  await new Promise((r) => setTimeout(r, 100));
+
+  // Recreated with the same text: said, nothing re-applied.
+  await writeFile(path, config('127.0.0.1'));
+  const unchanged = await logs.waitFor('local config file recreated, unchanged');
+  assert.equal(unchanged.level, 30);
+  assert.equal(source.version, 1);
+
+  // Deleted again, then recreated with new content: said and applied.
+  await unlink(path);
+  await logs.waitFor('local config file deleted; the last good config stays in force until it is recreated', 2);
+  const applied = once(source, 'applied');
+  await writeFile(path, config('127.0.0.2'));
+  assert.deepEqual(await applied, [2]);
+  const recreated = await logs.waitFor('local config file recreated and applied');
+  assert.equal(recreated.level, 30);
+  assert.equal(recreated.version, 2);
+  assert.equal(state.workloadByUid('w')?.workloadIps[0], '127.0.0.2');
+  assert.equal(logs.lines.filter((l) => l.msg.startsWith('local config file deleted')).length, 2, 'once per deletion');
 });
 
 test('state listeners fire on reload', async (t) => {

@@ -1,12 +1,20 @@
 // The SOCKS5 handshake over real loopback sockets: IPv4, IPv6 and domain targets, pipelined
-// payload kept, and protocol errors answered with the right SOCKS reply.
+// payload kept, protocol errors answered with the right SOCKS reply, and through a whole agent.
 
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { acceptSocks5, type Socks5Target } from '../../src/proxy/index.js';
-import { readN } from '../helpers/tcp.js';
+import { startAgent, tempDir, writeConfig, type TestAgent } from '../helpers/agent.js';
+import { meshAddresses, meshYaml } from '../helpers/mesh-config.js';
+import { randomLoopbackPrefix, readN } from '../helpers/tcp.js';
+
+const agents: TestAgent[] = [];
+after(() => {
+  for (const a of agents) a.agent.destroy();
+});
 
 async function handshake(bytes: Buffer, replyLength: number, end = false): Promise<{ result: Socks5Target | Error; reply: Buffer; server: Socket; client: Socket }> {
   const srv = createServer({ pauseOnConnect: true });
@@ -57,6 +65,8 @@ const errors: Array<{ name: string; bytes: number[]; reply: number[] }> = [
   { name: 'no no-auth method offered', bytes: [5, 1, 2], reply: [5, 0xff] },
   { name: 'BIND command', bytes: [5, 1, 0, 5, 2, 0, 1, 1, 2, 3, 4, 0, 80], reply: [5, 0, 5, 7, 0, 1, 0, 0, 0, 0, 0, 0] },
   { name: 'unknown address type', bytes: [5, 1, 0, 5, 1, 0, 9, 1, 2, 3, 4, 0, 80], reply: [5, 0, 5, 8, 0, 1, 0, 0, 0, 0, 0, 0] },
+  { name: 'bad request version', bytes: [5, 1, 0, 4, 1, 0, 1, 1, 2, 3, 4, 0, 80], reply: [5, 0, 5, 1, 0, 1, 0, 0, 0, 0, 0, 0] },
+  { name: 'empty domain name', bytes: [5, 1, 0, 5, 1, 0, 3, 0, 0, 80], reply: [5, 0, 5, 1, 0, 1, 0, 0, 0, 0, 0, 0] },
   { name: 'truncated request then EOF', bytes: [5, 1, 0, 5, 1], reply: [5, 0] },
 ];
 
@@ -71,3 +81,41 @@ for (const e of errors) {
     server.destroy();
   });
 }
+
+/** Everything the server sends until it closes, and how it closed (clean FIN or an error such as ECONNRESET). */
+function readToClose(s: Socket): Promise<{ bytes: Buffer; error: string | undefined }> {
+  const chunks: Buffer[] = [];
+  let error: string | undefined;
+  s.on('data', (d: Buffer) => chunks.push(d));
+  s.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+  return new Promise((resolve) => s.once('close', () => resolve({ bytes: Buffer.concat(chunks), error })));
+}
+
+test('through the agent: every refusal reaches the client, then a clean close (no RST), also with pipelined input', async () => {
+  const addrs = meshAddresses(randomLoopbackPrefix());
+  const dir = tempDir();
+  const a = await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath: writeConfig(dir, meshYaml(addrs)), stateDir: join(dir, 'state') });
+  agents.push(a);
+  const refusal = (code: number): number[] => [5, code, 0, 1, 0, 0, 0, 0, 0, 0];
+  const cases = [
+    { name: 'no acceptable method', bytes: [5, 1, 2], reply: [5, 0xff] },
+    { name: 'BIND', bytes: [5, 1, 0, 5, 2, 0, 1, 10, 0, 0, 1, 0, 80], reply: [5, 0, ...refusal(0x07)] },
+    { name: 'address type 9', bytes: [5, 1, 0, 5, 1, 0, 9, 10, 0, 0, 1, 0, 80], reply: [5, 0, ...refusal(0x08)] },
+  ];
+  // 4 MiB more than the handshake: bytes the agent never reads. Closing over unread input is what
+  // turned the refusal into a connection reset.
+  for (const extra of [0, 4 << 20]) {
+    for (const c of cases) {
+      const client = connect({ host: addrs.nodeA, port: 15080, localAddress: addrs.client });
+      await once(client, 'connect');
+      const result = readToClose(client);
+      client.write(Buffer.concat([Buffer.from(c.bytes), Buffer.alloc(extra, 0x41)]));
+      const { bytes, error } = await result;
+      assert.deepEqual([...bytes], c.reply, `${c.name} (+${extra} bytes): the reply, and nothing after it`);
+      assert.equal(error, undefined, `${c.name} (+${extra} bytes): closed with FIN, not ${error}`);
+    }
+  }
+  const errors = await a.agent.registry.getSingleMetric('ambit_errors_total')?.get();
+  const socks = errors?.values.find((v) => v.labels.component === 'socks5' && v.labels.code === 'SOCKS_PROTOCOL');
+  assert.equal(socks?.value, 6);
+});

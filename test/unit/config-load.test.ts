@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, parseDurationMs, SETTINGS, SETTINGS_HELP, formatSettingsHelp } from '../../src/config/index.js';
+import { loadConfig, parseDurationMs, redactedConfig, REDACTED, SETTINGS, SETTINGS_HELP, formatSettingsHelp } from '../../src/config/index.js';
 import { isMeshError } from '../../src/common/errors.js';
 
 /** A file that certainly exists (AUTH_TOKEN file-vs-literal decision). */
@@ -190,4 +190,25 @@ test('help table covers every setting with a flag and env var', () => {
   assert.match(text, /--alt-ca-hostname\s+ALT_CA_HOSTNAME/);
   assert.match(text, /--auth-token\s+AUTH_TOKEN/);
   assert.match(text, /CA_HEADER_<name>/);
+});
+
+test('redactedConfig: CA_HEADER_* values and a literal AUTH_TOKEN hidden, names and a token file path shown, config untouched', () => {
+  const literal = loadConfig(['--auth-token', 'secret-jwt'], { CA_HEADER_X_TENANT: 'tenant-secret', CA_HEADER_X_KEY: 'k3y' });
+  const view = redactedConfig(literal) as { ca: { headers: unknown; authToken: unknown; address: string }; nodeName: string };
+  assert.deepEqual(view.ca.headers, { x_tenant: REDACTED, x_key: REDACTED });
+  assert.deepEqual(view.ca.authToken, { kind: 'literal', token: REDACTED });
+  assert.equal(view.ca.address, literal.ca.address);
+  assert.equal(view.nodeName, literal.nodeName);
+  assert.doesNotMatch(JSON.stringify(view), /secret-jwt|tenant-secret|k3y/);
+  // The loaded config keeps the real values: the CA client needs them.
+  assert.deepEqual(literal.ca.headers, { x_tenant: 'tenant-secret', x_key: 'k3y' });
+  assert.equal(literal.ca.authToken?.kind === 'literal' ? literal.ca.authToken.token : '', 'secret-jwt');
+  assert.ok(Object.isFrozen(literal.ca));
+
+  const file = loadConfig([], { AUTH_TOKEN: THIS_FILE });
+  assert.deepEqual((redactedConfig(file) as { ca: { authToken: unknown; headers: unknown } }).ca, {
+    ...(redactedConfig(file) as { ca: object }).ca,
+    authToken: { kind: 'file', path: THIS_FILE },
+    headers: {},
+  });
 });

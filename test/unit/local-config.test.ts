@@ -237,6 +237,13 @@ const bad: BadCase[] = [
   { name: 'gateway without slash', yaml: 'workloads:\n- {namespace: n, workloadIps: [], waypoint: {destination: wp}}\n', expect: ['workloads[0].waypoint.destination'] },
   { name: 'YAML syntax', yaml: 'workloads: [\n', expect: ['bad.yaml:2:1', 'YAML syntax'] },
   { name: 'duplicate YAML key', yaml: 'workloads: []\nworkloads: []\n', expect: ['bad.yaml:', 'YAML syntax'] },
+  // yaml resolves aliases in toJS, which throws a ReferenceError: it used to escape as such.
+  { name: 'alias without an anchor', yaml: 'workloads: *nope\n', expect: ['bad.yaml: YAML aliases', 'Unresolved alias'] },
+  {
+    name: 'alias expansion past the limit',
+    yaml: `a: &a [x,x,x,x,x,x,x,x,x,x]\n${[...'bcdefghi'].map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(',')}]`).join('\n')}\nworkloads: *i\n`,
+    expect: ['bad.yaml: YAML aliases', 'alias count'],
+  },
 ];
 
 for (const t of bad) {
