@@ -106,6 +106,7 @@ export class NodeAgent {
       logger,
       originalDst: this.options.originalDst,
       exclude: inpod ? (w) => inpod.handles(w) : undefined,
+      servers: () => this.addresses(),
     });
     await this.nodeProxy.start();
     releaseProxy();
