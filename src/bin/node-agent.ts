@@ -9,7 +9,7 @@ import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics } from '../metrics/index.js';
 import { InpodManager, LocalConfigPodSource } from '../inpod/index.js';
-import { ConnectionManager, NodeProxy, type OriginalDstResolver } from '../proxy/index.js';
+import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver } from '../proxy/index.js';
 import { loadNativeSockets } from '../sockets/index.js';
 import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
@@ -122,6 +122,7 @@ export class NodeAgent {
       logger,
       originalDst: this.options.originalDst,
       exclude: inpod ? (w) => inpod.handles(w) : undefined,
+      servers: () => this.addresses(),
     });
     await this.nodeProxy.start();
     releaseProxy();
@@ -142,6 +143,13 @@ export class NodeAgent {
       onQuit: () => (this.options.onQuit ? this.options.onQuit() : void this.close()),
     });
     await this.admin.start();
+    // Accepted (a pod-local agent may want it) but never silent: admin can dump config and stop us.
+    if (isNetworkReachableBind(config.adminBindAddress)) {
+      logger.warn(
+        { adminBindAddress: config.adminBindAddress, port: this.admin.address()?.port },
+        'admin API (config dump, /quitquitquit, log levels) is reachable from the network: the admin bind address is not a loopback address',
+      );
+    }
     // Ready only when the certificates of every local workload can be had.
     this.fetchLocalCerts()
       .then(releaseCerts)

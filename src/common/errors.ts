@@ -44,7 +44,7 @@ export const ERROR_CODES = {
   IP_MISMATCH: { flag: 'CONNECT', status: 400, summary: 'the CONNECT authority IP is not the local workload' },
   UNKNOWN_WORKLOAD: { flag: 'CONNECT', status: 503, summary: 'the destination is not a workload of this node' },
   UNKNOWN_SOURCE: { flag: 'CONNECT', status: 0, summary: 'the source workload of a connection is unknown' },
-  SELF_CALL: { flag: 'CONNECT', status: 503, summary: 'the target port is one of the proxy’s own ports' },
+  SELF_CALL: { flag: 'CONNECT', status: 503, summary: 'the destination is one of the agent’s own listeners (proxy ports, admin, stats, readiness)' },
   NO_HEALTHY_UPSTREAM: { flag: 'CONNECT', status: 503, summary: 'the service has no healthy endpoint' },
   POLICY_DENIED: { flag: 'DENY', status: 401, summary: 'authorization policy denied the connection' },
   POLICY_CHANGED: { flag: 'DENY', status: 0, summary: 'connection closed due to policy change' },

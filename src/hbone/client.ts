@@ -320,10 +320,16 @@ export class HbonePool {
           resolve({ stream, responseHeaders: headers, session: conn.info });
           return;
         }
-        // The server ended its side with the error HEADERS; reset ours and discard any body.
+        // The server ended its side with the error HEADERS: end ours with END_STREAM, not a reset
+        // (RST_STREAM counts toward nghttp2's rapid-reset limit: ~1000 refused CONNECTs in a burst
+        // would make the peer GOAWAY the connection and kill every live tunnel on it). A server
+        // that left its side open gets the reset after a grace period.
         stream.on('error', () => {});
         stream.resume();
-        stream.close(NGHTTP2_CANCEL);
+        stream.end();
+        const timer = setTimeout(() => stream.close(NGHTTP2_CANCEL), RETIRED_CLOSE_GRACE_MS);
+        timer.unref();
+        stream.once('close', () => clearTimeout(timer));
         reject(new MeshError('HBONE_STATUS', `hbone CONNECT to ${req.authority} via ${via} failed: status ${status}`, { status }));
       };
       const onError = (err: Error): void => {

@@ -6,7 +6,7 @@ import type { Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
 import type { CertManager } from '../identity/index.js';
 import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
-import { Listener, PodView, ProxyInstance, type ConnectionManager } from '../proxy/index.js';
+import { Listener, OwnListeners, PodView, ProxyInstance, proxyListeners, type ConnectionManager } from '../proxy/index.js';
 import type { ProxyState } from '../state/index.js';
 import { listenInNetns, originalDstOf, type NativeSockets } from '../sockets/index.js';
 import { NetnsSocketFactory } from './netns-socket-factory.js';
@@ -39,10 +39,14 @@ export class PodProxy {
   constructor(private readonly inputs: PodProxyInputs) {
     const { config, native, netns } = inputs;
     this.sockets = new NetnsSocketFactory({ native, netns, mark: PACKET_MARK, timeoutMs: config.connectTimeoutMs });
+    const local = new PodView(inputs.state, inputs.uid);
     this.instance = new ProxyInstance({
       ...inputs,
-      local: new PodView(inputs.state, inputs.uid),
+      local,
       sockets: this.sockets,
+      // The pod's namespace holds only this proxy's listeners (wildcard-bound below), not the
+      // agent's admin/stats/readiness: an app in the pod may serve 15000/15020/15021 itself.
+      ownListeners: new OwnListeners({ listeners: () => proxyListeners(config, '::'), localAddresses: () => local.all().flatMap((w) => w.workloadIps) }),
       originalDst: (socket) => originalDstOf(native, socket),
     });
   }

@@ -8,6 +8,7 @@ import { authorize, type RbacConnection } from '../rbac/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
 import { ownPorts, type InboundInputs } from './inbound.js';
+import { selfCallError } from './own-listeners.js';
 import type { SocketAddr } from './outbound-route.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
 import { pipeTcp } from './upstream.js';
@@ -27,6 +28,8 @@ export class InboundPassthroughHandler {
       socket.destroy();
     };
     if (ownPorts(config).includes(dst.port)) return early(new MeshError('SELF_CALL', `destination port ${dst.port} is one of the proxy's own ports`));
+    const own = this.inputs.ownListeners.at(dst);
+    if (own) return early(selfCallError(dst, own));
     const workload = this.inputs.local.byIp(dst.ip);
     if (!workload) return early(new MeshError('UNKNOWN_WORKLOAD', `no local workload has address ${dst.ip}`));
     const source = state.workloadByIp(config.network, src.ip);

@@ -15,6 +15,7 @@ import { formatSpiffeId, identityFromWorkload, parseSpiffeId } from '../tls/inde
 import { ConnectionRecord, describeError } from './connection-record.js';
 import type { ConnectionManager } from './connection-manager.js';
 import type { LocalView } from './local-workloads.js';
+import { selfCallError, type OwnListeners } from './own-listeners.js';
 import { formatAddr } from './socket-addr.js';
 import type { SocketFactory } from './socket-factory.js';
 
@@ -29,6 +30,11 @@ export interface HandlerInputs {
   readonly accessLog: Logger;
   /** Upstream sockets: host namespace, or the pod's namespace in in-pod mode. */
   readonly sockets: SocketFactory;
+  /**
+   * The agent's listeners in the namespace `sockets` connect in: the host proxy's include admin,
+   * stats and readiness; an in-pod proxy's only the proxy ports (a pod's app may use 15000/15020).
+   */
+  readonly ownListeners: OwnListeners;
 }
 
 export interface InboundInputs extends HandlerInputs {
@@ -83,7 +89,11 @@ export class InboundHandler {
       ip = workload.workloadIps[0]!;
     }
     if (workload.applicationTunnel && workload.applicationTunnel.port !== 0) port = workload.applicationTunnel.port;
+    // ztunnel refuses its proxy ports on any address (src/proxy/inbound.rs, `illegal_ports`); the
+    // other own listeners only where the target address reaches them (same namespace, bind).
     if (ownPorts(config).includes(port)) throw new MeshError('SELF_CALL', `target port ${port} is one of the proxy's own ports`);
+    const own = this.inputs.ownListeners.at({ ip, port });
+    if (own) throw selfCallError({ ip, port }, own);
     return { workload, ip, port };
   }
 

@@ -10,4 +10,14 @@ export { acceptSocks5, closeRefusedSocks, writeSocksReply, SOCKS_REFUSAL_LINGER_
 export { ConnectionManager, type TrackedConnection } from './connection-manager.js';
 export { LocalWorkloads, PodView, type LocalView } from './local-workloads.js';
 export { ownPorts } from './inbound.js';
+export {
+  OwnListeners,
+  isNetworkReachableBind,
+  proxyListeners,
+  serverListeners,
+  type OwnListener,
+  type OwnListenerSource,
+  type ServerAddresses,
+} from './own-listeners.js';
+export { socksReplyFor } from './socks-reply.js';
 export { normalizeIp } from './socket-addr.js';

@@ -14,6 +14,7 @@ import { ConnectionManager } from './connection-manager.js';
 import { Listener } from './listener.js';
 import { LocalWorkloads } from './local-workloads.js';
 import type { SocketAddr } from './outbound-route.js';
+import { hostInterfaceAddresses, OwnListeners, proxyListeners, serverListeners, type OwnListener, type ServerAddresses } from './own-listeners.js';
 import { ProxyInstance, type OriginalDstResolver } from './proxy-instance.js';
 import { HostSocketFactory } from './socket-factory.js';
 
@@ -30,6 +31,11 @@ export interface NodeProxyInputs {
   readonly originalDst?: OriginalDstResolver;
   /** Workloads served by an in-pod proxy instead (their own listeners in their own netns). */
   readonly exclude?: (w: Workload) => boolean;
+  /**
+   * Bound addresses of the agent's admin / stats / readiness servers (same namespace as this
+   * proxy), read at each check; without it the configured ports are used (a port 0 is then unknown).
+   */
+  readonly servers?: () => ServerAddresses;
 }
 
 export interface ProxyAddresses {
@@ -58,7 +64,19 @@ export class NodeProxy {
       connections: this.connections,
       local: this.local,
       sockets: new HostSocketFactory(config.connectTimeoutMs),
+      ownListeners: new OwnListeners({ listeners: () => this.ownListeners(), localAddresses: hostInterfaceAddresses }),
     });
+  }
+
+  /**
+   * Everything of the agent listening in this namespace: the proxy ports as configured on the bind
+   * address (in `workloads` mode a superset), the listeners as actually bound (ports chosen by the
+   * OS included), and the admin, stats and readiness servers.
+   */
+  private ownListeners(): OwnListener[] {
+    const { config } = this.inputs;
+    const bound = this.listeners().flatMap((l) => (l.address ? [{ name: l.name, host: l.address.address, port: l.address.port }] : []));
+    return [...proxyListeners(config, config.bindAddress), ...bound, ...serverListeners(config, this.inputs.servers?.())];
   }
 
   async start(): Promise<void> {

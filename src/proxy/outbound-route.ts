@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { MeshError } from '../common/errors.js';
 import type { GatewayAddress, Service, Workload } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
+import { selfCallError, type OwnListener } from './own-listeners.js';
 
 export interface SocketAddr {
   readonly ip: string;
@@ -41,17 +42,16 @@ export interface RouteInput {
   readonly network: string;
   /** The HBONE port peers listen on (ztunnel dials its own inbound port number). */
   readonly hbonePort: number;
-  /** The proxy's own listener ports; a loopback destination on one is a recursive call. */
-  readonly ownPorts: readonly number[];
+  /**
+   * The agent's own listener a destination would reach (OwnListeners.at): such a destination is a
+   * recursive call or a workload reaching admin/stats/readiness, refused before and after routing.
+   */
+  readonly ownListenerAt: (dst: SocketAddr) => OwnListener | undefined;
   readonly random?: () => number;
 }
 
 export function formatAuthority(ip: string, port: number): string {
   return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
 }
 
 function workloadIdentity(w: Workload): string {
@@ -117,15 +117,26 @@ function isSourceTheWaypoint(source: Workload, sourceIp: string | undefined, wp:
 }
 
 /**
- * Decides the route. Throws MeshError for a recursive call, a service with no healthy upstream,
- * or an unreachable waypoint; never performs I/O.
+ * Decides the route. Throws MeshError for a destination or plain-TCP target that is one of the
+ * agent's own listeners, a service with no healthy upstream, or an unreachable waypoint; never
+ * performs I/O. HBONE next hops are never checked: dialling a local workload's 15008 is the normal
+ * path, and the inbound side refuses own-listener authorities.
  */
 export function routeOutbound(input: RouteInput, sourceIp?: string): Route {
+  const route = decide(input, sourceIp);
+  if (route.kind === 'tcp') {
+    const own = input.ownListenerAt(route.target);
+    if (own) throw selfCallError(route.target, own);
+  }
+  return route;
+}
+
+function decide(input: RouteInput, sourceIp: string | undefined): Route {
   const { state, source, dst } = input;
   const random = input.random ?? Math.random;
-  if (isLoopback(dst.ip) && input.ownPorts.includes(dst.port)) {
-    throw new MeshError('SELF_CALL', `attempted recursive call to ${formatAuthority(dst.ip, dst.port)}`);
-  }
+  // As ztunnel's outbound (src/proxy/outbound.rs), before anything else: no source or route matters.
+  const own = input.ownListenerAt(dst);
+  if (own) throw selfCallError(dst, own);
   const svc = state.serviceByVip(input.network, dst.ip, source.namespace);
   if (svc) {
     const wp = serviceWaypoint(svc, random);

@@ -8,7 +8,7 @@ import type { CertManager } from '../identity/index.js';
 import { trafficLabels } from '../metrics/index.js';
 import { clientConnectOptions, formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
-import { ownPorts, type HandlerInputs } from './inbound.js';
+import type { HandlerInputs } from './inbound.js';
 import { routeOutbound, type Route, type SocketAddr } from './outbound-route.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
 import { pipeTcp } from './upstream.js';
@@ -68,7 +68,8 @@ export class OutboundHandler {
     }
     let route: Route;
     try {
-      route = routeOutbound({ state, source, dst, network: config.network, hbonePort: config.ports.hbone, ownPorts: ownPorts(config) }, src.ip);
+      const ownListenerAt = (a: SocketAddr) => this.inputs.ownListeners.at(a);
+      route = routeOutbound({ state, source, dst, network: config.network, hbonePort: config.ports.hbone, ownListenerAt }, src.ip);
     } catch (err) {
       this.earlyFailure(socket, dst, err as MeshError, hooks);
       return;

@@ -20,7 +20,9 @@ import { InboundPassthroughHandler } from './inbound-passthrough.js';
 import type { LocalView } from './local-workloads.js';
 import { OutboundHandler } from './outbound.js';
 import type { SocketAddr } from './outbound-route.js';
+import type { OwnListeners } from './own-listeners.js';
 import type { SocketFactory } from './socket-factory.js';
+import { socksReplyFor } from './socks-reply.js';
 import { acceptSocks5, closeRefusedSocks, SOCKS_REPLY, writeSocksReply, type Socks5Target } from './socks5.js';
 import { localAddrOf } from './socket-addr.js';
 
@@ -38,6 +40,11 @@ export interface ProxyInstanceInputs {
   readonly connections: ConnectionManager;
   readonly local: LocalView;
   readonly sockets: SocketFactory;
+  /**
+   * Destinations refused on every path (SELF_CALL): the host proxy passes all of the agent's
+   * listeners, an in-pod proxy only those in the pod's namespace (its proxy ports).
+   */
+  readonly ownListeners: OwnListeners;
   /** Undefined without transparent capture: the local address is used (TPROXY semantics). */
   readonly originalDst?: OriginalDstResolver;
 }
@@ -60,7 +67,7 @@ export class ProxyInstance {
       logger: logger.child({ component: 'pool' }),
       connectTcp: (target, localAddress) => sockets.connect(target, { localAddress }),
     });
-    const common = { config, state, local, metrics: inputs.metrics, errors: inputs.errors, accessLog: inputs.accessLog, sockets };
+    const common = { config, state, local, metrics: inputs.metrics, errors: inputs.errors, accessLog: inputs.accessLog, sockets, ownListeners: inputs.ownListeners };
     this.outbound = new OutboundHandler({ ...common, certs: inputs.certs, pool: this.pool, logger: logger.child({ component: 'outbound' }) });
     this.inbound = new InboundHandler({ ...common, connections: inputs.connections, logger: logger.child({ component: 'inbound' }) });
     this.passthrough = new InboundPassthroughHandler({ ...common, connections: inputs.connections, logger: logger.child({ component: 'inbound-passthrough' }) });
@@ -144,14 +151,17 @@ export class ProxyInstance {
       }
       await this.outbound.handle(socket, dst, {
         established: () => writeSocksReply(socket, SOCKS_REPLY.succeeded),
-        failed: (err) =>
-          writeSocksReply(socket, err.flag === 'DENY' || err.status === 401 ? SOCKS_REPLY.notAllowed : SOCKS_REPLY.hostUnreachable),
+        failed: (err) => writeSocksReply(socket, socksReplyFor(err)),
       });
     };
     void this.track(run());
   }
 
-  /** Domain names: mesh service hostnames map to their VIP; anything else goes to system DNS. */
+  /**
+   * Domain names: mesh service hostnames map to their VIP; anything else goes to system DNS. The
+   * result is only a destination: own-listener checks run on it in the outbound handler, so a
+   * name like `localhost` is refused like the address it resolves to.
+   */
   private async resolveSocksTarget(t: Socks5Target): Promise<SocketAddr | undefined> {
     if (t.kind === 'ip') return { ip: t.ip, port: t.port };
     if (isIP(t.host)) return { ip: t.host, port: t.port };

@@ -78,6 +78,8 @@ export interface AgentSpec {
   readonly env?: Record<string, string>;
   /** Resolve only once the agent reports ready (default true); false for tests of readiness itself. */
   readonly waitReady?: boolean;
+  /** Replaces the agent's own close() on /quitquitquit (tests count shutdown requests). */
+  readonly onQuit?: () => void;
 }
 
 export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
@@ -93,7 +95,7 @@ export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
     CONNECTION_TERMINATION_DEADLINE: '5s',
     ...spec.env,
   });
-  const agent = new NodeAgent({ config, logDestination: logs.stream });
+  const agent = new NodeAgent({ config, logDestination: logs.stream, onQuit: spec.onQuit });
   await agent.start();
   if (spec.waitReady ?? true) await agent.readiness.whenReady();
   return { agent, logs, bind: spec.bind };

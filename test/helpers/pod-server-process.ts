@@ -5,11 +5,12 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Topology } from './netns-topology.js';
 
-const POD_SERVER = fileURLToPath(new URL('./pod-server.js', import.meta.url));
+/** The pod server script, for tests that start it with other ports. */
+export const POD_SERVER_PATH = fileURLToPath(new URL('./pod-server.js', import.meta.url));
 
 /** The server runs until the topology is destroyed (or the caller kills it). */
 export async function startPodServer(topo: Topology, pod: string): Promise<ChildProcess> {
-  const child = topo.spawn(pod, [process.execPath, POD_SERVER, '--http', '8080', '--echo', '9000'], {
+  const child = topo.spawn(pod, [process.execPath, POD_SERVER_PATH, '--http', '8080', '--echo', '9000'], {
     env: { ...process.env, POD_NAME: pod },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -2,7 +2,7 @@
 // helpers to push N bytes through a connection and hash what comes back; the kernel's TCP buffer limits.
 
 import { readFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
+import { createServer, connect, isIPv4, isIPv6, SocketAddress, type Server, type Socket, type AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 
@@ -40,10 +40,13 @@ export async function startEchoServer(host: string, port = 0): Promise<EchoServe
   };
 }
 
-/** Connects through a SOCKS5 proxy; resolves with the socket once the proxy reports success. */
+/**
+ * Connects through a SOCKS5 proxy; resolves with the socket once the proxy reports success. IPv4
+ * and IPv6 literals go as address types 1 and 4, anything else (or `asDomain`) as a domain name.
+ */
 export async function socks5Connect(
   proxy: { host: string; port: number },
-  target: { host: string; port: number },
+  target: { host: string; port: number; asDomain?: boolean },
   localAddress?: string,
 ): Promise<Socket> {
   const s = connect({ host: proxy.host, port: proxy.port, localAddress, allowHalfOpen: true });
@@ -52,12 +55,13 @@ export async function socks5Connect(
 }
 
 /** The SOCKS5 no-auth CONNECT handshake on an already connected socket (e.g. one made in a netns). */
-export async function socks5Handshake(s: Socket, target: { host: string; port: number }): Promise<Socket> {
+export async function socks5Handshake(s: Socket, target: { host: string; port: number; asDomain?: boolean }): Promise<Socket> {
   s.write(Buffer.from([5, 1, 0]));
   const greet = await readN(s, 2);
   if (greet[1] !== 0) throw new Error(`socks5 method rejected: ${greet[1]}`);
   let addr: Buffer;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(target.host)) addr = Buffer.from([1, ...target.host.split('.').map(Number)]);
+  if (!target.asDomain && isIPv4(target.host)) addr = Buffer.from([1, ...target.host.split('.').map(Number)]);
+  else if (!target.asDomain && isIPv6(target.host)) addr = Buffer.concat([Buffer.from([4]), ipv6Bytes(target.host)]);
   else addr = Buffer.concat([Buffer.from([3, target.host.length]), Buffer.from(target.host)]);
   const port = Buffer.alloc(2);
   port.writeUInt16BE(target.port);
@@ -68,6 +72,20 @@ export async function socks5Handshake(s: Socket, target: { host: string; port: n
     throw Object.assign(new Error(`socks5 connect failed with reply ${reply[1]}`), { socksReply: reply[1] });
   }
   return s;
+}
+
+/** The 16 bytes of an IPv6 literal (any text form, embedded IPv4 tail included). */
+function ipv6Bytes(text: string): Buffer {
+  let canonical = new SocketAddress({ address: text, family: 'ipv6' }).address;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(canonical);
+  if (v4) canonical = canonical.slice(0, v4.index) + `${((+v4[1]! << 8) | +v4[2]!).toString(16)}:${((+v4[3]! << 8) | +v4[4]!).toString(16)}`;
+  const [head = '', tail = ''] = canonical.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = canonical.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
 }
 
 /** Reads exactly n bytes (paused mode) or rejects on end. */

@@ -12,7 +12,7 @@ import { assertNoLeftovers, createTopology, requireRoot, type Topology } from '.
 import { randomLoopbackPrefix, tcpBufferMax } from '../helpers/tcp.js';
 import { waitUntil } from '../helpers/two-node-mesh.js';
 import { inpodMeshYaml, type InpodMesh } from '../helpers/inpod-mesh-config.js';
-import { startPodServer } from '../helpers/pod-server-process.js';
+import { POD_SERVER_PATH, startPodServer } from '../helpers/pod-server-process.js';
 
 
 let topo: Topology;
@@ -83,6 +83,26 @@ test('nc from a pod streams through the mesh to an echo server, with half-close'
   const r = await topo.exec('c1', ['nc', '-N', '-w', '5', mesh.s2.ip, '9000'], { input: payload, timeoutMs: 10_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, payload);
+});
+
+test("a pod's own app on the agent's admin/stats ports is reached through the mesh: in-pod only the proxy ports are refused", async () => {
+  // s1 serves HTTP on 15020 and echo on 15000 itself; the host's admin/stats are not in its netns.
+  const own = topo.spawn('s1', [process.execPath, POD_SERVER_PATH, '--http', '15020', '--echo', '15000'], {
+    env: { ...process.env, POD_NAME: 's1-own-ports' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  servers.push(own);
+  await new Promise<void>((resolve) => own.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+  const http = await curl('c1', `http://${mesh.s1.ip}:15020/app`);
+  assert.equal(http.code, 0, http.body);
+  assert.equal(http.body, `hello from s1-own-ports; client=${mesh.c1.ip}; path=/app\n`);
+  const echo = await topo.exec('c1', ['nc', '-N', '-w', '5', mesh.s1.ip, '15000'], { input: 'to the app\n', timeoutMs: 10_000 });
+  assert.equal(echo.stdout, 'to the app\n');
+  await node2.logs.waitFor((l) => l.msg === 'connection complete' && l.direction === 'inbound' && l['dst.hbone_addr'] === `${mesh.s1.ip}:15000`);
+  // A proxy port stays refused at the pod's inbound (503 SELF_CALL): curl gets no answer.
+  const proxyPort = await curl('c1', `http://${mesh.s1.ip}:15006/`);
+  assert.notEqual(proxyPort.code, 0);
+  await node2.logs.waitFor((l) => l.msg === 'connection failed' && l.direction === 'inbound' && /own ports/.test(String(l.error)));
 });
 
 test('between the nodes there is only TLS to port 15008 on the wire', async () => {

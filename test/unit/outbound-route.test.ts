@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { routeOutbound, type Route } from '../../src/proxy/index.js';
+import { OwnListeners, routeOutbound, type OwnListener, type Route } from '../../src/proxy/index.js';
 import { ProxyState } from '../../src/state/index.js';
 import { parseLocalConfig } from '../../src/xds/index.js';
 
@@ -88,8 +88,19 @@ const state = new ProxyState();
 state.apply(parseLocalConfig(YAML, 'route-test.yaml').snapshot);
 const client = state.workloadByUid('c//Pod/default/client')!;
 
+/** The host agent's listeners: proxy ports on `::`, admin on loopback, stats on `::`; 10.9.9.9 is this host. */
+const OWN: OwnListener[] = [
+  ...[15001, 15006, 15008, 15080].map((port) => ({ name: `proxy ${port}`, host: '::', port })),
+  { name: 'admin', host: '127.0.0.1', port: 15000 },
+  { name: 'stats', host: '::', port: 15020 },
+];
+const own = new OwnListeners({ listeners: () => OWN, localAddresses: () => ['127.0.0.1', '::1', '10.9.9.9'] });
+
 function route(ip: string, port: number): Route {
-  return routeOutbound({ state, source: client, dst: { ip, port }, network: '', hbonePort: 15008, ownPorts: [15001, 15006, 15008, 15080] }, '10.0.0.1');
+  return routeOutbound(
+    { state, source: client, dst: { ip, port }, network: '', hbonePort: 15008, ownListenerAt: (dst) => own.at(dst) },
+    '10.0.0.1',
+  );
 }
 
 const cases: Array<{ name: string; ip: string; port: number; expect: Record<string, unknown> }> = [
@@ -141,4 +152,58 @@ test('route: a service port the service does not define → NO_HEALTHY_UPSTREAM'
 test('route: loopback to one of the proxy ports is a recursive call', () => {
   assert.throws(() => route('127.0.0.1', 15001), { code: 'SELF_CALL' });
   assert.equal(route('127.0.0.1', 8080).kind, 'passthrough');
+});
+
+const selfCalls: Array<{ name: string; ip: string; port: number }> = [
+  { name: 'admin on loopback', ip: '127.0.0.1', port: 15000 },
+  { name: 'admin through the unspecified address', ip: '0.0.0.0', port: 15000 },
+  { name: 'stats through IPv4-mapped loopback', ip: '::ffff:7f00:1', port: 15020 },
+  { name: 'stats on an address of this host (wildcard bind)', ip: '10.9.9.9', port: 15020 },
+  { name: 'stats on the IPv4-mapped form of this host', ip: '::ffff:10.9.9.9', port: 15020 },
+];
+
+for (const c of selfCalls) {
+  test(`route: ${c.name} is refused as SELF_CALL before routing`, () => {
+    assert.throws(() => route(c.ip, c.port), { code: 'SELF_CALL' });
+  });
+}
+
+test('route: the same ports elsewhere are routed normally', () => {
+  assert.equal(route('192.0.2.7', 15000).kind, 'passthrough');
+  assert.equal(route('10.0.1.1', 15020).kind, 'hbone');
+});
+
+test('route: a plain-TCP endpoint whose target is an own listener is refused after routing', () => {
+  const tcpState = new ProxyState();
+  tcpState.apply(
+    parseLocalConfig(
+      `
+workloads:
+- uid: c//Pod/default/client
+  name: client
+  namespace: default
+  workloadIps: ["10.0.0.1"]
+  protocol: HBONE
+- uid: c//Pod/default/hostnet
+  name: hostnet
+  namespace: default
+  workloadIps: ["10.9.9.9"]
+  protocol: TCP
+  services:
+    "default/sneaky.default.svc.cluster.local": {80: 15020}
+services:
+- name: sneaky
+  namespace: default
+  hostname: sneaky.default.svc.cluster.local
+  vips: ["/10.96.9.9"]
+  ports: {80: 15020}
+`,
+      'tcp-self.yaml',
+    ).snapshot,
+  );
+  const src = tcpState.workloadByUid('c//Pod/default/client')!;
+  const input = { state: tcpState, source: src, network: '', hbonePort: 15008, ownListenerAt: (d: { ip: string; port: number }) => own.at(d) };
+  assert.throws(() => routeOutbound({ ...input, dst: { ip: '10.96.9.9', port: 80 } }, '10.0.0.1'), { code: 'SELF_CALL' });
+  // HBONE next hops are not checked: a local HBONE workload is reached through our own 15008.
+  assert.equal(routeOutbound({ ...input, dst: { ip: '10.0.0.1', port: 8080 } }, '10.0.0.1').kind, 'hbone');
 });
