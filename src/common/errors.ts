@@ -59,6 +59,10 @@ export const ERROR_CODES = {
   INTERNAL: { flag: 'CONNECT', status: 503, summary: 'internal error' },
   NATIVE_UNAVAILABLE: { flag: '-', status: 0, summary: 'the native socket addon is not built or cannot be loaded' },
   SOCKET_SETUP: { flag: '-', status: 0, summary: 'a socket could not be created or configured (netns, mark, transparent)' },
+  XDS_INVALID: { flag: '-', status: 0, summary: 'a resource from the control plane is invalid (NACKed)' },
+  XDS_STREAM: { flag: '-', status: 0, summary: 'the xDS stream to or from the control plane failed' },
+  OBJECT_INVALID: { flag: '-', status: 0, summary: 'a Kubernetes object is invalid and was rejected' },
+  CA_DENIED: { flag: 'IDENTITY_ERROR', status: 0, summary: 'the CA server refused to sign (caller not authenticated or not allowed)' },
   BENCH_TOOL: { flag: '-', status: 0, summary: 'a benchmark tool failed or its output could not be parsed' },
 } as const satisfies Record<string, CodeInfo>;
 
