@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { generateKeyPair, issueCertificate, privateKeyToPem } from '../../src/identity/x509.js';
 import type { TestCert } from './certs.js';
-import { HBONE_CIPHERSUITES } from './hbone-tls.js';
+import { hboneTlsBase } from './hbone-tls.js';
 
 export type Fault = 'fin' | 'goaway-fin' | 'rst' | 'silent';
 
@@ -134,16 +134,6 @@ async function dialTcp(host: string, port: number, localAddress: string | undefi
   return tcp;
 }
 
-function tlsBase(cert: TestCert): tls.SecureContextOptions {
-  return {
-    cert: cert.certChainPem,
-    key: cert.keyPem,
-    ca: cert.rootPem,
-    minVersion: 'TLSv1.3',
-    maxVersion: 'TLSv1.3',
-    ciphers: HBONE_CIPHERSUITES,
-  };
-}
 
 export interface FaultClient {
   readonly tap: Tap;
@@ -167,7 +157,7 @@ export async function faultClient(opts: {
 }): Promise<FaultClient> {
   const tcp = opts.connectTcp ? await opts.connectTcp() : await dialTcp(opts.host, opts.port, opts.localAddress);
   const tap = new Tap(tcp);
-  const sock = tls.connect({ ...tlsBase(opts.cert), socket: tap.inner, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined });
+  const sock = tls.connect({ ...hboneTlsBase(opts.cert), socket: tap.inner, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined });
   sock.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     sock.once('secureConnect', resolve);
@@ -238,7 +228,7 @@ export async function faultServer(opts: {
   onStream?: FaultStreamHandler;
   open?: FaultListen;
 }): Promise<FaultServer> {
-  const ctx = tls.createSecureContext(tlsBase(opts.cert));
+  const ctx = tls.createSecureContext(hboneTlsBase(opts.cert));
   const connections: FaultServerConnection[] = [];
   const sockets = new Set<net.Socket>();
   let accepted = 0;

@@ -8,7 +8,8 @@ import type { TestCert } from './certs.js';
 
 export const HBONE_CIPHERSUITES = 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256';
 
-function baseOptions(cert: TestCert): tls.SecureContextOptions {
+/** HBONE's TLS parameters with `cert` presented and its root trusted (TLS 1.3 only, AES-GCM suites). */
+export function hboneTlsBase(cert: TestCert): tls.SecureContextOptions {
   return {
     cert: cert.certChainPem,
     key: cert.keyPem,
@@ -27,7 +28,7 @@ function baseOptions(cert: TestCert): tls.SecureContextOptions {
  */
 export function hboneClientTls(cert: TestCert, expectedSans: readonly string[]): tls.ConnectionOptions {
   return {
-    ...baseOptions(cert),
+    ...hboneTlsBase(cert),
     ALPNProtocols: ['h2'],
     rejectUnauthorized: true,
     checkServerIdentity: (_host, peer) => checkServerSpiffeIdentity(peer, expectedSans),
@@ -35,7 +36,7 @@ export function hboneClientTls(cert: TestCert, expectedSans: readonly string[]):
 }
 
 export function hboneServerContext(cert: TestCert): tls.SecureContext {
-  return tls.createSecureContext(baseOptions(cert));
+  return tls.createSecureContext(hboneTlsBase(cert));
 }
 
 export function hboneServerTlsOptions(): tls.TLSSocketOptions {
