@@ -46,6 +46,8 @@ export interface WaypointProblem {
 export interface WaypointResolution {
   readonly waypoint: Waypoint | undefined;
   readonly problem: WaypointProblem | undefined;
+  /** Where the label that chose `waypoint` is. */
+  readonly labelOn?: WaypointProblem['labelOn'];
 }
 
 const NONE: WaypointResolution = { waypoint: undefined, problem: undefined };
@@ -103,7 +105,7 @@ export class WaypointIndex {
     return {
       waypoint: undefined,
       problem: {
-        labelOn: r.problem?.labelOn ?? 'object',
+        labelOn: r.labelOn ?? 'object',
         reason:
           `UnsupportedTrafficType: attempting to bind to traffic type "${type}" which the waypoint ` +
           `"${w.namespace}/${w.name}" does not support (istio.io/waypoint-for: ${w.trafficType})`,
@@ -137,7 +139,7 @@ export class WaypointIndex {
         problem: { labelOn, reason: `AttachmentDenied: we are not permitted to attach to waypoint "${key}" (missing allowedRoutes?)` },
       };
     }
-    return { waypoint: w, problem: undefined };
+    return { waypoint: w, problem: undefined, labelOn };
   }
 
   private allowsFrom(w: Waypoint, ns: string, namespace: KubeObject<'Namespace'> | undefined): boolean {
