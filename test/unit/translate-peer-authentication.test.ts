@@ -99,6 +99,12 @@ const portLevel: [string, KubeObject[], Authorization | undefined, string[]][] =
     [CONVERTED],
   ],
   [
+    'workload PERMISSIVE: its PERMISSIVE/DISABLE ports add nothing, only the STRICT port counts',
+    [workload({ mtls: { mode: 'PERMISSIVE' }, portLevelMtls: { 8080: { mode: 'DISABLE' }, 8081: { mode: 'PERMISSIVE' }, 9090: { mode: 'STRICT' } } })],
+    converted([[[noPrincipal({ destinationPorts: [9090] })]]]),
+    [CONVERTED],
+  ],
+  [
     'STRICT with every port STRICT: just the static policy',
     [workload({ mtls: { mode: 'STRICT' }, portLevelMtls: { 8080: { mode: 'STRICT' } } })],
     undefined,

@@ -175,7 +175,9 @@ const ignoredSlices: [string, KubeObject[]][] = [
 
 for (const [name, objects] of ignoredSlices) {
   test(`EndpointSlice ignored: ${name}`, () => {
-    assert.deepEqual(translateMesh(snapshotOf(objects), OPTS).workloads, []);
+    const t = translateMesh(snapshotOf(objects), OPTS);
+    assert.deepEqual(t.workloads, []);
+    assert.deepEqual(t.errors, []);
   });
 }
 

@@ -127,7 +127,7 @@ export function convertPeerAuthentication(pa: PeerAuthn, all: readonly PeerAuthn
     }
     ports.push([Number(text), modeOf(m)]);
   }
-  ports.sort((a, b) => a[0] - b[0]);
+  ports.sort((a, b) => a[0] - b[0]); // istiod iterates maps.SeqStable (JS already yields integer keys in order)
 
   const clauses: RbacClause[] = []; // one rule (AND of clauses)
   const rules: RbacClause[][] = []; // rules are OR'd: one per STRICT port

@@ -122,7 +122,6 @@ export class WaypointIndex {
   private forTarget(o: KubeObject<'Service' | 'Pod'>): WaypointResolution {
     const ns = o.metadata.namespace ?? '';
     const own = useWaypoint(labelsOf(o), ns);
-    if (own === 'none') return NONE;
     const namespace = this.snapshot.get('Namespace', undefined, ns);
     const [ref, labelOn] = own !== undefined
       ? [own, 'object' as const]
