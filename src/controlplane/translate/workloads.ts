@@ -1,0 +1,140 @@
+// Pods → istio.workload.Workload (istiod ambient workloads.go podWorkloadBuilder): identity,
+// addresses, tunnel, telemetry names, service endpoints, policies, waypoint and locality.
+
+import { isAbsolute } from 'node:path';
+import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
+import { canonicalIp, serviceKey, type Locality, type PortMap, type Workload } from '../../state/index.js';
+import { selectedPolicyKeys, type TranslatedPolicy } from './authorization.js';
+import { servicesFromSlices } from './endpoint-slices.js';
+import { isTerminal, tunnelSettings } from './enrollment.js';
+import { ANNOTATION, LABEL, annotationsOf, labelsOf } from './labels.js';
+import { endpointPortMap } from './named-ports.js';
+import { peerAuthenticationKeys } from './peer-authentication.js';
+import { selectingServices, type ServiceInfo } from './services.js';
+import { refOf, type Problems, type TranslateOptions } from './types.js';
+import type { WaypointIndex } from './waypoints.js';
+import { canonicalService, workloadMeta } from './workload-meta.js';
+
+/** Everything a pod's translation looks up, built once per snapshot. */
+export interface WorkloadContext {
+  readonly snapshot: ObjectSnapshot;
+  readonly options: TranslateOptions;
+  readonly services: readonly ServiceInfo[];
+  readonly servicesByKey: ReadonlyMap<string, ServiceInfo>;
+  readonly policies: readonly TranslatedPolicy[];
+  readonly peerAuthentications: readonly KubeObject<'PeerAuthentication'>[];
+  readonly waypoints: WaypointIndex;
+  readonly problems: Problems;
+}
+
+/**
+ * The pod's Workload, or undefined when it is not one: terminal pods, and pods without an IP
+ * yet. A pod IP that does not parse leaves the pod out (istiod does the same) and is reported.
+ * Status is Healthy iff the Ready condition is True and the pod is not being deleted.
+ */
+export function translatePod(pod: KubeObject<'Pod'>, ctx: WorkloadContext): Workload | undefined {
+  const { options, problems } = ctx;
+  if (isTerminal(pod)) return undefined;
+  const ipTexts = podIps(pod);
+  if (ipTexts.length === 0) return undefined;
+  const ips: string[] = [];
+  for (const [i, text] of ipTexts.entries()) {
+    const ip = canonicalIp(text);
+    if (ip === undefined) {
+      problems.error(refOf(pod), pod.status?.podIPs?.length ? `status.podIPs[${i}].ip` : 'status.podIP', `"${text}" is not an IP address; pod left out`);
+      return undefined;
+    }
+    ips.push(ip);
+  }
+  const namespace = pod.metadata.namespace ?? '';
+  const nsObj = ctx.snapshot.get('Namespace', undefined, namespace);
+  const labels = labelsOf(pod);
+
+  const selected = selectingServices(pod, ctx.services);
+  const services = new Map<string, PortMap>();
+  for (const s of [...selected, ...servicesFromSlices(pod, selected, ctx.snapshot, ctx.servicesByKey, options)]) {
+    services.set(serviceKey(s.service.namespace, s.service.hostname), endpointPortMap(s.object, pod));
+  }
+
+  const authorizationPolicies = [
+    ...selectedPolicyKeys(ctx.policies, namespace, labels, options.rootNamespace),
+    ...peerAuthenticationKeys(ctx.peerAuthentications, options.rootNamespace, namespace, labels),
+  ];
+
+  // A waypoint's own pods get no waypoint; they may get an inbound binding (application tunnel).
+  const instance = ctx.waypoints.instanceOf(pod);
+  let waypoint: Workload['waypoint'];
+  if (instance === undefined) {
+    const wp = ctx.waypoints.forWorkload(pod);
+    waypoint = wp.waypoint?.address;
+    // Only a pod's own label is reported: a namespace waypoint for services only is normal.
+    if (wp.problem?.labelOn === 'object') problems.warning(refOf(pod), `metadata.labels["${LABEL.useWaypoint}"]`, wp.problem.reason);
+  }
+
+  const tunnel = tunnelSettings(pod, nsObj);
+  const meta = workloadMeta(pod);
+  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+  return {
+    uid: podUid(options.clusterId, namespace, pod.metadata.name),
+    name: pod.metadata.name,
+    namespace,
+    workloadIps: ips,
+    hostname: '',
+    network: options.network,
+    protocol: tunnel.protocol,
+    trustDomain: options.trustDomain,
+    serviceAccount: pod.spec?.serviceAccountName || pod.spec?.serviceAccount || 'default',
+    waypoint,
+    networkGateway: undefined,
+    node: pod.spec?.nodeName ?? '',
+    ...canonicalService(labels, meta.workloadName),
+    ...meta,
+    nativeTunnel: tunnel.nativeTunnel,
+    applicationTunnel: instance?.binding,
+    services,
+    authorizationPolicies,
+    status: ready && pod.metadata.deletionTimestamp === undefined ? 'Healthy' : 'Unhealthy',
+    clusterId: options.clusterId,
+    locality: podLocality(pod, ctx.snapshot),
+    networkMode: tunnel.networkMode,
+    capacity: 1,
+    netns: podNetns(pod, problems),
+  };
+}
+
+/**
+ * istiod helpers.go generatePodUID: `<cluster>//Pod/<namespace>/<name>` (empty group, no
+ * version; ztunnel's own examples write `//v1/Pod/`, which istiod does not send).
+ */
+export function podUid(clusterId: string, namespace: string, name: string): string {
+  return `${clusterId}//Pod/${namespace}/${name}`;
+}
+
+/** status.podIPs, or status.podIP when the list is absent (istiod getPodIPs). */
+function podIps(pod: KubeObject<'Pod'>): string[] {
+  const list = (pod.status?.podIPs ?? []).map((p) => p.ip ?? '');
+  if (list.length > 0) return list;
+  return pod.status?.podIP ? [pod.status.podIP] : [];
+}
+
+/**
+ * From the pod's Node (when Node objects are known): topology.kubernetes.io/region and /zone,
+ * topology.istio.io/subzone (istiod getPodLocality). No Node: empty locality.
+ */
+function podLocality(pod: KubeObject<'Pod'>, snapshot: ObjectSnapshot): Locality {
+  const nodeName = pod.spec?.nodeName;
+  const node = nodeName ? snapshot.get('Node', undefined, nodeName) : undefined;
+  const l = node ? labelsOf(node) : {};
+  return { region: l[LABEL.region] ?? '', zone: l[LABEL.zone] ?? '', subzone: l[LABEL.subzone] ?? '' };
+}
+
+/** Ambit's `ambit.dev/netns` annotation: an absolute path (/var/run/netns/NAME or /proc/PID/ns/net). */
+function podNetns(pod: KubeObject<'Pod'>, problems: Problems): string | undefined {
+  const v = annotationsOf(pod)[ANNOTATION.netns];
+  if (v === undefined) return undefined;
+  if (!isAbsolute(v)) {
+    problems.error(refOf(pod), `metadata.annotations["${ANNOTATION.netns}"]`, `netns must be an absolute path, got "${v}"; ignored`);
+    return undefined;
+  }
+  return v;
+}
