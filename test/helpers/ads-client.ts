@@ -12,7 +12,7 @@ export const SOTW_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService
 export const ADDRESS_TYPE = 'type.googleapis.com/istio.workload.Address';
 export const AUTHZ_TYPE = 'type.googleapis.com/istio.security.Authorization';
 
-/** A node as ztunnel sends it (facts: id `ztunnel~<ip>~<pod>.<ns>~<ns>.svc.cluster.local`, string metadata). */
+/** A node as ztunnel sends it (ztunnel src/xds/client.rs: id `ztunnel~<ip>~<pod>.<ns>~<ns>.svc.cluster.local`, string metadata). */
 export function ztunnelNode(pod = 'ztunnel-abc', ip = '10.0.0.1'): TestNode {
   return {
     id: `ztunnel~${ip}~${pod}.istio-system~istio-system.svc.cluster.local`,
@@ -147,6 +147,7 @@ export interface AdsClientOptions {
 interface Waiter {
   readonly typeUrl: string | undefined;
   readonly resolve: (r: TestResponse) => void;
+  readonly reject: (err: Error) => void;
 }
 
 const identity = (b: Buffer): Buffer => b;
@@ -177,6 +178,8 @@ export class AdsTestClient {
       this.#call.on('status', (s: grpc.StatusObject) => {
         this.#ended = s;
         resolve(s);
+        // Nothing more will come: waiters fail now instead of at their timeout.
+        for (const w of this.#waiters.splice(0)) w.reject(new Error(`stream ended: ${grpc.status[s.code]} ${s.details}`));
       }),
     );
   }
@@ -204,12 +207,18 @@ export class AdsTestClient {
   next(typeUrl?: string, timeoutMs = 5_000): Promise<TestResponse> {
     const i = this.#unread.findIndex((r) => typeUrl === undefined || r.typeUrl === typeUrl);
     if (i >= 0) return Promise.resolve(this.#unread.splice(i, 1)[0]!);
+    const ended = this.#ended;
+    if (ended !== undefined) return Promise.reject(new Error(`stream ended: ${grpc.status[ended.code]} ${ended.details}`));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         typeUrl,
         resolve: (r) => {
           clearTimeout(timer);
           resolve(r);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
         },
       };
       const timer = setTimeout(() => {
@@ -220,11 +229,14 @@ export class AdsTestClient {
     });
   }
 
-  /** Resolves if no response (of `typeUrl`) arrives within `ms`; rejects naming the one that did. */
+  /** Resolves if no response (of `typeUrl`) arrives within `ms` and the stream stays up; rejects naming the one that did. */
   async expectQuiet(ms: number, typeUrl?: string): Promise<void> {
     const unexpected = await this.next(typeUrl, ms).then(
       (r) => r,
-      () => undefined,
+      (err: Error) => {
+        if (this.#ended !== undefined) throw err; // a dead stream is not a quiet one
+        return undefined;
+      },
     );
     if (unexpected !== undefined) {
       throw new Error(`unexpected response ${unexpected.typeUrl} nonce ${unexpected.nonce}: ${unexpected.resources.map((r) => r.name).join(',')} removed ${unexpected.removed.join(',')}`);

@@ -229,8 +229,8 @@ export class AdsConnection {
     }
     ts.inFlight = undefined;
     if (nack === undefined) ts.nonceAcked = req.responseNonce;
-    // Whatever changed while this response was in flight goes out now, as one response.
-    ts.dirty = true;
+    // `dirty` is left as it is: changes released by the debouncer while this response was in
+    // flight go out now as one response; changes still inside the debounce window wait for it.
   }
 
   #tryPush(ts: TypeStream): void {

@@ -106,6 +106,9 @@ export class AdsServer {
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new MeshError('INTERNAL', 'ADS server already started');
     this.#state = 'starting';
+    // Follow the cache before the first listener accepts, so no change can slip between a
+    // stream's first answer and the subscription.
+    this.#unsubscribe = this.#options.cache.onChange((change) => this.#debouncer.add(change.types.keys()));
     try {
       const { plaintext, tls } = this.#options;
       if (plaintext !== undefined) {
@@ -121,7 +124,6 @@ export class AdsServer {
     }
     if (this.#state !== 'starting') return; // closed while binding
     this.#state = 'running';
-    this.#unsubscribe = this.#options.cache.onChange((change) => this.#debouncer.add(change.types.keys()));
     this.#log.info({ ports: this.#ports }, 'ADS server listening');
   }
 
@@ -227,13 +229,18 @@ export class AdsServer {
     return new Promise<number>((resolve, reject) => {
       server.bindAsync(address, credentials, (err, bound) => {
         if (err) reject(new MeshError('CONFIG_INVALID', `ADS ${kind} listener: cannot listen on ${address}: ${err.message}`, { cause: err }));
-        else resolve(bound);
+        else {
+          // close()/destroy() while binding only saw the servers bound before this one.
+          if (this.#state === 'closing' || this.#state === 'stopped') server.forceShutdown();
+          resolve(bound);
+        }
       });
     });
   }
 
   #onDeltaCall(listener: AdsListenerKind, call: DeltaCall): void {
-    if (this.#state !== 'running') {
+    // 'starting': the first listener is up while the second binds; its streams are served.
+    if (this.#state !== 'running' && this.#state !== 'starting') {
       call.emit('error', unavailable('server is not serving'));
       return;
     }
@@ -257,7 +264,7 @@ export class AdsServer {
       (principal) => {
         call.off('cancelled', onGone);
         if (!this.#authenticating.delete(call) || gone) return; // cancelled, or ended by close()
-        if (this.#state !== 'running') return void call.emit('error', unavailable('server is shutting down'));
+        if (this.#state !== 'running' && this.#state !== 'starting') return void call.emit('error', unavailable('server is shutting down'));
         this.#accept(listener, call, principal);
       },
       (err: unknown) => {
