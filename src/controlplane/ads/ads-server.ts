@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
 import { MeshError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { DELTA_ADS_PATH } from '../../xds/proto-root.js';
+import { DELTA_ADS_PATH } from '../../xds/index.js';
 import { AdsConnection, type AdsConnectionDebug, type DeltaCall } from './ads-connection.js';
 import { AdsMetrics } from './ads-metrics.js';
 import { clientIdentity, TlsListenerCredentials, type ClientCertificatePolicy, type ServingCertificate } from './tls-credentials.js';

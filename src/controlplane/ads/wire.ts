@@ -3,7 +3,7 @@
 
 import protobuf from 'protobufjs';
 import { MeshError } from '../../common/errors.js';
-import { protoType } from '../../xds/proto-root.js';
+import { protoType } from '../../xds/index.js';
 
 /** The Any wrapper's type URL prefix (google/protobuf/any.proto). */
 export const TYPE_URL_PREFIX = 'type.googleapis.com/';
