@@ -1,4 +1,5 @@
 // Public surface of the control plane (`ambit control`, Istio's istiod role). The data plane never
-// imports this module; src/bin wires it to object sources and the xDS server.
+// imports this module; src/bin wires it to object sources, the xDS server and the CA server.
 
+export * from './ads/index.js';
 export * from './translate/index.js';
