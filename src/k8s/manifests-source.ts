@@ -172,6 +172,9 @@ export class ManifestsSource implements ObjectSource {
       scan = await scanFolder(this.dir);
     } catch (err) {
       if (initial) throw err;
+      // Watches on a removed folder die silently; they are made anew when it is back.
+      for (const w of this.watchers.values()) w.close();
+      this.watchers.clear();
       if (!this.folderMissing) {
         this.folderMissing = true;
         this.options.logger.warn({ dir: this.dir, err: (err as Error).message }, 'manifests folder cannot be read; keeping the current objects until it is back');
