@@ -54,6 +54,8 @@ export class FakeKubeApiServer {
   private readonly resources: FakeResource[];
   private readonly absent = new Set<string>();
   private readonly watches = new Set<ActiveWatch>();
+  private readonly sockets = new Set<Socket>();
+  private closing = false;
 
   constructor(private readonly options: FakeKubeApiServerOptions) {
     this.resources = [...options.resources];
@@ -63,13 +65,26 @@ export class FakeKubeApiServer {
     const { certPem, keyPem, caPem } = await serverCertificate();
     this.caPem = caPem;
     this.server = createServer({ cert: certPem, key: keyPem }, (req, res) => this.handle(req, res));
+    // Raw TCP sockets, tracked from accept: the HTTP layer only knows a socket once its TLS
+    // handshake is done, so a client reconnecting at close time would escape closeAllConnections.
+    this.server.on('connection', (socket: Socket) => {
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
   }
 
+  /** Ends everything now: watches, keep-alive connections, handshakes in progress. */
   async close(): Promise<void> {
+    this.closing = true;
     this.dropWatches();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
   }
 
   get url(): string {
@@ -208,7 +223,7 @@ export class FakeKubeApiServer {
           record(400);
           return status(res, 400, 'BadRequest', 'invalid JSON');
         }
-        const o = this.state.patchStatus(id, namespace, name!, patch.status ?? {});
+        const o = this.state.patchStatus(id, namespace, name!, 'status' in patch ? patch.status : {});
         record(o ? 200 : 404);
         return o ? json(res, 200, this.view(o, resource, version)) : status(res, 404, 'NotFound', `${resource.plural} "${name}" not found`);
       }, () => res.destroy());
