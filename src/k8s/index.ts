@@ -1,5 +1,5 @@
 // Public surface of the Kubernetes object model: the kinds the control plane reads, their upstream
-// types, and the snapshot/source contract shared by the manifests and cluster sources and translation.
+// types and validation, the snapshot/source contract, and its two sources (manifests folder, cluster).
 
 export {
   KIND_INFO,
