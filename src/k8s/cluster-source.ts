@@ -20,10 +20,16 @@ import { rejectionOf, validateObject } from './validation.js';
 
 export interface ClusterSourceOptions {
   readonly logger: Logger;
-  /** A loaded config; else `kubeconfigPath`; else in-cluster if `inCluster`; else KubeConfig.loadFromDefault(). */
+  /**
+   * A loaded config; else `kubeconfigPath`; else in-cluster if `inCluster` (service account token,
+   * re-read as it rotates, and CA; KUBERNETES_SERVICE_HOST/PORT); else KubeConfig.loadFromDefault()
+   * (KUBECONFIG, ~/.kube/config, then in-cluster).
+   */
   readonly kubeConfig?: KubeConfig;
   readonly kubeconfigPath?: string;
   readonly inCluster?: boolean;
+  /** In-cluster only: a root prefixed to /var/run/secrets/kubernetes.io/serviceaccount (tests). */
+  readonly inClusterPathPrefix?: string;
   /** The kinds to watch (default: every kind in KIND_INFO). */
   readonly kinds?: readonly Kind[];
   /** `ambit_control_rejected_objects{source="cluster"}` is registered here. */
@@ -45,12 +51,12 @@ export interface ClusterSourceOptions {
 type PendingEvent = { readonly kind: Kind; readonly type: 'upsert' | 'delete'; readonly object: Record<string, unknown> };
 
 /** Loads the kubeconfig the options name (throws CONFIG_INVALID when there is none usable). */
-export function loadKubeConfig(options: Pick<ClusterSourceOptions, 'kubeConfig' | 'kubeconfigPath' | 'inCluster'>): KubeConfig {
+export function loadKubeConfig(options: Pick<ClusterSourceOptions, 'kubeConfig' | 'kubeconfigPath' | 'inCluster' | 'inClusterPathPrefix'>): KubeConfig {
   if (options.kubeConfig !== undefined) return options.kubeConfig;
   const kc = new KubeConfig();
   try {
     if (options.kubeconfigPath !== undefined) kc.loadFromFile(options.kubeconfigPath);
-    else if (options.inCluster === true) kc.loadFromCluster();
+    else if (options.inCluster === true) kc.loadFromCluster(options.inClusterPathPrefix);
     else kc.loadFromDefault();
   } catch (err) {
     throw new MeshError('CONFIG_INVALID', `cannot load kubeconfig: ${(err as Error).message}`, { cause: err });

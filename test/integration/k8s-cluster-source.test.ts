@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterSource, KINDS, KubeApiError, type Kind } from '../../src/k8s/index.js';
@@ -103,6 +103,34 @@ test('kubeconfig from KUBECONFIG (loadFromDefault) reaches the server', async (t
   } finally {
     if (saved === undefined) delete process.env['KUBECONFIG'];
     else process.env['KUBECONFIG'] = saved;
+  }
+  t.after(() => source.close());
+  await source.start();
+  await source.whenSynced();
+  assert.deepEqual(source.snapshot().list('Service').map((s) => s.metadata.name), ['web']);
+});
+
+test('in-cluster config: service account token and CA files, KUBERNETES_SERVICE_HOST/PORT', async (t) => {
+  const setup = await fakeServer(t);
+  setup.server.apply(goodObject('Service', 'web'));
+  const root = await mkdtemp(join(tmpdir(), 'ambit-sa-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const sa = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+  await mkdir(sa, { recursive: true });
+  await writeFile(join(sa, 'token'), setup.server.token);
+  await writeFile(join(sa, 'ca.crt'), setup.server.caPem);
+  await writeFile(join(sa, 'namespace'), 'istio-system');
+  const saved = { host: process.env['KUBERNETES_SERVICE_HOST'], port: process.env['KUBERNETES_SERVICE_PORT'] };
+  process.env['KUBERNETES_SERVICE_HOST'] = '127.0.0.1';
+  process.env['KUBERNETES_SERVICE_PORT'] = new URL(setup.server.url).port;
+  let source: ClusterSource;
+  try {
+    source = new ClusterSource({ inCluster: true, inClusterPathPrefix: root, logger: captureLogs('warn').logger, kinds: ['Service'] });
+  } finally {
+    for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
   t.after(() => source.close());
   await source.start();

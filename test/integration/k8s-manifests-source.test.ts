@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -64,6 +64,25 @@ test('folder: multi-document files, nested folders, List kinds, namespace defaul
   assert.deepEqual(names(s, 'Node'), ['/node-1']);
   assert.equal(s.get('Node', undefined, 'node-1')?.apiVersion, 'v1');
   assert.deepEqual(source.rejections(), []);
+});
+
+test('a ConfigMap volume: files reached through ..data symlinks, read once, updated by the atomic symlink swap', async (t) => {
+  const dir = await tempDir(t);
+  // The kubelet's layout: a timestamped folder, `..data` pointing at it, visible symlinks into `..data`.
+  await mkdir(join(dir, '..2024_01'));
+  await writeFile(join(dir, '..2024_01', 'mesh.yaml'), docs(goodObject('Service', 'web')));
+  await symlink('..2024_01', join(dir, '..data'));
+  await symlink('..data/mesh.yaml', join(dir, 'mesh.yaml'));
+  const { source } = await started(t, dir);
+  assert.deepEqual(names(source.snapshot(), 'Service'), ['default/web']);
+  assert.deepEqual(source.rejections(), [], 'read once: no duplicate through the hidden folders');
+
+  await mkdir(join(dir, '..2024_02'));
+  await writeFile(join(dir, '..2024_02', 'mesh.yaml'), docs(goodObject('Service', 'web2')));
+  await symlink('..2024_02', join(dir, '..data_tmp'));
+  await rename(join(dir, '..data_tmp'), join(dir, '..data'));
+  await rm(join(dir, '..2024_01'), { recursive: true });
+  await waitUntil(() => names(source.snapshot(), 'Service').join() === 'default/web2', 'the swapped content applies');
 });
 
 test('edits apply; removed objects and files are pruned; new subfolders are watched; rename-replace applies', async (t) => {
