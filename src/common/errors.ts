@@ -62,6 +62,7 @@ export const ERROR_CODES = {
   XDS_INVALID: { flag: '-', status: 0, summary: 'a resource from the control plane is invalid (NACKed)' },
   XDS_STREAM: { flag: '-', status: 0, summary: 'the xDS stream to or from the control plane failed' },
   OBJECT_INVALID: { flag: '-', status: 0, summary: 'a Kubernetes object is invalid and was rejected' },
+  KUBE_API: { flag: '-', status: 0, summary: 'a request to the Kubernetes API server failed (list, watch or status write)' },
   CA_DENIED: { flag: 'IDENTITY_ERROR', status: 0, summary: 'the CA server refused to sign (caller not authenticated or not allowed)' },
   BENCH_TOOL: { flag: '-', status: 0, summary: 'a benchmark tool failed or its output could not be parsed' },
 } as const satisfies Record<string, CodeInfo>;

@@ -1,5 +1,5 @@
 // Public surface of the Kubernetes object model: the kinds the control plane reads, their upstream
-// types, and the snapshot/source contract shared by the manifests and cluster sources and translation.
+// types and validation, the snapshot/source contract, and its two sources (manifests folder, cluster).
 
 export {
   KIND_INFO,
@@ -14,3 +14,10 @@ export {
   type ObjectSource,
 } from './objects.js';
 export { ObjectStore, snapshotOf, type ObjectChange } from './object-store.js';
+export { NETNS_ANNOTATION } from './annotations.js';
+export { validateObject, rejectionOf, isKind, apiVersionsOf, nameProblems, type Validation, type ObjectIdentity, type FieldProblem } from './validation.js';
+export { SCHEMA_MODELS, formatFieldPath } from './schema-models.js';
+export { ManifestsSource, type ManifestsSourceOptions } from './manifests-source.js';
+export { ClusterSource, loadKubeConfig, type ClusterSourceOptions } from './cluster-source.js';
+export { KubeApiError, collectionPath } from './kube-request.js';
+export { REJECTED_OBJECTS_METRIC } from './rejections.js';
