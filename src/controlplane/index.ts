@@ -3,3 +3,4 @@
 
 export * from './ads/index.js';
 export * from './translate/index.js';
+export { MeshPipeline, type MeshPipelineInputs, type PipelineState, type ResourceEncoders } from './mesh-pipeline.js';
