@@ -37,7 +37,7 @@ test('on connect: one wildcard request per type, Address first, with ztunnel nod
   assert.equal(s.metadata.clusterid, 'Kubernetes');
   assert.equal(s.metadata.x_tenant, 'acme', 'XDS_HEADER_X_TENANT');
   assert.equal(s.metadata.authorization, undefined, 'no bearer token over plaintext http://');
-  assert.equal(f.client.dump().state, 'connected');
+  await eventually(() => f.client.dump().state === 'connected', 'connected once the response headers arrive');
 });
 
 test('ACK: the state is applied before the ACK, which carries only type and nonce; synced after both types', async (t) => {
