@@ -65,7 +65,7 @@ export interface CaConfig {
 /** A JSON value of the xDS node metadata (ISTIO_METAJSON_*), carried as a google.protobuf.Value. */
 export type MetadataValue = string | number | boolean | null | readonly MetadataValue[] | { readonly [key: string]: MetadataValue };
 
-/** The control-plane connection (delta ADS, facts §3.1). */
+/** The control-plane connection (delta ADS; upstream: ztunnel src/config.rs, xds_address and friends). */
 export interface XdsConfig {
   /** `https://host:port` or `http://host:port`; undefined = xDS off (the state comes from local config). */
   readonly address: string | undefined;

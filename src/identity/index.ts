@@ -1,6 +1,5 @@
-// Public surface of the identity module: workload certificates, the CA seam and its
-// providers (local and istiod), the istiod TLS channel pieces the xDS client shares, the certificate
-// manager, and the X.509 primitives they are built from.
+// Public surface of the identity module: workload certificates, the CA seam and its providers, the
+// istiod TLS channel pieces the xDS client shares, the certificate manager and the X.509 primitives.
 
 export type { CaClient, CaClientOptions } from './ca-client.js';
 export { createCaClient } from './ca-client.js';

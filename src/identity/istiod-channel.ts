@@ -10,7 +10,7 @@ import type { AuthTokenSource } from '../config/types.js';
 import { MeshError, type ErrorCode } from '../common/errors.js';
 import { splitPemBundle } from './x509.js';
 
-/** Channel settings of ztunnel's control-plane channel (facts §3.1); the CA and xDS share them. */
+/** Channel settings of ztunnel's control-plane channel (upstream: ztunnel src/tls/control.rs); the CA and xDS share them. */
 export const ISTIOD_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,

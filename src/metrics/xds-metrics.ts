@@ -1,4 +1,4 @@
-// ztunnel's xDS client metrics (facts §7.2; upstream: ztunnel src/xds/metrics.rs): stream
+// ztunnel's xDS client metrics (upstream: ztunnel src/xds/metrics.rs): stream
 // terminations by reason, and responses and their resource bytes by type URL.
 
 import { Counter, type Registry } from 'prom-client';

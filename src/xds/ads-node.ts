@@ -1,4 +1,4 @@
-// The xDS Node this agent presents on the first request of each type (facts §3.1; upstream: ztunnel
+// The xDS Node this agent presents on the first request of each type (upstream: ztunnel
 // src/xds/client.rs `Config::node`): ztunnel's id format and metadata, so istiod treats Ambit as a ztunnel.
 
 import { DEFAULTS, type MetadataValue, type ProxyPod } from '../config/index.js';

@@ -4,7 +4,7 @@
 import type { MetadataValue } from '../config/types.js';
 import { protoType } from './proto-root.js';
 
-/** envoy.config.core.v3.Node, the two fields ztunnel fills (facts §3.1). */
+/** envoy.config.core.v3.Node, the two fields ztunnel fills (upstream: ztunnel src/xds/client.rs). */
 export interface AdsNode {
   readonly id: string;
   readonly metadata: Readonly<Record<string, MetadataValue>>;

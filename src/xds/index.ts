@@ -1,6 +1,5 @@
-// Public surface of the xds module (config sources that feed ProxyState): the local YAML config
-// (ztunnel LOCAL_XDS_PATH / LOCAL_XDS format), the embedded example, the WDS codec, the delta ADS
-// messages and client, and the merger that lets both sources feed one state.
+// Public surface of the xds module (config sources feeding ProxyState): the local YAML config, the
+// embedded example, the WDS codec, the delta ADS messages and client, and the merger of both sources.
 
 export { parseLocalConfig, type ParsedLocalConfig } from './local-config.js';
 export { LocalConfigSource, type LocalConfigSourceOptions, type LocalConfigSourceEvents } from './local-config-source.js';

@@ -1,5 +1,5 @@
 // The WDS codec: the model's Workload, Service and Authorization ⇄ the bytes of istio.workload.Address
-// and istio.security.Authorization, with the resource names of facts §3.3. The control plane encodes, the agent decodes.
+// and istio.security.Authorization, named as istiod names them. The control plane encodes, the agent decodes.
 
 import { policyKey, serviceKey, type Authorization, type Service, type Workload } from '../state/index.js';
 import { authorizationToWire, decodeAuthorization as fromWireAuthorization, type WireAuthorization } from './wds-authorization-codec.js';

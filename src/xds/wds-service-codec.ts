@@ -79,7 +79,7 @@ export function decodeService(s: WireService): Service {
     loadBalancer: s.loadBalancing ? decodeLoadBalancing(s.loadBalancing) : undefined,
     ipFamilies: enumOf(s.ipFamilies, IP_FAMILIES, 'ip_families'),
     canonical: s.canonical,
-    // Unknown visibility values are PUBLIC (facts §3.5), unlike the other enums.
+    // Unknown visibility values are PUBLIC (as ztunnel reads them), unlike the other enums.
     visibility: VISIBILITIES[s.visibility] ?? 'Public',
   };
 }

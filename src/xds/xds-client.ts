@@ -1,4 +1,4 @@
-// The agent's delta ADS client (ztunnel role, facts §3): one bidi stream to the control plane,
+// The agent's delta ADS client (upstream: ztunnel src/xds/client.rs): one bidi stream to the control plane,
 // wildcard Address then Authorization, per-resource ACK/NACK, reconnects; the last good state stays in force.
 
 import * as grpc from '@grpc/grpc-js';
@@ -12,7 +12,7 @@ import { DELTA_ADS_PATH } from './proto-root.js';
 import { nextReconnect, XDS_INITIAL_BACKOFF_MS, XDS_MAX_BACKOFF_MS, type BackoffLimits, type StreamEnd, type TerminationReason } from './xds-reconnect.js';
 import { nackMessage, SUBSCRIBED_TYPES, XdsResourceStore, isSubscribedType, type SubscribedType } from './xds-resource-store.js';
 
-/** ztunnel's control-plane connect timeout, ms (facts §3.1). */
+/** ztunnel's control-plane connect timeout, ms (upstream: ztunnel src/tls/control.rs). */
 export const XDS_CONNECT_TIMEOUT_MS = 5_000;
 
 /** Where the client reports to istio_xds_* metrics (src/metrics implements it; tests may count). */

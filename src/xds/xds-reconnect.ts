@@ -1,4 +1,4 @@
-// When to reconnect after an xDS stream ends, and how that end is counted (facts §3.2; upstream:
+// When to reconnect after an xDS stream ends, and how that end is counted (upstream:
 // ztunnel src/xds/client.rs `run_loop`). Pure: the client feeds it how the stream ended.
 
 /** Label values of istio_xds_connection_terminations_total{reason}. */

@@ -8,7 +8,7 @@ import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from './proto-root.js';
 import { decodeAddress, decodeAuthorization, type DecodedAddress } from './wds-codec.js';
 import { invalid } from './wds-wire.js';
 
-/** The two types the agent subscribes to, in subscription order (Address first, facts §3.2). */
+/** The two types the agent subscribes to, in subscription order (Address first, as ztunnel's src/xds.rs). */
 export const SUBSCRIBED_TYPES = [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL] as const;
 export type SubscribedType = (typeof SUBSCRIBED_TYPES)[number];
 

@@ -1,6 +1,5 @@
-// Fuzz: the WDS decoders and the client's resource store on control-plane input: random bytes and
-// bit-flipped/truncated encodings of rich resources. Property: a decoder returns or throws MeshError
-// XDS_INVALID (then the resource is NACKed), nothing else; whatever decodes re-encodes and applies.
+// Fuzz: WDS decoders and the client's resource store on random and mutated control-plane input.
+// Property: a decoder returns (and re-encodes to the same model) or throws XDS_INVALID, nothing else.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

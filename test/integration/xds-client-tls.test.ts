@@ -1,4 +1,4 @@
-// The xDS client over TLS (facts §3.1): the server verified against XDS_ROOT_CA (a file, inline PEM),
+// The xDS client over TLS: the server verified against XDS_ROOT_CA (a file, inline PEM),
 // foreign roots and wrong names refused, ALT_XDS_HOSTNAME, and the AUTH_TOKEN file re-read per stream.
 
 import { test } from 'node:test';

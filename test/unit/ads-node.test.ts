@@ -1,4 +1,4 @@
-// The xDS Node of facts §3.1: ztunnel's id format, INSTANCE_IP's 1.1.1.1 fallback, and the
+// The xDS Node (upstream: ztunnel src/xds/client.rs): ztunnel's id format, INSTANCE_IP's 1.1.1.1 fallback, and the
 // metadata (NAME, NAMESPACE, INSTANCE_IPS, NODE_NAME, then ISTIO_META_* entries over them).
 
 import { test } from 'node:test';
