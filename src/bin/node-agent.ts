@@ -7,13 +7,13 @@ import { createLogger, targetLogger, type Logger } from '../common/log.js';
 import { redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
-import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics } from '../metrics/index.js';
+import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, XdsMetrics } from '../metrics/index.js';
 import { InpodManager, LocalConfigPodSource } from '../inpod/index.js';
 import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver } from '../proxy/index.js';
 import { loadNativeSockets } from '../sockets/index.js';
 import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
-import { EMBEDDED_EXAMPLE_YAML, LocalConfigSource } from '../xds/index.js';
+import { adsNode, EMBEDDED_EXAMPLE_YAML, LocalConfigSource, SnapshotMerger, XdsClient } from '../xds/index.js';
 
 /** Past the drain deadline, how long teardown may take before parts are destroyed regardless, ms. */
 const DEADLINE_SLACK_MS = 250;
@@ -55,7 +55,14 @@ export class NodeAgent {
   readonly registry;
   readonly traffic: TrafficMetrics;
   readonly errors: ErrorCounter;
-  readonly source: LocalConfigSource;
+  /** The delta ADS client, when XDS_ADDRESS is set. */
+  readonly xds: XdsClient | undefined;
+  private readonly localSource: LocalConfigSource | undefined;
+  /** Both local config and xDS feed the state: their union, the local config winning a conflict. */
+  private readonly merger: SnapshotMerger | undefined;
+  private closing = false;
+  private readonly closed: Promise<void>;
+  private markClosed!: () => void;
   private ca: CaClient | undefined;
   private certManager: CertManager | undefined;
   private nodeProxy: NodeProxy | undefined;
@@ -72,14 +79,40 @@ export class NodeAgent {
     this.registry = createRegistry({ tag: this.config.istioVersion });
     this.traffic = new TrafficMetrics(this.registry);
     this.errors = new ErrorCounter(this.registry);
-    this.source = new LocalConfigSource({
-      path: this.config.localXdsPath,
-      inline: this.config.localXds,
-      embedded: EMBEDDED_EXAMPLE_YAML,
-      state: this.state,
-      logger: this.logger.child({ component: 'local-config' }),
-      onError: () => this.errors.inc('local_config', 'CONFIG_INVALID'),
-    });
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
+    const { config } = this;
+    // Sources: xDS when XDS_ADDRESS is set; the local config when a file or inline YAML is given,
+    // or when there is no xDS (then the embedded example); both = the union of the two.
+    const xdsOn = config.xds.address !== undefined;
+    const localOn = !xdsOn || config.localXdsPath !== undefined || config.localXds !== undefined;
+    // The local config wins a key conflict: it is this node's explicit override (a pinned netns,
+    // a test workload); were xDS to win, a local entry with the same key would be silently dead.
+    this.merger = xdsOn && localOn ? new SnapshotMerger(this.state, ['local', 'xds'], this.logger.child({ component: 'config-sources' })) : undefined;
+    this.localSource = localOn
+      ? new LocalConfigSource({
+          path: config.localXdsPath,
+          inline: config.localXds,
+          embedded: EMBEDDED_EXAMPLE_YAML,
+          state: this.merger?.input('local') ?? this.state,
+          logger: this.logger.child({ component: 'local-config' }),
+          onError: () => this.errors.inc('local_config', 'CONFIG_INVALID'),
+        })
+      : undefined;
+    this.xds = xdsOn
+      ? new XdsClient({
+          config: config.xds,
+          node: adsNode({ pod: config.proxyPod, nodeName: config.nodeName, metadata: config.proxyMetadata }),
+          sink: this.merger?.input('xds') ?? this.state,
+          logger: this.logger.child({ component: 'xds' }),
+          metrics: new XdsMetrics(this.registry),
+        })
+      : undefined;
+  }
+
+  /** The local config source; throws when the state comes from xDS alone. */
+  get source(): LocalConfigSource {
+    if (!this.localSource) throw new Error('no local config source: the state comes from xDS (XDS_ADDRESS) alone');
+    return this.localSource;
   }
 
   get certs(): CertManager {
@@ -92,16 +125,27 @@ export class NodeAgent {
     return this.nodeProxy;
   }
 
-  /** Start-up order: config → CA → proxy listeners → servers; readiness follows the tasks. */
+  /**
+   * Start-up order: readiness, stats and admin servers → config sources (with xDS: until the first
+   * full sync, as ztunnel starts its listeners only then) → CA → proxy listeners. Readiness follows
+   * the tasks. If close() runs while the first sync is awaited, start() returns early.
+   */
   async start(): Promise<void> {
     const { config, logger } = this;
     const releaseState = this.readiness.register('state manager');
     const releaseProxy = this.readiness.register('proxy');
     const releaseCerts = this.readiness.register('certificates');
-    // Readiness first, so probes get "not ready, pending: ..." rather than a refused connection.
+    // Readiness first, so probes get "not ready, pending: ..." rather than a refused connection;
+    // admin next, so /config_dump shows the xDS connection while the agent waits for it.
     this.readinessServer = new ReadinessServer({ readiness: this.readiness, host: config.bindAddress, port: config.ports.readiness });
     await this.readinessServer.start();
-    await this.source.start();
+    await this.startServers();
+    await this.localSource?.start();
+    if (this.xds) {
+      this.xds.start();
+      const synced = await Promise.race([this.xds.whenSynced().then(() => true), this.closed.then(() => false)]);
+      if (!synced || this.closing) return;
+    }
     releaseState();
     this.ca = await createCaClient(config.ca, logger.child({ component: 'ca' }), { trustDomain: config.trustDomain });
     this.certManager = new CertManager({ ca: this.ca, ttlSeconds: config.ca.secretTtlSeconds, logger: logger.child({ component: 'cert-manager' }) });
@@ -132,6 +176,19 @@ export class NodeAgent {
       // Ready once no in-pod proxy is pending (starting or retrying).
       void inpod.allRunning().then(releasePods);
     }
+    // Ready only when the certificates of every local workload can be had.
+    this.fetchLocalCerts()
+      .then(releaseCerts)
+      .catch((err: unknown) => logger.error({ err }, 'cannot obtain local workload certificates; staying not ready'));
+    logger.info({ addresses: this.addresses(), proxy: this.nodeProxy.addresses() }, 'ambit node agent started');
+    if (config.localXdsPath === undefined && config.localXds === undefined && this.xds === undefined) {
+      logger.info('running on the embedded example config; for two nodes with in-pod capture in network namespaces, run `sudo npm run demo`');
+    }
+  }
+
+  /** Stats and admin servers (admin: /config_dump, /logging, /quitquitquit). */
+  private async startServers(): Promise<void> {
+    const { config, logger } = this;
     this.stats = new StatsServer({ registry: this.registry, host: config.bindAddress, port: config.ports.stats });
     await this.stats.start();
     this.admin = new AdminServer({
@@ -150,14 +207,6 @@ export class NodeAgent {
         'admin API (config dump, /quitquitquit, log levels) is reachable from the network: the admin bind address is not a loopback address',
       );
     }
-    // Ready only when the certificates of every local workload can be had.
-    this.fetchLocalCerts()
-      .then(releaseCerts)
-      .catch((err: unknown) => logger.error({ err }, 'cannot obtain local workload certificates; staying not ready'));
-    logger.info({ addresses: this.addresses(), proxy: this.nodeProxy.addresses() }, 'ambit node agent started');
-    if (config.localXdsPath === undefined && config.localXds === undefined) {
-      logger.info('running on the embedded example config; for two nodes with in-pod capture in network namespaces, run `sudo npm run demo`');
-    }
   }
 
   private async fetchLocalCerts(): Promise<void> {
@@ -167,11 +216,21 @@ export class NodeAgent {
 
   configDump(): Record<string, unknown> {
     const dump = this.state.dump();
+    const local = this.localSource;
+    const localName = this.config.localXdsPath ?? (this.config.localXds ? '<inline LOCAL_XDS>' : '<embedded example>');
     return {
       ...dump,
       stagedServices: [],
-      staticConfig: { localXdsPath: this.config.localXdsPath ?? (this.config.localXds ? '<inline LOCAL_XDS>' : '<embedded example>') },
-      version: { ambit: '0.1.0', configVersion: this.source.version, rejectedConfigs: this.source.rejectedCount },
+      staticConfig: { localXdsPath: local ? localName : undefined, xdsAddress: this.config.xds.address },
+      version: { ambit: '0.1.0', configVersion: local?.version, rejectedConfigs: local?.rejectedCount },
+      // The control-plane connection: state, held resource versions, the last NACK.
+      xds: this.xds?.dump(),
+      configSources: {
+        local: local ? localName : undefined,
+        xds: this.config.xds.address,
+        precedence: this.merger ? 'local config wins over xDS on a key conflict' : undefined,
+        conflicts: this.merger?.conflicts() ?? [],
+      },
       // Secrets (CA_HEADER_* values, a literal AUTH_TOKEN) are redacted in the dump only.
       config: redactedConfig(this.config),
       certificates: this.certManager?.list() ?? [],
@@ -189,6 +248,8 @@ export class NodeAgent {
    * deadline plus the time to close local servers (bounded by ADMIN_CLOSE_GRACE_MS).
    */
   close(): Promise<void> {
+    this.closing = true;
+    this.markClosed();
     this.stopping ??= (async () => {
       const deadlineMs = this.config.drainDeadlineMs;
       this.readiness.startDrain();
@@ -205,7 +266,8 @@ export class NodeAgent {
         this.stats?.destroy();
         this.readinessServer?.destroy();
       }
-      this.source.close();
+      void this.localSource?.close();
+      this.xds?.destroy();
       this.certManager?.close();
       this.ca?.close();
       this.logger.info('stopped');
@@ -215,12 +277,15 @@ export class NodeAgent {
   }
 
   destroy(): void {
+    this.closing = true;
+    this.markClosed();
+    this.xds?.destroy();
     this.nodeProxy?.destroy();
     void this.inpod?.destroy();
     this.admin?.destroy();
     this.stats?.destroy();
     this.readinessServer?.destroy();
-    this.source.destroy();
+    this.localSource?.destroy();
     this.certManager?.destroy();
     this.ca?.close();
   }

@@ -30,6 +30,10 @@ export const DEFAULTS = {
   caAddressInCluster: 'https://istiod.istio-system.svc:15012',
   caAddressLocal: 'https://localhost:15012',
   caRootCa: './var/run/secrets/istio/root-cert.pem',
+  /** XDS_ADDRESS has no default: ztunnel's is istiod, but Ambit runs on its local config unless told. */
+  xdsRootCa: './var/run/secrets/istio/root-cert.pem',
+  /** ztunnel's INSTANCE_IP fallback in the xDS node id when INSTANCE_IP is unset. */
+  instanceIpFallback: '1.1.1.1',
   /** Projected service-account token (audience istio-ca); used only if the file exists. */
   authTokenPath: './var/run/secrets/tokens/istio-token',
   secretTtlSeconds: 24 * 60 * 60,

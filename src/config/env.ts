@@ -1,7 +1,14 @@
 // The only file that touches process.env and raw argv: collects each setting's raw string and where
 // it came from (flags override env). Parsing and validation happen in load.ts.
 
-import { CA_HEADER_ENV_PREFIX, SETTINGS, type SettingSpec } from './settings.js';
+import {
+  CA_HEADER_ENV_PREFIX,
+  ISTIO_META_ENV_PREFIX,
+  ISTIO_METAJSON_ENV_PREFIX,
+  SETTINGS,
+  XDS_HEADER_ENV_PREFIX,
+  type SettingSpec,
+} from './settings.js';
 
 export interface RawSetting {
   readonly spec: SettingSpec;
@@ -24,6 +31,12 @@ export interface RawSettings {
   readonly errors: readonly string[];
   /** CA_HEADER_<name> env vars, in env order: `name` is the raw suffix (validated in load.ts). */
   readonly caHeaders: readonly RawPrefixed[];
+  /** XDS_HEADER_<name> env vars, same shape. */
+  readonly xdsHeaders: readonly RawPrefixed[];
+  /** ISTIO_META_<key> env vars (xDS node metadata, string values). */
+  readonly proxyMetadata: readonly RawPrefixed[];
+  /** ISTIO_METAJSON_<key> env vars (xDS node metadata, JSON values; parsed in load.ts). */
+  readonly proxyMetadataJson: readonly RawPrefixed[];
   /** KUBERNETES_SERVICE_HOST is set: pick in-cluster defaults (CA address). */
   readonly inKubernetes: boolean;
 }
@@ -86,11 +99,24 @@ export function readSettings(argv: readonly string[], env: Readonly<Record<strin
     if (value === '') values.delete(spec.key);
     else values.set(spec.key, { spec, value, origin: `--${name}` });
   }
-  const caHeaders: RawPrefixed[] = [];
-  for (const [name, v] of Object.entries(env)) {
-    if (!name.startsWith(CA_HEADER_ENV_PREFIX) || v === undefined || v === '') continue;
-    caHeaders.push({ name: name.slice(CA_HEADER_ENV_PREFIX.length), value: v, origin: name });
-  }
   const k8s = env.KUBERNETES_SERVICE_HOST;
-  return { values, errors, caHeaders, inKubernetes: k8s !== undefined && k8s !== '' };
+  return {
+    values,
+    errors,
+    caHeaders: prefixed(env, CA_HEADER_ENV_PREFIX),
+    xdsHeaders: prefixed(env, XDS_HEADER_ENV_PREFIX),
+    proxyMetadata: prefixed(env, ISTIO_META_ENV_PREFIX),
+    proxyMetadataJson: prefixed(env, ISTIO_METAJSON_ENV_PREFIX),
+    inKubernetes: k8s !== undefined && k8s !== '',
+  };
+}
+
+/** Every non-empty `<prefix><name>` variable, in env order, with the prefix stripped from `name`. */
+function prefixed(env: Readonly<Record<string, string | undefined>>, prefix: string): RawPrefixed[] {
+  const out: RawPrefixed[] = [];
+  for (const [name, v] of Object.entries(env)) {
+    if (!name.startsWith(prefix) || v === undefined || v === '') continue;
+    out.push({ name: name.slice(prefix.length), value: v, origin: name });
+  }
+  return out;
 }

@@ -5,11 +5,12 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { MeshError } from '../common/errors.js';
 import { caAddressProblem } from './ca-address.js';
+import { xdsAddressProblem } from './xds-address.js';
 import { deepFreeze } from './deep-freeze.js';
 import { DEFAULTS } from './defaults.js';
 import { readSettings, type RawPrefixed, type RawSetting } from './env.js';
-import { SETTINGS } from './settings.js';
-import type { AuthTokenSource, CaProviderName, Config, InboundBind, LogLevel, ProxyMode, WorkloadInfo } from './types.js';
+import { CA_HEADER_ENV_PREFIX, SETTINGS, XDS_HEADER_ENV_PREFIX } from './settings.js';
+import type { AuthTokenSource, CaProviderName, Config, InboundBind, LogLevel, MetadataValue, ProxyMode, WorkloadInfo } from './types.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -131,8 +132,19 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (altCaHostname !== undefined && !isHostName(altCaHostname)) {
     errors.push(`${origin('altCaHostname')}=${JSON.stringify(altCaHostname)}: expected a DNS name or IP address`);
   }
-  const caHeaders = parseCaHeaders(raw.caHeaders, errors);
+  const caHeaders = parseHeaders(raw.caHeaders, CA_HEADER_ENV_PREFIX, errors);
   const authToken = authTokenSource(parsed.get('authToken') as string | undefined);
+
+  const xdsText = parsed.get('xdsAddress') as string | undefined;
+  const xdsAddress = xdsText === undefined ? undefined : withScheme(xdsText);
+  const xdsProblem = xdsAddress === undefined ? undefined : xdsAddressProblem(xdsAddress);
+  if (xdsProblem !== undefined) errors.push(`${origin('xdsAddress')}=${JSON.stringify(xdsText)}: ${xdsProblem}`);
+  const altXdsHostname = parsed.get('altXdsHostname') as string | undefined;
+  if (altXdsHostname !== undefined && !isHostName(altXdsHostname)) {
+    errors.push(`${origin('altXdsHostname')}=${JSON.stringify(altXdsHostname)}: expected a DNS name or IP address`);
+  }
+  const xdsHeaders = parseHeaders(raw.xdsHeaders, XDS_HEADER_ENV_PREFIX, errors);
+  const proxyMetadata = parseProxyMetadata(raw.proxyMetadata, raw.proxyMetadataJson, errors);
 
   const pingIntervalMs = get('http2PingInterval', DEFAULTS.http2PingIntervalMs as number);
   const secretTtlMs = get('secretTtl', DEFAULTS.secretTtlSeconds * 1000);
@@ -184,6 +196,20 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     logLevel: get<string>('logLevel', DEFAULTS.logLevel) as LogLevel,
     logFormat: get<string>('logFormat', DEFAULTS.logFormat) as 'json' | 'plain',
     istioVersion: get<string>('istioVersion', DEFAULTS.istioVersion),
+    xds: {
+      address: xdsAddress,
+      rootCa: get<string>('xdsRootCa', DEFAULTS.xdsRootCa),
+      altHostname: altXdsHostname,
+      authToken,
+      clusterId: get<string>('clusterId', DEFAULTS.clusterId),
+      headers: xdsHeaders,
+    },
+    proxyPod: {
+      name: get<string>('podName', ''),
+      namespace: get<string>('podNamespace', ''),
+      instanceIp: parsed.get('instanceIp') as string | undefined,
+    },
+    proxyMetadata,
   };
   return deepFreeze(config);
 }
@@ -195,13 +221,13 @@ function isHostName(text: string): boolean {
 /** Transport headers gRPC itself sets, and the two this agent sets from AUTH_TOKEN / CLUSTER_ID. */
 const RESERVED_HEADERS = new Set(['authorization', 'clusterid', 'content-type', 'te', 'host', 'user-agent', 'connection']);
 
-/** CA_HEADER_<name>: lower-cased name must be a legal non-binary gRPC metadata key; value printable ASCII. */
-function parseCaHeaders(raw: readonly RawPrefixed[], errors: string[]): Readonly<Record<string, string>> {
+/** CA_HEADER_<name> / XDS_HEADER_<name>: lower-cased name must be a legal non-binary gRPC metadata key; value printable ASCII. */
+function parseHeaders(raw: readonly RawPrefixed[], prefix: string, errors: string[]): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const h of raw) {
     const name = h.name.toLowerCase();
     const problem = !/^[0-9a-z_.-]+$/.test(name)
-      ? 'the header name (after CA_HEADER_) must be letters, digits, "_", "-" or "."'
+      ? `the header name (after ${prefix}) must be letters, digits, "_", "-" or "."`
       : name.endsWith('-bin')
         ? 'binary (-bin) metadata is not supported'
         : name.startsWith('grpc-') || RESERVED_HEADERS.has(name)
@@ -213,6 +239,31 @@ function parseCaHeaders(raw: readonly RawPrefixed[], errors: string[]): Readonly
     else out[name] = h.value;
   }
   return out;
+}
+
+/**
+ * The xDS node metadata: ISTIO_META_<K> as strings, then ISTIO_METAJSON_<K> parsed as JSON (a bad
+ * JSON value is a config error here; ztunnel only logs it and leaves the key out).
+ */
+function parseProxyMetadata(strings: readonly RawPrefixed[], json: readonly RawPrefixed[], errors: string[]): Readonly<Record<string, MetadataValue>> {
+  // Object.create(null): a key such as "__proto__" must be an ordinary entry.
+  const out = Object.create(null) as Record<string, MetadataValue>;
+  for (const m of strings) {
+    if (m.name === '') errors.push(`${m.origin}: the metadata key after ISTIO_META_ must not be empty`);
+    else out[m.name] = m.value;
+  }
+  for (const m of json) {
+    if (m.name === '') {
+      errors.push(`${m.origin}: the metadata key after ISTIO_METAJSON_ must not be empty`);
+      continue;
+    }
+    try {
+      out[m.name] = JSON.parse(m.value) as MetadataValue;
+    } catch (err) {
+      errors.push(`${m.origin}=${JSON.stringify(m.value)}: not valid JSON (${(err as Error).message})`);
+    }
+  }
+  return { ...out };
 }
 
 /** AUTH_TOKEN: an existing file, else a literal token; unset: the default file if it exists, else none. */

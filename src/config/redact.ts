@@ -1,5 +1,5 @@
-// The configuration as /config_dump shows it: every field as loaded, except secrets. CA_HEADER_*
-// values and a literal AUTH_TOKEN become "<redacted>"; names and a token's file path stay visible.
+// The configuration as /config_dump shows it: every field as loaded, except secrets. CA_HEADER_* and
+// XDS_HEADER_* values and a literal AUTH_TOKEN become "<redacted>"; names and a token's file path stay visible.
 
 import type { AuthTokenSource, Config } from './types.js';
 
@@ -16,13 +16,13 @@ function tokenView(source: AuthTokenSource | undefined): unknown {
  * for the CA client). New secret-bearing settings must be added here.
  */
 export function redactedConfig(config: Config): Record<string, unknown> {
-  const headers = config.ca.headers;
   return {
     ...config,
-    ca: {
-      ...config.ca,
-      authToken: tokenView(config.ca.authToken),
-      headers: headers === undefined ? undefined : Object.fromEntries(Object.keys(headers).map((name) => [name, REDACTED])),
-    },
+    ca: { ...config.ca, authToken: tokenView(config.ca.authToken), headers: headerNames(config.ca.headers) },
+    xds: { ...config.xds, authToken: tokenView(config.xds.authToken), headers: headerNames(config.xds.headers) },
   };
+}
+
+function headerNames(headers: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
+  return headers === undefined ? undefined : Object.fromEntries(Object.keys(headers).map((name) => [name, REDACTED]));
 }

@@ -50,8 +50,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   s('clusterDomain', 'CLUSTER_DOMAIN', 'cluster-domain', nonEmpty, DEFAULTS.clusterDomain, 'DNS suffix of the cluster'),
   s('trustDomain', 'TRUST_DOMAIN', 'trust-domain', nonEmpty, DEFAULTS.trustDomain, 'SPIFFE trust domain of this agent'),
   s('network', 'NETWORK', 'network', str, '""', 'network of this node ("" = default network)'),
-  s('localXdsPath', 'LOCAL_XDS_PATH', 'local-xds-path', nonEmpty, '(embedded example)',
-    'YAML file with workloads, services and policies (ztunnel local config); watched for changes'),
+  s('localXdsPath', 'LOCAL_XDS_PATH', 'local-xds-path', nonEmpty, '(embedded example, unless XDS_ADDRESS is set)',
+    'YAML file with workloads, services and policies (ztunnel local config); watched for changes; with XDS_ADDRESS too, both feed the state and the local config wins a conflicting key'),
   s('localXds', 'LOCAL_XDS', 'local-xds', nonEmpty, '(none)', 'the same YAML inline; exclusive with LOCAL_XDS_PATH'),
   s('ipv6Enabled', 'IPV6_ENABLED', 'ipv6-enabled', bool, DEFAULTS.ipv6Enabled,
     `default bind address: "${DEFAULTS.bindAddressIpv6}" if true, "${DEFAULTS.bindAddressIpv4}" if false`),
@@ -80,7 +80,17 @@ export const SETTINGS: readonly SettingSpec[] = [
   s('altCaHostname', 'ALT_CA_HOSTNAME', 'alt-ca-hostname', nonEmpty, '(none)',
     'istiod CA: an extra TLS server name accepted besides the CA_ADDRESS host'),
   s('authToken', 'AUTH_TOKEN', 'auth-token', nonEmpty, `${DEFAULTS.authTokenPath} if it exists`,
-    'istiod CA bearer token: a file path (re-read on every request) if the file exists, else the token itself'),
+    'istiod bearer token (CA calls and xDS streams): a file path (re-read on every CA call and xDS stream) if the file exists, else the token itself'),
+  s('xdsAddress', 'XDS_ADDRESS', 'xds-address', nonEmpty, '(off)',
+    'control plane (delta ADS / WDS) address: https://host:port (https:// is added when no scheme is given), or an explicit http://host:port for a plaintext control plane (e.g. a local one on 15010; no bearer token is sent over it); unset or empty = off: the state comes from the local config only'),
+  s('xdsRootCa', 'XDS_ROOT_CA', 'xds-root-ca', nonEmpty, DEFAULTS.xdsRootCa,
+    'root CA for the xDS server over https: file path (re-read on every reconnect), SYSTEM, or inline PEM'),
+  s('altXdsHostname', 'ALT_XDS_HOSTNAME', 'alt-xds-hostname', nonEmpty, '(none)',
+    'xDS: an extra TLS server name accepted besides the XDS_ADDRESS host'),
+  s('podName', 'POD_NAME', 'pod-name', nonEmpty, '""', "this agent's pod name (xDS node id and NAME metadata)"),
+  s('podNamespace', 'POD_NAMESPACE', 'pod-namespace', nonEmpty, '""', "this agent's pod namespace (xDS node id and NAMESPACE metadata)"),
+  s('instanceIp', 'INSTANCE_IP', 'instance-ip', ip, `(${DEFAULTS.instanceIpFallback} in the xDS node id)`,
+    "this agent's pod IP (xDS node id and INSTANCE_IPS metadata)"),
   s('secretTtl', 'SECRET_TTL', 'secret-ttl', { type: 'duration', minMs: 1000 }, ms(DEFAULTS.secretTtlSeconds * 1000),
     'requested workload certificate lifetime'),
   s('poolMaxStreamsPerConnection', 'POOL_MAX_STREAMS_PER_CONNECTION', 'pool-max-streams-per-connection',
@@ -115,6 +125,16 @@ export const SETTINGS: readonly SettingSpec[] = [
  */
 export const CA_HEADER_ENV_PREFIX = 'CA_HEADER_';
 
+/** Env-only prefix: every `XDS_HEADER_<name>=<value>` adds gRPC metadata `<name>: <value>` to xDS streams. */
+export const XDS_HEADER_ENV_PREFIX = 'XDS_HEADER_';
+
+/**
+ * Env-only prefixes of the xDS node metadata (ztunnel's proxy metadata): `ISTIO_META_<K>=v` adds
+ * `K: "v"`; `ISTIO_METAJSON_<K>=<json>` adds `K` as structured JSON.
+ */
+export const ISTIO_META_ENV_PREFIX = 'ISTIO_META_';
+export const ISTIO_METAJSON_ENV_PREFIX = 'ISTIO_METAJSON_';
+
 export interface SettingHelp {
   readonly flag: string;
   readonly env: string;
@@ -135,6 +155,12 @@ export function formatSettingsHelp(): string {
   const w1 = Math.max(...SETTINGS_HELP.map((h) => h.flag.length));
   const w2 = Math.max(...SETTINGS_HELP.map((h) => h.env.length));
   const rows = SETTINGS_HELP.map((h) => `  ${h.flag.padEnd(w1)}  ${h.env.padEnd(w2)}  ${h.description} (default: ${h.default})`);
-  rows.push(`  ${'(env only)'.padEnd(w1)}  ${`${CA_HEADER_ENV_PREFIX}<name>`.padEnd(w2)}  extra gRPC metadata "<name>: <value>" on istiod CA calls`);
+  const envOnly = (name: string, text: string): void => {
+    rows.push(`  ${'(env only)'.padEnd(w1)}  ${name.padEnd(w2)}  ${text}`);
+  };
+  envOnly(`${CA_HEADER_ENV_PREFIX}<name>`, 'extra gRPC metadata "<name>: <value>" on istiod CA calls');
+  envOnly(`${XDS_HEADER_ENV_PREFIX}<name>`, 'extra gRPC metadata "<name>: <value>" on xDS streams');
+  envOnly(`${ISTIO_META_ENV_PREFIX}<key>`, 'xDS node metadata entry "<key>": the value as a string');
+  envOnly(`${ISTIO_METAJSON_ENV_PREFIX}<key>`, 'xDS node metadata entry "<key>": the value parsed as JSON');
   return rows.join('\n');
 }

@@ -62,6 +62,34 @@ export interface CaConfig {
   readonly secretTtlSeconds: number;
 }
 
+/** A JSON value of the xDS node metadata (ISTIO_METAJSON_*), carried as a google.protobuf.Value. */
+export type MetadataValue = string | number | boolean | null | readonly MetadataValue[] | { readonly [key: string]: MetadataValue };
+
+/** The control-plane connection (delta ADS; upstream: ztunnel src/config.rs, xds_address and friends). */
+export interface XdsConfig {
+  /** `https://host:port` or `http://host:port`; undefined = xDS off (the state comes from local config). */
+  readonly address: string | undefined;
+  /** XDS_ROOT_CA: an existing file path, `SYSTEM`, or inline PEM (https only). */
+  readonly rootCa: string;
+  /** ALT_XDS_HOSTNAME: a server certificate valid for this name is accepted too. */
+  readonly altHostname: string | undefined;
+  /** Same AUTH_TOKEN source as the CA; re-read on every new stream. Never sent over http://. */
+  readonly authToken: AuthTokenSource;
+  /** Sent as `clusterid`. */
+  readonly clusterId: string;
+  /** XDS_HEADER_<name> metadata, names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Who this agent is, for the xDS node (ztunnel reads POD_NAME, POD_NAMESPACE, INSTANCE_IP). */
+export interface ProxyPod {
+  /** "" when unset, as ztunnel. */
+  readonly name: string;
+  readonly namespace: string;
+  /** undefined when unset; the node id then says 1.1.1.1 (ztunnel's fallback). */
+  readonly instanceIp: string | undefined;
+}
+
 export interface PoolConfig {
   readonly maxStreamsPerConnection: number;
   /** ms a pooled connection may sit unused before it is dropped (POOL_UNUSED_RELEASE_TIMEOUT). */
@@ -106,4 +134,11 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'plain';
   readonly istioVersion: string;
+  readonly xds: XdsConfig;
+  readonly proxyPod: ProxyPod;
+  /**
+   * xDS node metadata from the environment, prefix stripped: ISTIO_META_<K> as strings, then
+   * ISTIO_METAJSON_<K> parsed (a JSON key wins over a string key of the same name, as in ztunnel).
+   */
+  readonly proxyMetadata: Readonly<Record<string, MetadataValue>>;
 }

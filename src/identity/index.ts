@@ -1,11 +1,24 @@
-// Public surface of the identity module: workload certificates, the CA seam and its
-// providers (local and istiod), the certificate manager, and the X.509 primitives they are built from.
+// Public surface of the identity module: workload certificates, the CA seam and its providers, the
+// istiod TLS channel pieces the xDS client shares, the certificate manager and the X.509 primitives.
 
 export type { CaClient, CaClientOptions } from './ca-client.js';
 export { createCaClient } from './ca-client.js';
 export { BuiltinCaClient, BUILTIN_ROOT_CERT_FILE, BUILTIN_ROOT_KEY_FILE, type BuiltinCaOptions } from './builtin-ca.js';
 export { FileCaClient, PLUGIN_CA_FILES, type FileCaOptions } from './file-ca.js';
 export { IstiodCaClient, ISTIOD_CALL_TIMEOUT_MS, ROOT_RELOAD_DEBOUNCE_MS, type IstiodCaOptions } from './istiod-ca.js';
+export {
+  ISTIOD_CHANNEL_OPTIONS,
+  describeRoots,
+  istiodChannelCredentials,
+  loadTrustRoots,
+  parseTrustRoots,
+  readBearerToken,
+  systemRoots,
+  type RootsNaming,
+  type TokenNaming,
+  type TrustRootSource,
+  type TrustRoots,
+} from './istiod-channel.js';
 export {
   workloadCertificateFromChain,
   dumpPemBundle,

@@ -1,10 +1,9 @@
 // The istiod CA provider: workload certificates from Istio's CA over gRPC (IstioCertificateService/
 // CreateCertificate) on a server-authenticated TLS channel, as ztunnel's shared-mode caclient does.
 
-import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { caAddressProblem } from '../config/index.js';
@@ -20,6 +19,16 @@ import {
   type IstioCertificateRequest,
   type IstioCertificateResponse,
 } from './istio-ca-proto.js';
+import {
+  ISTIOD_CHANNEL_OPTIONS,
+  describeRoots,
+  istiodChannelCredentials,
+  loadTrustRoots,
+  parseTrustRoots,
+  readBearerToken,
+  type RootsNaming,
+  type TrustRootSource,
+} from './istiod-channel.js';
 import { splitPemBundle, spiffeUriSans } from './x509.js';
 
 /** Deadline of one CreateCertificate call, ms (covers connecting too: grpc-js has no connect timeout). */
@@ -27,12 +36,8 @@ export const ISTIOD_CALL_TIMEOUT_MS = 10_000;
 /** Quiet time after the last change to the CA_ROOT_CA file before the channel is rebuilt, ms (ztunnel: 2 s). */
 export const ROOT_RELOAD_DEBOUNCE_MS = 2_000;
 
-/** Channel settings from ztunnel's control-plane channel (facts §3.1); the CA shares them. */
-const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.max_receive_message_length': 200 * 1024 * 1024,
-};
+/** CA_ROOT_CA problems are CA_CONFIG errors naming the setting. */
+const ROOTS_NAMING: RootsNaming = { setting: 'CA_ROOT_CA', code: 'CA_CONFIG' };
 
 export interface IstiodCaOptions {
   /** `https://host[:port]` (port default 443). */
@@ -53,14 +58,11 @@ export interface IstiodCaOptions {
   readonly rootReloadDebounceMs?: number;
 }
 
-/** Where the trust anchors for the istiod server certificate come from. */
-type RootSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'system' } | { readonly kind: 'inline' };
-
 export class IstiodCaClient implements CaClient {
   readonly name = 'istiod';
   readonly #options: IstiodCaOptions;
   readonly #target: string;
-  readonly #rootSource: RootSource;
+  readonly #rootSource: TrustRootSource;
   /** PEM roots in use; undefined = the system store. */
   #rootsPem: string | undefined;
   #client: grpc.Client;
@@ -68,7 +70,7 @@ export class IstiodCaClient implements CaClient {
   #reloadTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  private constructor(options: IstiodCaOptions, target: string, rootSource: RootSource, rootsPem: string | undefined) {
+  private constructor(options: IstiodCaOptions, target: string, rootSource: TrustRootSource, rootsPem: string | undefined) {
     this.#options = options;
     this.#target = target;
     this.#rootSource = rootSource;
@@ -79,11 +81,11 @@ export class IstiodCaClient implements CaClient {
   /** Validates address and roots (MeshError CA_CONFIG) and builds the channel; connects lazily. */
   static async open(options: IstiodCaOptions): Promise<IstiodCaClient> {
     const target = grpcTarget(options.address);
-    const { source, pem } = loadRoots(options.rootCa);
+    const { source, pem } = loadTrustRoots(options.rootCa, ROOTS_NAMING);
     const client = new IstiodCaClient(options, target, source, pem);
     if (source.kind === 'file') client.#watchRootFile(source.path);
     options.logger.info(
-      { address: options.address, roots: source.kind === 'file' ? source.path : source.kind, altHostname: options.altHostname, auth: options.authToken?.kind ?? 'none' },
+      { address: options.address, roots: describeRoots(source), altHostname: options.altHostname, auth: options.authToken?.kind ?? 'none' },
       'using the istiod CA',
     );
     return client;
@@ -113,24 +115,12 @@ export class IstiodCaClient implements CaClient {
 
   #newClient(rootsPem: string | undefined): grpc.Client {
     // Server-authenticated TLS 1.3, no client certificate; there is no insecure path at all.
-    const context = tls.createSecureContext({ ...(rootsPem !== undefined ? { ca: rootsPem } : {}), minVersion: 'TLSv1.3' });
-    const alt = this.#options.altHostname;
-    const credentials = grpc.credentials.createFromSecureContext(context, {
-      // The address host is always checked by Node's default rules; ALT_CA_HOSTNAME is a second
-      // chance with the same rules, never a bypass. Chain validation happens before this and
-      // is enforced regardless (grpc-js rejects an unauthorized socket).
-      checkServerIdentity: (host, cert) => {
-        const primary = tls.checkServerIdentity(host, cert);
-        if (primary === undefined || alt === undefined) return primary;
-        return tls.checkServerIdentity(alt, cert) === undefined ? undefined : primary;
-      },
-    });
-    return new grpc.Client(this.#target, credentials, CHANNEL_OPTIONS);
+    return new grpc.Client(this.#target, istiodChannelCredentials(rootsPem, this.#options.altHostname), ISTIOD_CHANNEL_OPTIONS);
   }
 
   async #callMetadata(): Promise<grpc.Metadata> {
     const md = new grpc.Metadata();
-    const token = await readToken(this.#options.authToken);
+    const token = await readBearerToken(this.#options.authToken, { component: 'istiod CA', code: 'CA_ERROR' });
     if (token !== undefined) md.set('authorization', `Bearer ${token}`);
     md.set('clusterid', this.#options.clusterId);
     for (const [name, value] of Object.entries(this.#options.headers ?? {})) md.set(name, value);
@@ -178,7 +168,7 @@ export class IstiodCaClient implements CaClient {
     let pem: string;
     try {
       pem = await readFile(path, 'utf8');
-      parseRoots(pem, path);
+      parseTrustRoots(pem, path, ROOTS_NAMING);
     } catch (err) {
       // Keep the channel built from the last good roots: a half-written or deleted file must not
       // leave the agent without a CA, nor with weaker verification.
@@ -195,7 +185,7 @@ export class IstiodCaClient implements CaClient {
 
   /** For tests and config_dump: where the roots come from. */
   get rootSource(): string {
-    return this.#rootSource.kind === 'file' ? this.#rootSource.path : this.#rootSource.kind;
+    return describeRoots(this.#rootSource);
   }
 }
 
@@ -205,64 +195,6 @@ function grpcTarget(address: string): string {
   if (problem !== undefined) throw new MeshError('CA_CONFIG', `istiod CA address "${address}": ${problem}`);
   const url = new URL(address);
   return `${url.hostname}:${url.port || '443'}`;
-}
-
-function parseRoots(pem: string, where: string): string {
-  const certs = splitPemBundle(pem);
-  if (certs.length === 0) throw new MeshError('CA_CONFIG', `CA_ROOT_CA ${where} holds no PEM certificate`);
-  for (const c of certs) {
-    try {
-      new X509Certificate(c);
-    } catch (err) {
-      throw new MeshError('CA_CONFIG', `CA_ROOT_CA ${where} holds an invalid certificate`, { cause: err });
-    }
-  }
-  return certs.join('');
-}
-
-/** CA_ROOT_CA is a file if such a file exists, `SYSTEM`, or else inline PEM (ztunnel's rule). */
-function loadRoots(rootCa: string): { source: RootSource; pem: string | undefined } {
-  if (existsSync(rootCa)) {
-    let text: string;
-    try {
-      text = readFileSync(rootCa, 'utf8');
-    } catch (err) {
-      throw new MeshError('CA_CONFIG', `CA_ROOT_CA: cannot read ${rootCa}: ${(err as Error).message}`, { cause: err });
-    }
-    parseRoots(text, rootCa);
-    return { source: { kind: 'file', path: rootCa }, pem: text };
-  }
-  if (rootCa === 'SYSTEM') return { source: { kind: 'system' }, pem: systemRoots() };
-  if (!rootCa.includes('-----BEGIN')) {
-    throw new MeshError('CA_CONFIG', `CA_ROOT_CA "${rootCa.slice(0, 200)}" is not an existing file, SYSTEM, or inline PEM`);
-  }
-  return { source: { kind: 'inline' }, pem: parseRoots(rootCa, '(inline PEM)') };
-}
-
-/**
- * The OS trust store where Node can read it (tls.getCACertificates('system'), Node >= 22.15);
- * on older Node, undefined = Node's default store (bundled Mozilla roots + NODE_EXTRA_CA_CERTS).
- */
-function systemRoots(): string | undefined {
-  const get = (tls as unknown as { getCACertificates?: (type: string) => string[] }).getCACertificates;
-  if (typeof get !== 'function') return undefined;
-  const certs = get('system');
-  return certs.length > 0 ? certs.map((c) => (c.endsWith('\n') ? c : `${c}\n`)).join('') : undefined;
-}
-
-/** The bearer token for this call; the file is re-read every time because projected tokens rotate. */
-async function readToken(source: AuthTokenSource | undefined): Promise<string | undefined> {
-  if (source === undefined || source.kind === 'none') return undefined;
-  if (source.kind === 'literal') return source.token;
-  let text: string;
-  try {
-    text = await readFile(source.path, 'utf8');
-  } catch (err) {
-    throw new MeshError('CA_ERROR', `istiod CA: cannot read the AUTH_TOKEN file ${source.path}: ${(err as Error).message}`, { cause: err });
-  }
-  const token = text.trim();
-  if (token === '') throw new MeshError('CA_ERROR', `istiod CA: the AUTH_TOKEN file ${source.path} is empty`);
-  return token;
 }
 
 function statusError(err: grpc.ServiceError, address: string, spiffeId: string): MeshError {

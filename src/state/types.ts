@@ -173,6 +173,14 @@ export interface StateSnapshot {
   readonly policies: readonly Authorization[];
 }
 
+/**
+ * Where a config source delivers whole snapshots: ProxyState itself, or a merger that combines
+ * several sources (local config + xDS) before handing one snapshot to ProxyState.
+ */
+export interface SnapshotSink {
+  apply(snapshot: StateSnapshot): void;
+}
+
 /** Key helpers that define the canonical resource names (facts §3.3). */
 export function serviceKey(namespace: string, hostname: string): string {
   return `${namespace}/${hostname}`;

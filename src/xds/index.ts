@@ -1,8 +1,36 @@
-// Public surface of the xds module: config sources that feed ProxyState (so far the local YAML config,
-// ztunnel LOCAL_XDS_PATH / LOCAL_XDS format, and the embedded quick-start example) and the xDS proto schema.
+// Public surface of the xds module (config sources feeding ProxyState): the local YAML config, the
+// embedded example, the WDS codec, the delta ADS messages and client, and the merger of both sources.
 
 export { parseLocalConfig, type ParsedLocalConfig } from './local-config.js';
 export { LocalConfigSource, type LocalConfigSourceOptions, type LocalConfigSourceEvents } from './local-config-source.js';
 export { EMBEDDED_EXAMPLE_YAML } from './embedded-example.js';
 export { defaultWorkloadUid } from './local-workload.js';
+export {
+  encodeAddress,
+  decodeAddress,
+  encodeAuthorization,
+  decodeAuthorization,
+  addressResourceName,
+  workloadResourceName,
+  serviceResourceName,
+  authorizationResourceName,
+  type DecodedAddress,
+} from './wds-codec.js';
+export { NETNS_EXTENSION, STRING_VALUE_TYPE_URL } from './wds-workload-codec.js';
 export { protoRoot, protoType, protoDir, ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, DELTA_ADS_PATH } from './proto-root.js';
+export {
+  encodeDeltaRequest,
+  decodeDeltaRequest,
+  encodeDeltaResponse,
+  decodeDeltaResponse,
+  type AdsNode,
+  type AdsStatus,
+  type DeltaRequest,
+  type DeltaResponse,
+  type DeltaResource,
+} from './delta-ads-messages.js';
+export { adsNode, adsNodeId, type AdsNodeInputs } from './ads-node.js';
+export { XdsClient, XDS_CONNECT_TIMEOUT_MS, type XdsClientOptions, type XdsClientMetrics, type XdsClientDump, type XdsConnectionState } from './xds-client.js';
+export { nextReconnect, isRotation, XDS_INITIAL_BACKOFF_MS, XDS_MAX_BACKOFF_MS, type TerminationReason, type StreamEnd, type ReconnectDecision, type BackoffLimits } from './xds-reconnect.js';
+export { XdsResourceStore, SUBSCRIBED_TYPES, nackMessage, type RejectedResource, type ResponseOutcome } from './xds-resource-store.js';
+export { SnapshotMerger } from './snapshot-merger.js';

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { MeshError, isMeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { ProxyState } from '../state/index.js';
+import type { SnapshotSink } from '../state/index.js';
 import { EMBEDDED_EXAMPLE_YAML } from './embedded-example.js';
 import { parseLocalConfig } from './local-config.js';
 
@@ -18,7 +18,8 @@ export interface LocalConfigSourceOptions {
   readonly inline?: string;
   /** Used when neither path nor inline is given; defaults to EMBEDDED_EXAMPLE_YAML. */
   readonly embedded?: string;
-  readonly state: ProxyState;
+  /** ProxyState, or one input of a SnapshotMerger when xDS feeds the state too. */
+  readonly state: SnapshotSink;
   readonly logger: Logger;
   /** Called for every rejected reload (after start). */
   readonly onError?: (err: MeshError) => void;

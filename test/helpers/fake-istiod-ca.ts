@@ -156,7 +156,7 @@ async function makeIntermediate(root: SigningCa): Promise<SigningCa> {
 }
 
 /** A TLS server certificate with DNS/IP SANs (issueCertificate only does URI SANs). */
-async function makeServingCert(root: SigningCa, names: readonly string[]): Promise<SigningCa> {
+export async function makeServingCert(root: SigningCa, names: readonly string[]): Promise<SigningCa> {
   const keys = await generateKeyPair();
   const issuer = new x509.X509Certificate(root.certPem);
   const now = Date.now();
