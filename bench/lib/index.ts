@@ -17,8 +17,8 @@ export { IdleConnections, holdIdleConnections, holdIdleConnectionsIn, nofileLimi
 export type { IdleOptions, IdleSummary } from './idle-connections.js';
 export { clockTicksPerSecond, readCpuSeconds, readMemory, resetPeakRss, ProcessSampler, measureProcess } from './process-stats.js';
 export type { MemoryStats, ProcessUsage } from './process-stats.js';
-export { stunnelConfig, writeStunnelFiles, StunnelInstance, startStunnel, startStunnelPath } from './stunnel.js';
-export type { StunnelTls, StunnelRole, StunnelOptions, StunnelFiles, StunnelPath } from './stunnel.js';
+export { stunnelConfig, writeStunnelFiles, StunnelInstance, startStunnel, startStunnelPath, BENCH_STUNNEL_LOGGING } from './stunnel.js';
+export type { StunnelTls, StunnelRole, StunnelOptions, StunnelFiles, StunnelPath, StunnelLogging, StunnelLogLevel } from './stunnel.js';
 export { formatTable, formatValue, ratio, machineInfo, writeResultJson } from './report.js';
 export type { Measurement, TableOptions, MachineInfo, BenchResultFile } from './report.js';
 export { renderBarChartSvg, benchChartSpec, niceCeil } from './chart-svg.js';
