@@ -48,6 +48,8 @@ test('load generator CLI: fixed rate over 4 connections, every request counted, 
   assert.equal(srv.requests, 800 + 4 * 50); // plus the default warm-up, 50 per connection
   assert.equal(srv.accepted, 4); // keep-alive: no reconnects
   assert.equal(res.achievedRate, 400);
+  // Send lag covers the 800 scheduled sends only, not the 200 warm-up sends before the clock starts.
+  assert.equal(res.sendLagMs.count, 800);
   assertOrdered(res.latencyMs);
   assertOrdered(res.latencyFromScheduleMs);
   assert.ok(res.latencyMs.p50 < 50, `p50 ${res.latencyMs.p50} ms on loopback`);
