@@ -19,10 +19,12 @@ export { clockTicksPerSecond, readCpuSeconds, readMemory, resetPeakRss, ProcessS
 export type { MemoryStats, ProcessUsage } from './process-stats.js';
 export { stunnelConfig, writeStunnelFiles, StunnelInstance, startStunnel, startStunnelPath, BENCH_STUNNEL_LOGGING } from './stunnel.js';
 export type { StunnelTls, StunnelRole, StunnelOptions, StunnelFiles, StunnelPath, StunnelLogging, StunnelLogLevel } from './stunnel.js';
-export { formatTable, formatValue, ratio, machineInfo, writeResultJson } from './report.js';
-export type { Measurement, TableOptions, MachineInfo, BenchResultFile } from './report.js';
-export { renderBarChartSvg, benchChartSpec, niceCeil } from './chart-svg.js';
+export { formatTable, formatValue, formatFigure, ratio, machineInfo, writeResultJson } from './report.js';
+export type { Measurement, Spread, TableOptions, MachineInfo, BenchResultFile, PathConfig } from './report.js';
+export { renderBarChartSvg, niceCeil } from './chart-svg.js';
 export type { ChartGroup, ChartPanel, ChartSpec } from './chart-svg.js';
+export { benchChartSpec } from './bench-chart.js';
+export type { BenchChartInput } from './bench-chart.js';
 export { Progress, formatDuration } from './progress.js';
 export type { ProgressOptions } from './progress.js';
 export { BenchHttpServer, startBenchHttpServer, startBenchHttpServerIn, HTTP_SERVER_CLI } from './http-server.js';
