@@ -1,5 +1,5 @@
-// Command line of `npm run bench`: --quick, --rounds N, --out DIR, --paths a,b; and the two presets
-// of how long each measurement runs (full: minutes; quick: a smoke run well under a minute).
+// Command line of `npm run bench`: --quick, --rounds N, --out DIR, --paths a,b, --ambit-workers N,M;
+// and the two presets of how long each measurement runs (full: minutes; quick: a smoke run).
 
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,11 @@ export interface BenchSettings {
   readonly outDir: string;
   /** Only these paths (default: all), by name. */
   readonly paths: readonly string[] | null;
+  /**
+   * Run Ambit once per worker count (agent flag `--workers N`), as paths `ambit-w<N>` in place of
+   * `ambit`; null: one `ambit` path with the agent's default.
+   */
+  readonly ambitWorkers: readonly number[] | null;
   readonly iperfSeconds: number;
   /** Fixed request rates, requests/s. */
   readonly rates: readonly number[];
@@ -31,17 +36,36 @@ export const DEFAULT_OUT_DIR = fileURLToPath(new URL('../../bench/results/', imp
 
 export const USAGE = `Usage: npm run bench [-- options]
 
-Measures direct, Ambit L4 (HBONE mTLS, in-pod capture) and stunnel (TLS 1.3 mTLS) between two pods
-on two "nodes" (network namespaces; needs root): iperf3 throughput, HTTP latency at fixed rates,
-new connections/s, proxy CPU and RSS, memory per idle connection.
+Measures direct, Ambit L4 (HBONE mTLS, in-pod capture), stunnel (TLS 1.3 mTLS) and node-relay (two
+plain Node TCP relays, the Node floor) between two pods on two "nodes" (network namespaces; needs
+root): iperf3 throughput, HTTP latency at fixed rates, new connections/s, proxy CPU and RSS, memory
+per idle connection.
 
-  --quick        1 round of ~1 s measurements, 200 idle connections, one rate (a smoke run)
-  --rounds N     rounds (default 3; 1 with --quick); figures are medians across rounds
-  --out DIR      output directory (default bench/results/)
-  --paths LIST   comma-separated subset of: direct, ambit, stunnel
-  --idle N       idle connections to hold (default 5000; 200 with --quick)
-  --help         this text
+  --quick              1 round of ~1 s measurements, 200 idle connections, one rate (a smoke run)
+  --rounds N           rounds (default 3; 1 with --quick); figures are medians across rounds,
+                       with the min–max across rounds beside them
+  --out DIR            output directory (default bench/results/)
+  --paths LIST         comma-separated subset of: direct, ambit, stunnel, node-relay
+                       (ambit-w<N> with --ambit-workers)
+  --ambit-workers LIST run Ambit once per worker count (agent flag --workers N) as paths
+                       ambit-w<N>, e.g. 1,2; refused if the agent does not accept --workers
+  --idle N             idle connections to hold (default 5000; 200 with --quick)
+  --help               this text
 `;
+
+/** Largest worker count accepted by --ambit-workers (far above any core count the bench runs on). */
+const MAX_WORKERS = 256;
+
+/** `1,2` → [1, 2]: distinct positive integers, in the given order. */
+export function parseWorkerCounts(list: string): number[] {
+  const items = list.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const counts = items.map(Number);
+  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_WORKERS)) {
+    throw new MeshError('CONFIG_INVALID', `--ambit-workers ${list}: expected a comma-separated list of integers 1..${MAX_WORKERS}, e.g. 1,2`);
+  }
+  if (new Set(counts).size !== counts.length) throw new MeshError('CONFIG_INVALID', `--ambit-workers ${list}: a worker count is repeated`);
+  return counts;
+}
 
 const FULL = {
   rounds: 3,
@@ -76,6 +100,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings | null {
         rounds: { type: 'string' },
         out: { type: 'string' },
         paths: { type: 'string' },
+        'ambit-workers': { type: 'string' },
         idle: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -101,6 +126,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings | null {
     rounds,
     outDir: values.out === undefined ? DEFAULT_OUT_DIR : resolve(values.out),
     paths,
+    ambitWorkers: values['ambit-workers'] === undefined ? null : parseWorkerCounts(values['ambit-workers']),
     iperfSeconds: preset.iperfSeconds,
     rates: preset.rates,
     loadSeconds: preset.loadSeconds,

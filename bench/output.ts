@@ -1,5 +1,5 @@
 // Writes a run's results: latest.json plus a dated copy (every raw figure, machine, date) and
-// latest.svg (throughput and latency percentiles per path) in the output directory.
+// latest.svg (throughput, latency, conn/s, proxy CPU and RSS per path) in the output directory.
 
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,8 +28,7 @@ export function writeOutputs(outDir: string, result: BenchResultFile, summary: S
   const spec = benchChartSpec({
     paths: result.paths,
     subtitle: `${result.date.slice(0, 10)} · ${m.cores} cores ${m.cpuModel} · kernel ${m.kernel} · Node ${m.node} · ${result.command}`,
-    throughput: summary.throughputGroups(),
-    latency: summary.latencyGroups(),
+    ...summary.chartGroups(),
   });
   writeFileSync(svg, renderBarChartSvg(spec));
   return { json, datedJson, svg };

@@ -1,14 +1,15 @@
-// `npm run bench`: builds the two-node pod topology, sets up every path (direct, Ambit L4, stunnel),
-// runs each measurement on each path in turn for N rounds (order rotated per round), then reports.
+// `npm run bench`: builds the two-node pod topology, sets up every path (direct, Ambit L4, stunnel,
+// node-relay), runs each measurement on each path in turn for N rounds (order rotated per round), then reports.
 
 import { MeshError } from '../src/common/errors.js';
 import { requireRoot } from '../test/helpers/netns-topology.js';
 import { formatDuration, formatTable, machineInfo, Progress, type BenchResultFile } from './lib/index.js';
 import { parseBenchArgs, USAGE, type BenchSettings } from './options.js';
-import { benchPaths, createBenchEnv, podsOf, type BenchEnv, type BenchPath } from './paths/index.js';
+import { assertAgentAcceptsWorkers, benchPaths, createBenchEnv, podsOf, type BenchEnv, type BenchPath } from './paths/index.js';
 import { benchSteps, describeOutcome, type BenchStep } from './suite/steps.js';
 import { Summary, type RunRecord } from './summary.js';
 import { writeOutputs } from './output.js';
+import { connRateNote, pathConfig, reportNotes } from './report-notes.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -19,7 +20,7 @@ function rotated<T>(items: readonly T[], round: number): T[] {
 }
 
 function selectPaths(settings: BenchSettings): BenchPath[] {
-  const all = benchPaths();
+  const all = benchPaths({ ambitWorkers: settings.ambitWorkers });
   if (settings.paths === null) return all;
   const unknown = settings.paths.filter((n) => !all.some((p) => p.name === n));
   if (unknown.length > 0) throw new MeshError('CONFIG_INVALID', `unknown path(s) ${unknown.join(', ')}; known: ${all.map((p) => p.name).join(', ')}`);
@@ -94,6 +95,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  // Before root and setup: a flag the agent does not take is a usage error, not a failed run.
+  if (settings.ambitWorkers !== null) await assertAgentAcceptsWorkers(settings.ambitWorkers);
   requireRoot('npm run bench');
   const started = new Date();
   const paths = selectPaths(settings);
@@ -154,8 +157,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
 
-  const summary = new Summary(paths.map((p) => p.name), settings.rates, runs);
+  const summary = new Summary(paths.map((p) => p.name), settings.rates, runs, { connrate: connRateNote(paths) });
   const measurements = summary.measurements();
+  const notes = reportNotes(paths, settings.rounds);
   const durationS = (Date.now() - started.getTime()) / 1000;
   const result: BenchResultFile = {
     version: 1,
@@ -163,7 +167,9 @@ async function main(argv: readonly string[]): Promise<number> {
     command: commandLine(argv),
     machine: machineInfo(),
     paths: paths.map((p) => p.name),
+    pathConfig: pathConfig(paths),
     measurements,
+    notes,
     raw: {
       settings,
       durationS,
@@ -176,8 +182,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const m = result.machine;
   process.stdout.write(
     `\nAmbit benchmark, ${result.date} (${m.cores} cores, ${m.cpuModel}, kernel ${m.kernel}, Node ${m.node}); ` +
-      `medians of ${settings.rounds} round(s)\n\n` +
-      formatTable(measurements, { paths: result.paths }) +
+      `medians of ${settings.rounds} round(s)${settings.rounds > 1 ? ' (min–max across rounds)' : ''}\n\n` +
+      formatTable(measurements, { paths: result.paths, notes }) +
       `\ntotal ${formatDuration(durationS)}; results: ${files.json} (copy ${files.datedJson}), chart: ${files.svg}\n`,
   );
   const failed = runs.filter((r) => r.error !== undefined);

@@ -1,7 +1,7 @@
-// From raw runs to reported figures: the median across rounds of every quantity, per path, as the
-// table's rows (Measurement) and as the chart's groups (throughput per mode, latency per rate).
+// From raw runs to reported figures: per path, the median across rounds of every quantity with its
+// min–max, as the table's rows (Measurement) and as the chart's groups (one per bar cluster).
 
-import type { ChartGroup, Measurement } from './lib/index.js';
+import type { BenchChartInput, ChartGroup, Measurement, Spread } from './lib/index.js';
 import type { StepOutcome } from './suite/steps.js';
 import { THROUGHPUT_MODES } from './suite/throughput.js';
 
@@ -26,26 +26,55 @@ export function median(values: readonly number[]): number | null {
   return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
+/** A quantity on one path across rounds: its median and spread; null when no round produced it. */
+export interface RoundFigures extends Spread {
+  readonly median: number;
+}
+
+export function roundFigures(values: readonly number[]): RoundFigures | null {
+  const v = values.filter((x) => Number.isFinite(x));
+  const m = median(v);
+  if (m === null) return null;
+  return { median: m, min: Math.min(...v), max: Math.max(...v), rounds: v.length };
+}
+
 type Pick = (o: StepOutcome) => number | undefined;
+type PerPath = Record<string, RoundFigures | null>;
 
 const MB = 1024 * 1024;
 
+const medians = (f: PerPath): Record<string, number | null> => Object.fromEntries(Object.entries(f).map(([p, x]) => [p, x?.median ?? null]));
+const spreads = (f: PerPath): Record<string, Spread | null> =>
+  Object.fromEntries(Object.entries(f).map(([p, x]) => [p, x === null ? null : { min: x.min, max: x.max, rounds: x.rounds }]));
+const group = (label: string, f: PerPath): ChartGroup => ({ label, values: medians(f), spread: spreads(f) });
+
+/** `client-side` → `client`: short group labels under the chart's bars. */
+const shortRole = (role: string): string => role.replace(/-side$/, '');
+
+/** What benchChartSpec needs besides the title, subtitle and paths. */
+export type ChartGroups = Omit<BenchChartInput, 'title' | 'subtitle' | 'paths'>;
+
 export class Summary {
+  /**
+   * `notes`: a footnote per measurement id (e.g. `connrate`: what one new connection costs on
+   * each path), carried into the table and the JSON.
+   */
   constructor(
     private readonly paths: readonly string[],
     private readonly rates: readonly number[],
     private readonly runs: readonly RunRecord[],
+    private readonly notes: Readonly<Record<string, string>> = {},
   ) {}
 
-  /** Median per path of `pick` over the successful runs of `step`. */
-  private values(step: string, pick: Pick): Record<string, number | null> {
-    const out: Record<string, number | null> = {};
+  /** Median and spread per path of `pick` over the successful runs of `step`. */
+  private figures(step: string, pick: Pick): PerPath {
+    const out: PerPath = {};
     for (const p of this.paths) {
       const xs = this.runs
         .filter((r) => r.path === p && r.step === step && r.outcome !== undefined)
         .map((r) => pick(r.outcome!))
         .filter((x): x is number => x !== undefined);
-      out[p] = median(xs);
+      out[p] = roundFigures(xs);
     }
     return out;
   }
@@ -60,58 +89,77 @@ export class Summary {
     return roles;
   }
 
+  private static proxies(o: StepOutcome) {
+    return o.kind === 'latency' && o.result.proxies.length > 0 ? o.result.proxies : undefined;
+  }
+
+  private cpu(rate: number, role: string): PerPath {
+    return this.figures(`latency.${rate}`, (o) => Summary.proxies(o)?.find((u) => u.role === role)?.cpuPer1kRps);
+  }
+
+  private rss(rate: number, role: string): PerPath {
+    return this.figures(`latency.${rate}`, (o) => {
+      const u = Summary.proxies(o)?.find((x) => x.role === role);
+      return u === undefined ? undefined : u.peakRssBytes / MB;
+    });
+  }
+
+  private latency(rate: number, q: 'p50' | 'p90' | 'p99'): PerPath {
+    return this.figures(`latency.${rate}`, (o) => (o.kind === 'latency' ? o.result.load.latencyMs[q] : undefined));
+  }
+
+  private connRate(): PerPath {
+    return this.figures('connrate', (o) => (o.kind === 'connrate' ? o.result.connectionsPerSecond : undefined));
+  }
+
+  private throughput(key: string): PerPath {
+    return this.figures(`throughput.${key}`, (o) => (o.kind === 'throughput' ? o.result.gbitPerSecond : undefined));
+  }
+
   measurements(): Measurement[] {
     const m: Measurement[] = [];
-    const row = (id: string, label: string, unit: string, better: 'higher' | 'lower', step: string, pick: Pick): void => {
-      m.push({ id, label, unit, better, values: this.values(step, pick) });
+    const row = (id: string, label: string, unit: string, better: 'higher' | 'lower', f: PerPath): void => {
+      const note = this.notes[id];
+      m.push({ id, label, unit, better, values: medians(f), spread: spreads(f), ...(note === undefined ? {} : { note }) });
     };
     for (const mode of THROUGHPUT_MODES) {
-      row(`throughput.${mode.key}`, `TCP throughput, iperf3 ${mode.label}`, 'Gbit/s', 'higher', `throughput.${mode.key}`, (o) =>
-        o.kind === 'throughput' ? o.result.gbitPerSecond : undefined,
-      );
+      row(`throughput.${mode.key}`, `TCP throughput, iperf3 ${mode.label}`, 'Gbit/s', 'higher', this.throughput(mode.key));
     }
     for (const rate of this.rates) {
       const step = `latency.${rate}`;
-      for (const q of ['p50', 'p90', 'p99'] as const) {
-        row(`${step}.${q}`, `HTTP latency ${q} @ ${rate} req/s`, 'ms', 'lower', step, (o) => (o.kind === 'latency' ? o.result.load.latencyMs[q] : undefined));
-      }
-      row(`${step}.achieved`, `achieved rate @ ${rate} req/s`, 'req/s', 'higher', step, (o) => (o.kind === 'latency' ? o.result.load.achievedRate : undefined));
+      for (const q of ['p50', 'p90', 'p99'] as const) row(`${step}.${q}`, `HTTP latency ${q} @ ${rate} req/s`, 'ms', 'lower', this.latency(rate, q));
+      row(`${step}.achieved`, `achieved rate @ ${rate} req/s`, 'req/s', 'higher', this.figures(step, (o) => (o.kind === 'latency' ? o.result.load.achievedRate : undefined)));
     }
-    row('connrate', 'new connections (1 request each)', 'conn/s', 'higher', 'connrate', (o) =>
-      o.kind === 'connrate' ? o.result.connectionsPerSecond : undefined,
-    );
+    row('connrate', 'new connections (1 request each)', 'conn/s', 'higher', this.connRate());
     const roles = this.roles();
     for (const rate of this.rates) {
-      const step = `latency.${rate}`;
-      const proxies = (o: StepOutcome) => (o.kind === 'latency' && o.result.proxies.length > 0 ? o.result.proxies : undefined);
-      for (const role of roles) {
-        row(`cpu.${rate}.${role}`, `proxy CPU ${role} @ ${rate} req/s`, 'cores/1k rps', 'lower', step, (o) => proxies(o)?.find((u) => u.role === role)?.cpuPer1kRps);
-      }
-      row(`cpu.${rate}.total`, `proxy CPU all @ ${rate} req/s`, 'cores/1k rps', 'lower', step, (o) => proxies(o)?.reduce((a, u) => a + u.cpuPer1kRps, 0));
-      for (const role of roles) {
-        row(`rss.${rate}.${role}`, `proxy peak RSS ${role} @ ${rate} req/s`, 'MB', 'lower', step, (o) => {
-          const u = proxies(o)?.find((x) => x.role === role);
-          return u === undefined ? undefined : u.peakRssBytes / MB;
-        });
-      }
+      for (const role of roles) row(`cpu.${rate}.${role}`, `proxy CPU ${role} @ ${rate} req/s`, 'cores/1k rps', 'lower', this.cpu(rate, role));
+      row(
+        `cpu.${rate}.total`,
+        `proxy CPU all @ ${rate} req/s`,
+        'cores/1k rps',
+        'lower',
+        this.figures(`latency.${rate}`, (o) => Summary.proxies(o)?.reduce((a, u) => a + u.cpuPer1kRps, 0)),
+      );
+      for (const role of roles) row(`rss.${rate}.${role}`, `proxy peak RSS ${role} @ ${rate} req/s`, 'MB', 'lower', this.rss(rate, role));
     }
-    row('idle.kbPerConnection', 'memory per idle connection (all proxies)', 'KB', 'lower', 'idle', (o) => (o.kind === 'idle' ? o.result.kbPerConnection : undefined));
+    row('idle.kbPerConnection', 'memory per idle connection (all proxies)', 'KB', 'lower', this.figures('idle', (o) => (o.kind === 'idle' ? o.result.kbPerConnection : undefined)));
     return m;
   }
 
-  /** Throughput groups for benchChartSpec: one per iperf3 mode. */
-  throughputGroups(): ChartGroup[] {
-    return THROUGHPUT_MODES.map((mode) => ({
-      label: mode.label,
-      values: this.values(`throughput.${mode.key}`, (o) => (o.kind === 'throughput' ? o.result.gbitPerSecond : undefined)),
-    }));
-  }
-
-  /** Latency percentiles per rate for benchChartSpec. */
-  latencyGroups(): Array<{ rate: number; p50: ChartGroup['values']; p90: ChartGroup['values']; p99: ChartGroup['values'] }> {
-    return this.rates.map((rate) => {
-      const q = (k: 'p50' | 'p90' | 'p99') => this.values(`latency.${rate}`, (o) => (o.kind === 'latency' ? o.result.load.latencyMs[k] : undefined));
-      return { rate, p50: q('p50'), p90: q('p90'), p99: q('p99') };
-    });
+  /** The chart's bar clusters (benchChartSpec): medians with their min–max across rounds. */
+  chartGroups(): ChartGroups {
+    const perRateRole = (f: (rate: number, role: string) => PerPath): ChartGroup[] =>
+      this.rates.flatMap((rate) => this.roles().map((role) => group(`${shortRole(role)} @${rate}`, f(rate, role))));
+    return {
+      throughput: THROUGHPUT_MODES.map((mode) => group(mode.label, this.throughput(mode.key))),
+      latency: this.rates.map((rate) => {
+        const [p50, p90, p99] = (['p50', 'p90', 'p99'] as const).map((q) => this.latency(rate, q)) as [PerPath, PerPath, PerPath];
+        return { rate, p50: medians(p50), p90: medians(p90), p99: medians(p99), spread: { p50: spreads(p50), p90: spreads(p90), p99: spreads(p99) } };
+      }),
+      connRate: [group('1 request each', this.connRate())],
+      cpu: perRateRole((rate, role) => this.cpu(rate, role)),
+      rss: perRateRole((rate, role) => this.rss(rate, role)),
+    };
   }
 }

@@ -47,7 +47,10 @@ export interface LoadResult {
   readonly latencyMs: LatencySummary;
   /** Strictly from the scheduled send time (wrk2's definition): includes timer lateness (≤ ~1 ms). */
   readonly latencyFromScheduleMs: LatencySummary;
-  /** How late sends left relative to schedule: the generator's health (high = generator-bound). */
+  /**
+   * How late the measured sends left relative to schedule (warm-up excluded; count = sends): the
+   * generator's health (high = generator-bound).
+   */
   readonly sendLagMs: LatencySummary;
   /** Requests that became due while their connection still waited for the previous response. */
   readonly late: number;
@@ -165,7 +168,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         return;
       }
       this.sentAt = now();
-      lag.push(Math.max(0, this.sentAt - this.due) / 1000);
+      // Warm-up requests go back to back, off the schedule (their `due` is 0 on a clock restarted
+      // after them): their "lag" would only be time since the start, so they are not counted.
+      if (this.warmDone === null) lag.push(Math.max(0, this.sentAt - this.due) / 1000);
       this.inflight = true;
       this.bodyLeft = -1;
       this.pending = null;

@@ -1,5 +1,5 @@
 // The stunnel reference path: a two-hop mutual-TLS tunnel (client side: plaintext in, TLS 1.3 out;
-// server side: TLS in with a verified client certificate, plaintext to the app), stunnel defaults otherwise.
+// server side: TLS in with a verified client certificate, plaintext to the app), logging at warning.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,32 @@ export interface StunnelTls {
 
 export type StunnelRole = 'client' | 'server';
 
+/** stunnel's `debug` levels (syslog names, 0..7; see `man stunnel`, option `debug`). */
+export type StunnelLogLevel = 'emerg' | 'alert' | 'crit' | 'err' | 'warning' | 'notice' | 'info' | 'debug';
+
+/** stunnel's two log levels: of the process itself, and of the connections its service carries. */
+export interface StunnelLogging {
+  /**
+   * Global section: messages of the main thread (start-up, configuration, shutdown).
+   * `notice` keeps the start-up lines, among them "Configuration successful" that start() waits for.
+   */
+  readonly global: StunnelLogLevel;
+  /**
+   * Service section: messages of each connection's thread. stunnel's default, notice (5), writes
+   * 4-5 lines per connection (accepted, certificate accepted, connected, closed with byte counts);
+   * warning (4) keeps warnings and errors (refused certificates, failed handshakes) and drops them.
+   */
+  readonly service: StunnelLogLevel;
+}
+
+/**
+ * The bench's logging for stunnel, the equivalent of the agents' `--log-level warn`: warnings and
+ * errors only on the data path, no line per connection. At notice the per-connection lines cut
+ * stunnel's new connections/s from about 1,100 to about 120 (issue "Performance, round 2"). The
+ * start-up notices are a handful of lines per process, none on the data path.
+ */
+export const BENCH_STUNNEL_LOGGING: StunnelLogging = { global: 'notice', service: 'warning' };
+
 export interface StunnelOptions {
   /**
    * client: plaintext accepted here, TLS to `connect` (the server side).
@@ -35,6 +61,8 @@ export interface StunnelOptions {
    * instance whose close() never ran (interrupted start-up).
    */
   readonly filesParentDir?: string;
+  /** Log levels (default BENCH_STUNNEL_LOGGING). */
+  readonly logging?: StunnelLogging;
 }
 
 export interface StunnelFiles {
@@ -46,15 +74,19 @@ export interface StunnelFiles {
  * The stunnel configuration for one side. Only what the benchmark requires is set: TLS 1.3 only,
  * chain verification against our root (on the server this also makes the client certificate
  * mandatory: verifyChain implies requireCert), foreground with no pid file (several instances run
- * side by side). Everything else (ciphers, session cache, logging at level 5, threads) is stunnel's default.
+ * side by side), and the log levels (StunnelLogging). Everything else (ciphers, session cache,
+ * threads) is stunnel's default.
  */
 export function stunnelConfig(opts: StunnelOptions, files: { cert: string; key: string; ca: string }): string {
+  const logging = opts.logging ?? BENCH_STUNNEL_LOGGING;
   return [
     '; written by bench/lib/stunnel.ts',
     'foreground = yes',
     'pid =',
+    `debug = ${logging.global}`,
     '',
     `[ambit-bench-${opts.role}]`,
+    `debug = ${logging.service}`,
     ...(opts.role === 'client' ? ['client = yes'] : []),
     `accept = ${opts.accept}`,
     `connect = ${opts.connect}`,
@@ -164,12 +196,17 @@ export async function startStunnelPath(opts: {
   readonly serverAddress?: string;
   /** The app, e.g. `127.0.0.1:8080` in the server netns. */
   readonly app: string;
+  /** Both hops' log levels (default BENCH_STUNNEL_LOGGING). */
+  readonly logging?: StunnelLogging;
   /** Where plaintext clients connect, e.g. `127.0.0.1:15080` in the client netns. */
   readonly clientAccept: string;
   /** See StunnelOptions.filesParentDir. */
   readonly filesParentDir?: string;
 }): Promise<StunnelPath> {
-  const files = opts.filesParentDir === undefined ? {} : { filesParentDir: opts.filesParentDir };
+  const files = {
+    ...(opts.filesParentDir === undefined ? {} : { filesParentDir: opts.filesParentDir }),
+    ...(opts.logging === undefined ? {} : { logging: opts.logging }),
+  };
   const server = await startStunnel(opts.serverRunIn, { role: 'server', accept: opts.serverAccept, connect: opts.app, tls: opts.serverTls, ...files });
   let client: StunnelInstance;
   try {

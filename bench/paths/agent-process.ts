@@ -11,6 +11,12 @@ import { BENCH_NOFILE, type BenchEnv } from './bench-env.js';
 /** Default stats port of the agent (ztunnel's). */
 const STATS_PORT = 15020;
 
+/**
+ * The agents' log level on every bench path: warnings and errors, so no access-log line per
+ * connection (the same for stunnel: BENCH_STUNNEL_LOGGING).
+ */
+export const AGENT_LOG_LEVEL = 'warn';
+
 export interface AgentSpec {
   readonly nodeName: string;
   /** Loopback address of all the agent's node-level listeners (distinct per agent). */
@@ -20,6 +26,33 @@ export interface AgentSpec {
   readonly stateDir: string;
   /** Readiness must come within this long (ms). */
   readonly readyTimeoutMs?: number;
+  /**
+   * `--workers N` for the agent; absent: the flag is not passed (the agent's default). Only agents
+   * whose `node --help` lists --workers accept it (bench/paths/agent-workers.ts checks first).
+   */
+  readonly workers?: number;
+}
+
+/** The agent's command line (node, its flags, the CLI and `node` with the bench's settings). */
+export function agentCommand(spec: AgentSpec): string[] {
+  // Flags, not environment variables: they override whatever AMBIT_* the caller's shell has.
+  return [
+    process.execPath,
+    ...AGENT_NODE_FLAGS,
+    AMBIT_CLI,
+    'node',
+    '--node-name', spec.nodeName,
+    '--local-xds-path', spec.configPath,
+    '--bind-address', spec.bind,
+    '--admin-bind-address', spec.bind,
+    '--inbound-bind', 'any',
+    '--ca-provider', 'builtin',
+    '--state-dir', spec.stateDir,
+    '--log-level', AGENT_LOG_LEVEL,
+    // Teardown should not wait out the default 5 s drain of connections nobody uses any more.
+    '--connection-termination-deadline', '1s',
+    ...(spec.workers === undefined ? [] : ['--workers', String(spec.workers)]),
+  ];
 }
 
 export class AgentProcess {
@@ -38,24 +71,8 @@ export class AgentProcess {
    * every local in-pod proxy running (capture installed) and the local certificates issued.
    */
   static async start(env: BenchEnv, spec: AgentSpec): Promise<AgentProcess> {
-    // Flags, not environment variables: they override whatever AMBIT_* the caller's shell has.
-    const cmd = [
-      process.execPath,
-      ...AGENT_NODE_FLAGS,
-      AMBIT_CLI,
-      'node',
-      '--node-name', spec.nodeName,
-      '--local-xds-path', spec.configPath,
-      '--bind-address', spec.bind,
-      '--admin-bind-address', spec.bind,
-      '--inbound-bind', 'any',
-      '--ca-provider', 'builtin',
-      '--state-dir', spec.stateDir,
-      '--log-level', 'warn',
-      // Teardown should not wait out the default 5 s drain of connections nobody uses any more.
-      '--connection-termination-deadline', '1s',
-    ];
-    const proc = env.processes.track(`agent ${spec.nodeName}`, spawnTool(withNofile(BENCH_NOFILE, runHere), cmd));
+    const label = `agent ${spec.nodeName}${spec.workers === undefined ? '' : ` (${spec.workers} workers)`}`;
+    const proc = env.processes.track(label, spawnTool(withNofile(BENCH_NOFILE, runHere), agentCommand(spec)));
     const agent = new AgentProcess(spec, proc);
     try {
       await agent.waitReady(spec.readyTimeoutMs ?? 30_000);

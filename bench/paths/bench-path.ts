@@ -35,6 +35,16 @@ export interface BenchPath {
   readonly name: string;
   /** One line for the report: what carries the bytes. */
   readonly description: string;
+  /**
+   * What the path's proxies log, as configured, in one line for the report: the level and what it
+   * leaves out. Per-connection log lines cost conn/s, so every path states its level explicitly.
+   */
+  readonly logLevel: string;
+  /**
+   * How one new client connection crosses the path (handshakes, pooling), in one line: the conn/s
+   * row compares different amounts of work per connection, and the report says which.
+   */
+  readonly connections: string;
   /** Names of the pods (network namespaces) this path needs; the env creates them before setup(). */
   readonly pods: readonly string[];
   /**

@@ -7,6 +7,8 @@ import { PodPairPath, type Entrance } from './pod-pair-path.js';
 export class DirectPath extends PodPairPath {
   readonly name = 'direct';
   readonly description = 'client pod → server pod IP, no proxy';
+  readonly logLevel = 'none (no proxy)';
+  readonly connections = 'one TCP connection, client to app';
 
   protected async startProxies(): Promise<Entrance | undefined> {
     return undefined;

@@ -9,10 +9,24 @@ import { NodeRelayPath } from './node-relay.js';
 
 export type { BenchPath, PathTarget, ProxyProcess } from './bench-path.js';
 export { createBenchEnv, type BenchEnv } from './bench-env.js';
+export { ambitPathName } from './ambit.js';
+export { assertAgentAcceptsWorkers } from './agent-workers.js';
 
-/** The paths in table order: the baseline, the subject, the reference, the Node floor. */
-export function benchPaths(): BenchPath[] {
-  return [new DirectPath('dc', 'ds'), new AmbitL4Path('mc', 'ms'), new StunnelBenchPath('sc', 'ss'), new NodeRelayPath('rc', 'rs')];
+export interface PathListOptions {
+  /**
+   * Worker counts to run Ambit with (`--ambit-workers 1,2`): one path `ambit-w<N>` each, in place
+   * of the single `ambit` path; null or absent: `ambit` with the agent's default.
+   */
+  readonly ambitWorkers?: readonly number[] | null;
+}
+
+/** The paths in table order: the baseline, the subject(s), the reference, the Node floor. */
+export function benchPaths(opts: PathListOptions = {}): BenchPath[] {
+  const ambit =
+    opts.ambitWorkers === undefined || opts.ambitWorkers === null
+      ? [new AmbitL4Path('mc', 'ms')]
+      : opts.ambitWorkers.map((n, slot) => new AmbitL4Path(`m${n}c`, `m${n}s`, { workers: n, slot }));
+  return [new DirectPath('dc', 'ds'), ...ambit, new StunnelBenchPath('sc', 'ss'), new NodeRelayPath('rc', 'rs')];
 }
 
 /** Every pod the paths use, for createBenchEnv. */

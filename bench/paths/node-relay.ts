@@ -15,6 +15,9 @@ const SERVER_TCP_PORT = 16201;
 export class NodeRelayPath extends PodPairPath {
   readonly name = 'node-relay';
   readonly description = 'client pod → Node TCP relay → Node TCP relay → app (plaintext: the Node floor, not a mesh)';
+  /** bench/lib/tcp-relay-cli.ts has no logger: it prints its "listening" line and nothing else. */
+  readonly logLevel = 'none (the relays print one start-up line, nothing per connection)';
+  readonly connections = 'three plain TCP connections in a row (client → relay → relay → app), no TLS';
   private client: ToolProcess | null = null;
   private server: ToolProcess | null = null;
 

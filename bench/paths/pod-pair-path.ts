@@ -19,6 +19,8 @@ export const LOOPBACK_ENTRANCE: Entrance = { host: '127.0.0.1', httpPort: 15080,
 export abstract class PodPairPath implements BenchPath {
   abstract readonly name: string;
   abstract readonly description: string;
+  abstract readonly logLevel: string;
+  abstract readonly connections: string;
   private app: ServerApp | null = null;
   private tgt: PathTarget | null = null;
 

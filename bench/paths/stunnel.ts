@@ -1,7 +1,7 @@
 // Path 3, the reference: a two-hop mutual-TLS tunnel with Debian's stunnel (TLS 1.3, certificates
-// from the run's mesh root, stunnel defaults otherwise): client pod → stunnel → stunnel → app.
+// from the run's mesh root, logging at warning): client pod → stunnel → stunnel → app.
 
-import { startStunnelPath, type StunnelPath as Tunnel } from '../lib/index.js';
+import { BENCH_STUNNEL_LOGGING, startStunnelPath, type StunnelPath as Tunnel } from '../lib/index.js';
 import type { BenchEnv } from './bench-env.js';
 import type { ProxyProcess } from './bench-path.js';
 import { APP_HTTP_PORT, APP_IPERF_PORT } from './server-app.js';
@@ -14,6 +14,10 @@ const SERVER_TCP_TLS_PORT = 15444;
 export class StunnelBenchPath extends PodPairPath {
   readonly name = 'stunnel';
   readonly description = 'client pod → stunnel (client) → TLS 1.3 mTLS → stunnel (server) → app';
+  readonly logLevel =
+    `debug = ${BENCH_STUNNEL_LOGGING.service} in each service (warnings and errors, no per-connection notices; stunnel's default is notice), ` +
+    `debug = ${BENCH_STUNNEL_LOGGING.global} globally (start-up lines only)`;
+  readonly connections = 'a full TLS 1.3 handshake with mutual certificates per connection (stunnel client → stunnel server)';
   /** The HTTP tunnel (sampled) and the iperf3 tunnel: one stunnel service per port, stunnel's default shape. */
   private http: Tunnel | null = null;
   private tcp: Tunnel | null = null;
@@ -23,7 +27,14 @@ export class StunnelBenchPath extends PodPairPath {
     const clientTls = await env.pki.issue('spiffe://cluster.local/ns/default/sa/bench-client');
     const serverIp = env.pod(this.serverPod).ip;
     // Key files under the run's work dir: env.destroy() removes them even if close() never runs.
-    const common = { serverRunIn: env.inPod(this.serverPod), clientRunIn: env.inPod(this.clientPod), serverTls, clientTls, filesParentDir: env.workDir };
+    const common = {
+      serverRunIn: env.inPod(this.serverPod),
+      clientRunIn: env.inPod(this.clientPod),
+      serverTls,
+      clientTls,
+      filesParentDir: env.workDir,
+      logging: BENCH_STUNNEL_LOGGING,
+    };
     this.http = await startStunnelPath({
       ...common,
       serverAccept: `${serverIp}:${SERVER_HTTP_TLS_PORT}`,

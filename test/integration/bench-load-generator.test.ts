@@ -1,5 +1,5 @@
 // The bench HTTP server and the fixed-rate load generator on loopback: rate, counts and percentiles,
-// error accounting, and the p50 cross-check against Debian's hey at the same rate.
+// error accounting, and the p50/p90/p99 cross-check against Debian's hey at the same rate.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,6 @@ import {
   checkAgainstHey,
   runHere,
   parseTarget,
-  startBenchHttpServerIn,
 } from '../../bench/lib/index.js';
 
 function assertOrdered(l: { min: number; p50: number; p90: number; p99: number; max: number }): void {
@@ -48,6 +47,8 @@ test('load generator CLI: fixed rate over 4 connections, every request counted, 
   assert.equal(srv.requests, 800 + 4 * 50); // plus the default warm-up, 50 per connection
   assert.equal(srv.accepted, 4); // keep-alive: no reconnects
   assert.equal(res.achievedRate, 400);
+  // Send lag covers the 800 scheduled sends only, not the 200 warm-up sends before the clock starts.
+  assert.equal(res.sendLagMs.count, 800);
   assertOrdered(res.latencyMs);
   assertOrdered(res.latencyFromScheduleMs);
   assert.ok(res.latencyMs.p50 < 50, `p50 ${res.latencyMs.p50} ms on loopback`);
@@ -122,19 +123,65 @@ test('load generator: parseTarget handles host:port/path, http:// and IPv6', () 
   assert.throws(() => parseTarget('https://x:1/'), /only http/);
 });
 
-test('percentiles check: our p50 agrees with hey at the same fixed rate', async (t) => {
-  // The server runs as its own process so neither generator shares an event loop with it.
-  const remote = await startBenchHttpServerIn(runHere, { host: '127.0.0.1' });
-  t.after(() => remote.process.stop());
-  const check = await checkAgainstHey(runHere, { host: '127.0.0.1', port: remote.port, path: '/', rate: 1000, connections: 4, durationS: 3 });
-  const hey = check.hey.percentilesMs;
-  t.diagnostic(
-    `p50 ours ${check.ours.latencyMs.p50} ms vs hey ${hey['50']} ms (ratio ${check.p50Ratio.toFixed(2)}); ` +
-      `p90 ${check.ours.latencyMs.p90} vs ${hey['90']}; p99 ${check.ours.latencyMs.p99} vs ${hey['99']}; ` +
-      `rate ${check.ours.achievedRate} vs ${check.hey.requestsPerSecond.toFixed(1)}`,
-  );
+/**
+ * A server with a known latency distribution: the n-th request (over all connections) is answered
+ * after DELAY_CYCLE_MS[n % 100]. p50, p90 and p99 each fall in the middle of a plateau (10, 20 and
+ * 40 ms), far above both generators' own overhead (hey's reaches ~1 ms on a busy 2-core machine) and
+ * hey's 0.1 ms resolution, so a relative tolerance is meaningful for all three.
+ */
+const DELAY_CYCLE_MS = [...Array<number>(45).fill(4), ...Array<number>(40).fill(10), ...Array<number>(10).fill(20), ...Array<number>(5).fill(40)];
+
+async function startDelayServer(): Promise<{ port: number; close(): void }> {
+  let n = 0;
+  const body = 'z'.repeat(1024);
+  const server = net.createServer((s) => {
+    s.setNoDelay(true);
+    let pending = '';
+    s.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      // One reply per complete request head (neither generator pipelines; GETs have no body).
+      for (let i = pending.indexOf('\r\n\r\n'); i >= 0; i = pending.indexOf('\r\n\r\n')) {
+        pending = pending.slice(i + 4);
+        const delay = DELAY_CYCLE_MS[n++ % DELAY_CYCLE_MS.length]!;
+        setTimeout(() => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`), delay);
+      }
+    });
+    s.on('error', () => undefined);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+/** Attempts of the hey comparison before the test fails (see the test). */
+const HEY_ATTEMPTS = 3;
+
+test('percentiles check: our p50, p90 and p99 agree with hey within 20% at the same fixed rate', async (t) => {
+  // Both generators run as child processes; this process only runs the server. 160 req/s over 8
+  // connections leaves 50 ms between a connection's requests, so even the 40 ms answers never queue;
+  // 800 samples each, so p99 moves only if more than 8 of them are outliers.
+  const srv = await startDelayServer();
+  t.after(() => srv.close());
+  // On a shared machine a stall of a few hundred ms during one tool's run moves its p90/p99 alone;
+  // that is noise, and a later attempt agrees. A generator that measures wrong disagrees every time.
+  let check;
+  for (let attempt = 1; attempt <= HEY_ATTEMPTS; attempt++) {
+    check = await checkAgainstHey(runHere, { host: '127.0.0.1', port: srv.port, path: '/', rate: 160, connections: 8, durationS: 5 });
+    const lines = check.comparison.quantiles.map(
+      (c) => `${c.quantile} ours ${c.oursMs} vs hey ${c.heyMs} ms (ratio ${c.ratio.toFixed(2)}, band ${c.lowMs.toFixed(2)}–${c.highMs.toFixed(2)})`,
+    );
+    t.diagnostic(`attempt ${attempt}: ${lines.join('; ')}; rate ${check.ours.achievedRate} vs ${check.hey.requestsPerSecond.toFixed(1)}`);
+    if (check.agree) break;
+  }
+  assert.ok(check !== undefined);
   assert.equal(check.ours.errors, 0);
   assert.equal(check.hey.errors, 0);
-  assert.ok((check.hey.statusCounts['200'] ?? 0) > 2500, JSON.stringify(check.hey.statusCounts));
-  assert.ok(check.agree, `p50 ours ${check.ours.latencyMs.p50} vs hey ${hey['50']}`);
+  assert.ok((check.hey.statusCounts['200'] ?? 0) >= 760, JSON.stringify(check.hey.statusCounts));
+  assert.deepEqual(check.comparison.quantiles.map((c) => c.quantile), ['p50', 'p90', 'p99']);
+  assert.ok(check.agree, `no agreement within 20% in ${HEY_ATTEMPTS} attempts: ${JSON.stringify(check.comparison.quantiles)}`);
+  // The figures are where the server put them (less up to 1 ms: a Node timer counts from the event
+  // loop's cached time, which can predate the request's arrival): a generator that agreed with hey
+  // on wrong numbers would not be trusted either.
+  const ours = check.ours.latencyMs;
+  assert.ok(ours.p50 >= 9 && ours.p90 >= 19 && ours.p99 >= 39, JSON.stringify(ours));
 });

@@ -64,6 +64,11 @@ test('stunnel two-hop mTLS path: bytes cross both hops; foreign or missing clien
   assert.ok(back.equals(payload));
   // The echo server saw stunnel's server side, not the client: the bytes really took both hops.
   assert.equal(echo.peers.length, 1);
+  // Logging at warning (the agents' --log-level warn): start-up notices, but no line per connection.
+  for (const side of [path.client, path.server]) {
+    assert.match(side.log(), /Configuration successful/);
+    assert.doesNotMatch(side.log(), /accepted connection|connected remote server|Connection closed/, side.log());
+  }
 
   // The server side speaks TLS 1.3 only and requires a client certificate of our root.
   const direct = (opts: tls.ConnectionOptions): Promise<string> =>
@@ -98,7 +103,7 @@ test('stunnel two-hop mTLS path: bytes cross both hops; foreign or missing clien
   await path.server.waitForLog(/peer did not return a certificate/); // the probe without a certificate
 });
 
-test('stunnel config: TLS 1.3 minimum, chain verification, foreground, no pid file', () => {
+test('stunnel config: TLS 1.3 minimum, chain verification, foreground, no pid file, explicit log levels', () => {
   const conf = stunnelConfig(
     { role: 'server', accept: '0.0.0.0:15443', connect: '127.0.0.1:8080', tls: { certChainPem: '', keyPem: '', rootPem: '' } },
     { cert: '/c.pem', key: '/k.pem', ca: '/r.pem' },
@@ -108,4 +113,13 @@ test('stunnel config: TLS 1.3 minimum, chain verification, foreground, no pid fi
   assert.match(conf, /^verifyChain = yes$/m);
   assert.match(conf, /^CAfile = \/r\.pem$/m);
   assert.doesNotMatch(conf, /client = yes/);
+  // Global level before the first section, the connections' level inside it.
+  const [global, service] = conf.split(/^\[ambit-bench-server\]$/m);
+  assert.match(global!, /^debug = notice$/m);
+  assert.match(service!, /^debug = warning$/m);
+  const verbose = stunnelConfig(
+    { role: 'client', accept: 'a:1', connect: 'b:2', tls: { certChainPem: '', keyPem: '', rootPem: '' }, logging: { global: 'info', service: 'notice' } },
+    { cert: '/c.pem', key: '/k.pem', ca: '/r.pem' },
+  );
+  assert.match(verbose, /^debug = info\n\n\[ambit-bench-client\]\ndebug = notice$/m);
 });

@@ -1,0 +1,68 @@
+// The bench's path list and its options: every path states its log level and how a new connection
+// crosses it; --ambit-workers makes one ambit-w<N> path per count, refused unless the agent takes it.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { benchPaths, podsOf } from '../../bench/paths/index.js';
+import { AmbitL4Path } from '../../bench/paths/ambit.js';
+import { agentCommand, AGENT_LOG_LEVEL } from '../../bench/paths/agent-process.js';
+import { helpListsFlag, workersSupportError } from '../../bench/paths/agent-workers.js';
+import { parseBenchArgs, parseWorkerCounts } from '../../bench/options.js';
+import { isMeshError } from '../../src/common/errors.js';
+
+test('paths: table order, one pod pair each, log level and connection handling stated', () => {
+  const paths = benchPaths();
+  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit', 'stunnel', 'node-relay']);
+  assert.equal(podsOf(paths).length, 2 * paths.length);
+  for (const p of paths) {
+    assert.ok(p.logLevel.length > 0 && p.connections.length > 0, p.name);
+  }
+  const by = Object.fromEntries(paths.map((p) => [p.name, p]));
+  assert.match(by.ambit!.logLevel, /--log-level warn/);
+  assert.match(by.stunnel!.logLevel, /debug = warning/);
+  assert.match(by.ambit!.connections, /pooled.*already TLS-handshaken/);
+  assert.match(by.stunnel!.connections, /TLS 1\.3 handshake .*per connection/);
+});
+
+test('paths: --ambit-workers 1,2 replaces ambit by ambit-w1 and ambit-w2, on their own pods and loopback addresses', () => {
+  const paths = benchPaths({ ambitWorkers: [1, 2] });
+  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit-w1', 'ambit-w2', 'stunnel', 'node-relay']);
+  assert.equal(new Set(podsOf(paths)).size, 2 * paths.length);
+  const [w1, w2] = paths.filter((p): p is AmbitL4Path => p instanceof AmbitL4Path);
+  const binds = [...w1!.agentBinds('127.9.9'), ...w2!.agentBinds('127.9.9')];
+  assert.deepEqual(binds, ['127.9.9.1', '127.9.9.2', '127.9.9.3', '127.9.9.4']);
+  assert.match(w2!.description, /--workers 2/);
+});
+
+test('agent command: --log-level warn always, --workers only when asked', () => {
+  const spec = { nodeName: 'node1', bind: '127.0.0.5', configPath: '/m.yaml', stateDir: '/s' };
+  const plain = agentCommand(spec);
+  assert.equal(AGENT_LOG_LEVEL, 'warn');
+  assert.equal(plain[plain.indexOf('--log-level') + 1], 'warn');
+  assert.equal(plain.includes('--workers'), false);
+  const two = agentCommand({ ...spec, workers: 2 });
+  assert.equal(two[two.indexOf('--workers') + 1], '2');
+  assert.equal(two[two.indexOf('node') + 1], '--node-name'); // flags follow the `node` subcommand
+});
+
+test('--ambit-workers: accepted only when the agent help lists --workers, with a clear reason', () => {
+  const without = 'Usage: ambit node [flags]\n  --node-name   NODE_NAME   this node\n  --log-level   AMBIT_LOG_LEVEL   log level\n';
+  const withFlag = `${without}  --workers                          AMBIT_WORKERS                       worker processes (default: 1)\n`;
+  assert.equal(helpListsFlag(withFlag, '--workers'), true);
+  assert.equal(helpListsFlag(without, '--workers'), false);
+  // A longer flag or a mention inside a description is not the flag.
+  assert.equal(helpListsFlag('  --workers-max  X  y\n  --foo  F  see --workers\n', '--workers'), false);
+  assert.equal(workersSupportError(withFlag, [1, 2]), null);
+  const err = workersSupportError(without, [1, 2]);
+  assert.ok(err !== null && isMeshError(err, 'CONFIG_INVALID'));
+  assert.match(err.message, /--ambit-workers 1,2: this agent does not accept --workers/);
+});
+
+test('options: --ambit-workers parses distinct positive counts; default is one ambit path', () => {
+  assert.equal(parseBenchArgs([])!.ambitWorkers, null);
+  assert.deepEqual(parseBenchArgs(['--quick', '--ambit-workers', '1, 2'])!.ambitWorkers, [1, 2]);
+  assert.deepEqual(parseWorkerCounts('4'), [4]);
+  for (const bad of ['', '0', '1,x', '1.5', '2,2', '-1', '1000']) {
+    assert.throws(() => parseWorkerCounts(bad), (e: unknown) => isMeshError(e, 'CONFIG_INVALID'), bad);
+  }
+});
