@@ -52,3 +52,34 @@ export const DEFAULTS = {
   logFormat: 'json',
   istioVersion: 'unknown',
 } as const;
+
+/** Defaults of `ambit control` (istiod's role); istiod's own defaults where it has one. */
+export const CONTROL_DEFAULTS = {
+  clusterId: 'Kubernetes',
+  clusterDomain: 'cluster.local',
+  trustDomain: 'cluster.local',
+  network: '',
+  /** istiod's root namespace: mesh-wide policies (and the static STRICT policy) live here. */
+  rootNamespace: 'istio-system',
+  bindAddress: '::',
+  /** istiod: 15010 plaintext gRPC (xDS + CA, for local use), 15012 TLS gRPC, 15014 HTTP monitoring/debug. */
+  portXds: 15010,
+  portXdsTls: 15012,
+  portMonitoring: 15014,
+  /** Names the serving certificate of 15012 carries: what agents put in XDS_ADDRESS / CA_ADDRESS. */
+  tlsSans: 'istiod.istio-system.svc,istiod.istio-system.svc.cluster.local,localhost,127.0.0.1,::1',
+  caProvider: 'builtin',
+  caStateDir: './var/lib/ambit',
+  caPluginCertsDir: './etc/cacerts',
+  /** istiod's DEFAULT_WORKLOAD_CERT_TTL and MAX_WORKLOAD_CERT_TTL. */
+  defaultCertTtlMs: 24 * 60 * 60 * 1000,
+  maxCertTtlMs: 90 * 24 * 60 * 60 * 1000,
+  /** istiod's CA_TRUSTED_NODE_ACCOUNTS for ztunnel, plus Ambit's own node agent account. */
+  trustedNodeAccounts: 'istio-system/ztunnel,ambit-system/ambit-node',
+  /** istiod's PILOT_DEBOUNCE_AFTER / PILOT_DEBOUNCE_MAX. */
+  debounceAfterMs: 100,
+  debounceMaxMs: 10_000,
+  drainDeadlineMs: 5_000,
+  logLevel: 'info',
+  logFormat: 'json',
+} as const;

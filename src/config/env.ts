@@ -42,6 +42,8 @@ export interface RawSettings {
 }
 
 const BY_FLAG = new Map(SETTINGS.map((x) => [x.flag, x]));
+/** Flag index per settings table other than the node agent's (built once per table). */
+const byFlagOf = new WeakMap<readonly SettingSpec[], ReadonlyMap<string, SettingSpec>>();
 const BOOL_LITERAL = /^(true|false|1|0)$/i;
 
 /** True if argv asks for help; the caller prints SETTINGS_HELP instead of loading. */
@@ -54,10 +56,23 @@ export function processEnv(): NodeJS.ProcessEnv {
   return process.env;
 }
 
-export function readSettings(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): RawSettings {
+/**
+ * Reads every setting of `table` (default: the node agent's) from `env` and `argv`; flags win.
+ * Other commands (`ambit control`) pass their own table.
+ */
+export function readSettings(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  table: readonly SettingSpec[] = SETTINGS,
+): RawSettings {
   const values = new Map<string, RawSetting>();
   const errors: string[] = [];
-  for (const spec of SETTINGS) {
+  let byFlag = table === SETTINGS ? BY_FLAG : byFlagOf.get(table);
+  if (byFlag === undefined) {
+    byFlag = new Map(table.map((x) => [x.flag, x]));
+    byFlagOf.set(table, byFlag);
+  }
+  for (const spec of table) {
     for (const name of spec.env) {
       const v = env[name];
       if (v !== undefined && v !== '') {
@@ -76,7 +91,7 @@ export function readSettings(argv: readonly string[], env: Readonly<Record<strin
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const spec = BY_FLAG.get(name);
+    const spec = byFlag.get(name);
     if (spec === undefined) {
       const shown = /^[\x21-\x7e]*$/.test(name) ? `--${name}` : JSON.stringify(`--${name}`);
       errors.push(`unknown flag ${shown}; run with --help for the list of settings`);

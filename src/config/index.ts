@@ -10,3 +10,7 @@ export { caAddressProblem } from './ca-address.js';
 export { xdsAddressProblem, xdsTarget } from './xds-address.js';
 export { deepFreeze } from './deep-freeze.js';
 export { redactedConfig, REDACTED } from './redact.js';
+export { CONTROL_DEFAULTS } from './defaults.js';
+export { CONTROL_SETTINGS } from './control-settings.js';
+export { formatTableHelp } from './settings.js';
+export { loadControlConfig, type ControlConfig } from './load-control.js';

@@ -26,10 +26,11 @@ export function parseDurationMs(text: string): number | undefined {
   return matched === text.length && text.length > 0 ? Math.round(total) : undefined;
 }
 
-type Value = string | number | boolean;
+export type SettingValue = string | number | boolean;
+type Value = SettingValue;
 
 /** Parses one raw setting per its kind; returns a reason string on failure. */
-function parseValue(raw: RawSetting): Value | { error: string } {
+export function parseSettingValue(raw: RawSetting): Value | { error: string } {
   const { kind } = raw.spec;
   const v = raw.value;
   switch (kind.type) {
@@ -84,7 +85,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const errors = [...raw.errors];
   const parsed = new Map<string, Value>();
   for (const [key, setting] of raw.values) {
-    const v = parseValue(setting);
+    const v = parseSettingValue(setting);
     if (typeof v === 'object') errors.push(`${setting.origin}=${JSON.stringify(setting.value)}: ${v.error}`);
     else parsed.set(key, v);
   }

@@ -150,11 +150,19 @@ export const SETTINGS_HELP: readonly SettingHelp[] = SETTINGS.map((x) => ({
   description: x.description,
 }));
 
+/** One aligned plain-text row per setting of `table`, as --help prints them. */
+export function formatTableHelp(table: readonly SettingSpec[]): string[] {
+  const help = table.map((x) => ({ flag: `--${x.flag}`, env: x.env.join(' | '), default: x.defaultText, description: x.description }));
+  const w1 = Math.max(...help.map((h) => h.flag.length));
+  const w2 = Math.max(...help.map((h) => h.env.length));
+  return help.map((h) => `  ${h.flag.padEnd(w1)}  ${h.env.padEnd(w2)}  ${h.description} (default: ${h.default})`);
+}
+
 /** SETTINGS_HELP as aligned plain text. */
 export function formatSettingsHelp(): string {
   const w1 = Math.max(...SETTINGS_HELP.map((h) => h.flag.length));
   const w2 = Math.max(...SETTINGS_HELP.map((h) => h.env.length));
-  const rows = SETTINGS_HELP.map((h) => `  ${h.flag.padEnd(w1)}  ${h.env.padEnd(w2)}  ${h.description} (default: ${h.default})`);
+  const rows = formatTableHelp(SETTINGS);
   const envOnly = (name: string, text: string): void => {
     rows.push(`  ${'(env only)'.padEnd(w1)}  ${name.padEnd(w2)}  ${text}`);
   };
