@@ -1,11 +1,21 @@
 // Public surface of the identity module: workload certificates, the CA seam and its
 // providers (local and istiod), the certificate manager, and the X.509 primitives they are built from.
 
-export type { CaClient, CaClientOptions } from './ca-client.js';
+export type { CaClient, CaClientOptions, LocalCa } from './ca-client.js';
 export { createCaClient } from './ca-client.js';
 export { BuiltinCaClient, BUILTIN_ROOT_CERT_FILE, BUILTIN_ROOT_KEY_FILE, type BuiltinCaOptions } from './builtin-ca.js';
 export { FileCaClient, PLUGIN_CA_FILES, type FileCaOptions } from './file-ca.js';
 export { IstiodCaClient, ISTIOD_CALL_TIMEOUT_MS, ROOT_RELOAD_DEBOUNCE_MS, type IstiodCaOptions } from './istiod-ca.js';
+export {
+  CREATE_CERTIFICATE_PATH,
+  IMPERSONATED_IDENTITY_KEY,
+  decodeCertificateRequest,
+  decodeCertificateResponse,
+  encodeCertificateRequest,
+  encodeCertificateResponse,
+  type IstioCertificateRequest,
+  type IstioCertificateResponse,
+} from './istio-ca-proto.js';
 export {
   workloadCertificateFromChain,
   dumpPemBundle,
