@@ -50,6 +50,7 @@ export const MESH_PODS: readonly KubeObject[] = [
   pod('default', 'client', 'client', 'a'),
   pod('default', 'client2', 'other', 'a'),
   pod('default', 'echo', 'echo', 'b'),
+  pod('default', 'tcp-echo', 'default', 'b'),
 ];
 
 export interface CaFixture {

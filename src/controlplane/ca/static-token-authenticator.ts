@@ -29,7 +29,9 @@ export function parseTokenFile(text: string, where: string): Map<string, TokenSu
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new MeshError('CA_CONFIG', `token file ${where}: not YAML: ${(err as Error).message}`, { cause: err });
+    // Only the position: the parser's message quotes the offending line, which may hold a token.
+    const pos = (err as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+    throw new MeshError('CA_CONFIG', `token file ${where}: not YAML${pos ? ` (line ${pos.line}, column ${pos.col})` : ''}`);
   }
   if (doc === null || doc === undefined) return new Map();
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new MeshError('CA_CONFIG', `token file ${where}: expected a map of token → caller`);
