@@ -71,6 +71,7 @@ export interface CaFixtureOptions extends Partial<Omit<CaServiceOptions, 'signer
   readonly logger?: Logger;
   /** Replaces the token file authenticator (e.g. a KubeTokenReviewer). */
   readonly tokenAuthenticator?: TokenAuthenticator;
+  readonly serverCertTtlSeconds?: number;
 }
 
 export async function startCaFixture(options: CaFixtureOptions = {}): Promise<CaFixture> {

@@ -6,7 +6,9 @@ import 'reflect-metadata'; // before @peculiar/x509 (it needs the polyfill at lo
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import * as tls from 'node:tls';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { loadConfig } from '../../src/config/index.js';
@@ -318,6 +320,33 @@ test('a closed CA service refuses new calls UNAVAILABLE', async () => {
   try {
     f.service.close();
     assertRefused(await raw(f, { token: TOKENS.app, csrFor: CLIENT_ID }), status.UNAVAILABLE, 'shutting down');
+  } finally {
+    await f.close();
+  }
+});
+
+/** Serial number of the serving certificate a fresh TLS connection gets (verified against the mesh root). */
+async function servingSerial(f: CaFixture): Promise<string> {
+  const socket = tls.connect({ host: '127.0.0.1', port: f.server.port, ca: f.service.rootCertPem, ALPNProtocols: ['h2'] });
+  try {
+    await once(socket, 'secureConnect');
+    return socket.getPeerCertificate().serialNumber;
+  } finally {
+    socket.destroy();
+  }
+}
+
+test('the serving certificate is renewed at half its lifetime without a restart', async () => {
+  const f = await startCaFixture({ serverCertTtlSeconds: 4 });
+  try {
+    const first = await servingSerial(f);
+    let second = first;
+    for (let i = 0; i < 40 && second === first; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      second = await servingSerial(f);
+    }
+    assert.notEqual(second, first, 'a new serving certificate after ~2 s');
+    assert.ok((await raw(f, { token: TOKENS.app, csrFor: CLIENT_ID })).ok);
   } finally {
     await f.close();
   }
