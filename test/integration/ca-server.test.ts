@@ -10,12 +10,13 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { loadConfig } from '../../src/config/index.js';
 import { isMeshError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
 import { BuiltinCaClient, createCaClient, createCsr, generateKeyPair, uriSans, type CaClient } from '../../src/identity/index.js';
-import { KubeTokenReviewer, type RefusalReason } from '../../src/controlplane/index.js';
+import { KubeTokenReviewer, caServerCredentials, type RefusalReason } from '../../src/controlplane/index.js';
 import { CLIENT_ID, ECHO_ID } from '../helpers/mesh-config.js';
 import { makeTestPki } from '../helpers/certs.js';
 import { makePluginCaDir } from '../helpers/plugin-ca-files.js';
@@ -349,5 +350,24 @@ test('the serving certificate is renewed at half its lifetime without a restart'
     assert.ok((await raw(f, { token: TOKENS.app, csrFor: CLIENT_ID })).ok);
   } finally {
     await f.close();
+  }
+});
+
+test('mounted on a server whose TLS trusts a foreign root too, the CA still refuses foreign client certificates', async () => {
+  const foreign = await makeTestPki('O=cluster.local');
+  const serving = await ca.signer.issueServerCertificate(['127.0.0.1'], 3600);
+  const server = new grpc.Server();
+  ca.service.addTo(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', caServerCredentials(serving, ca.service.rootCertPem + foreign.rootPem), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  try {
+    const cert = await foreign.issue(CLIENT_ID);
+    const r = await callCa({ target: `127.0.0.1:${port}`, rootPem: ca.service.rootCertPem, clientCert: { certChainPem: cert.certChainPem, keyPem: cert.keyPem }, csrFor: CLIENT_ID });
+    assertRefused(r, status.UNAUTHENTICATED, 'not issued by the mesh CA');
+    // The same server accepts this mesh's own callers.
+    assert.ok((await callCa({ target: `127.0.0.1:${port}`, rootPem: ca.service.rootCertPem, token: TOKENS.app, csrFor: CLIENT_ID })).ok);
+  } finally {
+    server.forceShutdown();
   }
 });

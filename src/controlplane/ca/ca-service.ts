@@ -2,6 +2,7 @@
 // as a grpc-js service that can be added to any grpc-js Server (the control plane mounts it next to
 // its xDS service on 15012). Authenticate → authorize → verify the CSR → sign → answer like istiod.
 
+import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import type { Logger } from '../../common/log.js';
@@ -17,7 +18,6 @@ import {
   type IstioCertificateRequest,
   type IstioCertificateResponse,
 } from '../../identity/index.js';
-import { X509Certificate } from 'node:crypto';
 import { authenticateCaller } from './authenticate.js';
 import {
   DEFAULT_TRUSTED_NODE_ACCOUNTS,

@@ -97,7 +97,7 @@ export class MeshSigner {
 }
 
 function subjectOf(cert: X509Certificate): string {
-  const s = cert.subject.replace(/\n/g, ', ');
+  const s = (cert.subject ?? '').replace(/\n/g, ', ');
   return s === '' ? `serial ${cert.serialNumber}` : s;
 }
 
