@@ -2,5 +2,6 @@
 // imports this module; src/bin wires it to object sources, the xDS server and the CA server.
 
 export * from './ads/index.js';
+export * from './ca/index.js';
 export * from './translate/index.js';
 export { MeshPipeline, type MeshPipelineInputs, type PipelineState, type ResourceEncoders } from './mesh-pipeline.js';

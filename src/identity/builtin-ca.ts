@@ -6,8 +6,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { MeshError } from '../common/errors.js';
-import type { CaClient } from './ca-client.js';
-import { signWorkloadCsr } from './csr-signer.js';
+import type { LocalCa } from './ca-client.js';
+import { signServerCertificate, signWorkloadCsr } from './csr-signer.js';
 import { certValidity, createRootCa, type SigningCa } from './x509.js';
 
 export const BUILTIN_ROOT_CERT_FILE = 'root-cert.pem';
@@ -29,7 +29,7 @@ interface LoadedRoot {
   readonly notAfterMs: number;
 }
 
-export class BuiltinCaClient implements CaClient {
+export class BuiltinCaClient implements LocalCa {
   readonly name = 'builtin';
   readonly #root: LoadedRoot;
   readonly #now: () => number;
@@ -67,6 +67,17 @@ export class BuiltinCaClient implements CaClient {
   /** The root certificate PEM (the trust bundle every issued chain ends with). */
   get rootCertPem(): string {
     return this.#root.ca.certPem;
+  }
+
+  /** The root signs leaves directly: no intermediates. */
+  get intermediatesPem(): readonly string[] {
+    return [];
+  }
+
+  async issueServerCertificate(names: readonly string[], ttlSeconds: number): Promise<{ certChainPem: string; keyPem: string }> {
+    if (this.#closed) throw new MeshError('CA_ERROR', 'built-in CA is closed');
+    const { leafPem, keyPem } = await signServerCertificate({ ca: this.#root.ca, caNotAfterMs: this.#root.notAfterMs, names, ttlSeconds, nowMs: this.#now() });
+    return { certChainPem: leafPem, keyPem };
   }
 
   async sign(csrPem: string, spiffeId: string, ttlSeconds: number): Promise<string[]> {

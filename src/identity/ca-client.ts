@@ -22,6 +22,20 @@ export interface CaClient {
   close(): void;
 }
 
+/**
+ * A CA whose signing key lives in this process (builtin, plug-in files). Besides workload leaves it
+ * describes its own chain, so a server can verify a leaf it issued, and issues TLS server
+ * certificates under the same root (the control plane's CA endpoint presents one).
+ */
+export interface LocalCa extends CaClient {
+  /** The trust bundle every issued chain ends with: one or more concatenated root PEMs. */
+  readonly rootCertPem: string;
+  /** The issuing CA first, then its parents up to (excluding) the roots; empty when a root signs directly. */
+  readonly intermediatesPem: readonly string[];
+  /** Certificate for a TLS server reached as `names` (DNS names or IPs): leaf + intermediates, and its key. */
+  issueServerCertificate(names: readonly string[], ttlSeconds: number): Promise<{ certChainPem: string; keyPem: string }>;
+}
+
 export interface CaClientOptions {
   /** Builtin root subject `O=<trustDomain>` (default `ambit`). */
   readonly trustDomain?: string;

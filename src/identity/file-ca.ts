@@ -6,8 +6,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { MeshError } from '../common/errors.js';
-import type { CaClient } from './ca-client.js';
-import { signWorkloadCsr } from './csr-signer.js';
+import type { LocalCa } from './ca-client.js';
+import { signServerCertificate, signWorkloadCsr } from './csr-signer.js';
 import { certValidity, importSigningKey, splitPemBundle } from './x509.js';
 
 /** Istio's file names (istio/istio security/pkg/pki/ca: cacerts secret keys). */
@@ -37,7 +37,7 @@ interface LoadedFileCa {
   readonly notAfterMs: number;
 }
 
-export class FileCaClient implements CaClient {
+export class FileCaClient implements LocalCa {
   readonly name = 'file';
   readonly #ca: LoadedFileCa;
   readonly #now: () => number;
@@ -58,6 +58,17 @@ export class FileCaClient implements CaClient {
 
   get rootCertPem(): string {
     return this.#ca.rootsPem;
+  }
+
+  get intermediatesPem(): readonly string[] {
+    return this.#ca.intermediates;
+  }
+
+  async issueServerCertificate(names: readonly string[], ttlSeconds: number): Promise<{ certChainPem: string; keyPem: string }> {
+    if (this.#closed) throw new MeshError('CA_ERROR', 'file CA is closed');
+    const ca = { certPem: this.#ca.caCertPem, keyPem: this.#ca.caKeyPem };
+    const { leafPem, keyPem } = await signServerCertificate({ ca, caNotAfterMs: this.#ca.notAfterMs, names, ttlSeconds, nowMs: this.#now() });
+    return { certChainPem: leafPem + this.#ca.intermediates.join(''), keyPem };
   }
 
   async sign(csrPem: string, spiffeId: string, ttlSeconds: number): Promise<string[]> {

@@ -1,7 +1,7 @@
 // Public surface of the identity module: workload certificates, the CA seam and its providers, the
 // istiod TLS channel pieces the xDS client shares, the certificate manager and the X.509 primitives.
 
-export type { CaClient, CaClientOptions } from './ca-client.js';
+export type { CaClient, CaClientOptions, LocalCa } from './ca-client.js';
 export { createCaClient } from './ca-client.js';
 export { BuiltinCaClient, BUILTIN_ROOT_CERT_FILE, BUILTIN_ROOT_KEY_FILE, type BuiltinCaOptions } from './builtin-ca.js';
 export { FileCaClient, PLUGIN_CA_FILES, type FileCaOptions } from './file-ca.js';
@@ -19,6 +19,16 @@ export {
   type TrustRootSource,
   type TrustRoots,
 } from './istiod-channel.js';
+export {
+  CREATE_CERTIFICATE_PATH,
+  IMPERSONATED_IDENTITY_KEY,
+  decodeCertificateRequest,
+  decodeCertificateResponse,
+  encodeCertificateRequest,
+  encodeCertificateResponse,
+  type IstioCertificateRequest,
+  type IstioCertificateResponse,
+} from './istio-ca-proto.js';
 export {
   workloadCertificateFromChain,
   dumpPemBundle,

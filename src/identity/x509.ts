@@ -100,6 +100,10 @@ export interface LeafOptions {
   readonly publicKey: CryptoKey;
   /** URI SAN values, normally exactly one SPIFFE ID. */
   readonly uris: readonly string[];
+  /** DNS SAN values (TLS server certificates, e.g. the control plane's CA endpoint); default none. */
+  readonly dnsNames?: readonly string[];
+  /** IP SAN values, textual IPv4/IPv6; default none. */
+  readonly ipAddresses?: readonly string[];
   readonly notBefore: Date;
   readonly notAfter: Date;
   /** Issue an intermediate CA instead of a leaf (tests of chains). */
@@ -110,7 +114,10 @@ export interface LeafOptions {
   readonly pathLength?: number;
 }
 
-/** Issues a certificate signed by `ca`, with EKU serverAuth+clientAuth and a critical URI SAN. */
+/**
+ * Issues a certificate signed by `ca`, with EKU serverAuth+clientAuth and a critical SAN extension
+ * (critical because the subject is empty, RFC 5280 §4.2.1.6): URIs, then DNS names, then IPs.
+ */
 export async function issueCertificate(options: LeafOptions): Promise<string> {
   const issuer = new x509.X509Certificate(options.ca.certPem);
   const signingKey = await importSigningKey(options.ca.keyPem);
@@ -125,9 +132,12 @@ export async function issueCertificate(options: LeafOptions): Promise<string> {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
         new x509.ExtendedKeyUsageExtension([EKU_SERVER_AUTH, EKU_CLIENT_AUTH]),
       ];
-  if (options.uris.length > 0) {
-    extensions.push(new x509.SubjectAlternativeNameExtension(options.uris.map((u) => ({ type: 'url' as const, value: u })), true));
-  }
+  const names = [
+    ...options.uris.map((value) => ({ type: 'url' as const, value })),
+    ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, true));
   extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer, false));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),

@@ -18,18 +18,22 @@ export interface TwoNodeMesh {
   close(): Promise<void>;
 }
 
-/** `env`: extra agent settings for both agents (e.g. another CA provider). */
-export async function startTwoNodeMesh(options: { readonly env?: Record<string, string> } = {}): Promise<TwoNodeMesh> {
+/**
+ * `env`: extra agent settings for both agents (e.g. another CA provider); `envA` / `envB` add to
+ * it for one agent only (e.g. each node agent's own CA token).
+ */
+export async function startTwoNodeMesh(
+  options: { readonly env?: Record<string, string>; readonly envA?: Record<string, string>; readonly envB?: Record<string, string> } = {},
+): Promise<TwoNodeMesh> {
   const addrs = meshAddresses(randomLoopbackPrefix());
   const dir = tempDir();
   const configPath = writeConfig(dir, meshYaml(addrs));
   const stateDir = join(dir, 'state');
   const echo = await startEchoServer(addrs.echo, addrs.echoPort);
-  const env = options.env;
   let a: TestAgent | undefined;
   try {
-    a = await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath, stateDir, env });
-    const b = await startAgent({ nodeName: 'b', bind: addrs.nodeB, configPath, stateDir, env });
+    a = await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath, stateDir, env: { ...options.env, ...options.envA } });
+    const b = await startAgent({ nodeName: 'b', bind: addrs.nodeB, configPath, stateDir, env: { ...options.env, ...options.envB } });
     return meshOf(a, b, echo, addrs, configPath);
   } catch (err) {
     a?.agent.destroy();
