@@ -1,70 +1,49 @@
 #!/usr/bin/env -S node --single-threaded-gc
-// The `ambit` command line: `ambit node` runs the node agent; `ambit help` lists commands. Reads
-// settings through config/ (the only place that touches the environment) and handles signals.
+// The `ambit` command line: `ambit node` runs the node agent, `ambit control` the control plane;
+// `ambit help` lists commands. Settings come through config/ (the only place that reads the environment).
 
-import { isMeshError } from '../common/errors.js';
-import { formatSettingsHelp, loadConfig } from '../config/index.js';
+import { CONTROL_SETTINGS, formatSettingsHelp, formatTableHelp, loadConfig, loadControlConfig } from '../config/index.js';
+import { ControlPlane } from './control-plane.js';
+import { runDaemon } from './daemon.js';
 import { NodeAgent } from './node-agent.js';
 
 const USAGE = `Usage: ambit <command> [flags]
 
 Commands:
   node      run the node agent (the ztunnel role): HBONE mesh, L4 policy, telemetry
-  help      show this text; "ambit node --help" lists every flag and environment variable
+  control   run the control plane (the istiod role): Kubernetes objects → delta xDS + CA
+  help      show this text; "ambit <command> --help" lists every flag and environment variable
 
 With no config file the node agent starts on a built-in example (see README, "Quick start").
 `;
 
-async function runNode(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`Usage: ambit node [flags]\n\nFlags override environment variables.\n\n${formatSettingsHelp()}\n`);
-    return 0;
-  }
-  let config;
-  try {
-    config = loadConfig(argv, process.env);
-  } catch (err) {
-    process.stderr.write(`ambit node: ${isMeshError(err) ? err.message : String(err)}\n`);
-    return 2;
-  }
-  let quitting = false;
-  const agent: NodeAgent = new NodeAgent({ config, onQuit: () => void quit('quitquitquit') });
-  const quit = async (why: string): Promise<void> => {
-    if (quitting) return;
-    quitting = true;
-    agent.logger.info({ why }, 'shutting down');
-    // Last resort if teardown itself hangs: the drain promise is bounded, this only guards bugs.
-    setTimeout(() => {
-      agent.logger.error({ why }, 'shutdown did not complete 2 s past the drain deadline; exiting');
-      agent.logger.flush();
-      process.exit(1);
-    }, config.drainDeadlineMs + 2000).unref();
-    await agent.close();
-    process.exit(0);
-  };
-  // The first signal drains; a second one (an impatient operator, or kubelet after the grace
-  // period) exits at once, as ztunnel does.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (quitting) {
-      agent.logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
-      agent.logger.flush();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    }
-    void quit(signal);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  // Bad input must never take the daemon down; an unexpected throw is logged and survived.
-  process.on('uncaughtException', (err) => agent.logger.error({ err }, 'uncaught exception (survived)'));
-  process.on('unhandledRejection', (err) => agent.logger.error({ err }, 'unhandled rejection (survived)'));
-  try {
-    await agent.start();
-  } catch (err) {
-    process.stderr.write(`ambit node: failed to start: ${isMeshError(err) ? err.message : String(err)}\n`);
-    agent.destroy();
-    return 1;
-  }
-  return -1; // keep running
+function runNode(argv: string[]): Promise<number> {
+  return runDaemon(
+    {
+      name: 'ambit node',
+      helpText: `Usage: ambit node [flags]\n\nFlags override environment variables.\n\n${formatSettingsHelp()}\n`,
+      load: loadConfig,
+      drainDeadlineMs: (c) => c.drainDeadlineMs,
+      create: (config, quit) => new NodeAgent({ config, onQuit: () => quit('quitquitquit') }),
+    },
+    argv,
+  );
+}
+
+function runControl(argv: string[]): Promise<number> {
+  return runDaemon(
+    {
+      name: 'ambit control',
+      helpText:
+        `Usage: ambit control [flags]\n\nThe control plane (Istio's istiod role): watches Kubernetes objects (a manifests folder or a cluster)\n` +
+        `and serves node agents delta xDS (istio.workload.Address, istio.security.Authorization) and certificates.\n` +
+        `Flags override environment variables.\n\n${formatTableHelp(CONTROL_SETTINGS).join('\n')}\n`,
+      load: loadControlConfig,
+      drainDeadlineMs: (c) => c.drainDeadlineMs,
+      create: (config) => new ControlPlane({ config }),
+    },
+    argv,
+  );
 }
 
 async function main(): Promise<void> {
@@ -73,6 +52,9 @@ async function main(): Promise<void> {
   switch (command) {
     case 'node':
       code = await runNode(rest);
+      break;
+    case 'control':
+      code = await runControl(rest);
       break;
     case undefined:
     case 'help':

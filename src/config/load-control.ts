@@ -19,7 +19,7 @@ export interface ControlConfig {
   readonly network: string;
   readonly rootNamespace: string;
   readonly bindAddress: string;
-  /** 0 = listener off. */
+  /** 0 = any free port (tests). */
   readonly ports: { readonly xds: number; readonly xdsTls: number; readonly monitoring: number };
   /** DNS names and IPs of the TLS port's serving certificate. */
   readonly tlsSans: { readonly dns: readonly string[]; readonly ips: readonly string[] };

@@ -5,3 +5,4 @@ export * from './ads/index.js';
 export * from './ca/index.js';
 export * from './translate/index.js';
 export { MeshPipeline, type MeshPipelineInputs, type PipelineState, type ResourceEncoders } from './mesh-pipeline.js';
+export { MonitoringServer, type MonitoredPlane, type MonitoringServerOptions } from './monitoring-server.js';

@@ -8,6 +8,8 @@ export interface RegistryOptions {
   readonly tag?: string;
   /** Collect Node.js process metrics (default true). */
   readonly processMetrics?: boolean;
+  /** The `component` label of istio_build: `ztunnel` (default) for the node agent, `pilot` for istiod's role. */
+  readonly component?: string;
 }
 
 /** A fresh registry: process metrics plus `istio_build{component="ztunnel",tag} 1`. */
@@ -23,6 +25,6 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     labelNames: ['component', 'tag'] as const,
     registers: [registry],
   });
-  build.set({ component: 'ztunnel', tag: options.tag === undefined || options.tag === '' ? 'unknown' : options.tag }, 1);
+  build.set({ component: options.component ?? 'ztunnel', tag: options.tag === undefined || options.tag === '' ? 'unknown' : options.tag }, 1);
   return registry;
 }

@@ -57,6 +57,11 @@ export interface AdsServerOptions {
   readonly maxConnectionAgeMs?: number;
   /** control_plane.identifier in every response. */
   readonly controlPlaneId?: string;
+  /**
+   * Mounts more gRPC services on every listener (istiod serves its CA next to xDS on 15010/15012);
+   * called once per grpc.Server before it binds.
+   */
+  readonly mount?: (server: grpc.Server) => void;
 }
 
 /** The debug view, after istiod's /debug/adsz. */
@@ -224,6 +229,7 @@ export class AdsServer {
           })) as grpc.UntypedHandleCall,
       },
     );
+    this.#options.mount?.(server);
     this.#servers.push(server);
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise<number>((resolve, reject) => {

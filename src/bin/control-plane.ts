@@ -1,0 +1,218 @@
+// Composition root of the control plane (`ambit control`, Istio's istiod role): object source →
+// translation → xDS resource cache → delta ADS server, the CA on the same gRPC ports, monitoring.
+
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import type { Registry } from 'prom-client';
+import { createLogger, type Logger } from '../common/log.js';
+import type { ControlConfig } from '../config/index.js';
+import {
+  AdsServer,
+  allowAnyClient,
+  CaService,
+  MeshPipeline,
+  MeshSigner,
+  PodNodeAuthorizer,
+  ResourceCache,
+  StaticTokenAuthenticator,
+  KubeTokenReviewer,
+  MonitoringServer,
+  type AdsAuthenticator,
+  type TokenAuthenticator,
+} from '../controlplane/index.js';
+import { ClusterSource, loadKubeConfig, ManifestsSource, type ObjectSource } from '../k8s/index.js';
+import { createRegistry, ErrorCounter } from '../metrics/index.js';
+import { encodeAddress, encodeAuthorization } from '../xds/index.js';
+
+/** Serving certificate of the TLS port: lifetime, renewed at half of it. */
+const SERVING_CERT_TTL_SECONDS = 24 * 3600;
+
+export interface ControlPlaneOptions {
+  readonly config: ControlConfig;
+  readonly logDestination?: DestinationStream;
+}
+
+export class ControlPlane {
+  readonly config: ControlConfig;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly source: ObjectSource;
+  readonly cache = new ResourceCache();
+  readonly pipeline: MeshPipeline;
+  private signer: MeshSigner | undefined;
+  private ca: CaService | undefined;
+  private tokens: (TokenAuthenticator & { destroy?(): void }) | undefined;
+  private ads: AdsServer | undefined;
+  private monitoring: MonitoringServer | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: ControlPlaneOptions) {
+    const config = options.config;
+    this.config = config;
+    this.logger = createLogger({ level: config.logLevel, format: config.logFormat, destination: options.logDestination });
+    this.registry = createRegistry({ component: 'pilot' });
+    const errors = new ErrorCounter(this.registry);
+    const logger = this.logger.child({ component: 'objects' });
+    this.source =
+      config.source.kind === 'manifests'
+        ? new ManifestsSource({ dir: config.source.dir, logger, registry: this.registry, errors })
+        : new ClusterSource({ logger, registry: this.registry, errors, kubeconfigPath: config.source.kubeconfig });
+    this.pipeline = new MeshPipeline({
+      source: this.source,
+      cache: this.cache,
+      options: {
+        clusterId: config.clusterId,
+        trustDomain: config.trustDomain,
+        domainSuffix: config.clusterDomain,
+        rootNamespace: config.rootNamespace,
+        network: config.network,
+      },
+      encoders: { encodeAddress, encodeAuthorization },
+      registry: this.registry,
+      logger: this.logger.child({ component: 'translate' }),
+    });
+  }
+
+  /** Start-up order: mesh root → objects (first full sync) → translation → gRPC (xDS + CA) → monitoring. */
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    // Monitoring first, so /ready answers "not ready" during start-up rather than refusing.
+    this.monitoring = new MonitoringServer({ plane: this, host: config.bindAddress, port: config.ports.monitoring, logger });
+    await this.monitoring.start();
+    const rootSource = config.ca.provider === 'file' ? { kind: 'plugin' as const, dir: config.ca.pluginCertsDir } : { kind: 'builtin' as const, stateDir: config.ca.stateDir };
+    this.signer = await MeshSigner.open({ source: rootSource, trustDomain: config.trustDomain, logger: logger.child({ component: 'ca' }) });
+    await this.source.start();
+    await this.source.whenSynced();
+    this.pipeline.start();
+    this.tokens = await this.tokenAuthenticator();
+    this.ca = new CaService({
+      signer: this.signer,
+      logger: logger.child({ component: 'ca' }),
+      trustDomain: config.trustDomain,
+      clusterId: config.clusterId,
+      tokens: this.tokens,
+      nodes: new PodNodeAuthorizer(() => this.source.snapshot()),
+      trustedNodeAccounts: config.ca.trustedNodeAccounts,
+      defaultTtlSeconds: Math.floor(config.ca.defaultTtlMs / 1000),
+      maxTtlSeconds: Math.floor(config.ca.maxTtlMs / 1000),
+      registry: this.registry,
+    });
+    this.ca.start();
+    const ca = this.ca;
+    const serving = await this.servingCertificate();
+    this.ads = new AdsServer({
+      cache: this.cache,
+      authenticate: this.xdsAuthenticator(),
+      registry: this.registry,
+      logger: logger.child({ component: 'ads' }),
+      plaintext: { host: config.bindAddress, port: config.ports.xds },
+      tls: { host: config.bindAddress, port: config.ports.xdsTls, serving, client: { caPem: this.signer.rootCertPem } },
+      debounce: { quietMs: config.debounce.afterMs, maxDelayMs: config.debounce.maxMs },
+      controlPlaneId: `ambit-control`,
+      mount: (server) => ca.addTo(server),
+    });
+    await this.ads.start();
+    this.scheduleRenewal();
+    logger.info({ ports: this.ads.ports, monitoring: this.monitoring.address(), source: config.source }, 'ambit control started');
+  }
+
+  /** Ready once objects are synced and the first translation is in the cache. */
+  ready(): { ready: boolean; pending: string[] } {
+    const pending: string[] = [];
+    if (!this.source.synced) pending.push('objects');
+    if (this.pipeline.state().translation === undefined) pending.push('translation');
+    if (this.ads === undefined) pending.push('xds');
+    return { ready: pending.length === 0, pending };
+  }
+
+  debug(): { ads: unknown; ca: unknown } {
+    return { ads: this.ads?.debugView(), ca: this.ca?.recent() };
+  }
+
+  addresses(): { xds?: number; xdsTls?: number; monitoring: AddressInfo | undefined } {
+    return { xds: this.ads?.ports.plaintext, xdsTls: this.ads?.ports.tls, monitoring: this.monitoring?.address() };
+  }
+
+  /** Bearer tokens: a token file (manifests mode), or TokenReview against the cluster. */
+  private async tokenAuthenticator(): Promise<(TokenAuthenticator & { destroy?(): void }) | undefined> {
+    const { config } = this;
+    if (config.ca.tokenFile !== undefined) {
+      const t = new StaticTokenAuthenticator({ path: config.ca.tokenFile, logger: this.logger.child({ component: 'tokens' }) });
+      await t.start();
+      return t;
+    }
+    if (config.source.kind === 'cluster') return new KubeTokenReviewer({ kubeConfig: loadKubeConfig({ kubeconfigPath: config.source.kubeconfig }) });
+    return undefined;
+  }
+
+  /**
+   * xDS callers: on the TLS port a mesh client certificate or a bearer token the CA would accept;
+   * without any token authenticator (manifests mode, no token file) anyone, as on the plaintext port.
+   */
+  private xdsAuthenticator(): AdsAuthenticator {
+    const tokens = this.tokens;
+    if (!tokens) return allowAnyClient;
+    return async (call) => {
+      if (call.listener === 'plaintext') return allowAnyClient(call);
+      if (call.spiffeId !== undefined) return call.spiffeId;
+      const header = call.metadata.get('authorization')[0];
+      const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+      if (!m) throw new Error('no bearer token and no mesh client certificate');
+      const subject = await tokens.authenticate(m[1]!);
+      if (!subject) throw new Error('bearer token refused');
+      return `${subject.namespace}/${subject.serviceAccount}`;
+    };
+  }
+
+  private async servingCertificate(): Promise<{ certChainPem: string; keyPem: string }> {
+    const names = [...this.config.tlsSans.dns, ...this.config.tlsSans.ips];
+    return this.signer!.issueServerCertificate(names, SERVING_CERT_TTL_SECONDS);
+  }
+
+  private scheduleRenewal(): void {
+    this.renewTimer = setTimeout(() => {
+      this.servingCertificate().then(
+        (serving) => {
+          this.ads?.rotateServingCertificate(serving);
+          this.logger.info('serving certificate renewed');
+          this.scheduleRenewal();
+        },
+        (err: unknown) => {
+          this.logger.error({ err }, 'cannot renew the serving certificate; retrying in 1 min');
+          this.renewTimer = setTimeout(() => this.scheduleRenewal(), 60_000);
+          this.renewTimer.unref();
+        },
+      );
+    }, (SERVING_CERT_TTL_SECONDS * 1000) / 2);
+    this.renewTimer.unref();
+  }
+
+  /** Graceful: streams end (agents keep their last config and reconnect elsewhere), bounded. */
+  close(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearTimeout(this.renewTimer);
+      this.pipeline.close();
+      this.ca?.close();
+      await this.ads?.close(this.config.drainDeadlineMs);
+      await this.source.close();
+      this.tokens?.destroy?.();
+      await this.monitoring?.close();
+      this.signer?.close();
+      this.logger.info('stopped');
+      this.logger.flush();
+    })();
+    return this.stopping;
+  }
+
+  destroy(): void {
+    clearTimeout(this.renewTimer);
+    this.pipeline.destroy();
+    this.ca?.destroy();
+    this.ads?.destroy();
+    this.source.destroy();
+    this.tokens?.destroy?.();
+    this.monitoring?.destroy();
+    this.signer?.close();
+  }
+}
