@@ -17,6 +17,8 @@ import {
   StaticTokenAuthenticator,
   KubeTokenReviewer,
   MonitoringServer,
+  MESH_CONTROLLER,
+  RouteStatusWriter,
   type AdsAuthenticator,
   type TokenAuthenticator,
 } from '../controlplane/index.js';
@@ -54,10 +56,19 @@ export class ControlPlane {
     this.registry = createRegistry({ component: 'pilot' });
     const errors = new ErrorCounter(this.registry);
     const logger = this.logger.child({ component: 'objects' });
-    this.source =
-      config.source.kind === 'manifests'
-        ? new ManifestsSource({ dir: config.source.dir, logger, registry: this.registry, errors })
-        : new ClusterSource({ logger, registry: this.registry, errors, kubeconfigPath: config.source.kubeconfig });
+    let statusWriter: RouteStatusWriter | undefined;
+    if (config.source.kind === 'manifests') {
+      this.source = new ManifestsSource({ dir: config.source.dir, logger, registry: this.registry, errors });
+    } else {
+      const cluster = new ClusterSource({ logger, registry: this.registry, errors, kubeconfigPath: config.source.kubeconfig });
+      this.source = cluster;
+      // Gateway API status goes back to the cluster (manifests mode shows it in /debug/resources).
+      statusWriter = new RouteStatusWriter(
+        (kind, ns, name, status) => cluster.writeStatus(kind, ns, name, status),
+        this.logger.child({ component: 'status' }),
+        [MESH_CONTROLLER],
+      );
+    }
     this.pipeline = new MeshPipeline({
       source: this.source,
       cache: this.cache,
@@ -71,6 +82,7 @@ export class ControlPlane {
       encoders: { encodeAddress, encodeAuthorization },
       registry: this.registry,
       logger: this.logger.child({ component: 'translate' }),
+      onTranslated: statusWriter ? (snapshot, t) => statusWriter.update(snapshot, t.httpRouteStatus) : undefined,
     });
   }
 

@@ -25,6 +25,8 @@ export interface MeshPipelineInputs {
   readonly encoders: ResourceEncoders;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** Called after each translation was published (e.g. to write HTTPRoute status). */
+  readonly onTranslated?: (snapshot: ObjectSnapshot, translation: MeshTranslation) => void;
 }
 
 /** What /debug shows about the last translation. */
@@ -111,6 +113,7 @@ export class MeshPipeline {
     this.problems.set({ severity: 'error' }, errors);
     this.problems.set({ severity: 'warning' }, translation.errors.length - errors);
     this.last = { objectsVersion: snapshot.version, translatedAt: new Date().toISOString(), translationMs: ms, translation };
+    this.inputs.onTranslated?.(snapshot, translation);
     this.inputs.logger.info(
       {
         objectsVersion: snapshot.version,
