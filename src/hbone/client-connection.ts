@@ -11,7 +11,7 @@ import { formatAuthority } from './headers.js';
 import { sessionInfoOf, type HboneSessionInfo } from './session-info.js';
 import type { SessionTransport } from './session-liveness.js';
 
-/** Client SETTINGS_MAX_HEADER_LIST_SIZE (facts §1.4). */
+/** Client SETTINGS_MAX_HEADER_LIST_SIZE (ztunnel src/proxy/h2/client.rs). */
 export const CLIENT_MAX_HEADER_LIST_BYTES = 16 * 1024;
 
 /**
@@ -170,7 +170,8 @@ export function dialHbone(o: DialOptions): Promise<DialedSession> {
         phase = 'done';
         clearTimeout(timer);
         untrack();
-        // Connection-level receive window; stream windows come from SETTINGS (facts §1.4).
+        // Connection-level receive window; stream windows come from SETTINGS
+        // (ztunnel src/proxy/h2/client.rs).
         try {
           s.setLocalWindowSize(h.connectionWindowBytes);
         } catch {

@@ -1,5 +1,5 @@
 // HbonePool: the outbound HBONE client. One pool per listener; it multiplexes CONNECT streams
-// over pooled mTLS HTTP/2 connections per key, with ztunnel's reuse rules (facts §1.8).
+// over pooled mTLS HTTP/2 connections per key, with ztunnel's reuse rules (src/proxy/pool.rs).
 //
 // Invariants:
 //  - a connection is handed out only while usable (ready: no GOAWAY, error or close) and its

@@ -1,5 +1,6 @@
 // Bidirectional byte copy between an app TCP socket and an HBONE HTTP/2 stream, with ztunnel's
-// half-close mapping (facts §1.7): each direction ends independently; done when both sockets close.
+// half-close mapping (ztunnel src/copy.rs, src/proxy/h2.rs): each direction ends independently;
+// done when both sockets close.
 
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
@@ -27,7 +28,10 @@ export interface CopyOptions {
   readonly h2SendBufferBytes?: number;
 }
 
-/** Default h2 send buffer (facts §9: server 400 KiB; the client passes its stream window). */
+/**
+ * Default h2 send buffer (ztunnel src/proxy/h2/server.rs: server 400 KiB; the client passes its
+ * stream window, src/proxy/h2/client.rs).
+ */
 export const DEFAULT_H2_SEND_BUFFER_BYTES = 400 * 1024;
 
 export interface CopyResult {

@@ -1,4 +1,5 @@
-// HBONE CONNECT header codecs: :authority, baggage, forwarded and traceparent (facts §1.5).
+// HBONE CONNECT header codecs: :authority, baggage, forwarded and traceparent (ztunnel
+// src/baggage.rs, src/proxy.rs, src/proxy/outbound.rs).
 // Pure functions only; the byte-exact formats here are what a real ztunnel sends and parses.
 
 import { randomBytes } from 'node:crypto';
@@ -47,7 +48,7 @@ export function parseAuthority(s: string): ParsedAuthority | undefined {
   return { kind: 'host', host: head, port };
 }
 
-/** Source or destination workload metadata carried in `baggage` (facts §1.5). */
+/** Source or destination workload metadata carried in `baggage` (ztunnel src/baggage.rs). */
 export interface BaggageWorkload {
   readonly clusterId: string;
   readonly namespace: string;

@@ -1,5 +1,6 @@
-// HTTP/2 PING keepalive shared by the HBONE client pool and server (facts §1.4): first PING one
-// interval after start, then every interval, data flow or not; unanswered past the timeout = dead.
+// HTTP/2 PING keepalive shared by the HBONE client pool and server (ztunnel src/proxy/h2.rs):
+// first PING one interval after start, then every interval, data flow or not; unanswered past the
+// timeout = dead.
 // Pings go on while a session drains after GOAWAY: a peer can die then too.
 
 import type * as http2 from 'node:http2';

@@ -1,5 +1,6 @@
 // HboneServer: terminates HBONE (mTLS 1.3 + HTTP/2 CONNECT) on raw sockets handed over by the
-// proxy's listeners, and passes each CONNECT stream to the caller's handler (facts §1.2–1.4, §1.10).
+// proxy's listeners, and passes each CONNECT stream to the caller's handler (ztunnel
+// src/tls/workload.rs, src/proxy/h2/server.rs, src/proxy/inbound.rs).
 //
 // Invariants: a bad peer (TLS failure, foreign CA, bad preface, garbage) costs only its own
 // connection: it is logged, reported through onError and destroyed, never thrown. Only CONNECT
@@ -20,7 +21,7 @@ import { startKeepalive } from './keepalive.js';
 import { killSession, watchTransport, type SessionTransport } from './session-liveness.js';
 import { normalizeIp, sessionInfoOf, type HboneSessionInfo, type SocketAddress } from './session-info.js';
 
-/** Server SETTINGS (facts §1.4). */
+/** Server SETTINGS (ztunnel src/proxy/h2/server.rs). */
 export const SERVER_MAX_CONCURRENT_STREAMS = 200;
 export const SERVER_MAX_HEADER_LIST_BYTES = 64 * 1024;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -77,7 +78,10 @@ interface SessionCtx {
 /** After a drain's streams are done, how long peers get to close their end before we cut it, ms. */
 const DRAIN_CLOSE_GRACE_MS = 1000;
 
-/** Answers a CONNECT with an error status: HEADERS + END_STREAM, no body (facts §1.6). */
+/**
+ * Answers a CONNECT with an error status: HEADERS + END_STREAM, no body
+ * (ztunnel src/proxy/inbound.rs).
+ */
 export function respondError(stream: http2.ServerHttp2Stream, status: number): void {
   if (stream.destroyed || stream.headersSent) return;
   stream.respond({ ':status': status }, { endStream: true });

@@ -65,7 +65,9 @@ export function workloadCertificateFromChain(identity: string, chain: readonly s
   });
 }
 
-/** One certificate in /config_dump `certificates[].certChain` / `rootCerts` (facts §2). */
+/**
+ * One certificate in /config_dump `certificates[].certChain` / `rootCerts` (ztunnel src/admin.rs).
+ */
 export interface CertDump {
   /** base64 of the PEM text. */
   readonly pem: string;

@@ -17,7 +17,7 @@ export interface StatsServerOptions {
   readonly logger?: Logger;
 }
 
-/** True if any Accept entry names application/openmetrics-text (facts §2). */
+/** True if any Accept entry names application/openmetrics-text (ztunnel src/metrics/server.rs). */
 export function wantsOpenMetrics(accept: string | undefined): boolean {
   if (accept === undefined) return false;
   return accept.split(',').some((e) => e.split(';')[0]?.trim().toLowerCase() === 'application/openmetrics-text');

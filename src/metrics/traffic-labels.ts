@@ -1,5 +1,6 @@
-// The Istio TCP traffic label set (facts §7.1): names in encoding order and the pure function
-// that derives their values from source/destination workloads, principals and the service.
+// The Istio TCP traffic label set (ztunnel src/proxy/metrics.rs): names in encoding order and the
+// pure function that derives their values from source/destination workloads, principals and the
+// service.
 
 import type { Service, Workload } from '../state/types.js';
 
@@ -76,8 +77,8 @@ export function workloadPrincipal(w: Workload): string {
 }
 
 /**
- * Builds the label values per facts §7.1. `response_flags` is '-' here: it is the value at open;
- * TrafficMetrics substitutes the final flag on the closed/failed counters only.
+ * Builds the label values per ztunnel src/proxy/metrics.rs. `response_flags` is '-' here: it is the
+ * value at open; TrafficMetrics substitutes the final flag on the closed/failed counters only.
  *
  * Deviation (documented): ztunnel omits the four locality labels when neither source nor
  * destination info was filled; prom-client needs a fixed label set, so they are always present

@@ -1,5 +1,5 @@
 // One proxied connection's telemetry: Istio traffic metrics (live byte counters) plus the access log
-// line written exactly once on completion (facts §7.1, §7.3).
+// line written exactly once on completion (ztunnel src/proxy/metrics.rs).
 
 import { meshErrorOf, responseFlagOf } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -80,7 +80,8 @@ export class ConnectionRecord {
     const outbound = this.fields.direction === 'outbound';
     const line = {
       ...this.fields,
-      // Access logs take the reporter's view (facts §7.3): outbound sent = client→server.
+      // Access logs take the reporter's view (ztunnel src/proxy/metrics.rs): outbound
+      // sent = client→server.
       bytes_sent: outbound ? this.upstreamBytes : this.downstreamBytes,
       bytes_recv: outbound ? this.downstreamBytes : this.upstreamBytes,
       duration: `${this.now() - this.started}ms`,

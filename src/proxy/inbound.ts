@@ -1,5 +1,6 @@
-// Inbound HBONE (facts §1.10): for each CONNECT stream, validate the authority against the local
-// workload, map the target port, authorize, connect to the app, answer 200 and copy both ways.
+// Inbound HBONE (ztunnel src/proxy/inbound.rs): for each CONNECT stream, validate the authority
+// against the local workload, map the target port, authorize, connect to the app, answer 200 and
+// copy both ways.
 
 import type { ServerHttp2Stream } from 'node:http2';
 import { constants as h2c } from 'node:http2';
@@ -64,7 +65,10 @@ export class InboundHandler {
     else if (!stream.destroyed) stream.close(h2c.NGHTTP2_CANCEL);
   }
 
-  /** Steps 3–5 of facts §1.10: authority → local workload, destination validation, target port. */
+  /**
+   * As ztunnel src/proxy/inbound.rs: authority → local workload, destination validation, target
+   * port.
+   */
   resolveTarget(req: HboneInboundRequest): Target {
     const { state, config } = this.inputs;
     const auth = parseAuthority(req.authority);
@@ -103,7 +107,7 @@ export class InboundHandler {
     try {
       target = this.resolveTarget(req);
     } catch (err) {
-      // Early failures: a WARN line, no traffic metrics (facts §7.1).
+      // Early failures: a WARN line, no traffic metrics (ztunnel src/proxy/inbound.rs).
       this.inputs.accessLog.warn(
         { 'src.addr': formatAddr(req.remoteAddress), 'dst.addr': formatAddr(req.localAddress), direction: 'inbound', error: describeError(err) },
         'connection failed',
@@ -156,7 +160,8 @@ export class InboundHandler {
     }
     let upstream;
     try {
-      // In-pod, the app sees the original client IP (facts §1.10 step 7).
+      // In-pod, the app sees the original client IP (ztunnel src/proxy/inbound.rs,
+      // src/socket.rs freebind_connect).
       upstream = await this.inputs.sockets.connect({ ip: target.ip, port: target.port }, { spoofSource: req.remoteAddress.ip });
     } catch (err) {
       this.fail(req.stream, isMeshError(err) ? err : new MeshError('UPSTREAM_CONNECT', String(err), { cause: err }));
@@ -182,7 +187,8 @@ export class InboundHandler {
       close: (err) => {
         closeReason = err;
         upstream.destroy();
-        // CONNECT_ERROR, not CANCEL: the peer must treat this as an abort, not a clean EOF (§1.7).
+        // CONNECT_ERROR, not CANCEL: the peer must treat this as an abort, not a clean EOF
+        // (ztunnel src/proxy/h2.rs).
         if (!req.stream.destroyed) req.stream.close(h2c.NGHTTP2_CONNECT_ERROR);
       },
     });
@@ -202,7 +208,10 @@ export class InboundHandler {
     return new MeshError('POLICY_DENIED', `connection denied: ${decision.reason}`);
   }
 
-  /** destination_service on inbound (facts §7.1): Forwarded host= if local, else by target port. */
+  /**
+   * destination_service on inbound (ztunnel src/proxy.rs guess_inbound_service): Forwarded host=
+   * if local, else by target port.
+   */
   private guessService(workload: Workload, port: number, forwarded: string | string[] | undefined): Service | undefined {
     const services = this.inputs.state.servicesOf(workload);
     const host = typeof forwarded === 'string' ? parseForwardedHost(forwarded) : undefined;

@@ -1,5 +1,6 @@
-// The outbound routing decision of facts §1.9 as a pure function of mesh state: where a captured
-// (or SOCKS5) connection from a local workload to `dst` goes, by which protocol, expecting whom.
+// The outbound routing decision of ztunnel src/proxy/outbound.rs as a pure function of mesh state:
+// where a captured (or SOCKS5) connection from a local workload to `dst` goes, by which protocol,
+// expecting whom.
 
 import { isIP } from 'node:net';
 import { MeshError } from '../common/errors.js';

@@ -1,5 +1,6 @@
 // Outbound path shared by 15001 (captured traffic) and 15080 (SOCKS5): identify the source
-// workload, route (facts §1.9), then open HBONE through the pool or plain TCP, and copy both ways.
+// workload, route (ztunnel src/proxy/outbound.rs), then open HBONE through the pool or plain TCP,
+// and copy both ways.
 
 import type { Socket } from 'node:net';
 import { MeshError, isMeshError } from '../common/errors.js';

@@ -78,7 +78,7 @@ export function pipeTcp(
     b.resume();
     const onError = (err: Error): void => {
       const code = (err as NodeJS.ErrnoException).code;
-      // A reset from either side is a normal way for TCP to end (facts §1.7); pass it on.
+      // A reset from either side is a normal way for TCP to end (ztunnel src/copy.rs); pass it on.
       if (code !== 'ECONNRESET' && code !== 'EPIPE') failure ??= err;
       a.destroy();
       b.destroy();

@@ -147,8 +147,8 @@ function keyOf(p: Authorization): string {
 
 /**
  * Decides one connection against the policies already selected for its destination workload
- * (namespace + global + the workload's own keys, facts §8). Order: dry-run DENY (notes only),
- * enforced DENY, dry-run ALLOW (notes only), then enforced ALLOW.
+ * (namespace + global + the workload's own keys, ztunnel src/state.rs assert_rbac). Order: dry-run
+ * DENY (notes only), enforced DENY, dry-run ALLOW (notes only), then enforced ALLOW.
  */
 export function authorize(policies: readonly Authorization[], conn: RbacConnection): RbacDecision {
   const s = subjectOf(conn);

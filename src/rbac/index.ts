@@ -1,4 +1,4 @@
-// Public surface of the rbac module: pure L4 authorization (facts §8) and the static
+// Public surface of the rbac module: pure L4 authorization (ztunnel src/rbac.rs) and the static
 // PeerAuthentication STRICT policy.
 
 export { authorize, policyMatches, stringMatches } from './authorization.js';

@@ -1,5 +1,6 @@
-// Chooses one endpoint workload and target port for a service port (facts §1.9 step 4, §3.6):
-// port mapping, health filtering, locality ranking for Strict/Failover, weighted random by capacity.
+// Chooses one endpoint workload and target port for a service port (ztunnel src/state.rs,
+// src/state/service.rs): port mapping, health filtering, locality ranking for Strict/Failover,
+// weighted random by capacity.
 
 import type { Endpoint, RoutingPreference, Service, Workload } from './types.js';
 

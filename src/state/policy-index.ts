@@ -1,5 +1,6 @@
-// Immutable index of Authorization policies by key and by selection scope (facts §8 "Policy
-// selection"): Namespace scope by namespace, Global scope all together, selector scope by key only.
+// Immutable index of Authorization policies by key and by selection scope (ztunnel
+// src/state/policy.rs): Namespace scope by namespace, Global scope all together, selector scope by
+// key only.
 
 import { policyKey, type Authorization, type Workload } from './types.js';
 

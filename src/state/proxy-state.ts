@@ -109,7 +109,7 @@ export class ProxyState {
   }
 
   /**
-   * Service owning this VIP as seen from `clientNamespace` (facts §1.9 step 2). Without a client
+   * Service owning this VIP as seen from `clientNamespace` (ztunnel src/state.rs). Without a client
    * namespace, Namespace-visibility services are not filtered out.
    */
   serviceByVip(network: string, ip: string, clientNamespace?: string): Service | undefined {
@@ -147,8 +147,8 @@ export class ProxyState {
   }
 
   /**
-   * The local workload for a (namespace, name, service account) on this node (facts §1.9 "source
-   * workload requirement"). MUST stay node-scoped: a proxy may only act as workloads of its node.
+   * The local workload for a (namespace, name, service account) on this node (ztunnel src/state.rs
+   * find_by_info). MUST stay node-scoped: a proxy may only act as workloads of its node.
    */
   findLocalWorkload(
     nodeName: string,

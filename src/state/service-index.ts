@@ -1,5 +1,6 @@
 // Immutable index of services by key, VIP, CIDR VIP and hostname, plus the endpoints derived from
-// Workload.services. Implements the VIP/hostname conflict rules of facts §1.9 step 2.
+// Workload.services. Implements the VIP/hostname conflict rules of ztunnel src/state.rs and
+// src/state/service.rs.
 
 import { cidrContains } from './ip-address.js';
 import {
@@ -18,7 +19,10 @@ interface CidrEntry {
   readonly order: number;
 }
 
-/** Namespace-visibility services are only resolvable from their own namespace (facts §3.5). */
+/**
+ * Namespace-visibility services are only resolvable from their own namespace (ztunnel
+ * proto/workload.proto, Service.visibility).
+ */
 function visibleFrom(service: Service, clientNamespace: string | undefined): boolean {
   return clientNamespace === undefined || service.visibility !== 'Namespace' || service.namespace === clientNamespace;
 }

@@ -181,7 +181,10 @@ export interface SnapshotSink {
   apply(snapshot: StateSnapshot): void;
 }
 
-/** Key helpers that define the canonical resource names (facts §3.3). */
+/**
+ * Key helpers that define the canonical resource names (ztunnel src/xds.rs; istiod
+ * WorkloadAuthorization.ResourceName).
+ */
 export function serviceKey(namespace: string, hostname: string): string {
   return `${namespace}/${hostname}`;
 }

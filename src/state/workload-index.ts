@@ -4,8 +4,8 @@
 import { networkAddressKey, type Workload } from './types.js';
 
 /**
- * Rank for workloads sharing one network/IP (facts §3.6): a Pod uid first, then HBONE; ties keep
- * snapshot order (Array.prototype.sort is stable). Lower sorts first.
+ * Rank for workloads sharing one network/IP (ztunnel src/state/workload.rs): a Pod uid first, then
+ * HBONE; ties keep snapshot order (Array.prototype.sort is stable). Lower sorts first.
  */
 function ipConflictRank(w: Workload): number {
   return (w.uid.includes('//Pod/') ? 0 : 2) + (w.protocol === 'HBONE' ? 0 : 1);

@@ -1,5 +1,6 @@
-// TLS settings of HBONE mTLS (facts §1.2): TLS 1.3 only, AES-GCM suites, ALPN h2, no session
-// resumption, no SNI; secure contexts built once per workload certificate and cached.
+// TLS settings of HBONE mTLS (ztunnel src/tls/lib.rs, src/tls/workload.rs): TLS 1.3 only, AES-GCM
+// suites, ALPN h2, no session resumption, no SNI; secure contexts built once per workload
+// certificate and cached.
 
 import * as tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';

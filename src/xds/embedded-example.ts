@@ -2,7 +2,7 @@
 // mesh on loopback, in ztunnel's examples/localhost.yaml format (plus Ambit's documented `netns`).
 
 /**
- * Schema notes (facts §6.1, ztunnel's LocalConfig; unknown fields are rejected):
+ * Schema notes (ztunnel's LocalConfig, src/xds.rs; unknown fields are rejected):
  * - `workloads[]`: `namespace` and `workloadIps` are required. Defaults: protocol TCP,
  *   trustDomain cluster.local, serviceAccount default, clusterId Kubernetes, status Healthy,
  *   capacity 1, workloadType deployment, networkMode Standard. `uid` defaults to

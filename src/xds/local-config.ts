@@ -1,5 +1,6 @@
-// Parses ztunnel's local config YAML (LOCAL_XDS_PATH / LOCAL_XDS, facts §6.1) into a validated,
-// deep-frozen StateSnapshot, collecting every problem into one CONFIG_INVALID error.
+// Parses ztunnel's local config YAML (LOCAL_XDS_PATH / LOCAL_XDS, ztunnel src/xds.rs LocalConfig)
+// into a validated, deep-frozen StateSnapshot, collecting every problem into one CONFIG_INVALID
+// error.
 
 import { LineCounter, parseDocument } from 'yaml';
 import { MeshError } from '../common/errors.js';

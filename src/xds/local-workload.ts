@@ -18,8 +18,9 @@ const WORKLOAD_FIELDS = [
 const WORKLOAD_TYPES: readonly WorkloadType[] = ['deployment', 'cronjob', 'pod', 'job'];
 
 /**
- * The uid given when an entry has none: istiod's Pod uid format (facts §3.3), so it also wins
- * ztunnel's same-IP preference for `//Pod/` uids. ztunnel leaves it empty, which makes entries clash.
+ * The uid given when an entry has none: istiod's Pod uid format (ztunnel proto/workload.proto,
+ * Workload.uid), so it also wins ztunnel's same-IP preference for `//Pod/` uids. ztunnel leaves it
+ * empty, which makes entries clash.
  */
 export function defaultWorkloadUid(clusterId: string, namespace: string, name: string): string {
   return `${clusterId}//Pod/${namespace}/${name}`;

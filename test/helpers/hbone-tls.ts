@@ -1,5 +1,6 @@
 // Test-only TLS seams for HBONE: client ConnectionOptions and server SecureContext/options built
-// from test/helpers/certs.ts with the wire parameters of facts §1.2–1.3 (the real ones live in src/tls).
+// from test/helpers/certs.ts with the wire parameters of ztunnel src/tls/lib.rs and
+// src/tls/workload.rs (the real ones live in src/tls).
 
 import * as tls from 'node:tls';
 import { MeshError } from '../../src/common/errors.js';

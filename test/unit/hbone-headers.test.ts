@@ -1,4 +1,5 @@
-// Unit tests of the HBONE header codecs: authority, baggage, forwarded, traceparent (facts §1.5).
+// Unit tests of the HBONE header codecs: authority, baggage, forwarded, traceparent (ztunnel
+// src/baggage.rs, src/proxy.rs, src/proxy/outbound.rs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -7,7 +7,7 @@ import { isMeshError } from '../../src/common/errors.js';
 import { parseLocalConfig, EMBEDDED_EXAMPLE_YAML } from '../../src/xds/index.js';
 import { ProxyState } from '../../src/state/index.js';
 
-// ztunnel examples/localhost.yaml, as described in the facts (§6.1).
+// ztunnel examples/localhost.yaml, as read by ztunnel's LocalConfig (src/xds.rs).
 const ZTUNNEL_LOCALHOST = `
 workloads:
 - uid: cluster1//v1/Pod/default/local

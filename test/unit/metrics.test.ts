@@ -1,5 +1,6 @@
-// Unit tests for the metrics module: traffic label values (facts §7.1), the recorder's counting
-// rules (bytes, flags, idempotent close), Accept negotiation and the Ambit error counter.
+// Unit tests for the metrics module: traffic label values (ztunnel src/proxy/metrics.rs), the
+// recorder's counting rules (bytes, flags, idempotent close), Accept negotiation and the Ambit
+// error counter.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -213,7 +214,7 @@ for (const [name, input, overrides] of labelCases) {
   });
 }
 
-test('label set: 27 names in facts §7.1 order', () => {
+test('label set: 27 names in ztunnel src/proxy/metrics.rs order', () => {
   assert.equal(TRAFFIC_LABEL_NAMES.length, 27);
   assert.equal(TRAFFIC_LABEL_NAMES[0], 'reporter');
   assert.deepEqual(TRAFFIC_LABEL_NAMES.slice(20), [

@@ -1,5 +1,6 @@
-// Table-driven tests of the outbound routing decision (facts §1.9) over a real ProxyState built
-// from ztunnel-format YAML: VIPs, pod IPs, TCP vs HBONE, passthrough, waypoints, recursion.
+// Table-driven tests of the outbound routing decision (ztunnel src/proxy/outbound.rs) over a real
+// ProxyState built from ztunnel-format YAML: VIPs, pod IPs, TCP vs HBONE, passthrough, waypoints,
+// recursion.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Table-driven tests for L4 authorization: every edge case of facts §8 (ztunnel rbac.rs semantics),
+// Table-driven tests for L4 authorization: every edge case of ztunnel src/rbac.rs semantics,
 // CIDR handling for IPv4/IPv6, and the PeerAuthentication STRICT static policy.
 
 import { test } from 'node:test';
