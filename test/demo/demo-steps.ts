@@ -60,7 +60,7 @@ export async function startAgents(n: Narrator, mesh: CpInpodMesh): Promise<void>
 
 /** Wire summary lines: the connections c1 opened, and whether `secret` crossed in clear. */
 function wireLines(cap: WireCapture<unknown>, secret: string): string[] {
-  const dst = [...new Set(synDestinations(cap.packets))];
+  const dst = synDestinations(cap.packets);
   const tls = cap.raw.includes(Buffer.from([0x17, 0x03, 0x03]));
   return [
     `on c1's veth (tcpdump): connect → ${dst.join(', ') || '(pooled connection)'}`,

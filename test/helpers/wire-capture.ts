@@ -16,9 +16,10 @@ export interface WireCapture<T> {
   readonly raw: Buffer;
 }
 
-/** Destination ports of the TCP SYNs captured (connection attempts), as `ip.port`. */
+/** Where the captured TCP SYNs (connection attempts) went, as `ip:port`, each once, in order. */
 export function synDestinations(packets: readonly string[]): string[] {
-  return packets.filter((l) => /Flags \[S\]/.test(l)).map((l) => / > ([\d.]+)\.(\d+):/.exec(l)).filter((m) => m !== null).map((m) => `${m[1]}:${m[2]}`);
+  const dst = packets.filter((l) => /Flags \[S\]/.test(l)).map((l) => / > ([\d.]+)\.(\d+):/.exec(l)).filter((m) => m !== null).map((m) => `${m[1]}:${m[2]}`);
+  return [...new Set(dst)];
 }
 
 /** Captures TCP packets of `host` on `iface` (a pod's root-side veth) while `fn` runs. */
