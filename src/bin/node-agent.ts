@@ -182,7 +182,7 @@ export class NodeAgent {
       .catch((err: unknown) => logger.error({ err }, 'cannot obtain local workload certificates; staying not ready'));
     logger.info({ addresses: this.addresses(), proxy: this.nodeProxy.addresses() }, 'ambit node agent started');
     if (config.localXdsPath === undefined && config.localXds === undefined && this.xds === undefined) {
-      logger.info('running on the embedded example config; for two nodes with in-pod capture in network namespaces, run `sudo npm run demo`');
+      logger.info('running on the embedded example config; for two nodes and the control plane (ambit control), with in-pod capture in network namespaces, run `sudo npm run demo`');
     }
   }
 

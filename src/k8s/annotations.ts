@@ -5,7 +5,10 @@
  * On a Pod, in the manifests mode (no istio-cni, no kubelet): the path of the pod's network
  * namespace, for in-pod capture by the node agent, e.g. `/var/run/netns/NAME` (made by
  * `ip netns add NAME`) or `/proc/PID/ns/net`. The control plane carries it to the pod's
- * workload as its `netns`. In a cluster, istio-cni reports the namespace instead and the
+ * workload as its `netns` only while the pod is enrolled (`istio.io/dataplane-mode=ambient` on
+ * the pod or its namespace, not opted out), as istio-cni hands ztunnel only captured pods: the
+ * node agent captures exactly the local workloads that have one, so labelling or unlabelling
+ * starts or stops capture live. In a cluster, istio-cni reports the namespace instead and the
  * annotation is not needed.
  */
 export const NETNS_ANNOTATION = 'ambit.dev/netns';

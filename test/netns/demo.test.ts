@@ -1,10 +1,11 @@
 // `npm run demo` end to end, as a newcomer runs it: the real script in a child process, its output
-// checked for what it promises to show, and no namespace, veth, rule or process left behind after.
+// checked for what it promises to show, and no namespace, veth, rule, process or file left behind.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { assertNoLeftovers, requireRoot } from '../helpers/netns-topology.js';
 
@@ -14,10 +15,12 @@ interface DemoRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  ms: number;
 }
 
 /** Runs the demo; `interruptAt`, when given, sends SIGINT as soon as stdout contains it. */
 async function runDemo(interruptAt?: string): Promise<DemoRun> {
+  const started = Date.now();
   const child = spawn(process.execPath, [DEMO], { env: { ...process.env, AMBIT_DEMO_IPERF_SECONDS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -32,7 +35,7 @@ async function runDemo(interruptAt?: string): Promise<DemoRun> {
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(killer);
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, ms: Date.now() - started };
 }
 
 function topologyId(stdout: string): string {
@@ -41,28 +44,69 @@ function topologyId(stdout: string): string {
   return m[1]!;
 }
 
-test('npm run demo: curl and iperf3 through the mesh, identities, access logs and moved metrics; nothing left behind', async () => {
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Nothing of the run is left: topology, the processes it named (control plane, agents), its folder. */
+async function assertCleanedUp(stdout: string): Promise<void> {
+  await assertNoLeftovers(topologyId(stdout));
+  for (const m of stdout.matchAll(/pid (\d+)/g)) {
+    assert.throws(() => process.kill(Number(m[1]), 0), { code: 'ESRCH' }, `process ${m[1]} still running`);
+  }
+  const dir = /DIR=(\S+)/.exec(stdout)?.[1];
+  assert.ok(dir, 'the demo names its folder');
+  assert.equal(existsSync(dir), false, `${dir} removed`);
+}
+
+test('npm run demo: label, policy and unlabel edits seen from the client, on the wire, in identities, logs and metrics; nothing left behind', async () => {
   requireRoot('the demo test');
   const r = await runDemo();
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-  const ip = /c1\s+(\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)![1]!;
-  assert.match(r.stdout, new RegExp(`hello from s1; client=${ip.replace(/\./g, '\\.')}; path=/by-pod-ip`));
-  assert.match(r.stdout, /hello from s[12]; client=[\d.]+; path=\/by-service-vip/);
-  assert.match(r.stdout, /sec .* receiver/, 'iperf3 summary shown');
-  assert.match(r.stdout, /verified the server as spiffe:\/\/cluster\.local\/ns\/default\/sa\/server/);
-  assert.match(r.stdout, /verified the client as\s+spiffe:\/\/cluster\.local\/ns\/default\/sa\/client/);
-  assert.match(r.stdout, /node2 inbound\s+c1\(/);
-  assert.match(r.stdout, /node2 istio_tcp_received_bytes_total\{reporter=destination source_workload=c1 destination_workload=s1.*\} \+\d+/);
-  for (let i = 1; i <= 8; i++) assert.match(r.stdout, new RegExp(`\\[${i}/8\\]`), `progress step ${i}`);
-  await assertNoLeftovers(topologyId(r.stdout));
+  const out = r.stdout;
+  const ip = (pod: string): string => esc(new RegExp(`\\b${pod}\\s+(\\d+\\.\\d+\\.\\d+\\.\\d+)`).exec(out)![1]!);
+  const [c1, c2, s1] = [ip('c1'), ip('c2'), ip('s1')];
+  for (let i = 1; i <= 8; i++) assert.match(out, new RegExp(`\\[${i}/8\\]`), `progress step ${i}`);
+  assert.match(out, /\$ ambit control --manifests \$DIR\/manifests .*--ca-token-file/);
+  assert.match(out, /AMBIT_CA_PROVIDER=istiod CA_ADDRESS=https:\/\//);
+  assert.match(out, /CA issued: client@node1, other@node1, server@node2/);
+  // (a) not captured: plaintext straight to the server.
+  assert.match(out, new RegExp(`hello from s1; client=${c1}; path=/before-the-label`));
+  assert.match(out, new RegExp(`connect → ${s1}:8080\\s*\\n.*"GET /before-the-label" visible in clear`));
+  // (b) the label: captured live, HBONE, identities, access log.
+  assert.match(out, /\+ {5}istio\.io\/dataplane-mode: ambient/);
+  assert.match(out, /changed \["Namespace"\]/);
+  assert.match(out, /node1 in-pod proxies c1, c2; node2 s1, s2; all four HBONE/);
+  assert.match(out, new RegExp(`hello from s1; client=${c1}; path=/after-the-label`));
+  assert.match(out, new RegExp(`connect → ${s1}:15008\\s*\\n.*"GET /after-the-label" not visible: TLS records only`));
+  assert.match(out, new RegExp(`hello from s[12]; client=${c1}; path=/via-the-service-vip`));
+  assert.match(out, /no restarts: same agent and server processes as before/);
+  assert.match(out, /-A ISTIO_OUTPUT .* -j REDIRECT --to-ports 15001/);
+  assert.match(out, /verified the server as spiffe:\/\/cluster\.local\/ns\/demo\/sa\/server/);
+  assert.match(out, /verified the client as\s+spiffe:\/\/cluster\.local\/ns\/demo\/sa\/client/);
+  assert.match(out, /node2 inbound\s+c1\(/);
+  assert.match(out, /sec .* receiver/, 'iperf3 summary shown');
+  // (c) the policy: c1 refused, c2 admitted, c1 again once the file is gone.
+  assert.match(out, /\+ {9}principals: \["cluster\.local\/ns\/demo\/sa\/client"\]/);
+  assert.match(out, /:8080\/denied\s*\n.*curl: \(\d+\)/);
+  assert.match(out, new RegExp(`hello from s1; client=${c2}; path=/from-c2`));
+  assert.match(out, /explicitly denied by: demo\/deny-client/);
+  assert.match(out, new RegExp(`hello from s1; client=${c1}; path=/allowed-again`));
+  assert.match(out, /node2 istio_tcp_connections_closed_total\{reporter=destination source_workload=c1 destination_workload=s1 connection_security_policy=mutual_tls response_flags=DENY\} \+1/);
+  // (d) the label removed: out of the mesh again.
+  assert.match(out, /- {5}istio\.io\/dataplane-mode: ambient/);
+  assert.match(out, new RegExp(`hello from s1; client=${c1}; path=/after-the-label-is-gone`));
+  assert.match(out, /"GET \/after-the-label-is-gone" visible in clear/);
+  assert.match(out, /no in-pod proxy on either node, 0 redirect rules left in the pods, all four workloads TCP/);
+  assert.match(out, /Demo complete/);
+  assert.ok(r.ms < 45_000, `the demo took ${r.ms} ms`);
+  await assertCleanedUp(out);
 });
 
-test('Ctrl-C in the middle of the demo stops the agents and removes the topology', async () => {
+test('Ctrl-C in the middle of the demo stops the control plane and the agents and removes the topology', async () => {
   requireRoot('the demo test');
   const r = await runDemo('[5/8]');
   assert.equal(r.code, 130, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, /SIGINT: cleaning up/);
-  await assertNoLeftovers(topologyId(r.stdout));
+  await assertCleanedUp(r.stdout);
 });
 
 test('without root the demo explains what it needs and exits 1 without touching the network', () => {
@@ -71,5 +115,6 @@ test('without root the demo explains what it needs and exits 1 without touching 
   assert.match(r.stderr, /cannot run on this machine yet/);
   assert.match(r.stderr, /root: the demo creates network namespaces/);
   assert.match(r.stderr, /sudo npm run demo/);
+  assert.match(r.stderr, /ambit control --manifests examples\/mesh/);
   assert.equal(r.stdout, '', 'nothing was built');
 });

@@ -103,6 +103,21 @@ const identity: Row[] = [
     objects: [ambientNs(), pod('p', { annotations: { 'ambit.dev/netns': '/var/run/netns/p' } })],
     expected: expectedWorkload('p', { netns: '/var/run/netns/p' }),
   },
+  {
+    name: 'ambit.dev/netns on a pod enrolled by its own label: Workload.netns',
+    objects: [namespace('default'), pod('p', { labels: { 'istio.io/dataplane-mode': 'ambient' }, annotations: { 'ambit.dev/netns': '/var/run/netns/p' } })],
+    expected: expectedWorkload('p', { netns: '/var/run/netns/p' }),
+  },
+  {
+    name: 'ambit.dev/netns in a namespace without the label: no netns (not captured), TCP',
+    objects: [namespace('default'), pod('p', { annotations: { 'ambit.dev/netns': '/var/run/netns/p' } })],
+    expected: expectedWorkload('p', { protocol: 'TCP' }),
+  },
+  {
+    name: 'ambit.dev/netns on a pod opted out with istio.io/dataplane-mode=none: no netns, TCP',
+    objects: [ambientNs(), pod('p', { labels: { 'istio.io/dataplane-mode': 'none' }, annotations: { 'ambit.dev/netns': '/var/run/netns/p' } })],
+    expected: expectedWorkload('p', { protocol: 'TCP' }),
+  },
 ];
 
 const owners: Row[] = [
@@ -171,10 +186,12 @@ test('a pod IP that does not parse leaves that pod out, reported, and the others
   assert.deepEqual(problemLines(t), ['error Pod/default/bad status.podIP: "10.0.0.300" is not an IP address; pod left out']);
 });
 
-test('a relative ambit.dev/netns is reported and ignored', () => {
+test('a relative ambit.dev/netns is reported and ignored, also while the pod is not enrolled', () => {
   const { t, w } = translateOne([ambientNs(), pod('p', { annotations: { 'ambit.dev/netns': 'netns/p' } })]);
   assert.deepEqual(w, expectedWorkload('p'));
   assert.deepEqual(problemLines(t), ['error Pod/default/p metadata.annotations["ambit.dev/netns"]: netns must be an absolute path, got "netns/p"; ignored']);
+  const out = translateOne([namespace('default'), pod('p', { annotations: { 'ambit.dev/netns': 'netns/p' } })]);
+  assert.deepEqual(problemLines(out.t), problemLines(t));
 });
 
 test('workloads are sorted by uid whatever the input order', () => {

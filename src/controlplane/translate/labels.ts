@@ -29,7 +29,7 @@ export const ANNOTATION = {
   trafficDistribution: 'networking.istio.io/traffic-distribution',
   dryRun: 'istio.io/dry-run',
   waypointInboundBinding: 'ambient.istio.io/waypoint-inbound-binding',
-  /** Ambit extension: the pod's network namespace path, copied to Workload.netns. */
+  /** Ambit extension: the pod's network namespace path, copied to Workload.netns while the pod is enrolled. */
   netns: 'ambit.dev/netns',
 } as const;
 

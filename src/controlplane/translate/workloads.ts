@@ -6,7 +6,7 @@ import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
 import { canonicalIp, serviceKey, type Locality, type PortMap, type Workload } from '../../state/index.js';
 import { selectedPolicyKeys, type TranslatedPolicy } from './authorization.js';
 import { servicesFromSlices } from './endpoint-slices.js';
-import { isTerminal, tunnelSettings } from './enrollment.js';
+import { isEnrolled, isTerminal, tunnelSettings } from './enrollment.js';
 import { ANNOTATION, LABEL, annotationsOf, labelsOf } from './labels.js';
 import { endpointPortMap } from './named-ports.js';
 import { peerAuthenticationKeys } from './peer-authentication.js';
@@ -73,6 +73,9 @@ export function translatePod(pod: KubeObject<'Pod'>, ctx: WorkloadContext): Work
 
   const tunnel = tunnelSettings(pod, nsObj);
   const meta = workloadMeta(pod);
+  // The netns is the capture instruction (istio-cni's ZDS message): only for enrolled pods, so a
+  // label flip starts or stops the in-pod proxy live. The annotation is checked either way.
+  const netns = podNetns(pod, problems);
   const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
   return {
     uid: podUid(options.clusterId, namespace, pod.metadata.name),
@@ -98,7 +101,7 @@ export function translatePod(pod: KubeObject<'Pod'>, ctx: WorkloadContext): Work
     locality: podLocality(pod, ctx.snapshot),
     networkMode: tunnel.networkMode,
     capacity: 1,
-    netns: podNetns(pod, problems),
+    netns: isEnrolled(pod, nsObj) ? netns : undefined,
   };
 }
 

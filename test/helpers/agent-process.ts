@@ -1,16 +1,18 @@
-// A node agent run as its own OS process (`ambit node`), as the demo and the benchmarks need it:
+// A node agent run as its own OS process (`ambit node`), as the demo and the netns tests need it:
 // its JSON log lines are parsed as they arrive, and start() resolves once /healthz/ready says 200.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import { AGENT_NODE_FLAGS } from '../../src/bin/node-flags.js';
-import { AMBIT_CLI, waitAgentReady } from '../helpers/agent-readiness.js';
+import { AMBIT_CLI, waitAgentReady } from './agent-readiness.js';
 
 export interface AgentProcessSpec {
   readonly nodeName: string;
   /** Loopback address of the agent's host listeners (admin 15000, stats 15020, readiness 15021). */
   readonly bind: string;
-  readonly configPath: string;
+  /** ztunnel local config file (LOCAL_XDS_PATH); omit when the state comes from XDS_ADDRESS (in `env`). */
+  readonly configPath?: string;
   /** Shared by agents that must trust each other: the built-in CA keeps its root here. */
   readonly stateDir: string;
   readonly env?: Record<string, string>;
@@ -19,6 +21,32 @@ export interface AgentProcessSpec {
 }
 
 export type LogLine = { readonly level: number; readonly msg: string } & Record<string, unknown>;
+
+/** Appends every JSON line of `stream` to `into` (pino's output); other lines are ignored. */
+export function collectJsonLines(stream: Readable, into: LogLine[]): void {
+  let partial = '';
+  stream.on('data', (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop()!;
+    for (const p of parts) {
+      try {
+        into.push(JSON.parse(p) as LogLine);
+      } catch {
+        // not a JSON log line (never expected from pino); ignored
+      }
+    }
+  });
+}
+
+/** SIGTERM (graceful drain), then SIGKILL if `child` is still running after `graceMs`. */
+export async function stopChild(child: ChildProcess | undefined, graceMs: number): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
 
 export class AgentProcess {
   readonly lines: LogLine[] = [];
@@ -41,7 +69,7 @@ export class AgentProcess {
       env: {
         ...process.env,
         NODE_NAME: this.spec.nodeName,
-        LOCAL_XDS_PATH: this.spec.configPath,
+        ...(this.spec.configPath !== undefined ? { LOCAL_XDS_PATH: this.spec.configPath } : {}),
         AMBIT_BIND_ADDRESS: this.spec.bind,
         AMBIT_ADMIN_BIND_ADDRESS: this.spec.bind,
         AMBIT_INBOUND_BIND: 'any',
@@ -51,18 +79,7 @@ export class AgentProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    let partial = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      const parts = (partial + d.toString()).split('\n');
-      partial = parts.pop()!;
-      for (const p of parts) {
-        try {
-          this.lines.push(JSON.parse(p) as LogLine);
-        } catch {
-          // not a JSON log line (never expected from pino); ignored
-        }
-      }
-    });
+    collectJsonLines(child.stdout!, this.lines);
     child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));
     await waitAgentReady({
       name: this.spec.nodeName,
@@ -89,14 +106,8 @@ export class AgentProcess {
   }
 
   /** SIGTERM (graceful drain), then SIGKILL if still running after `graceMs`. */
-  async stop(graceMs = 7_000): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
+  stop(graceMs = 7_000): Promise<void> {
+    return stopChild(this.child, graceMs);
   }
 
   /** Synchronous last resort for exit handlers. */
