@@ -107,8 +107,18 @@ test('removing the namespace label takes the pods out of the mesh: plain TCP, no
 
 test('control plane down: agents keep serving new connections on the last config, and resync when it is back', async () => {
   const port = cp.plane.addresses().xds!;
+  // A tunnel open before the control plane goes away must carry on through its absence.
+  const held = await socks5Connect({ host: addrs.nodeA, port: 15080 }, { host: addrs.vip, port: 80 }, addrs.client);
+  const echoOf = async (text: string): Promise<string> => {
+    const got = new Promise<string>((resolve) => held.once('data', (d: Buffer) => resolve(d.toString())));
+    held.write(text);
+    return got;
+  };
+  assert.equal(await echoOf('before'), 'before');
   await cp.plane.close();
   assert.equal(await roundTrip('while down'), 'while down');
+  assert.equal(await echoOf('held open'), 'held open');
+  held.destroy();
   // Back on the same port with a changed world: the agents reconnect and take it.
   cp = await startControlPlane(cp.dir, stateDir, { AMBIT_PORT_XDS: String(port) });
   cp.write('mesh.yaml', meshManifests(addrs, { ambient: false }));
