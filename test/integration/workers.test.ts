@@ -156,3 +156,29 @@ test('a worker that dies is restarted: its connections are lost and counted, the
   const dump = mesh.a.agent.configDump() as { workers?: Array<{ phase: string }> };
   assert.deepEqual(dump.workers?.map((x) => x.phase), ['running', 'running']);
 });
+
+test("every worker's log lines reach the agent's log, tagged with the worker; /logging levels reach the workers", async () => {
+  const { a, addrs } = mesh;
+  const admin = (query: string) => fetch(`http://${addrs.nodeA}:15000/logging?${query}`, { method: 'POST' }).then((r) => assert.equal(r.status, 200));
+  const accessSince = (mark: number) => a.logs.lines.slice(mark).filter((l) => l.target === 'access' && l.msg === 'connection complete' && l.direction === 'outbound');
+  const closed = async () => metricSum(await scrape(addrs.nodeA), 'istio_tcp_connections_closed_total', { reporter: 'source' });
+  let mark = a.logs.lines.length;
+  await roundTrips(20);
+  await a.logs.waitFor((l) => a.logs.lines.indexOf(l) >= mark && l.target === 'access' && l.worker === 1);
+  await a.logs.waitFor((l) => a.logs.lines.indexOf(l) >= mark && l.target === 'access' && l.worker === 2);
+  // Access logging off on every worker: ten tunnels, not one line.
+  await admin('level=access=off');
+  mark = a.logs.lines.length;
+  const closedBefore = await closed();
+  await roundTrips(10);
+  const deadline = Date.now() + 10_000;
+  while ((await closed()) < closedBefore + 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await admin('reset');
+  // Back on: the next four tunnels log four lines, and nothing was logged while it was off (a
+  // worker's lines reach main in order, so any line of the quiet period would come before these).
+  await roundTrips(4);
+  await waitUntil(() => accessSince(mark).length >= 4);
+  // A short grace for the other worker's batch, had it logged anything while off.
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(accessSince(mark).length, 4, JSON.stringify(accessSince(mark).map((l) => l.worker)));
+});
