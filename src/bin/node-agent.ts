@@ -185,7 +185,7 @@ export class NodeAgent {
     this.fetchLocalCerts()
       .then(releaseCerts)
       .catch((err: unknown) => logger.error({ err }, 'cannot obtain local workload certificates; staying not ready'));
-    logger.info({ addresses: this.addresses(), proxy: this.proxyAddresses(), workers: this.workers ? workers : 1 }, 'ambit node agent started');
+    logger.info({ addresses: this.addresses(), proxy: this.proxyAddresses(), ...(this.workers ? { workers } : {}) }, 'ambit node agent started');
     if (config.localXdsPath === undefined && config.localXds === undefined && this.xds === undefined) {
       logger.info('running on the embedded example config; for two nodes with in-pod capture in network namespaces, run `sudo npm run demo`');
     }
