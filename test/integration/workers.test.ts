@@ -164,8 +164,9 @@ test("every worker's log lines reach the agent's log, tagged with the worker; /l
   const closed = async () => metricSum(await scrape(addrs.nodeA), 'istio_tcp_connections_closed_total', { reporter: 'source' });
   let mark = a.logs.lines.length;
   await roundTrips(20);
-  await a.logs.waitFor((l) => a.logs.lines.indexOf(l) >= mark && l.target === 'access' && l.worker === 1);
-  await a.logs.waitFor((l) => a.logs.lines.indexOf(l) >= mark && l.target === 'access' && l.worker === 2);
+  // All twenty logged (so none can complete after the level change below), by both workers.
+  await waitUntil(() => accessSince(mark).length >= 20);
+  assert.deepEqual([...new Set(accessSince(mark).map((l) => l.worker))].sort(), [1, 2]);
   // Access logging off on every worker: ten tunnels, not one line.
   await admin('level=access=off');
   mark = a.logs.lines.length;
