@@ -25,6 +25,8 @@ export interface AdminServerOptions {
   readonly configDump: () => Record<string, unknown>;
   /** Graceful shutdown request; called after the response has been written. */
   readonly onQuit: () => void;
+  /** Called after every /logging request that may have changed levels (worker threads follow). */
+  readonly onLevelsChanged?: () => void;
 }
 
 const DUMP_DEFAULTS: Readonly<Record<string, unknown>> = {
@@ -109,7 +111,10 @@ export class AdminServer extends HttpEndpoint {
         const url = new URL(req.url ?? '/', 'http://admin');
         const result = this.levels.apply(url.searchParams);
         // Not `level`: pino would write it over the record's own numeric level.
-        if (result.status === 200) this.options.logger.info({ levels: this.levels.current() }, 'log level changed via admin');
+        if (result.status === 200) {
+          this.options.onLevelsChanged?.();
+          this.options.logger.info({ levels: this.levels.current() }, 'log level changed via admin');
+        }
         return reply(res, result.status, result.body);
       }
       case '/quitquitquit':

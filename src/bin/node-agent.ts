@@ -2,17 +2,19 @@
 // wires them, and owns start-up order, readiness and graceful shutdown. Tests start it in-process.
 
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { DestinationStream } from 'pino';
-import { createLogger, targetLogger, type Logger } from '../common/log.js';
+import { createLogger, stdoutDestination, targetLogger, type Logger } from '../common/log.js';
 import { redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, XdsMetrics } from '../metrics/index.js';
-import { InpodManager, LocalConfigPodSource } from '../inpod/index.js';
-import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver } from '../proxy/index.js';
-import { loadNativeSockets } from '../sockets/index.js';
+import { InpodManager, LocalConfigPodSource, PodProxy, RemotePod } from '../inpod/index.js';
+import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver, type ProxyAddresses } from '../proxy/index.js';
+import { loadNativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
 import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
+import { WorkerPool, type LogLevelsPayload } from '../workers/index.js';
 import { adsNode, EMBEDDED_EXAMPLE_YAML, LocalConfigSource, SnapshotMerger, XdsClient } from '../xds/index.js';
 
 /** Past the drain deadline, how long teardown may take before parts are destroyed regardless, ms. */
@@ -35,6 +37,7 @@ export interface NodeAgentOptions {
   readonly config: Config;
   /** Where log lines go (tests capture them); default asynchronous stdout. */
   readonly logDestination?: DestinationStream;
+  /** Test seam of the host proxy's outbound listener; honoured with one worker only. */
   readonly originalDst?: OriginalDstResolver;
   /** Called when /quitquitquit or a signal asks the agent to stop. */
   readonly onQuit?: () => void;
@@ -67,6 +70,10 @@ export class NodeAgent {
   private certManager: CertManager | undefined;
   private nodeProxy: NodeProxy | undefined;
   private inpod: InpodManager | undefined;
+  /** The data-plane worker threads, when the data plane runs on more than one (WORKER_THREADS). */
+  private workers: WorkerPool | undefined;
+  /** Where log lines go, raw: worker threads' lines arrive formatted and are written as they are. */
+  private readonly logSink: DestinationStream;
   private admin: AdminServer | undefined;
   private stats: StatsServer | undefined;
   private readinessServer: ReadinessServer | undefined;
@@ -74,7 +81,8 @@ export class NodeAgent {
 
   constructor(private readonly options: NodeAgentOptions) {
     this.config = options.config;
-    this.logger = createLogger({ level: this.config.logLevel, format: this.config.logFormat, destination: options.logDestination });
+    this.logSink = options.logDestination ?? stdoutDestination();
+    this.logger = createLogger({ level: this.config.logLevel, format: this.config.logFormat, destination: this.logSink });
     this.accessLog = targetLogger(this.logger, 'access');
     this.registry = createRegistry({ tag: this.config.istioVersion });
     this.traffic = new TrafficMetrics(this.registry);
@@ -121,8 +129,14 @@ export class NodeAgent {
   }
 
   get proxy(): NodeProxy {
+    if (this.workers) throw new Error(`the data plane runs in ${this.config.workers} worker threads; there is no host proxy on the main thread`);
     if (!this.nodeProxy) throw new Error('agent not started');
     return this.nodeProxy;
+  }
+
+  /** The worker pool, when the data plane runs in worker threads (status, metrics; tests end a worker). */
+  get workerPool(): WorkerPool | undefined {
+    return this.workers;
   }
 
   /**
@@ -150,26 +164,17 @@ export class NodeAgent {
     this.ca = await createCaClient(config.ca, logger.child({ component: 'ca' }), { trustDomain: config.trustDomain });
     this.certManager = new CertManager({ ca: this.ca, ttlSeconds: config.ca.secretTtlSeconds, logger: logger.child({ component: 'cert-manager' }) });
     this.certManager.start();
-    const connections = new ConnectionManager(logger.child({ component: 'connection-manager' }));
-    const common = { config, state: this.state, certs: this.certManager, metrics: this.traffic, errors: this.errors, accessLog: this.accessLog, connections };
     // Transparent capture needs the native addon; without it the agent still serves SOCKS5 and
     // node-level listeners, and says once why pods with a `netns` are not captured.
     const native = loadNativeSockets();
-    if (native.ok) {
-      this.inpod = new InpodManager({ ...common, logger: logger.child({ component: 'inpod' }), native: native.native, pods: new LocalConfigPodSource(this.state, config.nodeName) });
-    } else {
+    if (!native.ok) {
       logger.warn({ reason: native.reason }, 'transparent capture is off: workloads with a netns are served through SOCKS5 and node-level listeners only');
     }
-    const inpod = this.inpod;
-    this.nodeProxy = new NodeProxy({
-      ...common,
-      logger,
-      originalDst: this.options.originalDst,
-      exclude: inpod ? (w) => inpod.handles(w) : undefined,
-      servers: () => this.addresses(),
-    });
-    await this.nodeProxy.start();
+    const workers = this.workerCount(native);
+    if (workers > 1) await this.startWorkers(workers);
+    else await this.startLocalDataPlane(native);
     releaseProxy();
+    const inpod = this.inpod;
     if (inpod) {
       const releasePods = this.readiness.register('workload proxy manager');
       await inpod.start();
@@ -180,16 +185,100 @@ export class NodeAgent {
     this.fetchLocalCerts()
       .then(releaseCerts)
       .catch((err: unknown) => logger.error({ err }, 'cannot obtain local workload certificates; staying not ready'));
-    logger.info({ addresses: this.addresses(), proxy: this.nodeProxy.addresses() }, 'ambit node agent started');
+    logger.info({ addresses: this.addresses(), proxy: this.proxyAddresses(), ...(this.workers ? { workers } : {}) }, 'ambit node agent started');
     if (config.localXdsPath === undefined && config.localXds === undefined && this.xds === undefined) {
       logger.info('running on the embedded example config; for two nodes and the control plane (ambit control), with in-pod capture in network namespaces, run `sudo npm run demo`');
     }
   }
 
+  /** The worker threads to run, from WORKER_THREADS: more than one needs the addon (SO_REUSEPORT). */
+  private workerCount(native: NativeSocketsLoad): number {
+    const { workers } = this.config;
+    if (workers <= 1) return 1;
+    if (!native.ok) {
+      this.logger.warn({ workers }, 'worker threads need the native addon (SO_REUSEPORT listeners): the data plane runs on one event loop');
+      return 1;
+    }
+    const cpus = availableParallelism();
+    if (workers > cpus) this.logger.warn({ workers, cpus }, 'more data-plane worker threads than CPUs available');
+    if (this.options.originalDst) this.logger.warn('the originalDst test seam is ignored with worker threads');
+    return workers;
+  }
+
+  /** The data plane on this event loop (one worker): the host proxy and one PodProxy per pod. */
+  private async startLocalDataPlane(native: NativeSocketsLoad): Promise<void> {
+    const { config, logger } = this;
+    const certs = this.certs;
+    const connections = new ConnectionManager(logger.child({ component: 'connection-manager' }));
+    const common = { config, state: this.state, certs, metrics: this.traffic, errors: this.errors, accessLog: this.accessLog, connections };
+    if (native.ok) {
+      const addon = native.native;
+      this.inpod = new InpodManager({
+        config,
+        errors: this.errors,
+        logger: logger.child({ component: 'inpod' }),
+        pods: new LocalConfigPodSource(this.state, config.nodeName),
+        createPod: (entry, podLogger) => new PodProxy({ ...common, uid: entry.uid, netns: entry.netns, logger: podLogger, native: addon }),
+      });
+    }
+    const inpod = this.inpod;
+    this.nodeProxy = new NodeProxy({
+      ...common,
+      logger,
+      originalDst: this.options.originalDst,
+      exclude: inpod ? (w) => inpod.handles(w) : undefined,
+      servers: () => this.addresses(),
+    });
+    await this.nodeProxy.start();
+  }
+
+  /**
+   * The data plane in `count` worker threads, each with its own listeners on the same ports; this
+   * thread keeps the state, the CA, admin/stats/readiness and the pod registry (rules, once per pod).
+   */
+  private async startWorkers(count: number): Promise<void> {
+    const { config, logger } = this;
+    const pool = new WorkerPool({
+      count,
+      entry: new URL('./data-plane-worker.js', import.meta.url),
+      config,
+      state: this.state,
+      certs: this.certs,
+      servers: () => this.addresses(),
+      logger: logger.child({ component: 'workers' }),
+      logSink: this.logSink,
+      logLevels: () => this.logLevels(),
+      registry: this.registry,
+    });
+    this.workers = pool;
+    await pool.start();
+    this.inpod = new InpodManager({
+      config,
+      errors: this.errors,
+      logger: logger.child({ component: 'inpod' }),
+      pods: new LocalConfigPodSource(this.state, config.nodeName),
+      createPod: (entry, podLogger) => new RemotePod({ uid: entry.uid, netns: entry.netns, config, logger: podLogger, hosts: pool }),
+    });
+  }
+
+  private logLevels(): LogLevelsPayload {
+    return { root: this.logger.level, access: this.accessLog.level };
+  }
+
+  private proxyAddresses(): ProxyAddresses | undefined {
+    return this.workers ? this.workers.running()[0]?.addresses : this.nodeProxy?.addresses();
+  }
+
   /** Stats and admin servers (admin: /config_dump, /logging, /quitquitquit). */
   private async startServers(): Promise<void> {
     const { config, logger } = this;
-    this.stats = new StatsServer({ registry: this.registry, host: config.bindAddress, port: config.ports.stats });
+    this.stats = new StatsServer({
+      registry: this.registry,
+      host: config.bindAddress,
+      port: config.ports.stats,
+      // With worker threads, every scrape merges their counters into this registry's.
+      gather: config.workers > 1 ? () => (this.workers ? this.workers.gatherMetrics() : Promise.resolve(this.registry)) : undefined,
+    });
     await this.stats.start();
     this.admin = new AdminServer({
       host: config.adminBindAddress,
@@ -198,6 +287,7 @@ export class NodeAgent {
       configDump: () => this.configDump(),
       accessLogger: this.accessLog,
       onQuit: () => (this.options.onQuit ? this.options.onQuit() : void this.close()),
+      onLevelsChanged: () => this.workers?.setLogLevels(this.logLevels()),
     });
     await this.admin.start();
     // Accepted (a pod-local agent may want it) but never silent: admin can dump config and stop us.
@@ -235,6 +325,8 @@ export class NodeAgent {
       config: redactedConfig(this.config),
       certificates: this.certManager?.list() ?? [],
       workloadState: this.inpod?.status() ?? [],
+      // The data-plane worker threads (absent with one: the data plane is this event loop).
+      workers: this.workers?.status(),
     };
   }
 
@@ -254,10 +346,11 @@ export class NodeAgent {
       const deadlineMs = this.config.drainDeadlineMs;
       this.readiness.startDrain();
       this.logger.info({ deadlineMs }, 'draining');
-      const drained = Promise.all([this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs)]).then(() => 'drained' as const);
+      const drained = Promise.all([this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs), this.workers?.close(deadlineMs)]).then(() => 'drained' as const);
       const outcome = await raceTimeout(drained, deadlineMs + DEADLINE_SLACK_MS);
       if (outcome === 'timeout') this.logger.warn({ deadlineMs }, 'drain did not finish by the deadline; destroying what is left');
       this.nodeProxy?.destroy();
+      this.workers?.destroy();
       if (outcome === 'timeout') void this.inpod?.destroy();
       // Admin, stats and readiness last: probes see 503 while the drain runs.
       const servers = Promise.allSettled([this.admin?.close(), this.stats?.close(), this.readinessServer?.close()]);
@@ -281,6 +374,7 @@ export class NodeAgent {
     this.markClosed();
     this.xds?.destroy();
     this.nodeProxy?.destroy();
+    this.workers?.destroy();
     void this.inpod?.destroy();
     this.admin?.destroy();
     this.stats?.destroy();

@@ -20,9 +20,14 @@ export interface LoggerOptions {
  * checked before any formatting, so plain format costs nothing for records below the level.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const out = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const out = options.destination ?? stdoutDestination();
   const dest = options.format === 'plain' ? plainDestination(out) : out;
   return pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+}
+
+/** The default destination: asynchronous stdout (what a DaemonSet's log collector reads). */
+export function stdoutDestination(): DestinationStream {
+  return pino.destination({ dest: 1, sync: false });
 }
 
 /**

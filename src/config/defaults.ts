@@ -46,6 +46,13 @@ export const DEFAULTS = {
   http2PingTimeoutMs: 20_000,
   connectTimeoutMs: 10_000,
   drainDeadlineMs: 5_000,
+  /**
+   * Data-plane worker threads when WORKER_THREADS / --workers is unset: `1` = the single event loop
+   * of before the worker model (every listener, the HBONE server and pool on the main thread).
+   */
+  workers: 1,
+  /** ztunnel's WORKER_THREADS default; an automatic choice never exceeds the CPUs available. */
+  workersAutoMax: 2,
   enableResponseBaggage: true,
   logLevel: 'info',
   /** Ambit logs JSON lines (pino); ztunnel's default is plain text. */

@@ -5,7 +5,7 @@ export * from './types.js';
 export { DEFAULTS } from './defaults.js';
 export { SETTINGS, SETTINGS_HELP, formatSettingsHelp, XDS_HEADER_ENV_PREFIX, ISTIO_META_ENV_PREFIX, ISTIO_METAJSON_ENV_PREFIX, type SettingSpec, type SettingKind, type SettingHelp } from './settings.js';
 export { readSettings, wantsHelp, processEnv, type RawSettings, type RawSetting } from './env.js';
-export { loadConfig, parseDurationMs } from './load.js';
+export { loadConfig, parseDurationMs, autoWorkers, type HostFacts } from './load.js';
 export { caAddressProblem } from './ca-address.js';
 export { xdsAddressProblem, xdsTarget } from './xds-address.js';
 export { deepFreeze } from './deep-freeze.js';

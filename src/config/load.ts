@@ -3,6 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { MeshError } from '../common/errors.js';
 import { caAddressProblem } from './ca-address.js';
 import { xdsAddressProblem } from './xds-address.js';
@@ -52,6 +53,11 @@ export function parseSettingValue(raw: RawSetting): Value | { error: string } {
     }
     case 'ip':
       return isIP(v) !== 0 ? v : { error: 'expected an IPv4 or IPv6 address' };
+    case 'workers': {
+      if (v.toLowerCase() === 'auto') return 'auto';
+      const n = /^\d+$/.test(v) ? Number(v) : NaN;
+      return Number.isSafeInteger(n) && n >= 1 && n <= kind.max ? n : { error: `expected auto or an integer in 1..${kind.max}` };
+    }
     case 'duration': {
       const ms = parseDurationMs(v);
       if (ms === undefined) return { error: 'expected a duration such as 90s, 5m, 24h or 1h30m' };
@@ -75,12 +81,27 @@ function withScheme(address: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `https://${address}`;
 }
 
+/** What the machine offers, for settings whose default depends on it (tests pass their own). */
+export interface HostFacts {
+  /** CPUs this process may run on (os.availableParallelism: the affinity mask, not cgroup quota). */
+  readonly cpus: number;
+}
+
+/** `auto` workers: ztunnel's default of 2, never more than the CPUs (and at least 1). */
+export function autoWorkers(cpus: number): number {
+  return Math.max(1, Math.min(DEFAULTS.workersAutoMax, Math.floor(cpus)));
+}
+
 /**
  * Loads the node agent's configuration from flags (`argv`, without the program/subcommand) and
  * `env`. Flags override env; env overrides DEFAULTS. Throws MeshError CONFIG_INVALID naming every
  * bad variable or flag, its value and the reason.
  */
-export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+export function loadConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  host: HostFacts = { cpus: availableParallelism() },
+): Config {
   const raw = readSettings(argv, env);
   const errors = [...raw.errors];
   const parsed = new Map<string, Value>();
@@ -125,6 +146,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     readiness: get('portReadiness', DEFAULTS.portReadiness as number),
   };
   checkPortClashes(ports, socks5Enabled, errors, origin);
+  const inboundBind = get<string>('inboundBind', DEFAULTS.inboundBind) as InboundBind;
 
   const caAddress = withScheme(get<string>('caAddress', raw.inKubernetes ? DEFAULTS.caAddressInCluster : DEFAULTS.caAddressLocal));
   const addressProblem = caAddressProblem(caAddress);
@@ -147,6 +169,13 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const xdsHeaders = parseHeaders(raw.xdsHeaders, XDS_HEADER_ENV_PREFIX, errors);
   const proxyMetadata = parseProxyMetadata(raw.proxyMetadata, raw.proxyMetadataJson, errors);
 
+  const workersSetting = get<number | string>('workers', DEFAULTS.workers as number | string);
+  const workers = workersSetting === 'auto' ? autoWorkers(host.cpus) : (workersSetting as number);
+  // Every worker binds the same ports (SO_REUSEPORT); a port 0 is resolved once, by the first worker,
+  // which cannot be done for inbound listeners that come and go with the workloads.
+  if (workers > 1 && inboundBind === 'workloads' && (ports.hbone === 0 || ports.inboundPlaintext === 0)) {
+    errors.push(`${origin('workers')}=${workers}: several workers need fixed inbound ports with ${origin('inboundBind')}=workloads (port 0 is not supported there)`);
+  }
   const pingIntervalMs = get('http2PingInterval', DEFAULTS.http2PingIntervalMs as number);
   const secretTtlMs = get('secretTtl', DEFAULTS.secretTtlSeconds * 1000);
   if (errors.length > 0) {
@@ -165,7 +194,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     localXds: parsed.get('localXds') as string | undefined,
     bindAddress,
     adminBindAddress: get<string>('adminBindAddress', DEFAULTS.adminBindAddress),
-    inboundBind: get<string>('inboundBind', DEFAULTS.inboundBind) as InboundBind,
+    inboundBind,
     ports,
     socks5Enabled,
     ca: {
@@ -193,6 +222,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     },
     connectTimeoutMs: get('connectTimeout', DEFAULTS.connectTimeoutMs as number),
     drainDeadlineMs: get('drainDeadline', DEFAULTS.drainDeadlineMs as number),
+    workers,
     enableResponseBaggage: get('enableResponseBaggage', DEFAULTS.enableResponseBaggage as boolean),
     logLevel: get<string>('logLevel', DEFAULTS.logLevel) as LogLevel,
     logFormat: get<string>('logFormat', DEFAULTS.logFormat) as 'json' | 'plain',

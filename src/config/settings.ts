@@ -11,6 +11,8 @@ export type SettingKind =
   /** 0 = let the OS choose (tests); otherwise 1..65535. */
   | { readonly type: 'port' }
   | { readonly type: 'ip' }
+  /** An integer 1..max, or `auto` (resolved against the CPUs available in load.ts). */
+  | { readonly type: 'workers'; readonly max: number }
   /** `90s`, `5m`, `1h30m`, `250ms`; parsed to milliseconds. */
   | { readonly type: 'duration'; readonly minMs: number };
 
@@ -111,6 +113,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     'TCP connect timeout'),
   s('drainDeadline', 'CONNECTION_TERMINATION_DEADLINE', 'connection-termination-deadline', { type: 'duration', minMs: 0 },
     ms(DEFAULTS.drainDeadlineMs), 'graceful drain deadline on shutdown'),
+  s('workers', ['AMBIT_WORKERS', 'WORKER_THREADS'], 'workers', { type: 'workers', max: 256 }, DEFAULTS.workers,
+    `data-plane worker threads, each with its own listeners on the same ports (SO_REUSEPORT; needs the native addon): an integer, or auto = min(${DEFAULTS.workersAutoMax}, CPUs available); 1 = one event loop, as before`),
   s('enableResponseBaggage', 'ENABLE_RESPONSE_BAGGAGE', 'enable-response-baggage', bool, DEFAULTS.enableResponseBaggage,
     'send baggage on HBONE CONNECT responses'),
   s('logLevel', 'AMBIT_LOG_LEVEL', 'log-level', { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },

@@ -130,6 +130,11 @@ export interface Config {
   readonly connectTimeoutMs: number;
   /** Graceful drain deadline on SIGTERM, ms (CONNECTION_TERMINATION_DEADLINE). */
   readonly drainDeadlineMs: number;
+  /**
+   * Data-plane worker threads (WORKER_THREADS), resolved (`auto` → min(2, CPUs)). 1 = the proxy
+   * runs on the main event loop; N > 1 = N threads, each with its own listeners on the same ports.
+   */
+  readonly workers: number;
   readonly enableResponseBaggage: boolean;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'plain';

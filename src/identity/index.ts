@@ -44,6 +44,7 @@ export {
   type RotateListener,
 } from './cert-manager.js';
 export type { CertPriority } from './issue-queue.js';
+export type { CertSource } from './cert-source.js';
 export { refreshAtMs, backoffDelayMs, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_JITTER } from './refresh-policy.js';
 export {
   CERT_BACKDATE_MS,

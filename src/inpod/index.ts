@@ -13,5 +13,9 @@ export {
   TPROXY_MARK,
 } from './redirect-rule-set.js';
 export { runInNetns, type NetnsCommandResult } from './netns-command.js';
-export { InpodManager, type PodState } from './inpod-manager.js';
-export { LocalConfigPodSource, type PodEntry, type PodSource } from './pod-source.js';
+export { InpodManager, type InpodManagerInputs, type PodRunner, type PodState } from './inpod-manager.js';
+export { PodProxy, PACKET_MARK, type PodProxyInputs } from './pod-proxy.js';
+export { PodProxySet, type PodProxySetInputs, type SharedPodSpec } from './pod-proxy-set.js';
+export { RemotePod, type PodListenerHosts, type RemotePodInputs } from './remote-pod.js';
+export type { IpFamily } from './redirect-rule-set.js';
+export { LocalConfigPodSource, isInpodWorkload, type PodEntry, type PodSource } from './pod-source.js';

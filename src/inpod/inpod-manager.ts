@@ -1,37 +1,38 @@
 // The pod registry and its proxies: follows a PodSource (today the local config's `netns`; the ZDS
-// source from istio-cni later) and keeps exactly one PodProxy per pod, retrying failed starts every 5 s.
+// source from istio-cni later) and keeps exactly one runner per pod (a PodProxy on this event loop,
+// or a RemotePod whose listeners live in the worker threads), retrying failed starts every 5 s.
 
 import type { Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
-import type { CertManager } from '../identity/index.js';
-import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
-import type { ConnectionManager } from '../proxy/index.js';
-import type { ProxyState, Workload } from '../state/index.js';
-import type { NativeSockets } from '../sockets/index.js';
-import { PodProxy } from './pod-proxy.js';
-import type { PodEntry, PodSource } from './pod-source.js';
+import type { ErrorCounter } from '../metrics/index.js';
+import type { Workload } from '../state/index.js';
+import { isInpodWorkload, type PodEntry, type PodSource } from './pod-source.js';
 
 /** ztunnel retries a failed in-pod proxy start every 5 s. */
 const RETRY_MS = 5_000;
 
+/** What serves one pod. A failed start() has undone itself (rules, listeners) before rejecting. */
+export interface PodRunner {
+  start(): Promise<void>;
+  /** Graceful: stop accepting, drain up to the deadline, then cut and remove the rules. */
+  close(deadlineMs: number): Promise<void>;
+  destroy(): Promise<void>;
+}
+
 export interface InpodManagerInputs {
   readonly config: Config;
-  readonly state: ProxyState;
-  readonly certs: CertManager;
-  readonly metrics: TrafficMetrics;
   readonly errors: ErrorCounter;
   readonly logger: Logger;
-  readonly accessLog: Logger;
-  readonly connections: ConnectionManager;
-  readonly native: NativeSockets;
   readonly pods: PodSource;
+  /** Builds the runner of one pod; `logger` is already the pod's child logger. */
+  readonly createPod: (entry: PodEntry, logger: Logger) => PodRunner;
 }
 
 export type PodState = 'starting' | 'running' | 'retrying' | 'stopping';
 
 interface PodSlot {
   readonly entry: PodEntry;
-  proxy: PodProxy | undefined;
+  proxy: PodRunner | undefined;
   state: PodState;
   error: string | undefined;
   retry: NodeJS.Timeout | undefined;
@@ -50,7 +51,7 @@ export class InpodManager {
 
   /** Whether `w` is served by an in-pod proxy (the host proxy leaves it out). */
   handles(w: Workload): boolean {
-    return typeof w.netns === 'string' && w.netns.length > 0 && w.node === this.inputs.config.nodeName;
+    return isInpodWorkload(w, this.inputs.config.nodeName);
   }
 
   async start(): Promise<void> {
@@ -110,7 +111,7 @@ export class InpodManager {
 
   private async startSlot(slot: PodSlot): Promise<void> {
     const { logger } = this.inputs;
-    const proxy = new PodProxy({ ...this.inputs, uid: slot.entry.uid, netns: slot.entry.netns, logger: logger.child({ pod: slot.entry.uid }) });
+    const proxy = this.inputs.createPod(slot.entry, logger.child({ pod: slot.entry.uid }));
     try {
       await proxy.start();
     } catch (err) {

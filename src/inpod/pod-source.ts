@@ -19,6 +19,11 @@ export interface PodSource {
   onChange(listener: () => void): () => void;
 }
 
+/** Whether `w` is captured in its own pod netns on `nodeName` (the host proxy then leaves it out). */
+export function isInpodWorkload(w: Workload, nodeName: string): boolean {
+  return typeof w.netns === 'string' && w.netns.length > 0 && w.node === nodeName;
+}
+
 /** Pods from the local config: this node's workloads that name a network namespace. */
 export class LocalConfigPodSource implements PodSource {
   constructor(

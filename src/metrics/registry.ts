@@ -10,6 +10,11 @@ export interface RegistryOptions {
   readonly processMetrics?: boolean;
   /** The `component` label of istio_build: `ztunnel` (default) for the node agent, `pilot` for istiod's role. */
   readonly component?: string;
+  /**
+   * Register istio_build (default true). A worker thread's registry has neither it nor process
+   * metrics: its series are summed into the main thread's, which has both once.
+   */
+  readonly buildInfo?: boolean;
 }
 
 /** A fresh registry: process metrics plus `istio_build{component="ztunnel",tag} 1`. */
@@ -19,6 +24,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   // sampling interval, so an idle loop reads ~0.010 s, the figure dashboards expect; a coarser
   // resolution would show every idle agent as lagging by that much.
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.buildInfo === false) return registry;
   const build = new Gauge({
     name: 'istio_build',
     help: 'Istio component build info',

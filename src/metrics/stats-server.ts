@@ -15,6 +15,11 @@ export interface StatsServerOptions {
   readonly host: string;
   readonly port: number;
   readonly logger?: Logger;
+  /**
+   * The registry to render for one scrape, when it is more than `registry` (with worker threads:
+   * main's registry merged with every worker's). Default: `registry` itself.
+   */
+  readonly gather?: () => Promise<Registry>;
 }
 
 /** True if any Accept entry names application/openmetrics-text (ztunnel src/metrics/server.rs). */
@@ -32,7 +37,8 @@ export class StatsServer extends HttpEndpoint {
     const path = pathOf(req);
     if (path !== '/metrics' && path !== '/stats/prometheus') return reply(res, 404, 'not found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'method not allowed\n');
-    const body = await encodeOpenMetrics(this.options.registry);
+    const registry = this.options.gather ? await this.options.gather() : this.options.registry;
+    const body = await encodeOpenMetrics(registry);
     reply(res, 200, body, wantsOpenMetrics(req.headers.accept) ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE);
   }
 

@@ -2,11 +2,11 @@
 // per local workload IP, all in the agent's own network namespace, feeding one ProxyInstance.
 // Workloads that have their own in-pod proxy are excluded from its view.
 
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
-import type { CertManager } from '../identity/index.js';
+import type { CertSource } from '../identity/index.js';
 import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
 import type { ProxyState, Workload } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
@@ -21,7 +21,7 @@ import { HostSocketFactory } from './socket-factory.js';
 export interface NodeProxyInputs {
   readonly config: Config;
   readonly state: ProxyState;
-  readonly certs: CertManager;
+  readonly certs: CertSource;
   readonly metrics: TrafficMetrics;
   readonly errors: ErrorCounter;
   readonly logger: Logger;
@@ -36,6 +36,13 @@ export interface NodeProxyInputs {
    * proxy), read at each check; without it the configured ports are used (a port 0 is then unknown).
    */
   readonly servers?: () => ServerAddresses;
+  /**
+   * Opens a listening server on host:port instead of binding one here: worker threads open theirs
+   * with SO_REUSEPORT, so every worker listens on the same ports and the kernel spreads connections.
+   */
+  readonly openListener?: (host: string, port: number) => Promise<Server>;
+  /** See ProxyInstanceInputs.syncState. */
+  readonly syncState?: () => void;
 }
 
 export interface ProxyAddresses {
@@ -79,12 +86,19 @@ export class NodeProxy {
     return [...proxyListeners(config, config.bindAddress), ...bound, ...serverListeners(config, this.inputs.servers?.())];
   }
 
+  /** The `open` of a Listener on host:port: openListener's when given, else Listener's own bind. */
+  private opener(host: string, port: number): (() => Promise<Server>) | undefined {
+    const open = this.inputs.openListener;
+    return open ? () => open(host, port) : undefined;
+  }
+
   async start(): Promise<void> {
     const { config, logger } = this.inputs;
     const host = config.bindAddress;
-    this.fixed.push(new Listener({ name: 'outbound', host, port: config.ports.outbound, logger, onConnection: (s) => this.instance.onOutboundSocket(s) }));
+    const { outbound, socks5 } = config.ports;
+    this.fixed.push(new Listener({ name: 'outbound', host, port: outbound, logger, open: this.opener(host, outbound), onConnection: (s) => this.instance.onOutboundSocket(s) }));
     if (config.socks5Enabled) {
-      this.fixed.push(new Listener({ name: 'socks5', host, port: config.ports.socks5, logger, onConnection: (s) => this.instance.onSocksSocket(s) }));
+      this.fixed.push(new Listener({ name: 'socks5', host, port: socks5, logger, open: this.opener(host, socks5), onConnection: (s) => this.instance.onSocksSocket(s) }));
     }
     for (const l of this.fixed) await l.start();
     await this.reconcileInbound();
@@ -118,9 +132,17 @@ export class NodeProxy {
     }
     for (const ip of wanted) {
       if (this.inboundByIp.has(ip)) continue;
+      const { hbone, inboundPlaintext } = config.ports;
       const ls = [
-        new Listener({ name: `hbone ${ip}`, host: ip, port: config.ports.hbone, logger, onConnection: (s) => this.instance.onHboneSocket(s) }),
-        new Listener({ name: `inbound-plaintext ${ip}`, host: ip, port: config.ports.inboundPlaintext, logger, onConnection: (s) => this.instance.onPlaintextSocket(s) }),
+        new Listener({ name: `hbone ${ip}`, host: ip, port: hbone, logger, open: this.opener(ip, hbone), onConnection: (s) => this.instance.onHboneSocket(s) }),
+        new Listener({
+          name: `inbound-plaintext ${ip}`,
+          host: ip,
+          port: inboundPlaintext,
+          logger,
+          open: this.opener(ip, inboundPlaintext),
+          onConnection: (s) => this.instance.onPlaintextSocket(s),
+        }),
       ];
       this.inboundByIp.set(ip, ls);
       for (const l of ls) {

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import { MeshError, isMeshError } from '../common/errors.js';
 import { buildBaggage, buildForwarded, copyBidirectional, newTraceparent, type HbonePool } from '../hbone/index.js';
-import type { CertManager } from '../identity/index.js';
+import type { CertSource } from '../identity/index.js';
 import { trafficLabels } from '../metrics/index.js';
 import { clientConnectOptions, formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
@@ -15,7 +15,7 @@ import { formatAddr, remoteAddrOf } from './socket-addr.js';
 import { pipeTcp } from './upstream.js';
 
 export interface OutboundInputs extends HandlerInputs {
-  readonly certs: CertManager;
+  readonly certs: CertSource;
   readonly pool: HbonePool;
 }
 

@@ -10,7 +10,7 @@ import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
 import { HbonePool, HboneServer, type HbonePoolStats, type HboneServerStats } from '../hbone/index.js';
-import type { CertManager } from '../identity/index.js';
+import type { CertSource } from '../identity/index.js';
 import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
 import type { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload, serverSecureContext, serverSocketOptions, verifyClientPeer } from '../tls/index.js';
@@ -32,7 +32,7 @@ export type OriginalDstResolver = (socket: Socket) => SocketAddr | undefined;
 export interface ProxyInstanceInputs {
   readonly config: Config;
   readonly state: ProxyState;
-  readonly certs: CertManager;
+  readonly certs: CertSource;
   readonly metrics: TrafficMetrics;
   readonly errors: ErrorCounter;
   readonly logger: Logger;
@@ -47,6 +47,12 @@ export interface ProxyInstanceInputs {
   readonly ownListeners: OwnListeners;
   /** Undefined without transparent capture: the local address is used (TPROXY semantics). */
   readonly originalDst?: OriginalDstResolver;
+  /**
+   * Called before a new connection, TLS handshake or CONNECT stream reads the state. In a worker
+   * thread it applies the main thread's latest snapshot first, so whatever main applied before a
+   * connection arrived is what that connection is checked against, on every worker.
+   */
+  readonly syncState?: () => void;
 }
 
 export class ProxyInstance {
@@ -57,8 +63,10 @@ export class ProxyInstance {
   private readonly passthrough: InboundPassthroughHandler;
   private readonly active = new Set<Promise<void>>();
   private readonly contexts = new Map<string, { serial: string; ctx: SecureContext }>();
+  private readonly syncState: () => void;
 
   constructor(private readonly inputs: ProxyInstanceInputs) {
+    this.syncState = inputs.syncState ?? (() => undefined);
     const { config, state, logger, local, sockets } = inputs;
     this.pool = new HbonePool({
       http2: config.http2,
@@ -80,7 +88,10 @@ export class ProxyInstance {
         const own = local.byIp(localAddrOf(socket).ip) ?? local.sole();
         return formatSpiffeId(verifyClientPeer(socket, own?.trustDomain ?? config.trustDomain));
       },
-      onConnect: (req) => this.track(Promise.resolve(this.inbound.handle(req))),
+      onConnect: (req) => {
+        this.syncState();
+        return this.track(Promise.resolve(this.inbound.handle(req)));
+      },
       onError: (err, phase) => inputs.errors.inc('hbone_server', `${phase}:${(err as MeshError).code ?? 'ERROR'}`),
     });
   }
@@ -118,16 +129,20 @@ export class ProxyInstance {
   }
 
   onHboneSocket(socket: Socket): void {
+    // The handshake picks the server certificate from the local workloads.
+    this.syncState();
     this.hboneServer.handleSocket(socket);
   }
 
   /** Outbound with an explicit original destination (the capture seam 15001 is fed through). */
   handleOutbound(socket: Socket, dst: SocketAddr): Promise<void> {
+    this.syncState();
     return this.track(this.outbound.handle(socket, dst));
   }
 
   /** Inbound plaintext with an explicit original destination (the capture seam; tests use it). */
   handlePlaintext(socket: Socket, dst: SocketAddr): Promise<void> {
+    this.syncState();
     return this.track(this.passthrough.handle(socket, dst));
   }
 
@@ -143,12 +158,15 @@ export class ProxyInstance {
         closeRefusedSocks(socket);
         return;
       }
+      // The handshake took round trips: the state is read from here on.
+      this.syncState();
       const dst = await this.resolveSocksTarget(target);
       if (!dst) {
         writeSocksReply(socket, SOCKS_REPLY.hostUnreachable);
         socket.end();
         return;
       }
+      this.syncState();
       await this.outbound.handle(socket, dst, {
         established: () => writeSocksReply(socket, SOCKS_REPLY.succeeded),
         failed: (err) => writeSocksReply(socket, socksReplyFor(err)),
