@@ -3,7 +3,8 @@
 //
 // Invariants: only `status.parents[]` entries whose controllerName is one of ours are replaced;
 // entries of other controllers are kept as read from the current object. A route is patched only
-// when what we would write differs from what it holds, so a steady state writes nothing.
+// when what we would write differs from what it holds and from what we last wrote to it (the
+// watch may not have delivered our own write yet), so a steady state writes nothing.
 
 import type { Logger } from '../common/log.js';
 import type { ObjectSnapshot } from '../k8s/index.js';
@@ -39,15 +40,20 @@ export function desiredParents(route: HttpRouteStatus, current: readonly StoredP
   const others = current.filter((c) => c.controllerName === undefined || !controllers.has(c.controllerName));
   const ours = withTransitionTimes(route.parents, current, now);
   const next = [...others, ...ours];
-  const strip = (list: readonly unknown[]): string =>
-    JSON.stringify(list, (k, v: unknown) => (k === 'lastTransitionTime' ? undefined : v));
-  return strip(next) === strip(current) ? undefined : next;
+  return withoutTimes(next) === withoutTimes(current) ? undefined : next;
+}
+
+/** A parents list as text without lastTransitionTime, for "would this write change anything". */
+function withoutTimes(list: readonly unknown[]): string {
+  return JSON.stringify(list, (k, v: unknown) => (k === 'lastTransitionTime' ? undefined : v));
 }
 
 export class RouteStatusWriter {
   private readonly controllers: ReadonlySet<string>;
   private running = false;
   private queued: { snapshot: ObjectSnapshot; statuses: readonly HttpRouteStatus[] } | undefined;
+  /** `ns/name` → the parents we last wrote (without times), until the watch shows them. */
+  private readonly lastWritten = new Map<string, string>();
 
   constructor(
     private readonly patch: StatusPatcher,
@@ -77,12 +83,15 @@ export class RouteStatusWriter {
           const obj = snapshot.get('HTTPRoute', route.namespace, route.name);
           if (!obj) continue;
           const current = ((obj as { status?: { parents?: StoredParent[] } }).status?.parents ?? []) as readonly StoredParent[];
+          const key = `${route.namespace}/${route.name}`;
           const parents = desiredParents(route, current, this.controllers, now);
-          if (parents === undefined) continue;
+          if (parents === undefined || this.lastWritten.get(key) === withoutTimes(parents)) continue;
           try {
             await this.patch('HTTPRoute', route.namespace, route.name, { parents });
+            this.lastWritten.set(key, withoutTimes(parents));
             this.logger.debug({ route: `${route.namespace}/${route.name}` }, 'HTTPRoute status written');
           } catch (err) {
+            this.lastWritten.delete(key);
             this.logger.warn({ route: `${route.namespace}/${route.name}`, err: (err as Error).message }, 'cannot write HTTPRoute status; will retry on the next change');
           }
         }

@@ -60,10 +60,12 @@ test('withNofile raises the soft limit of the wrapped command (never lowers it)'
 
 test('process sampler: CPU seconds and peak RSS of a child that burns CPU and allocates', async (t) => {
   assert.equal(clockTicksPerSecond(), 100);
-  // The child waits for "go", burns ~400 ms of CPU, holds 64 MB for a moment, frees it, says "done".
+  // The child waits for "go", burns 400 ms of CPU time (not wall time: on a loaded machine a
+  // wall-clock busy loop gets less CPU), holds 64 MB for a moment, frees it, says "done".
   const script = `
     process.stdin.once('data', () => {
-      const t = Date.now(); while (Date.now() - t < 400) {}
+      const c0 = process.cpuUsage(); const used = () => { const u = process.cpuUsage(c0); return (u.user + u.system) / 1000; };
+      while (used() < 400) {}
       let big = Buffer.alloc(64 * 1024 * 1024, 1);
       setTimeout(() => { big = null; globalThis.gc?.(); console.log('done'); }, 300);
     });
