@@ -30,6 +30,8 @@ const SERVING_CERT_TTL_SECONDS = 24 * 3600;
 export interface ControlPlaneOptions {
   readonly config: ControlConfig;
   readonly logDestination?: DestinationStream;
+  /** Objects from here instead of the source `config.source` names (the control-plane bench's in-memory cluster). */
+  readonly source?: ObjectSource;
 }
 
 export class ControlPlane {
@@ -55,9 +57,10 @@ export class ControlPlane {
     const errors = new ErrorCounter(this.registry);
     const logger = this.logger.child({ component: 'objects' });
     this.source =
-      config.source.kind === 'manifests'
+      options.source ??
+      (config.source.kind === 'manifests'
         ? new ManifestsSource({ dir: config.source.dir, logger, registry: this.registry, errors })
-        : new ClusterSource({ logger, registry: this.registry, errors, kubeconfigPath: config.source.kubeconfig });
+        : new ClusterSource({ logger, registry: this.registry, errors, kubeconfigPath: config.source.kubeconfig }));
     this.pipeline = new MeshPipeline({
       source: this.source,
       cache: this.cache,
