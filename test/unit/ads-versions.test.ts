@@ -80,6 +80,29 @@ test('ResourceCache: an unchanged resource keeps its entry; the caller may reuse
   assert.equal(cache.view(T1).get('a'), entry, 'same entry object kept');
 });
 
+test('ResourceCache stableBuffers: the same buffer again is unchanged at once; equal new bytes keep the version; views are never mutated', () => {
+  const cache = new ResourceCache();
+  const a = b('A1');
+  const c = b('C1');
+  cache.setMany([[T1, new Map([['a', a], ['c', c]])]], { stableBuffers: true });
+  const v1 = cache.view(T1);
+  // The same buffers: no change, and the very same view.
+  assert.equal(cache.setMany([[T1, new Map([['a', a], ['c', c]])]], { stableBuffers: true }), undefined);
+  assert.equal(cache.view(T1), v1);
+  // New buffers, same bytes: no change, no revision; the entries keep their version.
+  const revision = cache.revision;
+  assert.equal(cache.setMany([[T1, new Map([['a', b('A1')], ['c', b('C1')]])]], { stableBuffers: true }), undefined);
+  assert.equal(cache.revision, revision);
+  assert.equal(cache.view(T1).get('a')?.version, v1.get('a')?.version);
+  // A changed, an added and a removed resource in one step; the view of before is left as it was.
+  const change = cache.setMany([[T1, new Map([['a', b('A2')], ['d', b('D1')]])]], { stableBuffers: true });
+  assert.deepEqual(change?.types.get(T1), { changed: ['a', 'd'], removed: ['c'] });
+  assert.deepEqual([...cache.view(T1).keys()].sort(), ['a', 'd']);
+  assert.deepEqual([...v1.keys()].sort(), ['a', 'c'], 'an older view is never changed');
+  assert.equal(v1.get('a')?.version, contentVersion(b('A1')));
+  assert.equal(cache.view(T1).get('a')?.version, contentVersion(b('A2')));
+});
+
 test('ResourceCache.setMany: several types in one revision and one event; a bad argument changes nothing', () => {
   const cache = new ResourceCache();
   const events: number[] = [];
