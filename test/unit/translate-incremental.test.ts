@@ -80,15 +80,24 @@ test('a pod change: every other Workload and Service is the same object as befor
   assert.ok(after.policies.every((p, i) => p === before.policies[i]));
 });
 
-test('a changed Namespace, Service or policy translates every pod again', () => {
+test('a changed policy translates every pod again; only Workloads that came out different are new objects', () => {
   const cluster = generateCluster(SHAPE);
   const store = storeOf(cluster.objects);
   const translator = new MeshTranslator(OPTS);
   const before = translator.translate(store.snapshot());
-  store.apply([upsert(authz('new', namespaceName(0), { action: 'ALLOW', rules: [{}] }))]);
+  const ns = namespaceName(2);
+  store.apply([upsert(authz('web-only', ns, { selector: { matchLabels: { tier: 'web' } }, action: 'ALLOW', rules: [{}] }))]);
   const after = translator.translate(store.snapshot());
-  const old = new Set(before.workloads);
-  assert.ok(after.workloads.filter((w) => w.uid.includes('//Pod/')).every((w) => !old.has(w)));
+  assert.deepEqual(after, translateMesh(store.snapshot(), OPTS));
+  const old = new Map(before.workloads.map((w) => [w.uid, w]));
+  const renewed = after.workloads.filter((w) => old.get(w.uid) !== w);
+  assert.ok(renewed.length > 0);
+  for (const w of renewed) {
+    assert.equal(w.namespace, ns);
+    assert.ok(w.authorizationPolicies.includes(`${ns}/web-only`), `${w.uid} carries the new policy`);
+  }
+  const selected = after.workloads.filter((w) => w.authorizationPolicies.includes(`${ns}/web-only`));
+  assert.equal(renewed.length, selected.length, 'every other Workload is the very same object');
 });
 
 test('reset() forgets the memo; translations after it start from scratch and still agree', () => {

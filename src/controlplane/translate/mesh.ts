@@ -10,8 +10,10 @@
 // - a pod's Workload, when the pod object is the same, every kind a Workload reads (POD_CONTEXT_KINDS)
 //   is the same, and the same Services' EndpointSlices list the pod.
 // What is reused is the same object as before (so an encoder can memoize by identity), with the
-// problems its translation reported reported again.
+// problems its translation reported reported again. A Workload, Service or Authorization translated
+// again that came out equal to its previous one is the previous object too.
 
+import { isDeepStrictEqual } from 'node:util';
 import type { Kind, KubeObject, ObjectSnapshot } from '../../k8s/index.js';
 import { policyKey, serviceKey, type Authorization, type Workload } from '../../state/index.js';
 import { translateAuthorizationPolicy, type TranslatedPolicy } from './authorization.js';
@@ -78,6 +80,11 @@ function sameItems<T>(a: readonly T[] | undefined, b: readonly T[]): boolean {
   return true;
 }
 
+/** `before` when it is equal to `now` (kept: encoders memoize by identity), else `now`. */
+function same<T>(before: T | undefined, now: T): T {
+  return before !== undefined && isDeepStrictEqual(before, now) ? before : now;
+}
+
 /** Runs a stage with a problem collector of its own, unless `reuse` (the last run's) still holds. */
 function stage<T>(reuse: Stage<T> | undefined, run: (problems: Problems) => T): Stage<T> {
   if (reuse !== undefined) return reuse;
@@ -111,10 +118,11 @@ export class MeshTranslator {
     const waypointProblems = new Problems();
     const waypoints = new WaypointIndex(snapshot, options, waypointProblems);
     const services = stage(unchanged(SERVICE_KINDS) ? prev!.services : undefined, (problems) => {
+      const before = new Map(prev?.services.value.map((s) => [serviceKey(s.service.namespace, s.service.hostname), s.service]));
       const out: ServiceInfo[] = [];
       for (const svc of list('Service')) {
         const info = translateService(svc, options, waypoints, problems);
-        if (info) out.push(info);
+        if (info) out.push({ ...info, service: same(before.get(serviceKey(info.service.namespace, info.service.hostname)), info.service) });
       }
       return out;
     });
@@ -133,7 +141,11 @@ export class MeshTranslator {
         if (converted) authorizations.push(converted);
       }
       if (peerAuthentications.length > 0) authorizations.push(staticStrictPolicy(options.rootNamespace));
-      return { translated, authorizations: authorizations.sort(byString((p) => policyKey(p.namespace, p.name))) };
+      const before = new Map(prev?.policies.value.authorizations.map((a) => [policyKey(a.namespace, a.name), a]));
+      return {
+        translated,
+        authorizations: authorizations.map((a) => same(before.get(policyKey(a.namespace, a.name)), a)).sort(byString((p) => policyKey(p.namespace, p.name))),
+      };
     });
 
     const slicesReusable = prev !== undefined && services === prev.services && unchanged(SLICE_KINDS);
@@ -153,7 +165,8 @@ export class MeshTranslator {
       waypoints,
       problems: podProblems,
     };
-    const pods = unchanged(POD_CONTEXT_KINDS) ? prev!.pods : new WeakMap<KubeObject<'Pod'>, PodMemo>();
+    const contextSame = unchanged(POD_CONTEXT_KINDS);
+    const pods = contextSame ? prev!.pods : new WeakMap<KubeObject<'Pod'>, PodMemo>();
     const workloads: Workload[] = [];
     for (const pod of list('Pod')) {
       const listed = slices.value.index.of(pod);
@@ -162,7 +175,11 @@ export class MeshTranslator {
         if (memo.problems.length > 0) podProblems.list.push(...memo.problems);
       } else {
         const start = podProblems.list.length;
-        memo = { slices: listed, workload: translatePod(pod, ctx), problems: podProblems.list.slice(start) };
+        let workload = translatePod(pod, ctx);
+        // The context changed but this pod's Workload may not have: keep the previous object then
+        // (its encoding is reused, and the new one dies young instead of replacing it).
+        if (workload !== undefined) workload = same(memo?.workload ?? (contextSame ? undefined : prev?.pods.get(pod)?.workload), workload);
+        memo = { slices: listed, workload, problems: podProblems.list.slice(start) };
         pods.set(pod, memo);
       }
       if (memo.workload) workloads.push(memo.workload);
