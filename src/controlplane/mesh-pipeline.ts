@@ -14,6 +14,7 @@ import type { Kind, ObjectSnapshot, ObjectSource } from '../k8s/index.js';
 import { policyKey, serviceKey, type Authorization, type Service, type Workload } from '../state/index.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../xds/index.js';
 import type { ResourceCache } from './ads/index.js';
+import { DesiredSet } from './desired-set.js';
 import { MeshTranslator, type MeshTranslation, type TranslateOptions } from './translate/index.js';
 
 /** The wire encoders of the two resource types (src/xds/wds-codec.ts). */
@@ -48,6 +49,8 @@ export class MeshPipeline {
   private readonly translator: MeshTranslator;
   /** Encoded bytes by translated object (the translator hands back the same object for an unchanged input). */
   private readonly encoded = new WeakMap<object, Uint8Array>();
+  private readonly addresses = new DesiredSet();
+  private readonly policies = new DesiredSet();
   private readonly translationSeconds: Histogram;
   private readonly problems: Gauge;
   private readonly translations: Counter;
@@ -106,18 +109,18 @@ export class MeshPipeline {
       return;
     }
     const translated = performance.now();
-    const addresses = new Map<string, Uint8Array>();
-    const policies = new Map<string, Uint8Array>();
-    const { encoders } = this.inputs;
-    for (const w of translation.workloads) this.encodeInto(addresses, w.uid, w, () => encoders.encodeAddress(w));
-    for (const s of translation.services) this.encodeInto(addresses, serviceKey(s.namespace, s.hostname), s, () => encoders.encodeAddress(s));
-    for (const p of translation.policies) this.encodeInto(policies, policyKey(p.namespace, p.name), p, () => encoders.encodeAuthorization(p));
+    const { addresses, policies } = this;
+    addresses.begin();
+    policies.begin();
+    for (const w of translation.workloads) this.encodeInto(addresses, w.uid, w, 'address');
+    for (const s of translation.services) this.encodeInto(addresses, serviceKey(s.namespace, s.hostname), s, 'address');
+    for (const p of translation.policies) this.encodeInto(policies, policyKey(p.namespace, p.name), p, 'authorization');
     const encoded = performance.now();
     // Buffers are never changed once encoded (the memo hands the same one back): no byte compares.
     this.inputs.cache.setMany(
       [
-        [ADDRESS_TYPE_URL, addresses],
-        [AUTHORIZATION_TYPE_URL, policies],
+        [ADDRESS_TYPE_URL, addresses.end()],
+        [AUTHORIZATION_TYPE_URL, policies.end()],
       ],
       { stableBuffers: true },
     );
@@ -148,10 +151,14 @@ export class MeshPipeline {
    * The encoding of `value` (the last one if the same object was encoded before); one resource that
    * fails to encode is left out and logged, the rest are served.
    */
-  private encodeInto(out: Map<string, Uint8Array>, name: string, value: object, encode: () => Uint8Array): void {
+  private encodeInto(out: DesiredSet, name: string, value: Workload | Service | Authorization, as: 'address' | 'authorization'): void {
     try {
       let bytes = this.encoded.get(value);
-      if (bytes === undefined) this.encoded.set(value, (bytes = encode()));
+      if (bytes === undefined) {
+        const { encoders } = this.inputs;
+        bytes = as === 'address' ? encoders.encodeAddress(value as Workload | Service) : encoders.encodeAuthorization(value as Authorization);
+        this.encoded.set(value, bytes);
+      }
       out.set(name, bytes);
     } catch (err) {
       this.inputs.logger.error({ err, resource: name }, 'cannot encode resource; left out');

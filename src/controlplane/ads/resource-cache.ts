@@ -166,24 +166,25 @@ function buildView(
   const changed: string[] = [];
   /** Names of `before` that are still wanted. */
   let present = 0;
-  for (const [name, bytes] of resources) {
+  // forEach, not for-of: no [name, bytes] pair allocated per resource (tens of thousands per change).
+  resources.forEach((bytes, name) => {
     if (name === '') throw new TypeError(`setResources: empty resource name in ${typeUrl}`);
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`setResources: ${typeUrl} ${name} is not a Uint8Array`);
     const old = before.get(name);
     if (old !== undefined) present++;
-    if (old !== undefined && stable && old.source === bytes) continue;
+    if (old !== undefined && stable && old.source === bytes) return;
     if (old !== undefined && old.size === bytes.length && sameBytes(resourceValue(old.encoded, old.size), bytes)) {
       if (stable) updates.push({ ...old, source: bytes });
-      continue;
+      return;
     }
     const version = contentVersion(bytes);
     if (old !== undefined && old.version === version) {
       if (stable) updates.push({ ...old, source: bytes });
-      continue;
+      return;
     }
     updates.push({ name, version, encoded: encodeResource(name, version, typeUrl, bytes), size: bytes.length, ...(stable ? { source: bytes } : {}) });
     changed.push(name);
-  }
+  });
   const removed: string[] = [];
   if (present < before.size) {
     for (const name of before.keys()) if (!resources.has(name)) removed.push(name);
