@@ -77,20 +77,23 @@ export function controlChartPanels(ms: readonly ControlMeasurement[], clients: n
     return { label, values, spread };
   };
   const mem = 'in-memory';
-  const mf = 'manifests folder';
+  const mf = 'manifests';
   const deb = (d: number): string => `debounce ${d} ms`;
   const panels: ChartPanel[] = [
     {
       title: 'Full translation + encode (target ≤ 2000 ms)',
       unit: 'ms',
-      groups: [group('cold', { [mem]: 'translation.cold', [mf]: 'e2e.translation' }), group('warm', { [mem]: 'translation.warm' }), group('after one change', { [mem]: 'translation.change' })],
+      groups: [
+        group('cold', { [mem]: 'translation.cold', [mf]: 'e2e.translation' }),
+        group('warm', { [mem]: 'translation.warm' }),
+        group('after one change', { [mem]: 'translation.change', [mf]: 'e2e.translation.change' }),
+      ],
     },
     {
+      // In memory only: a manifests file change (hundreds of ms, in the table) would flatten these bars.
       title: `One pod change → all ${clients} clients (target p99 ≤ 100 ms)`,
       unit: 'ms',
-      groups: (['p50', 'p99', 'max'] as const).map((q) =>
-        group(q, { ...Object.fromEntries(debounceMs.map((d) => [deb(d), `change.d${d}.${q}`])), ...(q === 'p99' ? {} : { [mf]: `e2e.change.${q}` }) }),
-      ),
+      groups: (['p50', 'p99', 'max'] as const).map((q) => group(q, Object.fromEntries(debounceMs.map((d) => [deb(d), `change.d${d}.${q}`])))),
     },
     {
       title: 'Control plane RSS (target peak ≤ 400 MB)',

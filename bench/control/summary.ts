@@ -106,6 +106,7 @@ export function summarize(s: ControlBenchSettings, rounds: readonly RoundRecord[
     const e2eNote = 'ambit control --manifests DIR, as deployed: a file rewrite is seen by fs.watch, the folder is reloaded after its own 100 ms quiet period, then translated and pushed after the debounce.';
     row('e2e.ready', 'manifests: start → serving (read, validate, translate)', 'ms', rounds.map((r) => mf(r)?.start.readyMs));
     row('e2e.translation', 'manifests: first translation + encode', 'ms', rounds.map((r) => mf(r)?.start.firstTranslationMs), { target: TARGETS.translation });
+    row('e2e.translation.change', 'manifests: translation after one file change (median)', 'ms', rounds.map((r) => median((mf(r)?.changes ?? []).map((c) => c.pipelineMs))));
     row('e2e.sync', `manifests: initial full sync, all ${n} clients`, 'ms', rounds.map((r) => mf(r)?.sync.allMs));
     for (const q of ['p50', 'max'] as const) {
       row(`e2e.change.${q}`, `manifests: file change → all ${n} clients, ${q}`, 'ms', rounds.map((r) => {

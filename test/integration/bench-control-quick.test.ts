@@ -18,7 +18,7 @@ const FIGURES = [
   'translation.cold', 'translation.warm', 'translation.change', 'sync.all', 'sync.bytes',
   ...[100, 1].flatMap((d) => ['p50', 'p99', 'max'].map((q) => `change.d${d}.${q}`)),
   'rss.started', 'rss.synced', 'rss.peak',
-  'e2e.ready', 'e2e.translation', 'e2e.sync', 'e2e.change.p50', 'e2e.change.max', 'e2e.rss.started', 'e2e.rss.synced', 'e2e.rss.peak',
+  'e2e.ready', 'e2e.translation', 'e2e.translation.change', 'e2e.sync', 'e2e.change.p50', 'e2e.change.max', 'e2e.rss.started', 'e2e.rss.synced', 'e2e.rss.peak',
 ];
 const TARGETED = ['translation.cold', 'translation.warm', 'change.d1.p99', 'rss.peak', 'e2e.translation', 'e2e.rss.peak'];
 
