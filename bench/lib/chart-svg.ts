@@ -199,15 +199,15 @@ export function renderBarChartSvg(spec: ChartSpec): string {
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${width / 2}" y="26" class="title" text-anchor="middle">${esc(spec.title)}</text>`);
   if (spec.subtitle) out.push(`<text x="${width / 2}" y="46" class="subtitle" text-anchor="middle">${esc(spec.subtitle)}</text>`);
-  // Legend: centred row of swatches, then the whisker's meaning.
-  const itemW = 120;
+  // Legend: centred row of swatches, then the whisker's meaning. An item is 120 px, wider for a long name.
+  const itemW = (name: string): number => Math.max(120, 20 + name.length * 7 + 16);
   const whiskerW = spec.whiskerLegend === undefined ? 0 : 24 + spec.whiskerLegend.length * 7;
-  let lx = width / 2 - (spec.series.length * itemW + whiskerW) / 2;
+  let lx = width / 2 - (spec.series.reduce((a, s) => a + itemW(s), 0) + whiskerW) / 2;
   const ly = headH - 18;
   for (const s of spec.series) {
     out.push(`<rect x="${lx}" y="${ly - 10}" width="14" height="14" fill="${colorOf(spec.series, s)}"/>`);
     out.push(`<text x="${lx + 20}" y="${ly + 1}" class="legend">${esc(s)}</text>`);
-    lx += itemW;
+    lx += itemW(s);
   }
   if (spec.whiskerLegend !== undefined) {
     out.push(`<line x1="${lx + 7}" y1="${ly - 10}" x2="${lx + 7}" y2="${ly + 4}" class="whisker"/>`);

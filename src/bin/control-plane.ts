@@ -32,6 +32,8 @@ const SERVING_CERT_TTL_SECONDS = 24 * 3600;
 export interface ControlPlaneOptions {
   readonly config: ControlConfig;
   readonly logDestination?: DestinationStream;
+  /** Objects from here instead of the source `config.source` names (the control-plane bench's in-memory cluster). */
+  readonly source?: ObjectSource;
 }
 
 export class ControlPlane {
@@ -57,7 +59,10 @@ export class ControlPlane {
     const errors = new ErrorCounter(this.registry);
     const logger = this.logger.child({ component: 'objects' });
     let statusWriter: RouteStatusWriter | undefined;
-    if (config.source.kind === 'manifests') {
+    if (options.source !== undefined) {
+      // Injected (the scale bench): objects already in memory, nothing to write status to.
+      this.source = options.source;
+    } else if (config.source.kind === 'manifests') {
       this.source = new ManifestsSource({ dir: config.source.dir, logger, registry: this.registry, errors });
     } else {
       const cluster = new ClusterSource({ logger, registry: this.registry, errors, kubeconfigPath: config.source.kubeconfig });

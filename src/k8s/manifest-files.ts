@@ -7,7 +7,7 @@
 
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { Composer, parseAllDocuments, Parser } from 'yaml';
 import { KIND_INFO, type KubeObject, type ObjectRejection } from './objects.js';
 import { describeValue } from './schema-models.js';
 import { isKind, rejectionOf, validateObject, type ObjectIdentity } from './validation.js';
@@ -94,6 +94,31 @@ export type ParsedFile =
 
 /** Parses and validates one file's text. `file` is the name used in rejections. */
 export function parseManifestFile(file: string, text: string): ParsedFile {
+  const values = documentValues(text);
+  return values === undefined ? parseWholeFile(file, text) : takeValues(file, values);
+}
+
+/**
+ * The documents' values, composed and converted one document at a time (a file of thousands of
+ * objects never has all their YAML trees in memory at once); undefined when any document fails,
+ * which parseWholeFile then reports exactly as it always has.
+ */
+function documentValues(text: string): unknown[] | undefined {
+  const composer = new Composer({ prettyErrors: true });
+  const values: unknown[] = [];
+  for (const doc of composer.compose(new Parser().parse(text))) {
+    if (doc.errors.length > 0) return undefined;
+    try {
+      values.push(doc.toJS({ maxAliasCount: 100 }));
+    } catch {
+      return undefined;
+    }
+  }
+  return values;
+}
+
+/** The whole file at once: YAML errors (positions prettified) are reported before any conversion. */
+function parseWholeFile(file: string, text: string): ParsedFile {
   const docs = parseAllDocuments(text, { prettyErrors: true });
   const all = Array.isArray(docs) ? docs : [];
   for (let i = 0; i < all.length; i++) {
@@ -103,16 +128,23 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
       return { parsed: false, rejection: { source: file, documentIndex: i, path: '(document)', reason: `not valid YAML: ${oneLine(e.message)}` } };
     }
   }
-  const accepted: AcceptedEntry[] = [];
-  const refused: RefusedEntry[] = [];
+  const values: unknown[] = [];
   for (let i = 0; i < all.length; i++) {
-    let value: unknown;
     try {
-      value = all[i]!.toJS({ maxAliasCount: 100 });
+      values.push(all[i]!.toJS({ maxAliasCount: 100 }));
     } catch (err) {
       return { parsed: false, rejection: { source: file, documentIndex: i, path: '(document)', reason: `not valid YAML: ${oneLine((err as Error).message)}` } };
     }
-    if (value === null || value === undefined) continue; // an empty document (`---` twice, comments only)
+  }
+  return takeValues(file, values);
+}
+
+/** Validates the documents' values: List kinds expanded, namespaces defaulted. */
+function takeValues(file: string, values: readonly unknown[]): ParsedFile {
+  const accepted: AcceptedEntry[] = [];
+  const refused: RefusedEntry[] = [];
+  values.forEach((value, i) => {
+    if (value === null || value === undefined) return; // an empty document (`---` twice, comments only)
     const items = listItems(value);
     if (items === undefined) {
       take(value, { file, documentIndex: i }, accepted, refused);
@@ -121,7 +153,7 @@ export function parseManifestFile(file: string, text: string): ParsedFile {
     } else {
       items.items.forEach((item, j) => take(withListDefaults(item, items), { file, documentIndex: i, pathPrefix: `items[${j}]` }, accepted, refused));
     }
-  }
+  });
   return { parsed: true, accepted, refused };
 }
 

@@ -11,14 +11,17 @@
 //  - a file that is not YAML (or cannot be read) keeps the objects it last contributed, as the
 //    node agent keeps its last good config; valid objects elsewhere still take precedence;
 //  - the folder itself vanishing (an unmounted volume) changes nothing until it comes back.
+// Every file is read on each reload, but only a file whose content changed is parsed and validated
+// again: the others give the same objects as before, which the store sees as unchanged at once.
 
+import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { ErrorCounter, Registry } from '../metrics/index.js';
-import { parseManifestFile, placeText, relativeName, scanFolder, type AcceptedEntry, type ObjectPlace, type RefusedEntry } from './manifest-files.js';
+import { parseManifestFile, placeText, relativeName, scanFolder, type AcceptedEntry, type ObjectPlace, type ParsedFile, type RefusedEntry } from './manifest-files.js';
 import { KINDS, objectKey, type Kind, type KubeObject, type ObjectRejection, type ObjectSnapshot, type ObjectSource } from './objects.js';
 import { RejectionReporter } from './rejections.js';
 import { SourceCore, type ChangeListener } from './source-core.js';
@@ -46,6 +49,8 @@ export class ManifestsSource implements ObjectSource {
   private readonly watchers = new Map<string, FSWatcher>();
   /** What each file (folder-relative) contributed to the current snapshot. */
   private contributions = new Map<string, readonly KubeObject[]>();
+  /** Each file's last parse, by a hash of its text: an unchanged file is not parsed again. */
+  private parsedFiles = new Map<string, { readonly hash: string; readonly parsed: ParsedFile }>();
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private again = false;
@@ -53,6 +58,8 @@ export class ManifestsSource implements ObjectSource {
   private folderMissing = false;
   /** Completed reloads (the initial load is 1). */
   reloads = 0;
+  /** Files parsed and validated so far (a reload parses only the files whose content changed). */
+  filesParsed = 0;
 
   constructor(private readonly options: ManifestsSourceOptions) {
     this.dir = resolve(options.dir);
@@ -190,7 +197,8 @@ export class ManifestsSource implements ObjectSource {
     }
     // Watch before reading so an edit racing with this reload schedules another.
     this.syncWatchers(scan.dirs);
-    const files = new Map<string, Awaited<ReturnType<typeof parseManifestFile>>>();
+    const files = new Map<string, ParsedFile>();
+    const parsedFiles = new Map<string, { hash: string; parsed: ParsedFile }>();
     for (const path of scan.files) {
       const name = relativeName(this.dir, path);
       let text: string;
@@ -201,15 +209,24 @@ export class ManifestsSource implements ObjectSource {
         files.set(name, { parsed: false, rejection: { source: name, path: '(file)', reason: `cannot be read: ${(err as Error).message}` } });
         continue;
       }
-      files.set(name, parseManifestFile(name, text));
+      const hash = createHash('sha256').update(text).digest('hex');
+      const last = this.parsedFiles.get(name);
+      let parsed = last?.hash === hash ? last.parsed : undefined;
+      if (parsed === undefined) {
+        parsed = parseManifestFile(name, text);
+        this.filesParsed++;
+      }
+      files.set(name, parsed);
+      parsedFiles.set(name, { hash, parsed });
     }
     if (this.closed && !initial) return;
+    this.parsedFiles = parsedFiles;
     this.commit(files);
     this.reloads++;
   }
 
   /** Decides the new desired state from the parsed files and applies it in one batch. */
-  private commit(files: ReadonlyMap<string, ReturnType<typeof parseManifestFile>>): void {
+  private commit(files: ReadonlyMap<string, ParsedFile>): void {
     const rejections: ObjectRejection[] = [];
     const occurrences = new Map<string, AcceptedEntry[]>();
     const refused: Array<{ entry: RefusedEntry; file: string }> = [];
@@ -220,7 +237,9 @@ export class ManifestsSource implements ObjectSource {
       }
       for (const a of parsed.accepted) {
         const key = keyOfObject(a.object);
-        occurrences.set(key, [...(occurrences.get(key) ?? []), a]);
+        const list = occurrences.get(key);
+        if (list === undefined) occurrences.set(key, [a]);
+        else list.push(a);
       }
       for (const r of parsed.refused) {
         rejections.push(r.rejection);
@@ -262,7 +281,11 @@ export class ManifestsSource implements ObjectSource {
     }
 
     const contributions = new Map<string, KubeObject[]>();
-    for (const { object, file } of desired.values()) contributions.set(file, [...(contributions.get(file) ?? []), object]);
+    for (const { object, file } of desired.values()) {
+      const list = contributions.get(file);
+      if (list === undefined) contributions.set(file, [object]);
+      else list.push(object);
+    }
     this.contributions = contributions;
     const changed = this.core.replaceKinds(KINDS, [...desired.values()].map((d) => d.object));
     this.reporter.replace(rejections);

@@ -2,7 +2,7 @@
 // immutable snapshots (a translation never sees a half-applied batch).
 //
 // Invariant: a snapshot handed out is never mutated; apply() builds the next one copy-on-write
-// (only the kinds a batch touches are copied).
+// (only the kinds a batch touches are copied; the others keep their maps, objects and sorted lists).
 
 import { KINDS, objectKey, type Kind, type KubeObject, type ObjectSnapshot } from './objects.js';
 
@@ -14,12 +14,16 @@ export type ObjectChange =
 type KindMap = ReadonlyMap<string, KubeObject>;
 
 class Snapshot implements ObjectSnapshot {
-  private readonly sorted = new Map<Kind, readonly KubeObject[]>();
+  private readonly sorted: Map<Kind, readonly KubeObject[]>;
 
+  /** `sorted`: lists already made of kinds whose map is the same as here (carried over, not re-sorted). */
   constructor(
     readonly version: number,
     private readonly byKind: ReadonlyMap<Kind, KindMap>,
-  ) {}
+    sorted: ReadonlyMap<Kind, readonly KubeObject[]> = new Map(),
+  ) {
+    this.sorted = new Map(sorted);
+  }
 
   list<K extends Kind>(kind: K, namespace?: string): readonly KubeObject<K>[] {
     let all = this.sorted.get(kind);
@@ -39,6 +43,13 @@ class Snapshot implements ObjectSnapshot {
   /** The raw maps, for the store to build the next snapshot from. */
   maps(): ReadonlyMap<Kind, KindMap> {
     return this.byKind;
+  }
+
+  /** The sorted lists made so far, except of `kinds`. */
+  sortedExcept(kinds: ReadonlySet<Kind>): Map<Kind, readonly KubeObject[]> {
+    const out = new Map<Kind, readonly KubeObject[]>();
+    for (const [kind, list] of this.sorted) if (!kinds.has(kind)) out.set(kind, list);
+    return out;
   }
 }
 
@@ -82,7 +93,8 @@ export class ObjectStore {
     if (changed.size === 0) return changed;
     const maps = new Map<Kind, KindMap>(this.current.maps());
     for (const [kind, m] of next) maps.set(kind, m);
-    this.current = new Snapshot(this.current.version + 1, maps);
+    // Kinds the batch left alone keep their list: the same array, not a re-sorted copy.
+    this.current = new Snapshot(this.current.version + 1, maps, this.current.sortedExcept(new Set(next.keys())));
     return changed;
   }
 

@@ -19,10 +19,13 @@ export function decodeMessage<T>(typeName: string, bytes: Uint8Array): T {
   }
 }
 
-/** Encodes a protobufjs plain object (camelCase fields, enums as numbers) as `typeName`. */
+/**
+ * Encodes a protobufjs plain object as `typeName`. The object must already have the message's shape
+ * (camelCase fields, enums as numbers, bytes as Uint8Array, nested messages as objects): it is
+ * encoded as it is, without a fromObject copy (the control plane encodes every resource of the mesh).
+ */
 export function encodeMessage(typeName: string, object: Record<string, unknown>): Uint8Array {
-  const type = protoType(typeName);
-  return type.encode(type.fromObject(object)).finish();
+  return protoType(typeName).encode(object).finish();
 }
 
 /** 4 bytes for IPv4, 16 for IPv6, network order (istio.workload addresses are raw bytes). */

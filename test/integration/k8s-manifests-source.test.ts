@@ -116,6 +116,30 @@ test('edits apply; removed objects and files are pruned; new subfolders are watc
   await waitUntil(() => source.snapshot().list('ServiceAccount').length === 0, 'a removed subfolder prunes its objects');
 });
 
+test('a reload parses only the files whose content changed: the others keep the very same objects', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'a.yaml'), docs(goodObject('Pod', 'pa'), goodObject('Service', 'web')));
+  await writeFile(join(dir, 'b.yaml'), docs(goodObject('Pod', 'pb')));
+  const { source } = await started(t, dir);
+  assert.equal(source.filesParsed, 2);
+  const pa = source.snapshot().get('Pod', 'default', 'pa');
+  // b.yaml rewritten; a.yaml replaced by a new file with the same bytes. Both swapped in whole
+  // (rename), so no reload can read a half-written file.
+  const replace = async (file: string, text: string): Promise<void> => {
+    await writeFile(join(dir, `.${file}.tmp`), text);
+    await rename(join(dir, `.${file}.tmp`), join(dir, file));
+  };
+  await replace('b.yaml', docs(goodObject('Pod', 'pb2')));
+  await replace('a.yaml', docs(goodObject('Pod', 'pa'), goodObject('Service', 'web')));
+  await waitUntil(() => source.snapshot().get('Pod', 'default', 'pb2') !== undefined, 'the edit of b.yaml applies');
+  assert.equal(source.filesParsed, 3, 'only b.yaml was parsed again');
+  // A real edit of a.yaml is seen.
+  await replace('a.yaml', docs(goodObject('Pod', 'pa'), withField(goodObject('Service', 'web'), 'spec.ports.0.port', 82)));
+  await waitUntil(() => (source.snapshot().get('Service', 'default', 'web') as { spec: { ports: Array<{ port: number }> } }).spec.ports[0]!.port === 82, 'the edit of a.yaml applies');
+  assert.equal(source.filesParsed, 4);
+  assert.equal(source.snapshot().get('Pod', 'default', 'pa'), pa, 'an object the edit left alone stays the same object');
+});
+
 test('a bad object is refused alone, with file, document, identity, path and reason; counted, logged once, cleared when fixed', async (t) => {
   const dir = await tempDir(t);
   const badPod = withField(goodObject('Pod', 'web'), 'spec.containers.0.ports.0.containerPort', 'x');

@@ -1,9 +1,9 @@
-// Table-driven tests for the ADS resource versions and cache: content hashing, set diffs, atomic
+// Table-driven tests for the ADS resource versions and cache: content hashing, what changed per step, atomic
 // multi-type steps, the change journal, and the wire encoding of resources and responses.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentVersion, diffVersions } from '../../src/controlplane/ads/versions.js';
+import { contentVersion } from '../../src/controlplane/ads/versions.js';
 import { JOURNAL_LENGTH, ResourceCache } from '../../src/controlplane/ads/resource-cache.js';
 import { encodeDeltaResponse, encodeResource, resourceValue } from '../../src/controlplane/ads/wire.js';
 import { decodeResponse, testProtoRoot } from '../helpers/ads-client.js';
@@ -25,21 +25,6 @@ test('contentVersion: equal bytes give equal versions, any difference another; 1
   for (const [x, y, same] of cases) {
     assert.equal(contentVersion(b(x)) === contentVersion(b(y)), same, `${x.slice(0, 5)} vs ${y.slice(0, 5)}`);
     assert.match(contentVersion(b(x)), /^[0-9a-f]{16}$/);
-  }
-});
-
-test('diffVersions: changed = added or new version, removed = gone; sorted', () => {
-  const cases: Array<{ before: Record<string, string>; after: Record<string, string>; changed: string[]; removed: string[] }> = [
-    { before: {}, after: {}, changed: [], removed: [] },
-    { before: {}, after: { b: '1', a: '1' }, changed: ['a', 'b'], removed: [] },
-    { before: { a: '1', b: '1' }, after: {}, changed: [], removed: ['a', 'b'] },
-    { before: { a: '1', b: '1' }, after: { a: '1', b: '2' }, changed: ['b'], removed: [] },
-    { before: { a: '1', b: '1' }, after: { a: '1', c: '1' }, changed: ['c'], removed: ['b'] },
-    { before: { a: '1' }, after: { a: '1' }, changed: [], removed: [] },
-  ];
-  for (const c of cases) {
-    const d = diffVersions(new Map(Object.entries(c.before)), new Map(Object.entries(c.after)));
-    assert.deepEqual({ changed: [...d.changed], removed: [...d.removed] }, { changed: c.changed, removed: c.removed }, JSON.stringify(c));
   }
 });
 
@@ -78,6 +63,29 @@ test('ResourceCache: an unchanged resource keeps its entry; the caller may reuse
   assert.equal(Buffer.from(resourceValue(entry.encoded, entry.size)).toString(), 'hello');
   assert.equal(cache.setResources(T1, new Map([['a', b('hello')]])), undefined);
   assert.equal(cache.view(T1).get('a'), entry, 'same entry object kept');
+});
+
+test('ResourceCache stableBuffers: the same buffer again is unchanged at once; equal new bytes keep the version; views are never mutated', () => {
+  const cache = new ResourceCache();
+  const a = b('A1');
+  const c = b('C1');
+  cache.setMany([[T1, new Map([['a', a], ['c', c]])]], { stableBuffers: true });
+  const v1 = cache.view(T1);
+  // The same buffers: no change, and the very same view.
+  assert.equal(cache.setMany([[T1, new Map([['a', a], ['c', c]])]], { stableBuffers: true }), undefined);
+  assert.equal(cache.view(T1), v1);
+  // New buffers, same bytes: no change, no revision; the entries keep their version.
+  const revision = cache.revision;
+  assert.equal(cache.setMany([[T1, new Map([['a', b('A1')], ['c', b('C1')]])]], { stableBuffers: true }), undefined);
+  assert.equal(cache.revision, revision);
+  assert.equal(cache.view(T1).get('a')?.version, v1.get('a')?.version);
+  // A changed, an added and a removed resource in one step; the view of before is left as it was.
+  const change = cache.setMany([[T1, new Map([['a', b('A2')], ['d', b('D1')]])]], { stableBuffers: true });
+  assert.deepEqual(change?.types.get(T1), { changed: ['a', 'd'], removed: ['c'] });
+  assert.deepEqual([...cache.view(T1).keys()].sort(), ['a', 'd']);
+  assert.deepEqual([...v1.keys()].sort(), ['a', 'c'], 'an older view is never changed');
+  assert.equal(v1.get('a')?.version, contentVersion(b('A1')));
+  assert.equal(cache.view(T1).get('a')?.version, contentVersion(b('A2')));
 });
 
 test('ResourceCache.setMany: several types in one revision and one event; a bad argument changes nothing', () => {

@@ -11,6 +11,8 @@ import type { Logger } from '../../common/log.js';
 import type { AdsMetrics } from './ads-metrics.js';
 import type { AdsListenerKind, AdsPrincipal } from './authenticator.js';
 import type { ResourceCache } from './resource-cache.js';
+import type { EncodedResponse, FullSyncCache } from './full-sync-cache.js';
+import type { SendBudget, SendGrant } from './send-budget.js';
 import { TypeSubscription } from './subscription.js';
 import { decodeDeltaRequest, encodeDeltaResponse, type DeltaRequest, type NodeInfo } from './wire.js';
 
@@ -27,6 +29,10 @@ export interface ConnectionDeps {
   readonly controlPlane: string | undefined;
   /** Most type URLs one stream may subscribe to (bounds per-stream state; a client needs a few). */
   readonly maxTypes: number;
+  /** Shared by every stream of the server: large responses take turns. */
+  readonly budget: SendBudget;
+  /** Shared by every stream of the server: the encoded whole-view first responses. */
+  readonly fullSyncs: FullSyncCache;
   /** Called once when the stream is over, whoever ended it. */
   readonly onClosed: (conn: AdsConnection) => void;
 }
@@ -45,6 +51,10 @@ interface TypeStream {
   /** Cache revision the last plan was made against. */
   syncedRevision: number;
   pushes: number;
+  /** Waiting for the send budget: the next plan is made when `wake` is called. */
+  waiting: boolean;
+  /** What the send budget calls when this type may try again. */
+  wake: () => void;
 }
 
 /** One type in the debug view (istiod /debug/adsz style). */
@@ -82,6 +92,8 @@ export class AdsConnection {
   readonly #deps: ConnectionDeps;
   readonly #log: Logger;
   readonly #types = new Map<string, TypeStream>();
+  /** Send grants of writes not yet completed, returned when they complete or the stream ends. */
+  readonly #grants = new Set<SendGrant>();
   #node: NodeInfo | undefined;
   #closed = false;
 
@@ -168,6 +180,9 @@ export class AdsConnection {
   #finish(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const ts of this.#types.values()) if (ts.waiting) this.#deps.budget.cancel(ts.wake);
+    for (const g of this.#grants) g.release();
+    this.#grants.clear();
     this.#log.info({ node: this.nodeId, reason }, 'ADS: connection closed');
     this.#deps.onClosed(this);
   }
@@ -201,6 +216,8 @@ export class AdsConnection {
         return this.fail(GrpcStatus.RESOURCE_EXHAUSTED, `more than ${this.#deps.maxTypes} type URLs on one stream`);
       }
       ts = newTypeStream(req.typeUrl);
+      const stream = ts;
+      stream.wake = () => this.#tryPush(stream, true);
       // First request of the type: a (re)connect. Any nonce it carries is from another stream.
       ts.sub.applyInitial(req.subscribe, req.unsubscribe, req.initialVersions);
       this.#types.set(req.typeUrl, ts);
@@ -233,8 +250,11 @@ export class AdsConnection {
     // flight go out now as one response; changes still inside the debounce window wait for it.
   }
 
-  #tryPush(ts: TypeStream): void {
-    if (this.#closed || !ts.dirty || ts.inFlight !== undefined) return;
+  /** `woken`: called by the send budget, whose turn this is (otherwise a waiting type keeps waiting). */
+  #tryPush(ts: TypeStream, woken = false): void {
+    // Woken: no longer in the budget's queue, whatever happens next.
+    if (woken) ts.waiting = false;
+    if (this.#closed || !ts.dirty || ts.inFlight !== undefined || ts.waiting) return;
     const { cache } = this.#deps;
     const view = cache.view(ts.typeUrl);
     const revision = cache.revision;
@@ -249,37 +269,55 @@ export class AdsConnection {
       }
     }
     const delta = ts.sub.plan(view, candidates);
-    ts.dirty = false;
-    ts.syncedRevision = revision;
     if (!delta.respond) {
-      ts.sub.settle();
+      ts.dirty = false;
+      ts.syncedRevision = revision;
+      ts.sub.settle(delta);
       return;
     }
+    let resourceBytes = 0;
+    for (const e of delta.resources) resourceBytes += e.encoded.length;
+    // The plan is dropped if it must wait: it is made again, against the cache of then, when woken.
+    const grant = this.#deps.budget.tryAcquire(resourceBytes, ts.wake, woken);
+    if (grant === undefined) {
+      ts.waiting = true;
+      this.#log.debug({ node: this.nodeId, type: ts.typeUrl, bytes: resourceBytes }, 'ADS: large response waits for the send budget');
+      return;
+    }
+    this.#grants.add(grant);
+    ts.dirty = false;
+    ts.syncedRevision = revision;
     ts.sub.commit(delta);
     const carriesChange =
       changedAt !== undefined && candidates !== undefined && (delta.resources.some((e) => candidates.has(e.name)) || delta.removed.some((n) => candidates.has(n)));
-    const nonce = this.#deps.nonce();
-    const bytes = encodeDeltaResponse({
-      typeUrl: ts.typeUrl,
-      nonce,
-      systemVersionInfo: String(revision),
-      resources: delta.resources.map((e) => e.encoded),
-      removed: delta.removed,
-      controlPlane: this.#deps.controlPlane,
-    });
+    const encode = (): EncodedResponse => {
+      const nonce = this.#deps.nonce();
+      const response = {
+        typeUrl: ts.typeUrl,
+        nonce,
+        systemVersionInfo: String(revision),
+        resources: delta.resources.map((e) => e.encoded),
+        removed: delta.removed,
+        controlPlane: this.#deps.controlPlane,
+      };
+      return { nonce, bytes: encodeDeltaResponse(response) };
+    };
+    // A stream's first response carrying the whole view is the same for every stream: encoded once.
+    const whole = ts.pushes === 0 && delta.removed.length === 0 && delta.resources.length === view.size;
+    const { nonce, bytes } = whole ? this.#deps.fullSyncs.get(ts.typeUrl, revision, encode) : encode();
     ts.inFlight = nonce;
     ts.nonceSent = nonce;
     ts.pushes++;
     const { metrics } = this.#deps;
     metrics.pushes.inc({ type: ts.typeUrl });
-    let resourceBytes = 0;
-    for (const e of delta.resources) resourceBytes += e.encoded.length;
     metrics.resourceBytes.inc({ type: ts.typeUrl }, resourceBytes);
     this.#log.debug(
       { node: this.nodeId, type: ts.typeUrl, nonce, resources: delta.resources.length, removed: delta.removed.length, bytes: bytes.length },
       'ADS: push',
     );
     this.#call.write(bytes, (err?: Error | null) => {
+      grant.release();
+      this.#grants.delete(grant);
       if (err) {
         this.#log.debug({ node: this.nodeId, type: ts.typeUrl, err: err.message }, 'ADS: write failed');
         this.#finish('write failed');
@@ -302,5 +340,7 @@ function newTypeStream(typeUrl: string): TypeStream {
     dirty: true,
     syncedRevision: 0,
     pushes: 0,
+    waiting: false,
+    wake: () => undefined,
   };
 }

@@ -1,5 +1,5 @@
-// The delta ADS server (istiod's discovery server role): a plaintext listener (15010) and a TLS one
-// (15012), per-stream authentication, cache changes debounced and fanned out to every stream.
+// The delta ADS server (istiod's discovery server role): plaintext (15010) and TLS (15012) listeners, per-stream
+// authentication, cache changes debounced and fanned out to every stream, full syncs taking turns (send budget).
 
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -13,6 +13,8 @@ import { clientIdentity, TlsListenerCredentials, type ClientCertificatePolicy, t
 import type { AdsAuthenticator, AdsCallInfo, AdsListenerKind, AdsPrincipal } from './authenticator.js';
 import { DEFAULT_DEBOUNCE, Debouncer, type DebounceOptions } from './debouncer.js';
 import type { ResourceCache } from './resource-cache.js';
+import { FullSyncCache } from './full-sync-cache.js';
+import { DEFAULT_LARGE_BYTES_IN_FLIGHT, DEFAULT_SMALL_RESPONSE_BYTES, SendBudget, type SendBudgetOptions } from './send-budget.js';
 
 /** istiod's ports: plaintext xDS and TLS xDS (+CA). */
 export const PLAINTEXT_ADS_PORT = 15010;
@@ -58,6 +60,11 @@ export interface AdsServerOptions {
   /** control_plane.identifier in every response. */
   readonly controlPlaneId?: string;
   /**
+   * Large responses (full syncs) being written at once across all streams, bytes; smaller ones never
+   * wait (default: DEFAULT_LARGE_BYTES_IN_FLIGHT, DEFAULT_SMALL_RESPONSE_BYTES).
+   */
+  readonly sendBudget?: SendBudgetOptions;
+  /**
    * Mounts more gRPC services on every listener (istiod serves its CA next to xDS on 15010/15012);
    * called once per grpc.Server before it binds.
    */
@@ -77,6 +84,8 @@ export class AdsServer {
   readonly #log: Logger;
   readonly #metrics: AdsMetrics;
   readonly #debouncer: Debouncer<string>;
+  readonly #budget: SendBudget;
+  readonly #fullSyncs = new FullSyncCache();
   readonly #connections = new Map<string, AdsConnection>();
   /** Calls whose authenticator has not answered yet: ended on close. */
   readonly #authenticating = new Set<DeltaCall>();
@@ -96,6 +105,7 @@ export class AdsServer {
     this.#log = options.logger;
     this.#metrics = new AdsMetrics(options.registry);
     this.#debouncer = new Debouncer(options.debounce ?? DEFAULT_DEBOUNCE, (types) => this.#push(types));
+    this.#budget = new SendBudget(options.sendBudget ?? { limitBytes: DEFAULT_LARGE_BYTES_IN_FLIGHT, smallBytes: DEFAULT_SMALL_RESPONSE_BYTES });
   }
 
   /** Bound ports (after start). */
@@ -192,6 +202,7 @@ export class AdsServer {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#debouncer.cancel();
+    this.#fullSyncs.clear();
   }
 
   #push(types: ReadonlySet<string>): void {
@@ -308,6 +319,8 @@ export class AdsServer {
       nonce: () => `${this.#noncePrefix}-${(++this.#nonceSeq).toString(36)}`,
       controlPlane: this.#options.controlPlaneId,
       maxTypes: this.#options.maxTypesPerStream ?? DEFAULT_MAX_TYPES_PER_STREAM,
+      budget: this.#budget,
+      fullSyncs: this.#fullSyncs,
       onClosed: (c) => {
         if (this.#connections.delete(c.id)) this.#metrics.clients.dec();
       },

@@ -17,5 +17,6 @@ export {
   type AdsDebugView,
 } from './ads-server.js';
 export type { AdsConnectionDebug, AdsTypeDebug } from './ads-connection.js';
+export { SendBudget, DEFAULT_LARGE_BYTES_IN_FLIGHT, DEFAULT_SMALL_RESPONSE_BYTES, type SendBudgetOptions, type SendGrant } from './send-budget.js';
 export { allowAnyClient, requireSpiffeClient, type AdsAuthenticator, type AdsCallInfo, type AdsListenerKind, type AdsPrincipal } from './authenticator.js';
 export type { ServingCertificate, ClientCertificatePolicy } from './tls-credentials.js';

@@ -1,7 +1,7 @@
 // The resource cache the control plane feeds: per type URL, the full desired set of encoded resources.
 // It versions them by content, works out what changed, and keeps a short journal so pushes look only at changes.
 
-import { diffVersions, contentVersion } from './versions.js';
+import { contentVersion } from './versions.js';
 import { encodeResource, resourceValue } from './wire.js';
 
 /** One cached resource. Immutable; replaced, never mutated, when its content changes. */
@@ -13,6 +13,11 @@ export interface CacheEntry {
   readonly encoded: Uint8Array;
   /** Size of the message itself, bytes. */
   readonly size: number;
+  /**
+   * The caller's buffer this entry was made from, when the caller promised not to change it
+   * (setMany `stableBuffers`): the same buffer given again is known unchanged without comparing.
+   */
+  readonly source?: Uint8Array;
 }
 
 /** One type's resources at one revision. Never mutated: a change builds a new map. */
@@ -71,22 +76,27 @@ export class ResourceCache {
   /**
    * Replaces the full desired sets of several types in one step: one revision, one change event,
    * so a client never sees a push with half of the step. Synchronous: readers see before or after.
-   * The caller may reuse its buffers afterwards (their bytes are copied into the entries).
+   * The caller may reuse its buffers afterwards (their bytes are copied into the entries), unless it
+   * passes `stableBuffers`: it then never changes a buffer once given, and a buffer given again is
+   * taken as unchanged without comparing bytes (the pipeline hands back the same buffer for an
+   * unchanged resource, so a change of one resource does not compare them all).
    */
-  setMany(updates: Iterable<readonly [string, ReadonlyMap<string, Uint8Array>]>): CacheChange | undefined {
+  setMany(updates: Iterable<readonly [string, ReadonlyMap<string, Uint8Array>]>, opts: { readonly stableBuffers?: boolean } = {}): CacheChange | undefined {
     // Build every new view first, commit after: a throw (bad argument) leaves the cache untouched.
     const staged: Array<{ typeUrl: string; view: TypeView; names: string[]; changed: string[]; removed: string[] }> = [];
+    /** Views whose entries only took the caller's new buffers (same versions): kept without a change. */
+    const refreshed: Array<{ typeUrl: string; view: TypeView }> = [];
     const seen = new Set<string>();
     for (const [typeUrl, resources] of updates) {
       if (typeUrl === '') throw new TypeError('setResources: empty type URL');
       if (seen.has(typeUrl)) throw new TypeError(`setMany: type ${typeUrl} given twice`);
       seen.add(typeUrl);
       const before = this.#types.get(typeUrl)?.view ?? EMPTY_VIEW;
-      const view = buildView(typeUrl, before, resources);
-      const diff = diffVersions(versionsOf(before), versionsOf(view));
-      if (diff.changed.length === 0 && diff.removed.length === 0) continue;
-      staged.push({ typeUrl, view, names: [...diff.changed, ...diff.removed], changed: [...diff.changed], removed: [...diff.removed] });
+      const { view, changed, removed } = buildView(typeUrl, before, resources, opts.stableBuffers === true);
+      if (changed.length > 0 || removed.length > 0) staged.push({ typeUrl, view, names: [...changed, ...removed], changed, removed });
+      else if (view !== before) refreshed.push({ typeUrl, view });
     }
+    for (const r of refreshed) this.#types.get(r.typeUrl)!.view = r.view;
     if (staged.length === 0) return undefined;
     const revision = ++this.#revision;
     const at = performance.now();
@@ -141,27 +151,49 @@ export class ResourceCache {
   }
 }
 
-function versionsOf(view: TypeView): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [name, entry] of view) out.set(name, entry.version);
-  return out;
-}
-
-/** The new view: unchanged bytes keep their entry (no hashing), others are hashed and encoded. */
-function buildView(typeUrl: string, before: TypeView, resources: ReadonlyMap<string, Uint8Array>): TypeView {
-  const view = new Map<string, CacheEntry>();
-  for (const [name, bytes] of resources) {
+/**
+ * The new view and what changed (sorted names): unchanged bytes keep their entry (no hashing);
+ * others are hashed, and a resource whose version moved is encoded anew. The view is the old one
+ * when nothing changed, else a copy of it with the changes applied (one allocation of the final size).
+ */
+function buildView(
+  typeUrl: string,
+  before: TypeView,
+  resources: ReadonlyMap<string, Uint8Array>,
+  stable: boolean,
+): { view: TypeView; changed: string[]; removed: string[] } {
+  const updates: CacheEntry[] = [];
+  const changed: string[] = [];
+  /** Names of `before` that are still wanted. */
+  let present = 0;
+  // forEach, not for-of: no [name, bytes] pair allocated per resource (tens of thousands per change).
+  resources.forEach((bytes, name) => {
     if (name === '') throw new TypeError(`setResources: empty resource name in ${typeUrl}`);
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`setResources: ${typeUrl} ${name} is not a Uint8Array`);
     const old = before.get(name);
+    if (old !== undefined) present++;
+    if (old !== undefined && stable && old.source === bytes) return;
     if (old !== undefined && old.size === bytes.length && sameBytes(resourceValue(old.encoded, old.size), bytes)) {
-      view.set(name, old);
-      continue;
+      if (stable) updates.push({ ...old, source: bytes });
+      return;
     }
     const version = contentVersion(bytes);
-    view.set(name, { name, version, encoded: encodeResource(name, version, typeUrl, bytes), size: bytes.length });
+    if (old !== undefined && old.version === version) {
+      if (stable) updates.push({ ...old, source: bytes });
+      return;
+    }
+    updates.push({ name, version, encoded: encodeResource(name, version, typeUrl, bytes), size: bytes.length, ...(stable ? { source: bytes } : {}) });
+    changed.push(name);
+  });
+  const removed: string[] = [];
+  if (present < before.size) {
+    for (const name of before.keys()) if (!resources.has(name)) removed.push(name);
   }
-  return view;
+  if (updates.length === 0 && removed.length === 0) return { view: before, changed, removed };
+  const view = new Map(before);
+  for (const e of updates) view.set(e.name, e);
+  for (const name of removed) view.delete(name);
+  return { view, changed: changed.sort(), removed: removed.sort() };
 }
 
 /** Byte equality without copying either side. */

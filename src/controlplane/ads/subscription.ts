@@ -13,6 +13,7 @@
 //   On a non-wildcard stream those names are subscribed too, as istiod does.
 // - Unsubscribed names are forgotten without a removal (the client drops them itself).
 
+import { KnownVersions } from './known-versions.js';
 import type { CacheEntry, TypeView } from './resource-cache.js';
 
 export const WILDCARD = '*';
@@ -23,6 +24,8 @@ export interface PlannedDelta {
   readonly removed: readonly string[];
   /** Send even when empty (the first request of a type always gets an answer). */
   readonly respond: boolean;
+  /** The view it was planned against. */
+  readonly view: TypeView;
 }
 
 export class TypeSubscription {
@@ -32,8 +35,12 @@ export class TypeSubscription {
   #star = false;
   /** Explicitly subscribed names, without "*". */
   readonly #names = new Set<string>();
-  /** name → version the client holds, as far as this server knows (what it sent or was told). */
-  readonly #known = new Map<string, string>();
+  /**
+   * name → version the client holds, as far as this server knows (what it sent or was told). A
+   * wildcard stream holds exactly the view of its last plan once that plan is committed or
+   * settled (every name that differed was sent or removed), so it is kept as that view, not copied.
+   */
+  readonly #known = new KnownVersions();
   /** Names owed an answer even if unchanged: newly subscribed, or announced with version "". */
   readonly #pending = new Set<string>();
   /** Compare the whole view at the next plan (first request, wildcard turned on, journal lost). */
@@ -52,7 +59,7 @@ export class TypeSubscription {
 
   /** name → version the client holds (a copy). */
   knownVersions(): Map<string, string> {
-    return new Map(this.#known);
+    return this.#known.toMap();
   }
 
   get needsFullScan(): boolean {
@@ -114,7 +121,7 @@ export class TypeSubscription {
   /** Forgets what the client holds outside its interest (no removals are owed for those). */
   #prune(): void {
     if (this.wildcard) return;
-    for (const name of this.#known.keys()) if (!this.#names.has(name)) this.#known.delete(name);
+    this.#known.retain((name) => this.#names.has(name));
     for (const name of this.#pending) if (!this.#names.has(name)) this.#pending.delete(name);
   }
 
@@ -146,7 +153,7 @@ export class TypeSubscription {
         removed.push(name);
       }
     }
-    return { resources, removed, respond: this.#initialOwed || resources.length > 0 || removed.length > 0 };
+    return { resources, removed, respond: this.#initialOwed || resources.length > 0 || removed.length > 0, view };
   }
 
   /**
@@ -154,15 +161,19 @@ export class TypeSubscription {
    * a NACKed version is not sent again until its content (and so its version) changes.
    */
   commit(delta: PlannedDelta): void {
-    for (const entry of delta.resources) this.#known.set(entry.name, entry.version);
-    for (const name of delta.removed) this.#known.delete(name);
+    if (this.wildcard) this.#known.rebase(delta.view);
+    else {
+      for (const entry of delta.resources) this.#known.set(entry.name, entry.version);
+      for (const name of delta.removed) this.#known.delete(name);
+    }
     this.#pending.clear();
     this.#fullScan = false;
     this.#initialOwed = false;
   }
 
   /** A plan with nothing to send still brings the subscription up to date. */
-  settle(): void {
+  settle(delta: PlannedDelta): void {
+    if (this.wildcard) this.#known.rebase(delta.view);
     this.#fullScan = false;
   }
 }

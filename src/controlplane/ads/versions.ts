@@ -10,20 +10,3 @@ const VERSION_HEX_DIGITS = 16;
 export function contentVersion(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, VERSION_HEX_DIGITS);
 }
-
-/** What changed between two versions of one type's resource set. Names are sorted. */
-export interface SetDiff {
-  /** Added or with a new version. */
-  readonly changed: readonly string[];
-  /** In `before`, not in `after`. */
-  readonly removed: readonly string[];
-}
-
-/** name → version maps before and after; a name whose version is equal is unchanged. */
-export function diffVersions(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): SetDiff {
-  const changed: string[] = [];
-  const removed: string[] = [];
-  for (const [name, version] of after) if (before.get(name) !== version) changed.push(name);
-  for (const name of before.keys()) if (!after.has(name)) removed.push(name);
-  return { changed: changed.sort(), removed: removed.sort() };
-}

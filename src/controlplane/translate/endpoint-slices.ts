@@ -23,32 +23,54 @@ function sliceService(slice: Slice, servicesByKey: ReadonlyMap<string, ServiceIn
 }
 
 /**
- * Services (not already selecting the pod) whose EndpointSlices list the pod by targetRef
- * (kind Pod, namespace, name and uid all equal; a targetRef without a namespace means the slice's).
+ * Per pod, the translated Services whose EndpointSlices list it by targetRef (kind Pod, namespace,
+ * name and uid all equal; a targetRef without a namespace means the slice's), in slice order, each
+ * once. Built once per translation: a pod's lookup is two map accesses, not a scan of every slice.
+ */
+export class PodSliceIndex {
+  /** namespace → pod name → the targetRefs' uids with their Services. */
+  readonly #byPod = new Map<string, Map<string, Array<{ readonly uid: string; readonly services: ServiceInfo[] }>>>();
+
+  constructor(snapshot: ObjectSnapshot, servicesByKey: ReadonlyMap<string, ServiceInfo>, options: TranslateOptions) {
+    for (const slice of snapshot.list('EndpointSlice')) {
+      const svc = sliceService(slice, servicesByKey, options);
+      if (svc === undefined) continue;
+      for (const ep of slice.endpoints) {
+        const t = ep.targetRef;
+        if (t?.kind !== 'Pod' || t.name === undefined) continue;
+        const ns = t.namespace ?? slice.metadata.namespace ?? '';
+        let byName = this.#byPod.get(ns);
+        if (byName === undefined) this.#byPod.set(ns, (byName = new Map()));
+        let refs = byName.get(t.name);
+        if (refs === undefined) byName.set(t.name, (refs = []));
+        const uid = t.uid ?? '';
+        let ref = refs.find((r) => r.uid === uid);
+        if (ref === undefined) refs.push((ref = { uid, services: [] }));
+        if (!ref.services.includes(svc)) ref.services.push(svc);
+      }
+    }
+  }
+
+  /** The Services whose slices list `pod`, in slice order (the same array for the same pod and index). */
+  of(pod: KubeObject<'Pod'>): readonly ServiceInfo[] {
+    const refs = this.#byPod.get(pod.metadata.namespace ?? '')?.get(pod.metadata.name);
+    if (refs === undefined) return NONE;
+    const uid = pod.metadata.uid ?? '';
+    return refs.find((r) => r.uid === uid)?.services ?? NONE;
+  }
+}
+
+const NONE: readonly ServiceInfo[] = [];
+
+/**
+ * Services (not already selecting the pod) whose EndpointSlices list the pod by targetRef.
  * A slice that only shares the pod's IP is not merged with the pod.
  */
-export function servicesFromSlices(
-  pod: KubeObject<'Pod'>,
-  already: readonly ServiceInfo[],
-  snapshot: ObjectSnapshot,
-  servicesByKey: ReadonlyMap<string, ServiceInfo>,
-  options: TranslateOptions,
-): ServiceInfo[] {
+export function servicesFromSlices(pod: KubeObject<'Pod'>, already: readonly ServiceInfo[], slices: PodSliceIndex): ServiceInfo[] {
+  const listed = slices.of(pod);
+  if (listed.length === 0) return [];
   const seen = new Set(already.map((s) => s.service.hostname));
-  const out: ServiceInfo[] = [];
-  for (const slice of snapshot.list('EndpointSlice')) {
-    const refersToPod = slice.endpoints.some((ep) => {
-      const t = ep.targetRef;
-      return t?.kind === 'Pod' && t.name === pod.metadata.name && (t.uid ?? '') === (pod.metadata.uid ?? '') &&
-        (t.namespace ?? slice.metadata.namespace) === pod.metadata.namespace;
-    });
-    if (!refersToPod) continue;
-    const svc = sliceService(slice, servicesByKey, options);
-    if (svc === undefined || seen.has(svc.service.hostname)) continue;
-    seen.add(svc.service.hostname);
-    out.push(svc);
-  }
-  return out;
+  return listed.filter((s) => !seen.has(s.service.hostname));
 }
 
 /**

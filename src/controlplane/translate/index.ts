@@ -1,7 +1,7 @@
-// Public surface of the mesh translation (Kubernetes objects → the node agents' workload model):
-// translateMesh, its options and result, and the HTTPRoute status it computes.
+// Public surface of the mesh translation (Kubernetes objects → the node agents' workload model): translateMesh,
+// MeshTranslator (successive snapshots, reusing what did not change), their options and result, route status.
 
-export { translateMesh } from './mesh.js';
+export { translateMesh, MeshTranslator } from './mesh.js';
 export { MESH_CONTROLLER } from './labels.js';
 export type { MeshTranslation, ObjectRef, TranslateOptions, TranslationError, WaypointInfo } from './types.js';
 export type { HttpRouteStatus, ParentRef, RouteCondition, RouteParentStatus } from './route-status.js';

@@ -3,7 +3,7 @@
 
 import type { KubeObject } from '../../k8s/index.js';
 import { canonicalIp, type LoadBalancing, type NetworkAddress, type Service } from '../../state/index.js';
-import { ANNOTATION, labelsOf, serviceHostname, type Labels } from './labels.js';
+import { ANNOTATION, labelsOf, selectsLabels, serviceHostname, type Labels } from './labels.js';
 import { servicePortMap } from './named-ports.js';
 import { refOf, type Problems, type TranslateOptions } from './types.js';
 import type { WaypointIndex } from './waypoints.js';
@@ -127,3 +127,41 @@ export function selectingServices(pod: KubeObject<'Pod'>, services: readonly Ser
       Object.entries(s.selector).every(([k, v]) => labels[k] === v),
   );
 }
+
+/**
+ * The Services that select a pod, found without scanning them all: each Service with a non-empty
+ * selector is filed under its namespace and one of its selector's label pairs; a pod looks up each
+ * of its own labels, and only those candidates are checked in full. Same result and order as
+ * selectingServices (the order of `services`).
+ */
+export class ServiceSelectorIndex {
+  /** `namespace \0 key \0 value` → Services filed there, with their position in `services`. */
+  readonly #buckets = new Map<string, Array<{ readonly at: number; readonly info: ServiceInfo }>>();
+
+  constructor(services: readonly ServiceInfo[]) {
+    services.forEach((info, at) => {
+      const first = Object.entries(info.selector)[0];
+      if (first === undefined) return;
+      const key = bucketKey(info.service.namespace, first[0], first[1]);
+      let bucket = this.#buckets.get(key);
+      if (bucket === undefined) this.#buckets.set(key, (bucket = []));
+      bucket.push({ at, info });
+    });
+  }
+
+  selecting(pod: KubeObject<'Pod'>): ServiceInfo[] {
+    const labels = labelsOf(pod);
+    const ns = pod.metadata.namespace ?? '';
+    const found: Array<{ readonly at: number; readonly info: ServiceInfo }> = [];
+    for (const [k, v] of Object.entries(labels)) {
+      const bucket = this.#buckets.get(bucketKey(ns, k, v));
+      if (bucket === undefined) continue;
+      for (const c of bucket) if (selectsLabels(c.info.selector, labels)) found.push(c);
+    }
+    // A Service is filed once and a pod has one value per label key: no duplicates, only order to restore.
+    if (found.length > 1) found.sort((a, b) => a.at - b.at);
+    return found.map((c) => c.info);
+  }
+}
+
+const bucketKey = (namespace: string, key: string, value: string): string => `${namespace}\u0000${key}\u0000${value}`;

@@ -5,22 +5,27 @@ import { isAbsolute } from 'node:path';
 import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
 import { canonicalIp, serviceKey, type Locality, type PortMap, type Workload } from '../../state/index.js';
 import { selectedPolicyKeys, type TranslatedPolicy } from './authorization.js';
-import { servicesFromSlices } from './endpoint-slices.js';
+import { servicesFromSlices, type PodSliceIndex } from './endpoint-slices.js';
 import { isEnrolled, isTerminal, tunnelSettings } from './enrollment.js';
 import { ANNOTATION, LABEL, annotationsOf, labelsOf } from './labels.js';
 import { endpointPortMap } from './named-ports.js';
 import { peerAuthenticationKeys } from './peer-authentication.js';
-import { selectingServices, type ServiceInfo } from './services.js';
+import type { ServiceSelectorIndex } from './services.js';
 import { refOf, type Problems, type TranslateOptions } from './types.js';
 import type { WaypointIndex } from './waypoints.js';
 import { canonicalService, workloadMeta } from './workload-meta.js';
 
-/** Everything a pod's translation looks up, built once per snapshot. */
+/**
+ * Everything a pod's translation looks up, built once per snapshot. Reading another kind here
+ * means adding it to POD_CONTEXT_KINDS (mesh.ts), or a changed object of it would go unnoticed.
+ */
 export interface WorkloadContext {
   readonly snapshot: ObjectSnapshot;
   readonly options: TranslateOptions;
-  readonly services: readonly ServiceInfo[];
-  readonly servicesByKey: ReadonlyMap<string, ServiceInfo>;
+  /** The translated Services, by selector. */
+  readonly serviceIndex: ServiceSelectorIndex;
+  /** The translated Services whose EndpointSlices list a pod. */
+  readonly slices: PodSliceIndex;
   readonly policies: readonly TranslatedPolicy[];
   readonly peerAuthentications: readonly KubeObject<'PeerAuthentication'>[];
   readonly waypoints: WaypointIndex;
@@ -50,9 +55,9 @@ export function translatePod(pod: KubeObject<'Pod'>, ctx: WorkloadContext): Work
   const nsObj = ctx.snapshot.get('Namespace', undefined, namespace);
   const labels = labelsOf(pod);
 
-  const selected = selectingServices(pod, ctx.services);
+  const selected = ctx.serviceIndex.selecting(pod);
   const services = new Map<string, PortMap>();
-  for (const s of [...selected, ...servicesFromSlices(pod, selected, ctx.snapshot, ctx.servicesByKey, options)]) {
+  for (const s of [...selected, ...servicesFromSlices(pod, selected, ctx.slices)]) {
     services.set(serviceKey(s.service.namespace, s.service.hostname), endpointPortMap(s.object, pod));
   }
 
