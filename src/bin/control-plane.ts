@@ -22,7 +22,7 @@ import {
   type AdsAuthenticator,
   type TokenAuthenticator,
 } from '../controlplane/index.js';
-import { ClusterSource, loadKubeConfig, ManifestsSource, type ObjectSource } from '../k8s/index.js';
+import { ManifestsSource, type ObjectSource } from '../k8s/index.js';
 import { createRegistry, ErrorCounter } from '../metrics/index.js';
 import { encodeAddress, encodeAuthorization } from '../xds/index.js';
 
@@ -40,9 +40,9 @@ export class ControlPlane {
   readonly config: ControlConfig;
   readonly logger: Logger;
   readonly registry: Registry;
-  readonly source: ObjectSource;
   readonly cache = new ResourceCache();
-  readonly pipeline: MeshPipeline;
+  #source: ObjectSource | undefined;
+  #pipeline: MeshPipeline | undefined;
   private signer: MeshSigner | undefined;
   private ca: CaService | undefined;
   private tokens: (TokenAuthenticator & { destroy?(): void }) | undefined;
@@ -56,26 +56,32 @@ export class ControlPlane {
     this.config = config;
     this.logger = createLogger({ level: config.logLevel, format: config.logFormat, destination: options.logDestination });
     this.registry = createRegistry({ component: 'pilot' });
-    const errors = new ErrorCounter(this.registry);
-    const logger = this.logger.child({ component: 'objects' });
-    let statusWriter: RouteStatusWriter | undefined;
-    if (options.source !== undefined) {
-      // Injected (the scale bench): objects already in memory, nothing to write status to.
-      this.source = options.source;
-    } else if (config.source.kind === 'manifests') {
-      this.source = new ManifestsSource({ dir: config.source.dir, logger, registry: this.registry, errors });
-    } else {
-      const cluster = new ClusterSource({ logger, registry: this.registry, errors, kubeconfigPath: config.source.kubeconfig });
-      this.source = cluster;
-      // Gateway API status goes back to the cluster (manifests mode shows it in /debug/resources).
-      statusWriter = new RouteStatusWriter(
-        (kind, ns, name, status) => cluster.writeStatus(kind, ns, name, status),
-        this.logger.child({ component: 'status' }),
-        [MESH_CONTROLLER],
-      );
+    this.errors = new ErrorCounter(this.registry);
+    // Manifests (or an injected source) are built now; a cluster source in start(), which loads
+    // @kubernetes/client-node (~90 MB RSS) only when it is needed.
+    if (options.source !== undefined) this.build(options.source, undefined);
+    else if (config.source.kind === 'manifests') {
+      this.build(new ManifestsSource({ dir: config.source.dir, logger: this.logger.child({ component: 'objects' }), registry: this.registry, errors: this.errors }), undefined);
     }
-    this.pipeline = new MeshPipeline({
-      source: this.source,
+  }
+
+  private readonly errors: ErrorCounter;
+
+  get source(): ObjectSource {
+    if (!this.#source) throw new Error('control plane not started');
+    return this.#source;
+  }
+
+  get pipeline(): MeshPipeline {
+    if (!this.#pipeline) throw new Error('control plane not started');
+    return this.#pipeline;
+  }
+
+  private build(source: ObjectSource, statusWriter: RouteStatusWriter | undefined): void {
+    const config = this.config;
+    this.#source = source;
+    this.#pipeline = new MeshPipeline({
+      source,
       cache: this.cache,
       options: {
         clusterId: config.clusterId,
@@ -91,6 +97,18 @@ export class ControlPlane {
     });
   }
 
+  /** Cluster mode: the API server source, and Gateway API status written back to it. */
+  private async buildClusterSource(kubeconfig: string | undefined): Promise<void> {
+    const { ClusterSource } = await import('../k8s/cluster/index.js');
+    const cluster = new ClusterSource({ logger: this.logger.child({ component: 'objects' }), registry: this.registry, errors: this.errors, kubeconfigPath: kubeconfig });
+    const statusWriter = new RouteStatusWriter(
+      (kind, ns, name, status) => cluster.writeStatus(kind, ns, name, status),
+      this.logger.child({ component: 'status' }),
+      [MESH_CONTROLLER],
+    );
+    this.build(cluster, statusWriter);
+  }
+
   /** Start-up order: mesh root → objects (first full sync) → translation → gRPC (xDS + CA) → monitoring. */
   async start(): Promise<void> {
     const { config, logger } = this;
@@ -99,6 +117,7 @@ export class ControlPlane {
     await this.monitoring.start();
     const rootSource = config.ca.provider === 'file' ? { kind: 'plugin' as const, dir: config.ca.pluginCertsDir } : { kind: 'builtin' as const, stateDir: config.ca.stateDir };
     this.signer = await MeshSigner.open({ source: rootSource, trustDomain: config.trustDomain, logger: logger.child({ component: 'ca' }) });
+    if (!this.#source && config.source.kind === 'cluster') await this.buildClusterSource(config.source.kubeconfig);
     await this.source.start();
     await this.source.whenSynced();
     this.pipeline.start();
@@ -137,8 +156,8 @@ export class ControlPlane {
   /** Ready once objects are synced and the first translation is in the cache. */
   ready(): { ready: boolean; pending: string[] } {
     const pending: string[] = [];
-    if (!this.source.synced) pending.push('objects');
-    if (this.pipeline.state().translation === undefined) pending.push('translation');
+    if (!this.#source?.synced) pending.push('objects');
+    if (this.#pipeline?.state().translation === undefined) pending.push('translation');
     if (this.ads === undefined) pending.push('xds');
     return { ready: pending.length === 0, pending };
   }
@@ -159,7 +178,10 @@ export class ControlPlane {
       await t.start();
       return t;
     }
-    if (config.source.kind === 'cluster') return new KubeTokenReviewer({ kubeConfig: loadKubeConfig({ kubeconfigPath: config.source.kubeconfig }) });
+    if (config.source.kind === 'cluster') {
+      const { loadKubeConfig } = await import('../k8s/cluster/index.js');
+      return new KubeTokenReviewer({ kubeConfig: loadKubeConfig({ kubeconfigPath: config.source.kubeconfig }) });
+    }
     return undefined;
   }
 
@@ -209,10 +231,10 @@ export class ControlPlane {
   close(): Promise<void> {
     this.stopping ??= (async () => {
       clearTimeout(this.renewTimer);
-      this.pipeline.close();
+      this.#pipeline?.close();
       this.ca?.close();
       await this.ads?.close(this.config.drainDeadlineMs);
-      await this.source.close();
+      await this.#source?.close();
       this.tokens?.destroy?.();
       await this.monitoring?.close();
       this.signer?.close();
@@ -224,10 +246,10 @@ export class ControlPlane {
 
   destroy(): void {
     clearTimeout(this.renewTimer);
-    this.pipeline.destroy();
+    this.#pipeline?.destroy();
     this.ca?.destroy();
     this.ads?.destroy();
-    this.source.destroy();
+    this.#source?.destroy();
     this.tokens?.destroy?.();
     this.monitoring?.destroy();
     this.signer?.close();

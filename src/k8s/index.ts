@@ -18,6 +18,4 @@ export { NETNS_ANNOTATION } from './annotations.js';
 export { validateObject, rejectionOf, isKind, apiVersionsOf, nameProblems, type Validation, type ObjectIdentity, type FieldProblem } from './validation.js';
 export { SCHEMA_MODELS, formatFieldPath } from './schema-models.js';
 export { ManifestsSource, type ManifestsSourceOptions } from './manifests-source.js';
-export { ClusterSource, loadKubeConfig, type ClusterSourceOptions } from './cluster-source.js';
-export { KubeApiError, collectionPath } from './kube-request.js';
 export { REJECTED_OBJECTS_METRIC } from './rejections.js';

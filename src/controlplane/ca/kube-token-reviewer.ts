@@ -1,7 +1,8 @@
 // Bearer tokens checked by the Kubernetes API server (TokenReview, audience `istio-ca`), as istiod
 // does for every CSR (security/pkg/server/ca/authenticate/kubeauth/kube_jwt.go, tokenreview/).
 
-import { AuthenticationV1Api, type KubeConfig, type V1TokenReview } from '@kubernetes/client-node';
+// Types only: the client (~90 MB RSS) is loaded on the first review, so manifests mode never loads it.
+import type { AuthenticationV1Api, KubeConfig, V1TokenReview } from '@kubernetes/client-node';
 import type { TokenAuthenticator, TokenSubject } from './caller.js';
 
 /** istiod's security.TokenAudiences: projected istio-token volumes carry this audience. */
@@ -51,12 +52,13 @@ function single(values: readonly string[] | undefined): string | undefined {
 
 export class KubeTokenReviewer implements TokenAuthenticator {
   readonly name = 'Kubernetes TokenReview';
-  readonly #api: AuthenticationV1Api;
+  readonly #kubeConfig: KubeConfig;
+  #api: Promise<AuthenticationV1Api> | undefined;
   readonly #audiences: readonly string[];
   readonly #timeoutMs: number;
 
   constructor(options: KubeTokenReviewerOptions) {
-    this.#api = options.kubeConfig.makeApiClient(AuthenticationV1Api);
+    this.#kubeConfig = options.kubeConfig;
     this.#audiences = options.audiences ?? ISTIO_CA_AUDIENCES;
     this.#timeoutMs = options.timeoutMs ?? TOKEN_REVIEW_TIMEOUT_MS;
   }
@@ -73,7 +75,9 @@ export class KubeTokenReviewer implements TokenAuthenticator {
       timer = setTimeout(() => reject(new Error(`TokenReview timed out after ${this.#timeoutMs} ms`)), this.#timeoutMs);
     });
     try {
-      const review = await Promise.race([this.#api.createTokenReview({ body }), timeout]);
+      this.#api ??= import('@kubernetes/client-node').then((k) => this.#kubeConfig.makeApiClient(k.AuthenticationV1Api));
+      const api = await this.#api;
+      const review = await Promise.race([api.createTokenReview({ body }), timeout]);
       return subjectOfTokenReview(review, this.#audiences);
     } catch (err) {
       // The client's errors can echo the request; never let the token reach a log line.

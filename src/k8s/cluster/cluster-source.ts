@@ -7,16 +7,16 @@
 // in force and a refused new object is absent; a DELETED event always deletes.
 
 import { KubeConfig } from '@kubernetes/client-node';
-import { MeshError } from '../common/errors.js';
-import type { Logger } from '../common/log.js';
-import type { ErrorCounter, Registry } from '../metrics/index.js';
+import { MeshError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { ErrorCounter, Registry } from '../../metrics/index.js';
 import { KindWatcher } from './kind-watcher.js';
 import { collectionPath, kubeRequest } from './kube-request.js';
-import type { ObjectChange } from './object-store.js';
-import { KIND_INFO, KINDS, objectKey, type Kind, type KubeObject, type ObjectRejection, type ObjectSnapshot, type ObjectSource } from './objects.js';
-import { RejectionReporter } from './rejections.js';
-import { SourceCore, type ChangeListener } from './source-core.js';
-import { rejectionOf, validateObject } from './validation.js';
+import type { ObjectChange } from '../object-store.js';
+import { KIND_INFO, KINDS, objectKey, type Kind, type KubeObject, type ObjectRejection, type ObjectSnapshot, type ObjectSource } from '../objects.js';
+import { RejectionReporter } from '../rejections.js';
+import { SourceCore, type ChangeListener } from '../source-core.js';
+import { rejectionOf, validateObject } from '../validation.js';
 
 export interface ClusterSourceOptions {
   readonly logger: Logger;

@@ -8,9 +8,9 @@
 // reconnect delay and a watch connecting at close are both cut short here).
 
 import { ListWatch, Watch, type KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from '../common/log.js';
+import type { Logger } from '../../common/log.js';
 import { collectionPath, kubeRequest, statusCodeOf, KubeApiError } from './kube-request.js';
-import { KIND_INFO, type Kind } from './objects.js';
+import { KIND_INFO, type Kind } from '../objects.js';
 
 export interface KindWatcherOptions {
   readonly kc: KubeConfig;

@@ -6,8 +6,8 @@
 // unknown fields are dropped), which would no longer validate against the upstream schemas.
 
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { MeshError } from '../common/errors.js';
-import { KIND_INFO, type Kind } from './objects.js';
+import { MeshError } from '../../common/errors.js';
+import { KIND_INFO, type Kind } from '../objects.js';
 
 /** A failed API request: the HTTP status and the Status object's reason (`NotFound`, `Expired`...). */
 export class KubeApiError extends MeshError {
