@@ -9,6 +9,7 @@ import type { ControlConfig } from '../config/index.js';
 import {
   AdsServer,
   allowAnyClient,
+  authenticateCaller,
   CaService,
   MeshPipeline,
   MeshSigner,
@@ -186,21 +187,27 @@ export class ControlPlane {
   }
 
   /**
-   * xDS callers: on the TLS port a mesh client certificate or a bearer token the CA would accept;
-   * without any token authenticator (manifests mode, no token file) anyone, as on the plaintext port.
+   * xDS callers: on the TLS port the same rule as the CA's (`authenticateCaller`: clusterid, a mesh
+   * client certificate, else one bearer token); without any token authenticator (manifests mode,
+   * no token file) anyone, as on the plaintext port.
    */
   private xdsAuthenticator(): AdsAuthenticator {
     const tokens = this.tokens;
-    if (!tokens) return allowAnyClient;
+    const signer = this.signer;
+    if (!tokens || !signer) return allowAnyClient;
+    const { trustDomain, clusterId } = this.config;
     return async (call) => {
       if (call.listener === 'plaintext') return allowAnyClient(call);
-      if (call.spiffeId !== undefined) return call.spiffeId;
-      const header = call.metadata.get('authorization')[0];
-      const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!m) throw new Error('no bearer token and no mesh client certificate');
-      const subject = await tokens.authenticate(m[1]!);
-      if (!subject) throw new Error('bearer token refused');
-      return `${subject.namespace}/${subject.serviceAccount}`;
+      const caller = await authenticateCaller(
+        {
+          authorization: call.metadata.get('authorization').map(String),
+          clusterId: call.metadata.get('clusterid').map(String),
+          peerCertificate: call.peerCertificate,
+          peer: call.peer,
+        },
+        { trustDomain, clusterId, signer, tokens, nowMs: Date.now() },
+      );
+      return caller.identity;
     };
   }
 
