@@ -178,6 +178,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"getSocketOptions", NULL, get_socket_options, NULL, NULL, NULL, napi_enumerable, NULL},
       {"socketNetnsInode", NULL, socket_netns_inode, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsInodeOfSocket", NULL, netns_inode_of_socket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"closeSocket", NULL, close_socket, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

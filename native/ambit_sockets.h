@@ -83,5 +83,6 @@ napi_value set_socket_options(napi_env env, napi_callback_info info);
 napi_value get_socket_options(napi_env env, napi_callback_info info);
 napi_value socket_netns_inode(napi_env env, napi_callback_info info);
 napi_value netns_inode_of_socket(napi_env env, napi_callback_info info);
+napi_value close_socket(napi_env env, napi_callback_info info);
 
 #endif

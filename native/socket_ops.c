@@ -293,3 +293,23 @@ napi_value netns_inode_of_socket(napi_env env, napi_callback_info info) {
   napi_create_double(env, (double)st.st_ino, &result);
   return result;
 }
+
+// Closes an fd this addon handed out and nobody adopted. Node's fs.closeSync would do, but inside a
+// worker thread it warns for every fd that fs did not open itself. Closing twice is the caller's bug:
+// EBADF is thrown, as fs.closeSync would.
+napi_value close_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int fd;
+  if (argc < 1) {
+    throw_type(env, "closeSocket(fd) needs one argument");
+    return NULL;
+  }
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  if (close(fd) < 0 && errno != EINTR) {
+    throw_errno(env, errno, "close", "");
+    return NULL;
+  }
+  return NULL;
+}

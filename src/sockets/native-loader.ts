@@ -80,6 +80,8 @@ export interface NativeSockets {
   socketNetnsInode(path: string): number;
   /** Inode of the netns a socket lives in (ioctl SIOCGSKNS). */
   netnsInodeOfSocket(fd: number): number;
+  /** Closes an fd from createSocket(s) that nobody adopted (no fs warning inside worker threads). */
+  closeSocket(fd: number): void;
 }
 
 export type NativeSocketsLoad = { readonly ok: true; readonly native: NativeSockets } | { readonly ok: false; readonly reason: string };
@@ -93,6 +95,7 @@ const REQUIRED_FUNCTIONS = [
   'getSocketOptions',
   'socketNetnsInode',
   'netnsInodeOfSocket',
+  'closeSocket',
 ] as const;
 
 /** The repository root: the nearest ancestor of this file holding a package.json. */

@@ -4,7 +4,6 @@
 // INVARIANT: every socket holds a reference to the netns it was made in. A pod's pool MUST be closed
 // when the pod is removed, or its pooled fds keep the deleted netns (and its veth, conntrack...) alive.
 
-import { closeSync } from 'node:fs';
 import type { NativeSocketError, NativeSockets } from './native-loader.js';
 
 /** Sockets are interchangeable only within one key: family and the options set at creation. */
@@ -44,10 +43,10 @@ function keyId(key: SocketPoolKey): string {
   return `${key.family}/${key.transparent ? 't' : '-'}/${key.mark ?? ''}`;
 }
 
-function closeQuietly(fds: readonly number[]): void {
+function closeQuietly(native: NativeSockets, fds: readonly number[]): void {
   for (const fd of fds) {
     try {
-      closeSync(fd);
+      native.closeSocket(fd);
     } catch {
       // already closed: nothing else can own a pooled fd, so nothing to report
     }
@@ -124,7 +123,7 @@ export class NetnsSocketPool {
     this.closed = true;
     clearInterval(this.idleTimer);
     this.idleTimer = undefined;
-    for (const s of this.stocks.values()) closeQuietly(s.fds.splice(0));
+    for (const s of this.stocks.values()) closeQuietly(this.native, s.fds.splice(0));
     this.stocks.clear();
   }
 
@@ -140,7 +139,7 @@ export class NetnsSocketPool {
         return;
       }
       // Closed, or the key was trimmed while this batch was being made: nobody will take these.
-      if (this.closed || this.stocks.get(id) !== stock) return closeQuietly(fds);
+      if (this.closed || this.stocks.get(id) !== stock) return closeQuietly(this.native, fds);
       stock.lastError = undefined;
       stock.fds.push(...fds);
     };
@@ -166,7 +165,7 @@ export class NetnsSocketPool {
     const now = performance.now();
     for (const [id, s] of this.stocks) {
       if (now - s.lastUsedMs < this.idleMs) continue;
-      closeQuietly(s.fds.splice(0));
+      closeQuietly(this.native, s.fds.splice(0));
       // A refill in flight finds its stock gone and closes what it delivers.
       this.stocks.delete(id);
     }

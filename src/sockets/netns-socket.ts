@@ -1,7 +1,6 @@
 // Node sockets made from native fds created inside a network namespace: listening servers (in-pod
 // listeners 15001/15006/15008) and outbound connections (optionally from a spoofed source IP).
 
-import { closeSync } from 'node:fs';
 import { createServer, isIP, Socket, type Server, type SocketConstructorOpts } from 'node:net';
 import { MeshError } from '../common/errors.js';
 import type { CreateSocketOptions, NativeSocketError, NativeSockets, NetAddr } from './native-loader.js';
@@ -150,7 +149,7 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
         const opts: FdSocketOptions = { fd, allowHalfOpen: true, manualStart: true };
         socket = new Socket(opts);
       } catch (e) {
-        closeSync(fd);
+        native.closeSocket(fd);
         return fail((e as NodeJS.ErrnoException).code ?? (e as Error).message, e);
       }
       const s = socket;
@@ -172,7 +171,7 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
         try {
           native.bindSocket(pooled, { ip: sourceIp, port: 0 });
         } catch (e) {
-          closeSync(pooled);
+          native.closeSocket(pooled);
           return fail(describe(e), e);
         }
       }
@@ -181,7 +180,7 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
     native.createSocket(create, (err: NativeSocketError | null, fd?: number) => {
       if (settled) {
         // Timed out while the threadpool was busy: nobody will adopt this fd.
-        if (fd !== undefined) closeSync(fd);
+        if (fd !== undefined) native.closeSocket(fd);
         return;
       }
       if (err || fd === undefined) return fail(err ? describe(err) : 'no fd', err);

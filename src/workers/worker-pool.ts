@@ -166,6 +166,7 @@ export class WorkerPool implements PodListenerHosts {
     results.forEach((r, i) => {
       if (r.status === 'rejected') this.options.logger.error({ worker: thread.id, pod: pods[i]?.uid, err: (r.reason as Error).message }, 'worker could not listen in a pod');
     });
+    thread.podsReplayed = true;
   }
 
   private exitOf(slot: Slot, thread: WorkerThread, code: number, expected: boolean): void {
@@ -241,7 +242,9 @@ export class WorkerPool implements PodListenerHosts {
   status(): WorkerStatus[] {
     return this.slots.map((s) => ({
       worker: s.id,
-      phase: s.thread?.phase ?? 'restarting',
+      // 'running' is internal from the moment pods may be sent to the thread; to an observer it is
+      // running only once it listens in every pod it held when it came up.
+      phase: s.thread ? (s.thread.phase === 'running' && !s.thread.podsReplayed ? 'starting' : s.thread.phase) : 'restarting',
       threadId: s.thread?.threadId,
       startedAt: s.thread ? new Date(s.thread.startedAt).toISOString() : undefined,
       openConnections: s.thread?.load.open ?? 0,

@@ -37,6 +37,8 @@ export class WorkerThread {
   readonly rpc: RpcChannel;
   readonly startedAt = Date.now();
   phase: WorkerPhase = 'starting';
+  /** Set once the pool has replayed every held pod to this thread (status says 'starting' until then). */
+  podsReplayed = false;
   /** From the worker's last load report: connections it carries, state version it applied. */
   load: LoadPayload = { open: 0, stateVersion: -1 };
   /** What the worker answered at the last scrape (folded into the totals if it dies). */

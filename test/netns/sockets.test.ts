@@ -319,6 +319,37 @@ test('threadpool threads return to the agent netns; the main thread never leaves
   }
 });
 
+test('closeSocket closes an fd the addon made, inside a worker thread without Node warnings; twice is EBADF', async (t) => {
+  const nat = native();
+  const fd = await createSocketFd(nat, { family: 4 });
+  assert.ok(readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:'));
+  nat.closeSocket(fd);
+  assert.throws(() => readlinkSync(`/proc/self/fd/${fd}`), { code: 'ENOENT' });
+  assert.throws(() => nat.closeSocket(fd), { code: 'EBADF' });
+  // In a worker thread fs.closeSync warns for fds fs did not open; closeSocket must not.
+  const { Worker } = await import('node:worker_threads');
+  const loader = new URL('../../src/sockets/native-loader.js', import.meta.url).href;
+  const code = `
+    const { loadNativeSockets } = await import(${JSON.stringify(loader)});
+    const { createSocketFd } = await import(${JSON.stringify(new URL('../../src/sockets/netns-socket.js', import.meta.url).href)});
+    const load = loadNativeSockets();
+    const fds = await Promise.all([1, 2, 3].map(() => createSocketFd(load.native, { family: 4 })));
+    for (const fd of fds) load.native.closeSocket(fd);
+    (await import('node:worker_threads')).parentPort.postMessage(fds.length);
+  `;
+  const w = new Worker(code, { eval: true, stderr: true });
+  let stderr = '';
+  w.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const closed = await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await new Promise((r) => w.once('exit', r));
+  t.diagnostic(stderr);
+  assert.equal(closed, 3);
+  assert.doesNotMatch(stderr, /closed but not opened/);
+});
+
 test('errors carry the errno name and the failing step', async (t) => {
   const nat = native();
   const pair = makePair(t);
