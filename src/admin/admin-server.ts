@@ -25,8 +25,11 @@ export interface AdminServerOptions {
   readonly configDump: () => Record<string, unknown>;
   /** Graceful shutdown request; called after the response has been written. */
   readonly onQuit: () => void;
-  /** Called after every /logging request that may have changed levels (worker threads follow). */
-  readonly onLevelsChanged?: () => void;
+  /**
+   * Called after every /logging request that changed levels; the reply waits for it, so when the
+   * caller sees 200 every worker thread logs at the new levels.
+   */
+  readonly onLevelsChanged?: () => Promise<void> | void;
 }
 
 const DUMP_DEFAULTS: Readonly<Record<string, unknown>> = {
@@ -111,11 +114,14 @@ export class AdminServer extends HttpEndpoint {
         const url = new URL(req.url ?? '/', 'http://admin');
         const result = this.levels.apply(url.searchParams);
         // Not `level`: pino would write it over the record's own numeric level.
-        if (result.status === 200) {
-          this.options.onLevelsChanged?.();
-          this.options.logger.info({ levels: this.levels.current() }, 'log level changed via admin');
-        }
-        return reply(res, result.status, result.body);
+        if (result.status !== 200) return reply(res, result.status, result.body);
+        this.options.logger.info({ levels: this.levels.current() }, 'log level changed via admin');
+        // The reply waits for the worker threads: a 200 means the new levels are in force everywhere.
+        void Promise.resolve(this.options.onLevelsChanged?.()).then(
+          () => reply(res, result.status, result.body),
+          (err: unknown) => reply(res, 500, `log levels changed here but not confirmed by every worker: ${(err as Error).message}\n`),
+        );
+        return;
       }
       case '/quitquitquit':
         if (method !== 'POST') return reply(res, 405, '');

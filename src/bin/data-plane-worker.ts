@@ -65,9 +65,10 @@ function run(init: WorkerInit): void {
   const pods = new PodProxySet({ ...common, logger, native: native.native });
 
   rpc.onNote<WorkloadCertificate>(TO_WORKER_NOTE.cert, (cert) => certs.install(cert));
-  rpc.onNote<LogLevelsPayload>(TO_WORKER_NOTE.logLevels, (levels) => {
+  rpc.handle(TO_WORKER.logLevels, (levels: LogLevelsPayload) => {
     root.level = levels.root;
     accessLog.level = levels.access;
+    return Promise.resolve();
   });
   rpc.handle(TO_WORKER.start, async () => {
     syncState();

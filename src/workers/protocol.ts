@@ -36,13 +36,14 @@ export const TO_WORKER = {
   drain: 'drain',
   /** → the worker registry's getMetricsAsJSON() (no process metrics: those are main's). */
   metrics: 'metrics',
+  /** LogLevelsPayload → applied (answered once the worker's loggers use the new levels). */
+  logLevels: 'log-levels',
 } as const;
 
 /** Notes main → worker. */
 export const TO_WORKER_NOTE = {
   /** WorkloadCertificate: main's CertManager installed (issued or rotated) it. */
   cert: 'cert',
-  logLevels: 'log-levels',
 } as const;
 
 /** Requests worker → main. */

@@ -220,8 +220,12 @@ export class WorkerPool implements PodListenerHosts {
     return done;
   }
 
-  setLogLevels(levels: LogLevelsPayload): void {
-    for (const t of this.live()) t.rpc.note(TO_WORKER_NOTE.logLevels, levels);
+  /**
+   * Resolves once every live worker has applied `levels` (a worker that dies meanwhile starts
+   * again with the levels of the moment, so its failure is no failure here). Bounded like a scrape.
+   */
+  async setLogLevels(levels: LogLevelsPayload): Promise<void> {
+    await Promise.allSettled(this.live().map((t) => t.rpc.request(TO_WORKER.logLevels, levels, METRICS_TIMEOUT_MS)));
   }
 
   /** Main's registry merged with every worker's counters and gauges, for one scrape. */
