@@ -25,7 +25,7 @@ import {
 } from '../controlplane/index.js';
 import { ManifestsSource, type ObjectSource } from '../k8s/index.js';
 import { createRegistry, ErrorCounter } from '../metrics/index.js';
-import { encodeAddress, encodeAuthorization } from '../xds/index.js';
+import { encodeAddress, encodeAuthorization, encodeWaypointConfig } from '../xds/index.js';
 
 /** Serving certificate of the TLS port: lifetime, renewed at half of it. */
 const SERVING_CERT_TTL_SECONDS = 24 * 3600;
@@ -91,7 +91,7 @@ export class ControlPlane {
         rootNamespace: config.rootNamespace,
         network: config.network,
       },
-      encoders: { encodeAddress, encodeAuthorization },
+      encoders: { encodeAddress, encodeAuthorization, encodeWaypointConfig },
       registry: this.registry,
       logger: this.logger.child({ component: 'translate' }),
       onTranslated: statusWriter ? (snapshot, t) => statusWriter.update(snapshot, t.httpRouteStatus) : undefined,

@@ -12,15 +12,18 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../common/log.js';
 import type { Kind, ObjectSnapshot, ObjectSource } from '../k8s/index.js';
 import { policyKey, serviceKey, type Authorization, type Service, type Workload } from '../state/index.js';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../xds/index.js';
+import type { WaypointConfig } from '../waypoint/model/route-model.js';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WAYPOINT_CONFIG_TYPE_URL } from '../xds/index.js';
 import type { ResourceCache } from './ads/index.js';
 import { DesiredSet } from './desired-set.js';
-import { MeshTranslator, type MeshTranslation, type TranslateOptions } from './translate/index.js';
+import { MeshTranslator, translateWaypoints, type MeshTranslation, type TranslateOptions, type WaypointTranslation } from './translate/index.js';
 
-/** The wire encoders of the two resource types (src/xds/wds-codec.ts). */
+/** The wire encoders of the resource types (src/xds/wds-codec.ts, src/xds/waypoint-codec.ts). */
 export interface ResourceEncoders {
   encodeAddress(resource: Workload | Service): Uint8Array;
   encodeAuthorization(policy: Authorization): Uint8Array;
+  /** Absent: no waypoint translation, no WaypointConfig resources (node-agent-only control plane). */
+  encodeWaypointConfig?(config: WaypointConfig): Uint8Array;
 }
 
 export interface MeshPipelineInputs {
@@ -42,6 +45,8 @@ export interface PipelineState {
   /** translationMs by phase: translate, encode, publish (the cache update with its diff). */
   readonly phasesMs: { readonly translate: number; readonly encode: number; readonly publish: number } | undefined;
   readonly translation: MeshTranslation | undefined;
+  /** The waypoint translation of the same snapshot (undefined without a WaypointConfig encoder). */
+  readonly waypoints?: WaypointTranslation;
 }
 
 export class MeshPipeline {
@@ -53,6 +58,8 @@ export class MeshPipeline {
   private readonly encoded = new WeakMap<object, Uint8Array>();
   private readonly addresses = new DesiredSet();
   private readonly policies = new DesiredSet();
+  /** WaypointConfig bytes by resource name: the same buffer while the content is the same (stableBuffers). */
+  private waypointBytes = new Map<string, Uint8Array>();
   private readonly translationSeconds: Histogram;
   private readonly problems: Gauge;
   private readonly translations: Counter;
@@ -117,23 +124,27 @@ export class MeshPipeline {
     for (const w of translation.workloads) this.encodeInto(addresses, w.uid, w, 'address');
     for (const s of translation.services) this.encodeInto(addresses, serviceKey(s.namespace, s.hostname), s, 'address');
     for (const p of translation.policies) this.encodeInto(policies, policyKey(p.namespace, p.name), p, 'authorization');
+    const waypoints = this.waypointConfigs(snapshot, translation);
     const encoded = performance.now();
     // Buffers are never changed once encoded (the memo hands the same one back): no byte compares.
-    this.inputs.cache.setMany(
-      [
-        [ADDRESS_TYPE_URL, addresses.end()],
-        [AUTHORIZATION_TYPE_URL, policies.end()],
-      ],
-      { stableBuffers: true },
-    );
+    const updates: Array<[string, ReadonlyMap<string, Uint8Array>]> = [
+      [ADDRESS_TYPE_URL, addresses.end()],
+      [AUTHORIZATION_TYPE_URL, policies.end()],
+    ];
+    if (waypoints !== undefined) updates.push([WAYPOINT_CONFIG_TYPE_URL, waypoints.bytes]);
+    this.inputs.cache.setMany(updates, { stableBuffers: true });
     const ms = performance.now() - started;
     const phasesMs = { translate: translated - started, encode: encoded - translated, publish: started + ms - encoded };
     this.translationSeconds.observe(ms / 1000);
     this.translations.inc();
-    const errors = translation.errors.filter((e) => e.severity === 'error').length;
+    const allErrors = [...translation.errors, ...(waypoints?.translation.errors ?? [])];
+    const errors = allErrors.filter((e) => e.severity === 'error').length;
     this.problems.set({ severity: 'error' }, errors);
-    this.problems.set({ severity: 'warning' }, translation.errors.length - errors);
-    this.last = { objectsVersion: snapshot.version, translatedAt: new Date().toISOString(), translationMs: ms, phasesMs, translation };
+    this.problems.set({ severity: 'warning' }, allErrors.length - errors);
+    this.last = {
+      objectsVersion: snapshot.version, translatedAt: new Date().toISOString(), translationMs: ms, phasesMs, translation,
+      ...(waypoints ? { waypoints: waypoints.translation } : {}),
+    };
     this.inputs.onTranslated?.(snapshot, translation);
     this.inputs.logger.info(
       {
@@ -142,12 +153,42 @@ export class MeshPipeline {
         workloads: translation.workloads.length,
         services: translation.services.length,
         policies: translation.policies.length,
-        problems: translation.errors.length,
+        waypoints: waypoints?.bytes.size ?? 0,
+        problems: allErrors.length,
         ms: Math.round(ms * 10) / 10,
         phasesMs: Object.fromEntries(Object.entries(phasesMs).map(([k, v]) => [k, Math.round(v * 10) / 10])),
       },
       'mesh translated',
     );
+  }
+
+  /**
+   * The waypoint translation and its encoded configs (name → bytes, the previous buffer when equal).
+   * undefined without an encoder, or when the waypoint translation throws: the last set stays served.
+   */
+  private waypointConfigs(snapshot: ObjectSnapshot, mesh: MeshTranslation): { translation: WaypointTranslation; bytes: ReadonlyMap<string, Uint8Array> } | undefined {
+    const encode = this.inputs.encoders.encodeWaypointConfig;
+    if (encode === undefined) return undefined;
+    let translation: WaypointTranslation;
+    try {
+      translation = translateWaypoints(snapshot, mesh, this.inputs.options);
+    } catch (err) {
+      this.inputs.logger.error({ err, objectsVersion: snapshot.version }, 'waypoint translation failed; keeping the last waypoint configs');
+      return undefined;
+    }
+    const bytes = new Map<string, Uint8Array>();
+    for (const cfg of translation.configs) {
+      const name = `${cfg.waypoint.namespace}/${cfg.waypoint.name}`;
+      try {
+        const now = encode(cfg);
+        const before = this.waypointBytes.get(name);
+        bytes.set(name, before !== undefined && Buffer.from(before.buffer, before.byteOffset, before.byteLength).equals(now) ? before : now);
+      } catch (err) {
+        this.inputs.logger.error({ err, resource: name }, 'cannot encode waypoint config; left out');
+      }
+    }
+    this.waypointBytes = bytes;
+    return { translation, bytes };
   }
 
   /**

@@ -1,5 +1,5 @@
 // Public surface of the xds module (config sources feeding ProxyState): the local YAML config, the
-// embedded example, the WDS codec, the delta ADS messages and client, and the merger of both sources.
+// embedded example, the WDS codec, the WaypointConfig codec, the delta ADS messages and client, and the merger of both sources.
 
 export { parseLocalConfig, type ParsedLocalConfig } from './local-config.js';
 export { LocalConfigSource, type LocalConfigSourceOptions, type LocalConfigSourceEvents } from './local-config-source.js';
@@ -17,7 +17,8 @@ export {
   type DecodedAddress,
 } from './wds-codec.js';
 export { NETNS_EXTENSION, STRING_VALUE_TYPE_URL } from './wds-workload-codec.js';
-export { protoRoot, protoType, protoDir, ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, DELTA_ADS_PATH } from './proto-root.js';
+export { protoRoot, protoType, protoDir, ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WAYPOINT_CONFIG_TYPE_URL, DELTA_ADS_PATH } from './proto-root.js';
+export { encodeWaypointConfig, decodeWaypointConfig, waypointResourceName } from './waypoint-codec.js';
 export {
   encodeDeltaRequest,
   decodeDeltaRequest,

@@ -12,11 +12,14 @@ const ENTRY_FILES = [
   'istio/security/authorization.proto',
   'envoy/service/discovery/v3/ads.proto',
   'google/rpc/status.proto',
+  'ambit/waypoint/v1/waypoint_config.proto',
 ] as const;
 
 /** Type URLs of the two resource types ztunnel subscribes to. */
 export const ADDRESS_TYPE_URL = 'type.googleapis.com/istio.workload.Address';
 export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Authorization';
+/** Type URL of a waypoint's compiled L7 config (Ambit's own type; name `<namespace>/<name>`, subscribed by name). */
+export const WAYPOINT_CONFIG_TYPE_URL = 'type.googleapis.com/ambit.waypoint.v1.WaypointConfig';
 
 /** gRPC path of the delta ADS method. */
 export const DELTA_ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';

@@ -1,7 +1,14 @@
 // Public surface of the mesh translation (Kubernetes objects → the node agents' workload model): translateMesh,
-// MeshTranslator (successive snapshots, reusing what did not change), their options and result, route status.
+// MeshTranslator (successive snapshots, reusing what did not change), their options and result, route status;
+// and the waypoint translation (HTTPRoute/GRPCRoute/TCPRoute → WaypointConfig), alone or with the mesh.
 
 export { translateMesh, MeshTranslator } from './mesh.js';
 export { MESH_CONTROLLER } from './labels.js';
 export type { MeshTranslation, ObjectRef, TranslateOptions, TranslationError, WaypointInfo } from './types.js';
 export type { HttpRouteStatus, ParentRef, RouteCondition, RouteParentStatus } from './route-status.js';
+export { translateWaypoints, type WaypointTranslation } from './waypoint-config.js';
+export { translateAll, type FullTranslation } from './translate-all.js';
+export { detectPortProtocol, type DetectedProtocol } from './port-protocol.js';
+export { comparePrecedence, precedenceKey, type PrecedenceKey } from './route-precedence.js';
+export { parseGatewayDuration } from './gateway-duration.js';
+export { isValidRe2 } from './re2-check.js';

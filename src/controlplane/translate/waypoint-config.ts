@@ -1,0 +1,178 @@
+// translateWaypoints: the L7 side of the translation. For each waypoint of a MeshTranslation, the
+// WaypointConfig (src/waypoint/model/route-model.ts) of the services it serves: ports, protocols,
+// HTTPRoute/GRPCRoute routes in precedence order, TCPRoute backends, and every cluster they name.
+//
+// Pure: same snapshot and mesh ⇒ same output. A bad rule is dropped and a bad route never affects
+// another; problems are reported once per route object, even when it attaches at several ports.
+
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
+import {
+  WAYPOINT_CONFIG_VERSION, type Cluster, type PortProtocol, type Route, type ServiceConfig, type ServicePortConfig, type WaypointConfig,
+} from '../../waypoint/model/route-model.js';
+import { serviceCluster } from './backend-refs.js';
+import { compileGrpcRoute } from './grpc-route-compile.js';
+import { compileHttpRoute, type CompiledRoute } from './http-route-compile.js';
+import { detectPortProtocol, isHttpProtocol } from './port-protocol.js';
+import { attachedPorts, portKey, type RouteKind, type ServedService } from './route-attachment.js';
+import type { RouteContext } from './route-context.js';
+import { sortByPrecedence } from './route-precedence.js';
+import { compileTcpRoute, type CompiledTcpRoute } from './tcp-route-compile.js';
+import { Problems, refOf, type MeshTranslation, type TranslateOptions, type TranslationError, type WaypointInfo } from './types.js';
+import { WaypointIndex } from './waypoints.js';
+
+export interface WaypointTranslation {
+  /** One per entry of MeshTranslation.waypoints, same order. */
+  readonly configs: readonly WaypointConfig[];
+  readonly errors: readonly TranslationError[];
+}
+
+/** Route kinds on one Service port: only the first kind present applies (GEP-1294). */
+const KIND_ORDER: readonly RouteKind[] = ['GRPCRoute', 'HTTPRoute', 'TCPRoute'];
+
+type Compiled = { readonly kind: 'HTTPRoute' | 'GRPCRoute'; readonly value: CompiledRoute } | { readonly kind: 'TCPRoute'; readonly value: CompiledTcpRoute };
+
+const byString = <T>(key: (t: T) => string) => (a: T, b: T): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+
+export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslation, options: TranslateOptions): WaypointTranslation {
+  const problems = new Problems();
+  // Attachment reads allowedRoutes, which WaypointInfo does not carry; its own problems were
+  // already reported by the mesh translation.
+  const index = new WaypointIndex(snapshot, options, new Problems());
+  const routeProblems = new Map<KubeObject, Problems>();
+  const compiled = new Map<KubeObject, Compiled>();
+  const compile = (route: KubeObject<RouteKind>): Compiled => {
+    let c = compiled.get(route);
+    if (c !== undefined) return c;
+    const p = new Problems();
+    routeProblems.set(route, p);
+    const ctx: RouteContext = { object: refOf(route), namespace: route.metadata.namespace ?? '', snapshot, options, problems: p };
+    if (route.kind === 'HTTPRoute') c = { kind: 'HTTPRoute', value: compileHttpRoute(route as KubeObject<'HTTPRoute'>, ctx) };
+    else if (route.kind === 'GRPCRoute') c = { kind: 'GRPCRoute', value: compileGrpcRoute(route as KubeObject<'GRPCRoute'>, ctx) };
+    else c = { kind: 'TCPRoute', value: compileTcpRoute(route as KubeObject<'TCPRoute'>, ctx) };
+    compiled.set(route, c);
+    return c;
+  };
+  const configs = mesh.waypoints.map((info) => waypointConfig(info, index, snapshot, mesh, options, problems, compile));
+  const errors = [...problems.list];
+  for (const p of routeProblems.values()) errors.push(...p.list);
+  return { configs, errors };
+}
+
+/** The Services whose translated `waypoint` is this waypoint's address, sorted by namespace/hostname. */
+export function servedServices(info: WaypointInfo, snapshot: ObjectSnapshot, mesh: MeshTranslation): ServedService[] {
+  if (info.address === undefined) return [];
+  const out: ServedService[] = [];
+  for (const s of mesh.services) {
+    if (!isDeepStrictEqual(s.waypoint, info.address)) continue;
+    const object = snapshot.get('Service', s.namespace, s.name);
+    if (object === undefined) continue;
+    const ports = (object.spec?.ports ?? []).map((p) => ({ port: p.port, name: p.name ?? '', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) }));
+    out.push({ object, namespace: s.namespace, name: s.name, hostname: s.hostname, ports });
+  }
+  return out.sort(byString((s) => `${s.namespace}/${s.hostname}`));
+}
+
+function waypointConfig(
+  info: WaypointInfo,
+  index: WaypointIndex,
+  snapshot: ObjectSnapshot,
+  mesh: MeshTranslation,
+  options: TranslateOptions,
+  problems: Problems,
+  compile: (r: KubeObject<RouteKind>) => Compiled,
+): WaypointConfig {
+  const served = servedServices(info, snapshot, mesh);
+  const wp = index.get(info.namespace, info.name);
+  /** portKey → kind → routes attached there. */
+  const attached = new Map<string, Map<RouteKind, KubeObject<RouteKind>[]>>();
+  if (wp !== undefined) {
+    for (const kind of KIND_ORDER) {
+      for (const route of snapshot.list(kind)) {
+        for (const key of attachedPorts(route, wp, served, snapshot, problems)) {
+          let byKind = attached.get(key);
+          if (byKind === undefined) attached.set(key, (byKind = new Map()));
+          let list = byKind.get(kind);
+          if (list === undefined) byKind.set(kind, (list = []));
+          list.push(route);
+        }
+      }
+    }
+  }
+  const clusters = new Map<string, Cluster>();
+  const services: ServiceConfig[] = served.map((svc) => ({
+    hostname: svc.hostname,
+    namespace: svc.namespace,
+    ports: svc.ports
+      .map((p) => portConfig(svc, p, attached.get(portKey(svc.hostname, p.port)), options, problems, compile, clusters))
+      .sort((a, b) => a.port - b.port),
+  }));
+  return {
+    version: WAYPOINT_CONFIG_VERSION,
+    waypoint: { namespace: info.namespace, name: info.name },
+    services,
+    clusters: [...clusters.values()].sort(byString((c) => c.name)),
+  };
+}
+
+function portConfig(
+  svc: ServedService,
+  p: ServedService['ports'][number],
+  byKind: Map<RouteKind, KubeObject<RouteKind>[]> | undefined,
+  options: TranslateOptions,
+  problems: Problems,
+  compile: (r: KubeObject<RouteKind>) => Compiled,
+  clusters: Map<string, Cluster>,
+): ServicePortConfig {
+  const own = serviceCluster(svc.object, p.port, options)!;
+  clusters.set(own.name, own);
+  const detected = detectPortProtocol(p);
+  let protocol: PortProtocol = detected.protocol;
+  let routes: Route[] = [];
+  let tcpBackends: ServicePortConfig['tcpBackends'];
+  const where = `${svc.namespace}/${svc.name} port ${p.port}`;
+  let winner: RouteKind | undefined;
+  for (const kind of KIND_ORDER) {
+    const list = byKind?.get(kind) ?? [];
+    if (list.length === 0) continue;
+    if (kind !== 'TCPRoute' && detected.declared && !isHttpProtocol(detected.protocol)) {
+      for (const r of list) problems.warning(refOf(r), 'spec.parentRefs', `Service ${where} is not an HTTP port (protocol ${detected.protocol}); ${kind} ignored there`);
+      continue;
+    }
+    if (winner !== undefined) {
+      for (const r of list) problems.error(refOf(r), 'spec.parentRefs', `Conflicted: ${winner} takes precedence over ${kind} on Service ${where}; not applied there`);
+      continue;
+    }
+    winner = kind;
+    if (kind === 'TCPRoute') {
+      // The oldest TCPRoute wins the port (then namespace/name): a connection has nothing to match on.
+      const [first, ...rest] = [...list].sort(byString((r) => `${r.metadata.creationTimestamp ?? ''}\u0000${r.metadata.namespace}/${r.metadata.name}`));
+      for (const r of rest) problems.error(refOf(r), 'spec.parentRefs', `Conflicted: TCPRoute ${first!.metadata.namespace}/${first!.metadata.name} already takes Service ${where}`);
+      const c = compile(first!);
+      if (c.kind === 'TCPRoute') {
+        for (const cl of c.value.clusters) clusters.set(cl.name, cl);
+        tcpBackends = c.value.backends;
+      }
+      protocol = 'tcp';
+    } else {
+      const entries = [];
+      for (const r of list) {
+        const c = compile(r);
+        if (c.kind === 'TCPRoute') continue;
+        entries.push(...c.value.entries);
+        for (const cl of c.value.clusters) clusters.set(cl.name, cl);
+      }
+      routes = sortByPrecedence(entries).map((e) => e.route);
+      // Istio would sniff an undeclared port; an attached HTTP-family route declares it here.
+      if (!detected.declared) protocol = kind === 'GRPCRoute' ? 'grpc' : 'http';
+    }
+  }
+  return {
+    port: p.port,
+    name: p.name,
+    protocol,
+    routes,
+    defaultCluster: own.name,
+    ...(tcpBackends !== undefined ? { tcpBackends } : {}),
+  };
+}
