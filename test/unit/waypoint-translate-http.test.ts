@@ -115,7 +115,7 @@ test('invalid rules are dropped with the field path; the route\'s other rules st
   const rows: [Record<string, unknown>, string][] = [
     [{ matches: [{ path: { type: 'Exact', value: '/ok' } }, { path: { type: 'Glob', value: '/x' } }] }, 'spec.rules[1].matches[1].path.type: UnsupportedValue: unsupported path match type "Glob"; rule dropped'],
     [{ matches: [{ path: { type: 'RegularExpression', value: '/(a' } }] }, 'spec.rules[1].matches[0].path.value: UnsupportedValue: invalid regular expression'],
-    [{ matches: [{ path: { type: 'RegularExpression', value: '/(a)\\1' } }] }, 'spec.rules[1].matches[0].path.value: UnsupportedValue: backreferences and lookaround are not RE2 syntax; rule dropped'],
+    [{ matches: [{ path: { type: 'RegularExpression', value: '/(a)\\1' } }] }, 'spec.rules[1].matches[0].path.value: UnsupportedValue: invalid regular expression "/(a)\\\\1": backreferences (\\1) are not supported by RE2; rule dropped'],
     [{ matches: [{ headers: [{ type: 'Fuzzy', name: 'a', value: 'b' }] }] }, 'spec.rules[1].matches[0].headers[0].type: UnsupportedValue: unsupported match type "Fuzzy"; rule dropped'],
     [{ matches: [{ method: 'FETCH' }] }, 'spec.rules[1].matches[0].method: UnsupportedValue: "FETCH" is not an HTTP method the Gateway API allows; rule dropped'],
     [{ filters: [{ type: 'Teleport' }] }, 'spec.rules[1].filters[0].type: UnsupportedValue: unsupported filter type "Teleport"; rule dropped'],

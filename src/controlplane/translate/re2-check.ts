@@ -1,30 +1,21 @@
-// A validity check for the RE2 patterns routes carry (Envoy/Istio match regexes with RE2): the
+// The validity check for the RE2 patterns routes carry (Envoy/Istio match regexes with RE2): the
 // control plane refuses a pattern the waypoint could not compile, so the rule is dropped, not served.
 //
-// Approximation: the pattern must compile as a JavaScript RegExp and use nothing RE2 lacks
-// (backreferences, lookahead/lookbehind). RE2's `(?flags)` prefix and `(?P<name>` groups are
-// accepted. To be merged with the waypoint's own compileRegex (src/waypoint/routing) once both exist.
+// One rule on both sides: this asks the waypoint's own compiler (src/waypoint/routing compileRegex),
+// so a pattern the control plane accepts is exactly one the waypoint runs.
 
-/** RE2 has no backreferences (`\1`, `\k<name>`) and no lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`). */
-const NOT_RE2 = /\\[1-9]|\\k<|\(\?<?[=!]/;
+import { compileRegex } from '../../waypoint/routing/index.js';
 
 /** Why `pattern` is not a usable RE2 pattern, or undefined when it is. */
-export function re2Problem(pattern: string): string | undefined {
-  if (NOT_RE2.test(stripEscapedBackslashes(pattern))) return 'backreferences and lookaround are not RE2 syntax';
-  const js = pattern.replace(/^\(\?[imsU]+\)/, '').replaceAll('(?P<', '(?<');
+export function re2Problem(pattern: string, options?: { readonly ignoreCase?: boolean }): string | undefined {
   try {
-    new RegExp(js, 'u');
+    compileRegex(pattern, options);
     return undefined;
   } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
+    return (err as Error).message;
   }
 }
 
 export function isValidRe2(pattern: string): boolean {
   return re2Problem(pattern) === undefined;
-}
-
-/** `\\` is a literal backslash: remove those pairs so `\\1` is not taken for a backreference. */
-function stripEscapedBackslashes(p: string): string {
-  return p.replaceAll('\\\\', '');
 }
