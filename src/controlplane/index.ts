@@ -7,3 +7,4 @@ export * from './translate/index.js';
 export { MeshPipeline, type MeshPipelineInputs, type PipelineState, type ResourceEncoders } from './mesh-pipeline.js';
 export { MonitoringServer, type MonitoredPlane, type MonitoringServerOptions } from './monitoring-server.js';
 export { RouteStatusWriter, desiredParents, type StatusPatcher } from './route-status-writer.js';
+export { translateAll, type AllTranslations } from './translate-all.js';

@@ -35,3 +35,4 @@ export { nextReconnect, isRotation, XDS_INITIAL_BACKOFF_MS, XDS_MAX_BACKOFF_MS, 
 export { XdsResourceStore, SUBSCRIBED_TYPES, nackMessage, type RejectedResource, type ResponseOutcome } from './xds-resource-store.js';
 export { SnapshotMerger } from './snapshot-merger.js';
 export { NamedResourceStore, type NamedResourceType } from './named-resources.js';
+export { encodeWaypointConfig, decodeWaypointConfig } from './waypoint-codec.js';
