@@ -18,34 +18,37 @@ function s(key: string, env: string | readonly string[], flag: string, kind: Set
   return { key, env: typeof env === 'string' ? [env] : env, flag, kind, defaultText: String(defaultText), description };
 }
 
-/** The node agent's row for `key`, unchanged: same variable, flag, kind, default and meaning. */
-function agent(key: string, env?: readonly string[]): SettingSpec {
+/** The node agent's row for `key`: same variable, flag, kind and parsing; `change` where the waypoint differs. */
+function agent(key: string, change?: Partial<Pick<SettingSpec, 'env' | 'defaultText' | 'description'>>): SettingSpec {
   const spec = SETTINGS.find((x) => x.key === key);
   if (spec === undefined) throw new Error(`no node agent setting ${key}`);
-  return env === undefined ? spec : { ...spec, env };
+  return change === undefined ? spec : { ...spec, ...change };
 }
 
 export const WAYPOINT_SETTINGS: readonly SettingSpec[] = [
   s('namespace', ['WAYPOINT_NAMESPACE', 'POD_NAMESPACE'], 'namespace', nonEmpty, '(required)',
     'namespace of the waypoint (its Gateway of class istio-waypoint); Istio sets POD_NAMESPACE in the waypoint pod'),
   s('name', ['WAYPOINT_NAME', 'ISTIO_META_WORKLOAD_NAME'], 'name', nonEmpty, '(required)',
-    "name of the waypoint's Gateway; its WaypointConfig resource is <namespace>/<name>"),
+    "name of the waypoint's Gateway; its WaypointConfig resource is NAMESPACE/NAME"),
   s('serviceAccount', ['SERVICE_ACCOUNT', 'ISTIO_META_SERVICE_ACCOUNT'], 'service-account', nonEmpty, '(the waypoint name)',
-    'service account of the waypoint: its identity is spiffe://<trust domain>/ns/<namespace>/sa/<service account>'),
+    'service account of the waypoint: its identity is spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICE_ACCOUNT'),
   s('manifests', 'WAYPOINT_MANIFESTS', 'manifests', nonEmpty, '(none)',
     'folder of Kubernetes YAML manifests translated in-process (watched), instead of XDS_ADDRESS; exactly one of the two'),
-  agent('xdsAddress'),
+  agent('xdsAddress', {
+    defaultText: '(none)',
+    description: 'control plane (delta ADS) address: https://host:port (https:// is added when no scheme is given), or http://host:port for a plaintext one (no bearer token is sent over it); exactly one of this and WAYPOINT_MANIFESTS',
+  }),
   agent('xdsRootCa'),
   agent('altXdsHostname'),
   agent('clusterId'),
   agent('clusterDomain'),
-  agent('trustDomain'),
+  agent('trustDomain', { description: 'SPIFFE trust domain of the mesh (and of this waypoint)' }),
   s('rootNamespace', 'AMBIT_ROOT_NAMESPACE', 'root-namespace', nonEmpty, CONTROL_DEFAULTS.rootNamespace,
     "manifests mode: Istio's root namespace (policies there apply mesh-wide)"),
   agent('caProvider'),
   agent('caStateDir'),
   agent('caPluginCertsDir'),
-  agent('caAddress', ['CA_ADDRESS', 'CA_ADDR']),
+  agent('caAddress', { env: ['CA_ADDRESS', 'CA_ADDR'] }),
   agent('caRootCa'),
   agent('altCaHostname'),
   agent('authToken'),

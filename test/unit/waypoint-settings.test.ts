@@ -122,7 +122,7 @@ for (const [what, env, argv, fragments] of REFUSED) {
 }
 
 test('shared rows are the node agent rows (same env, flag, default): the two cannot drift', () => {
-  for (const key of ['caProvider', 'caStateDir', 'authToken', 'xdsAddress', 'http2FrameSize', 'drainDeadline', 'logLevel']) {
+  for (const key of ['caProvider', 'caStateDir', 'authToken', 'xdsRootCa', 'http2FrameSize', 'drainDeadline', 'logLevel']) {
     assert.equal(WAYPOINT_SETTINGS.find((x) => x.key === key), SETTINGS.find((x) => x.key === key), key);
   }
   const flags = WAYPOINT_SETTINGS.map((x) => x.flag);
