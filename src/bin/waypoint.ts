@@ -145,7 +145,9 @@ export class WaypointProcess {
     this.#readinessServer = new ReadinessServer({ readiness: this.readiness, host: config.bindAddress, port: config.ports.readiness });
     await this.#readinessServer.start();
     await this.#startServers();
-    this.#ca = await createCaClient(config.ca, logger.child({ component: 'ca' }), { trustDomain: config.trustDomain });
+    // Only its own identity, as Istio's waypoint (pilot-agent) asks: no impersonation, which istiod
+    // grants node agents alone.
+    this.#ca = await createCaClient(config.ca, logger.child({ component: 'ca' }), { trustDomain: config.trustDomain, impersonate: false });
     this.#certs = new CertManager({ ca: this.#ca, ttlSeconds: config.ca.secretTtlSeconds, logger: logger.child({ component: 'cert-manager' }) });
     this.#certs.start();
     this.#certs

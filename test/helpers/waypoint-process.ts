@@ -38,8 +38,11 @@ export class WaypointProcessHandle {
     return `http://${this.spec.bind}:${port}${path}`;
   }
 
-  /** Spawns it; resolves once ready (200), rejects if it exits or is not ready within `timeoutMs`. */
-  async start(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Spawns it; resolves once ready (200) — or, with `waitReady` false, once it has started (synced
+   * and listening) — and rejects if it exits first or takes longer than `timeoutMs`.
+   */
+  async start(timeoutMs = 30_000, waitReady = true): Promise<void> {
     const ports = ['--port-hbone', '0', '--port-admin', '0', '--port-stats', '0', '--port-readiness', '0'];
     const child = spawn(process.execPath, [AMBIT_CLI, 'waypoint', '--bind-address', this.spec.bind, '--admin-bind-address', this.spec.bind, ...ports, ...this.spec.args], {
       env: { PATH: process.env.PATH ?? '', ...this.spec.env },
@@ -57,6 +60,7 @@ export class WaypointProcessHandle {
         const port = (k: string): number => (started[k] as { port: number }).port;
         this.bound = { hbone: port('hbone'), admin: port('admin'), stats: port('stats'), readiness: port('readiness') };
       }
+      if (this.bound && !waitReady) return;
       if (this.bound) {
         const res = await fetch(this.url(this.bound.readiness, '/healthz/ready')).catch((e: Error) => e);
         last = res instanceof Error ? res.message : `${res.status} ${(await res.text()).trim()}`;

@@ -1,12 +1,14 @@
 // `ambit waypoint` as a process in manifests mode (a Gateway of class istio-waypoint, the Service
 // that is its address, a Service using it, an HTTPRoute): readiness, /config_dump, live reload,
-// a refused change keeping the last good config, and a clean exit on SIGTERM.
+// a refused change keeping the last good config, and a clean exit on SIGTERM. And in xDS mode
+// against `ambit control` over TLS: a waypoint with its own bearer token is accepted.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ControlPlaneProcess } from '../helpers/control-plane-process.js';
 import { WaypointProcessHandle } from '../helpers/waypoint-process.js';
 
 const NAMESPACE = `apiVersion: v1
@@ -104,7 +106,6 @@ test('ambit waypoint (manifests mode): ready with its identity and config, follo
   const dir = mkdtempSync(join(tmpdir(), 'ambit-waypoint-'));
   const manifests = join(dir, 'manifests');
   const state = join(dir, 'state');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(manifests);
   writeFileSync(join(manifests, 'namespace.yaml'), NAMESPACE);
   writeFileSync(join(manifests, 'waypoint.yaml'), WAYPOINT);
@@ -172,4 +173,68 @@ test('ambit waypoint (manifests mode): ready with its identity and config, follo
 test('ambit waypoint refuses to start without a source, naming the settings', async () => {
   const wp = new WaypointProcessHandle({ bind: '127.0.0.1', env: { POD_NAMESPACE: 'demo', WAYPOINT_NAME: 'waypoint' }, args: [] });
   await assert.rejects(wp.start(5_000), /exited during start-up: ambit waypoint: invalid configuration: 1 problem:\n {2}- XDS_ADDRESS or WAYPOINT_MANIFESTS: one is required/);
+});
+
+test('ambit waypoint (xDS mode): accepted by ambit control over TLS with its own token, as a waypoint node; CA from the control plane', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ambit-waypoint-xds-'));
+  const manifests = join(dir, 'manifests');
+  mkdirSync(manifests);
+  for (const [f, text] of [['namespace.yaml', NAMESPACE], ['waypoint.yaml', WAYPOINT], ['echo.yaml', service('echo', '10.77.96.10')], ['route.yaml', ROUTE]]) {
+    writeFileSync(join(manifests, f as string), text as string);
+  }
+  const tokenFile = join(dir, 'tokens.yaml');
+  writeFileSync(tokenFile, 'waypoint-token-1: demo/waypoint\n', { mode: 0o600 });
+  // A loopback address of its own: ambit control listens on istiod's fixed ports.
+  const bind = `127.${20 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}.7`;
+  const cp = new ControlPlaneProcess({ manifests, bind, stateDir: join(dir, 'cp-state'), tokenFile });
+  const root = join(dir, 'cp-state', 'root-cert.pem');
+  const wp = new WaypointProcessHandle({
+    bind,
+    env: {
+      POD_NAMESPACE: 'demo', WAYPOINT_NAME: 'waypoint', POD_NAME: 'waypoint-5d8f', INSTANCE_IP: bind,
+      XDS_ADDRESS: cp.tlsAddress, XDS_ROOT_CA: root,
+      AMBIT_CA_PROVIDER: 'istiod', CA_ADDR: cp.tlsAddress, CA_ROOT_CA: root,
+      AUTH_TOKEN: 'waypoint-token-1',
+    },
+    args: [],
+  });
+  t.after(async () => {
+    wp.kill();
+    await cp.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await cp.start();
+  // Started = xDS synced (first ACK of Address, Authorization and the WaypointConfig answer) and listening.
+  await wp.start(30_000, false);
+
+  const dump = await wp.configDump();
+  assert.equal(dump.xds.state, 'connected');
+  assert.equal(dump.xds.synced, true);
+  assert.equal(dump.xds.lastNack, undefined);
+  assert.ok(dump.services.some((s: { hostname: string }) => s.hostname === 'echo.demo.svc.cluster.local'), 'the mesh state came over xDS');
+  await until('the certificate from the control plane CA', async () => {
+    const d = await wp.configDump();
+    return d.certificates[0]?.state === 'Available' ? true : undefined;
+  }).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(wp.lines.filter((l) => l.level >= 40).slice(-3))}`));
+
+  const adsz = await cp.debug<{ clients: { principal: string; nodeId: string; listener: string; types: Record<string, { subscribed?: string[] }> }[] }>('/debug/adsz');
+  const client = adsz.clients.find((c) => c.nodeId.startsWith('waypoint~'));
+  assert.ok(client, `a waypoint node among ${JSON.stringify(adsz.clients.map((c) => c.nodeId))}`);
+  assert.equal(client.nodeId, `waypoint~${bind}~waypoint-5d8f.demo~demo.svc.cluster.local`);
+  assert.equal(client.principal, 'spiffe://cluster.local/ns/demo/sa/waypoint', 'authenticated by its bearer token on the TLS port');
+  assert.equal(client.listener, 'tls');
+  assert.ok(JSON.stringify(client.types).includes('ambit.waypoint.v1.WaypointConfig'), 'subscribed to its WaypointConfig');
+
+  // Ready once the control plane serves this waypoint's WaypointConfig (the control-plane side of
+  // the waypoint). Until then it says exactly what it waits for.
+  const ready = await fetch(wp.url(wp.ports.readiness, '/healthz/ready'));
+  const body = (await ready.text()).trim();
+  if (dump.waypointConfig === undefined) {
+    assert.equal(`${ready.status} ${body}`, '500 not ready, pending: waypoint config');
+  } else {
+    assert.equal(ready.status, 200);
+    assert.equal(dump.waypointConfig.source, 'xds');
+    assert.deepEqual(hostnames(dump.waypointConfig.config), ['echo.demo.svc.cluster.local']);
+  }
+  assert.deepEqual(await wp.stop(), { code: 0, signal: null });
 });
