@@ -1,17 +1,20 @@
 #!/usr/bin/env -S node --single-threaded-gc
-// The `ambit` command line: `ambit node` runs the node agent, `ambit control` the control plane;
+// The `ambit` command line: `ambit node` runs the node agent, `ambit control` the control plane,
+// `ambit waypoint` a waypoint;
 // `ambit help` lists commands. Settings come through config/ (the only place that reads the environment).
 
-import { CONTROL_SETTINGS, formatSettingsHelp, formatTableHelp, loadConfig, loadControlConfig } from '../config/index.js';
+import { CONTROL_SETTINGS, WAYPOINT_SETTINGS, formatSettingsHelp, formatTableHelp, loadConfig, loadControlConfig, loadWaypointConfig } from '../config/index.js';
 import { ControlPlane } from './control-plane.js';
 import { runDaemon } from './daemon.js';
 import { NodeAgent } from './node-agent.js';
+import { WaypointProcess } from './waypoint.js';
 
 const USAGE = `Usage: ambit <command> [flags]
 
 Commands:
   node      run the node agent (the ztunnel role): HBONE mesh, L4 policy, telemetry
   control   run the control plane (the istiod role): Kubernetes objects → delta xDS + CA
+  waypoint  run a waypoint (Istio's L7 proxy in ambient mode) for one Gateway of class istio-waypoint
   help      show this text; "ambit <command> --help" lists every flag and environment variable
 
 With no config file the node agent starts on a built-in example (see README, "Quick start").
@@ -46,6 +49,22 @@ function runControl(argv: string[]): Promise<number> {
   );
 }
 
+function runWaypoint(argv: string[]): Promise<number> {
+  return runDaemon(
+    {
+      name: 'ambit waypoint',
+      helpText:
+        `Usage: ambit waypoint [flags]\n\nA waypoint (Istio's L7 proxy in ambient mode) for one Gateway of class istio-waypoint: HBONE on 15008,\n` +
+        `its WaypointConfig and the mesh state from ambit control (XDS_ADDRESS) or a manifests folder translated here (--manifests).\n` +
+        `Flags override environment variables.\n\n${formatTableHelp(WAYPOINT_SETTINGS).join('\n')}\n`,
+      load: loadWaypointConfig,
+      drainDeadlineMs: (c) => c.drainDeadlineMs,
+      create: (config, quit) => new WaypointProcess({ config, onQuit: () => quit('quitquitquit') }),
+    },
+    argv,
+  );
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   let code: number;
@@ -55,6 +74,9 @@ async function main(): Promise<void> {
       break;
     case 'control':
       code = await runControl(rest);
+      break;
+    case 'waypoint':
+      code = await runWaypoint(rest);
       break;
     case undefined:
     case 'help':

@@ -90,3 +90,19 @@ export const CONTROL_DEFAULTS = {
   logLevel: 'info',
   logFormat: 'json',
 } as const;
+
+/**
+ * Defaults of `ambit waypoint` that differ from, or are not among, the node agent's (the settings
+ * it shares with the agent — CA, HTTP/2, pool, timeouts, logging — use DEFAULTS above).
+ */
+export const WAYPOINT_DEFAULTS = {
+  /** Istio's waypoint listens for HBONE on every address of its pod. */
+  bindAddress: '::',
+  adminBindAddress: '127.0.0.1',
+  portHbone: 15008,
+  portAdmin: 15000,
+  portStats: 15020,
+  portReadiness: 15021,
+  /** For the in-process translation of the manifests mode, as `ambit control`'s. */
+  rootNamespace: 'istio-system',
+} as const;

@@ -14,3 +14,6 @@ export { CONTROL_DEFAULTS } from './defaults.js';
 export { CONTROL_SETTINGS } from './control-settings.js';
 export { formatTableHelp } from './settings.js';
 export { loadControlConfig, type ControlConfig } from './load-control.js';
+export { WAYPOINT_DEFAULTS } from './defaults.js';
+export { WAYPOINT_SETTINGS } from './waypoint-settings.js';
+export { loadWaypointConfig, type WaypointProcessConfig, type WaypointSource } from './load-waypoint.js';

@@ -77,7 +77,8 @@ function parseWorkloadInfo(text: string): WorkloadInfo | undefined {
   return { namespace, name, serviceAccount };
 }
 
-function withScheme(address: string): string {
+/** `host:port` → `https://host:port`; an address with a scheme is kept as it is (CA_ADDRESS, XDS_ADDRESS). */
+export function withScheme(address: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `https://${address}`;
 }
 
@@ -245,7 +246,8 @@ export function loadConfig(
   return deepFreeze(config);
 }
 
-function isHostName(text: string): boolean {
+/** A DNS name or an IP address (ALT_CA_HOSTNAME, ALT_XDS_HOSTNAME). */
+export function isHostName(text: string): boolean {
   return isIP(text) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(text);
 }
 
@@ -253,7 +255,7 @@ function isHostName(text: string): boolean {
 const RESERVED_HEADERS = new Set(['authorization', 'clusterid', 'content-type', 'te', 'host', 'user-agent', 'connection']);
 
 /** CA_HEADER_<name> / XDS_HEADER_<name>: lower-cased name must be a legal non-binary gRPC metadata key; value printable ASCII. */
-function parseHeaders(raw: readonly RawPrefixed[], prefix: string, errors: string[]): Readonly<Record<string, string>> {
+export function parseHeaders(raw: readonly RawPrefixed[], prefix: string, errors: string[]): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const h of raw) {
     const name = h.name.toLowerCase();
@@ -276,7 +278,7 @@ function parseHeaders(raw: readonly RawPrefixed[], prefix: string, errors: strin
  * The xDS node metadata: ISTIO_META_<K> as strings, then ISTIO_METAJSON_<K> parsed as JSON (a bad
  * JSON value is a config error here; ztunnel only logs it and leaves the key out).
  */
-function parseProxyMetadata(strings: readonly RawPrefixed[], json: readonly RawPrefixed[], errors: string[]): Readonly<Record<string, MetadataValue>> {
+export function parseProxyMetadata(strings: readonly RawPrefixed[], json: readonly RawPrefixed[], errors: string[]): Readonly<Record<string, MetadataValue>> {
   // Object.create(null): a key such as "__proto__" must be an ordinary entry.
   const out = Object.create(null) as Record<string, MetadataValue>;
   for (const m of strings) {
@@ -298,7 +300,7 @@ function parseProxyMetadata(strings: readonly RawPrefixed[], json: readonly RawP
 }
 
 /** AUTH_TOKEN: an existing file, else a literal token; unset: the default file if it exists, else none. */
-function authTokenSource(value: string | undefined): AuthTokenSource {
+export function authTokenSource(value: string | undefined): AuthTokenSource {
   if (value === undefined) {
     return existsSync(DEFAULTS.authTokenPath) ? { kind: 'file', path: DEFAULTS.authTokenPath } : { kind: 'none' };
   }

@@ -1,7 +1,7 @@
 // The configuration as /config_dump shows it: every field as loaded, except secrets. CA_HEADER_* and
 // XDS_HEADER_* values and a literal AUTH_TOKEN become "<redacted>"; names and a token's file path stay visible.
 
-import type { AuthTokenSource, Config } from './types.js';
+import type { AuthTokenSource, CaConfig, XdsConfig } from './types.js';
 
 export const REDACTED = '<redacted>';
 
@@ -12,10 +12,10 @@ function tokenView(source: AuthTokenSource | undefined): unknown {
 }
 
 /**
- * A copy of `config` safe to print; `config` itself is not touched (it stays frozen and complete
+ * A copy of `config` (the node agent's or the waypoint's: both carry `ca` and `xds`) safe to print; `config` itself is not touched (it stays frozen and complete
  * for the CA client). New secret-bearing settings must be added here.
  */
-export function redactedConfig(config: Config): Record<string, unknown> {
+export function redactedConfig(config: { readonly ca: CaConfig; readonly xds: XdsConfig }): Record<string, unknown> {
   return {
     ...config,
     ca: { ...config.ca, authToken: tokenView(config.ca.authToken), headers: headerNames(config.ca.headers) },

@@ -41,6 +41,8 @@ export interface CaClientOptions {
   readonly trustDomain?: string;
   /** Clock in ms since the epoch (tests); default Date.now. */
   readonly now?: () => number;
+  /** istiod provider: ask for other identities by impersonation (node agent, the default) or only for the caller's own (waypoint). */
+  readonly impersonate?: boolean;
 }
 
 /** Builds the CA client named by `config.provider`. */
@@ -65,6 +67,7 @@ export async function createCaClient(config: CaConfig, logger: Logger, options: 
         clusterId: config.clusterId ?? DEFAULTS.clusterId,
         headers: config.headers,
         logger,
+        ...(options.impersonate === false ? { impersonate: false } : {}),
       });
     default: {
       const unknown: never = provider;

@@ -56,6 +56,12 @@ export interface IstiodCaOptions {
   readonly callTimeoutMs?: number;
   /** Root file debounce, ms; default ROOT_RELOAD_DEBOUNCE_MS (tests shorten it). */
   readonly rootReloadDebounceMs?: number;
+  /**
+   * Send ImpersonatedIdentity (default true: the node agent asks for its pods' identities, as
+   * ztunnel). False for a proxy that asks only for its own identity (a waypoint, as Istio's
+   * pilot-agent): istiod refuses impersonation from any caller but a trusted node account.
+   */
+  readonly impersonate?: boolean;
 }
 
 export class IstiodCaClient implements CaClient {
@@ -93,12 +99,13 @@ export class IstiodCaClient implements CaClient {
 
   async sign(csrPem: string, spiffeId: string, ttlSeconds: number): Promise<string[]> {
     if (this.#closed) throw new MeshError('CA_ERROR', 'istiod CA client is closed');
-    // Ambit is always a shared node agent: istiod issues for the impersonated identity only if
-    // it trusts this agent's service account (CA_TRUSTED_NODE_ACCOUNTS) and the pod is on our node.
+    // A shared node agent: istiod issues for the impersonated identity only if it trusts this
+    // agent's service account (CA_TRUSTED_NODE_ACCOUNTS) and the pod is on our node. Without
+    // impersonation the CA issues the caller's own identity, which must be `spiffeId` (checked below).
     const request: IstioCertificateRequest = {
       csr: csrPem,
       validityDurationSeconds: Math.floor(ttlSeconds),
-      metadata: { [IMPERSONATED_IDENTITY_KEY]: spiffeId },
+      metadata: this.#options.impersonate === false ? {} : { [IMPERSONATED_IDENTITY_KEY]: spiffeId },
     };
     const metadata = await this.#callMetadata();
     const response = await this.#call(request, metadata, spiffeId);
@@ -219,7 +226,7 @@ function checkResponse(chain: readonly string[], spiffeId: string, address: stri
       }
     }
   });
-  // In impersonation mode the CA must have issued exactly the identity we asked for.
+  // The CA must have issued exactly the identity we asked for (impersonated, or our own).
   // Exactly that identity and no other SPIFFE one: peers refuse a leaf with several (san-identity.ts).
   const claimed = leaf === undefined ? [] : spiffeUriSans(leaf.subjectAltName);
   if (claimed.length !== 1 || claimed[0] !== spiffeId) {

@@ -30,8 +30,9 @@ export {
   type DeltaResponse,
   type DeltaResource,
 } from './delta-ads-messages.js';
-export { adsNode, adsNodeId, type AdsNodeInputs } from './ads-node.js';
+export { adsNode, adsNodeId, type AdsNodeInputs, type AdsNodeType } from './ads-node.js';
 export { XdsClient, XDS_CONNECT_TIMEOUT_MS, type XdsClientOptions, type XdsClientMetrics, type XdsClientDump, type XdsConnectionState } from './xds-client.js';
 export { nextReconnect, isRotation, XDS_INITIAL_BACKOFF_MS, XDS_MAX_BACKOFF_MS, type TerminationReason, type StreamEnd, type ReconnectDecision, type BackoffLimits } from './xds-reconnect.js';
 export { XdsResourceStore, SUBSCRIBED_TYPES, nackMessage, type RejectedResource, type ResponseOutcome } from './xds-resource-store.js';
 export { SnapshotMerger } from './snapshot-merger.js';
+export { NamedResourceStore, type NamedResourceType } from './named-resources.js';

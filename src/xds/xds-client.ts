@@ -1,5 +1,6 @@
 // The agent's delta ADS client (upstream: ztunnel src/xds/client.rs): one bidi stream to the control plane,
-// wildcard Address then Authorization, per-resource ACK/NACK, reconnects; the last good state stays in force.
+// wildcard Address then Authorization (plus any types a caller subscribes by name), per-resource ACK/NACK,
+// reconnects; the last good state stays in force.
 
 import * as grpc from '@grpc/grpc-js';
 import { MeshError } from '../common/errors.js';
@@ -10,7 +11,8 @@ import type { SnapshotSink } from '../state/index.js';
 import { decodeDeltaResponse, encodeDeltaRequest, type AdsNode, type DeltaRequest, type DeltaResponse } from './delta-ads-messages.js';
 import { DELTA_ADS_PATH } from './proto-root.js';
 import { nextReconnect, XDS_INITIAL_BACKOFF_MS, XDS_MAX_BACKOFF_MS, type BackoffLimits, type StreamEnd, type TerminationReason } from './xds-reconnect.js';
-import { nackMessage, SUBSCRIBED_TYPES, XdsResourceStore, isSubscribedType, type SubscribedType } from './xds-resource-store.js';
+import { NamedResourceStore, type NamedResourceType } from './named-resources.js';
+import { nackMessage, SUBSCRIBED_TYPES, XdsResourceStore } from './xds-resource-store.js';
 
 /** ztunnel's control-plane connect timeout, ms (upstream: ztunnel src/tls/control.rs). */
 export const XDS_CONNECT_TIMEOUT_MS = 5_000;
@@ -35,6 +37,11 @@ export interface XdsClientOptions {
   readonly connectTimeoutMs?: number;
   /** Default ztunnel's 10 ms ×2 up to 15 s. */
   readonly backoff?: BackoffLimits;
+  /**
+   * Extra types subscribed by name after the wildcard ones (a waypoint's WaypointConfig), each
+   * applied through its own callback, not the sink; whenSynced() waits for their first ACK too.
+   */
+  readonly namedTypes?: readonly NamedResourceType[];
 }
 
 export type XdsConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
@@ -61,7 +68,7 @@ const ROOTS_NAMING = { setting: 'XDS_ROOT_CA', code: 'CONFIG_INVALID' } as const
 
 /**
  * Lifecycle: start() validates and connects in the background; whenSynced() resolves after the
- * first ACKed response of both types; close()/destroy() stop it. While disconnected nothing held
+ * first ACKed response of every type (Address, Authorization and the named ones); close()/destroy() stop it. While disconnected nothing held
  * is dropped: the sink keeps the last good state until the control plane says otherwise.
  */
 export class XdsClient {
@@ -71,7 +78,9 @@ export class XdsClient {
   readonly #tls: boolean;
   readonly #limits: BackoffLimits;
   readonly #store = new XdsResourceStore();
-  readonly #pending = new Set<SubscribedType>(SUBSCRIBED_TYPES);
+  readonly #named: NamedResourceStore;
+  /** Types whose first response has not been ACKed yet. */
+  readonly #pending: Set<string>;
   readonly #synced: Promise<void>;
   #resolveSynced!: () => void;
   #roots: TrustRoots | undefined;
@@ -95,6 +104,8 @@ export class XdsClient {
     this.#address = address;
     ({ target: this.#target, tls: this.#tls } = xdsTarget(address));
     this.#limits = options.backoff ?? { initialMs: XDS_INITIAL_BACKOFF_MS, maxMs: XDS_MAX_BACKOFF_MS };
+    this.#named = new NamedResourceStore(options.namedTypes ?? []);
+    this.#pending = new Set<string>([...SUBSCRIBED_TYPES, ...this.#named.typeUrls]);
     this.#synced = new Promise((resolve) => (this.#resolveSynced = resolve));
   }
 
@@ -111,7 +122,7 @@ export class XdsClient {
     this.#loop = this.#run();
   }
 
-  /** Resolves once the first response of every subscribed type has been ACKed (never if closed first). */
+  /** Resolves once the first response of every subscribed type (named ones too) has been ACKed (never if closed first). */
   whenSynced(): Promise<void> {
     return this.#synced;
   }
@@ -128,7 +139,10 @@ export class XdsClient {
       streams: this.#streams,
       synced: this.synced,
       pendingTypes: [...this.#pending],
-      resources: Object.fromEntries(SUBSCRIBED_TYPES.map((t) => [t, this.#store.versions(t)])),
+      resources: Object.fromEntries([
+        ...SUBSCRIBED_TYPES.map((t) => [t, this.#store.versions(t)]),
+        ...this.#named.typeUrls.map((t) => [t, this.#named.versions(t)]),
+      ]),
       lastNack: this.#lastNack,
       nacks: this.#nacks,
       lastTermination: this.#lastTermination,
@@ -273,6 +287,12 @@ export class XdsClient {
         // Wildcard (no names), the node only here, and what is still held from earlier streams.
         call.write({ typeUrl, node: this.#o.node, initialResourceVersions });
       }
+      for (const typeUrl of this.#named.typeUrls) {
+        // By name: the names every time (a new stream knows nothing), and the versions held.
+        const resourceNamesSubscribe = this.#named.names(typeUrl);
+        this.#o.logger.debug({ typeUrl, names: resourceNamesSubscribe }, 'xDS: sending initial request (by name)');
+        call.write({ typeUrl, node: this.#o.node, resourceNamesSubscribe, initialResourceVersions: this.#named.versions(typeUrl) });
+      }
     });
   }
 
@@ -290,7 +310,7 @@ export class XdsClient {
     const bytes = response.resources.reduce((n, r) => n + (r.resource?.value.length ?? 0), 0);
     this.#o.metrics?.message(typeUrl, bytes);
     this.#o.logger.info({ typeUrl, size: response.resources.length, removes: response.removedResources.length }, 'xDS: received response');
-    const outcome = this.#store.handle(response);
+    const outcome = this.#named.has(typeUrl) ? this.#named.handle(response) : this.#store.handle(response);
     if (!outcome.known) this.#o.logger.error({ typeUrl }, 'xDS: unknown type; ACKing it');
     if (outcome.changed) {
       try {
@@ -311,8 +331,8 @@ export class XdsClient {
     }
     this.#o.logger.debug({ typeUrl, nonce, accepted: outcome.accepted, removed: outcome.removed }, 'xDS: sending ACK');
     call.write({ typeUrl, responseNonce: nonce });
-    if (isSubscribedType(typeUrl) && this.#pending.delete(typeUrl) && this.#pending.size === 0) {
-      this.#o.logger.info({ held: this.#store.size }, 'xDS: first full sync');
+    if (outcome.known && this.#pending.delete(typeUrl) && this.#pending.size === 0) {
+      this.#o.logger.info({ held: this.#store.size + this.#named.size }, 'xDS: first full sync');
       this.#resolveSynced();
     }
   }

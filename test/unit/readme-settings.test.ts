@@ -1,10 +1,10 @@
-// The README's configuration tables document every setting of `ambit node` and `ambit control`,
+// The README's configuration tables document every setting of `ambit node`, `ambit control` and `ambit waypoint`,
 // with the flag, the environment variable(s) and the default that --help prints (no drift).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CONTROL_SETTINGS, SETTINGS, type SettingSpec } from '../../src/config/index.js';
+import { CONTROL_SETTINGS, SETTINGS, WAYPOINT_SETTINGS, type SettingSpec } from '../../src/config/index.js';
 
 const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 
@@ -27,3 +27,4 @@ function check(table: readonly SettingSpec[], what: string, rows: readonly strin
 
 test('every ambit node setting has its README row with the --help default', () => check(SETTINGS, 'ambit node', rowsOf('Configuration reference (`ambit node`)')));
 test('every ambit control setting has its README row with the --help default', () => check(CONTROL_SETTINGS, 'ambit control', rowsOf('The control plane (`ambit control`)')));
+test('every ambit waypoint setting has its README row with the --help default', () => check(WAYPOINT_SETTINGS, 'ambit waypoint', rowsOf('Waypoint (`ambit waypoint`)')));
