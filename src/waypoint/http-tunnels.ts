@@ -92,9 +92,12 @@ export class HttpTunnels {
         }
         if (this.draining) t.session?.close();
       } else {
+        buffersOnly(stream);
         this.h1.emit('connection', stream);
         if (this.draining) this.endIfIdle(t);
       }
+      // We paused it to hand it over with nothing lost; the new owner's listeners are attached now.
+      stream.resume();
     };
     const onData = (c: Buffer): void => {
       chunks.push(c);
@@ -165,6 +168,23 @@ export class HttpTunnels {
     }
     this.h1.closeAllConnections?.();
   }
+}
+
+/**
+ * Node's HTTP/1 server corks the socket and flushes head (latin1 string) + body through _writev;
+ * an Http2Stream queues such string chunks natively and we saw their first bytes corrupted on the
+ * wire (Node 20). Converting them to Buffers first keeps every byte owned by JS until sent.
+ */
+function buffersOnly(stream: Duplex): void {
+  type Entry = { chunk: unknown; encoding: BufferEncoding };
+  const s = stream as unknown as { _writev?: (data: Entry[] & { allBuffers?: boolean }, cb: (err?: Error | null) => void) => void };
+  const original = s._writev;
+  if (typeof original !== 'function') return;
+  s._writev = function (this: unknown, data, cb) {
+    const converted = data.map((e) => ({ chunk: typeof e.chunk === 'string' ? Buffer.from(e.chunk, e.encoding) : e.chunk, encoding: 'buffer' as BufferEncoding })) as Entry[] & { allBuffers?: boolean };
+    converted.allBuffers = true;
+    return original.call(this, converted, cb);
+  };
 }
 
 export interface UpgradeInputs {
