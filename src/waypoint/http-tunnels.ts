@@ -9,12 +9,16 @@ import { headerMapFromRaw, requestHead, stripHopByHop } from './header-map.js';
 import { handleRequest, type RequestHandlerInputs, type TunnelContext } from './request-handler.js';
 import { decide, type MutableRequest } from './route-decision.js';
 import { clusterEndpoints } from './load-balancer.js';
+import { buffersOnly } from './buffers-only.js';
 
 /** RFC 9113 §3.4 client connection preface. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /** Idle keep-alive between requests on one tunnel, ms (Envoy's idle_timeout default is 1 h; we keep it shorter). */
 const KEEP_ALIVE_MS = 60_000;
+
+/** How long an idle HTTP/1.1 tunnel ended by a drain may wait for the client to close its half, ms. */
+const DRAIN_IDLE_GRACE_MS = 1000;
 
 interface Tunnel {
   readonly stream: Duplex;
@@ -43,6 +47,7 @@ export class HttpTunnels {
       const text = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
       if (socket.writable && !(socket as unknown as { _httpMessage?: unknown })._httpMessage) {
         socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
       } else socket.destroy();
     });
     this.h2 = http2.createServer({});
@@ -155,8 +160,10 @@ export class HttpTunnels {
 
   private endIfIdle(t: Tunnel): void {
     if (t.kind === 'h1' && t.active === 0 && !t.stream.writableEnded) {
-      // Ends our half; the client's parser sees EOF and closes the CONNECT stream.
+      // Ends our half; the client's parser sees EOF and closes the CONNECT stream. A client that
+      // keeps its half open is cut after a grace period so the drain does not wait for it.
       t.stream.end();
+      setTimeout(() => t.stream.destroy(), DRAIN_IDLE_GRACE_MS).unref();
     }
   }
 
@@ -168,23 +175,6 @@ export class HttpTunnels {
     }
     this.h1.closeAllConnections?.();
   }
-}
-
-/**
- * Node's HTTP/1 server corks the socket and flushes head (latin1 string) + body through _writev;
- * an Http2Stream queues such string chunks natively and we saw their first bytes corrupted on the
- * wire (Node 20). Converting them to Buffers first keeps every byte owned by JS until sent.
- */
-function buffersOnly(stream: Duplex): void {
-  type Entry = { chunk: unknown; encoding: BufferEncoding };
-  const s = stream as unknown as { _writev?: (data: Entry[] & { allBuffers?: boolean }, cb: (err?: Error | null) => void) => void };
-  const original = s._writev;
-  if (typeof original !== 'function') return;
-  s._writev = function (this: unknown, data, cb) {
-    const converted = data.map((e) => ({ chunk: typeof e.chunk === 'string' ? Buffer.from(e.chunk, e.encoding) : e.chunk, encoding: 'buffer' as BufferEncoding })) as Entry[] & { allBuffers?: boolean };
-    converted.allBuffers = true;
-    return original.call(this, converted, cb);
-  };
 }
 
 export interface UpgradeInputs {

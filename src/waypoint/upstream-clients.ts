@@ -11,6 +11,7 @@ import type { Logger } from '../common/log.js';
 import { buildForwarded, formatAuthority, newTraceparent, type HbonePool } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
 import { clientConnectOptions } from '../tls/index.js';
+import { buffersOnly } from './buffers-only.js';
 import type { UpstreamEndpoint } from './load-balancer.js';
 
 export interface UpstreamClientsInputs {
@@ -25,6 +26,7 @@ export interface UpstreamClientsInputs {
 
 /** Sockets the http.Agent treats as net.Socket: it calls these on keep-alive; CONNECT streams have none. */
 function socketShim(d: Duplex): net.Socket {
+  buffersOnly(d);
   const s = d as Duplex & Partial<Record<'setKeepAlive' | 'setNoDelay' | 'ref' | 'unref', unknown>>;
   for (const m of ['setKeepAlive', 'setNoDelay', 'ref', 'unref'] as const) {
     if (typeof s[m] !== 'function') (s as unknown as Record<string, unknown>)[m] = function (this: unknown) { return this; };

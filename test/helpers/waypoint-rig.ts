@@ -13,6 +13,7 @@ import { workloadCertificateFromChain, type CertSource, type WorkloadCertificate
 import { createRegistry } from '../../src/metrics/index.js';
 import { ProxyState, type Service, type Workload } from '../../src/state/index.js';
 import { WaypointProxy, clusterName, WAYPOINT_CONFIG_VERSION, type Cluster, type Route, type WaypointConfig } from '../../src/waypoint/index.js';
+import { buffersOnly } from '../../src/waypoint/buffers-only.js';
 import { WaypointTelemetry } from '../../src/waypoint/telemetry/index.js';
 import { makeTestPki, type TestPki } from './certs.js';
 import { TEST_HTTP2, TEST_POOL, dialUpstream } from './hbone-fixture.js';
@@ -220,6 +221,7 @@ export async function startWaypointRig(opts: { random?: () => number } = {}): Pr
       connect(authority).then((s) => {
         const d = s.stream as unknown as Record<string, unknown>;
         for (const m of ['setKeepAlive', 'setNoDelay', 'ref', 'unref']) d[m] ??= function (this: unknown) { return this; };
+        buffersOnly(s.stream);
         cb(null, s.stream);
       }, (e: Error) => cb(e));
       return undefined;

@@ -109,7 +109,7 @@ describe('waypoint routing', () => {
     assert.deepEqual(seen(hit, 'host'), ['rewritten.example']);
   });
 
-  it('redirects with the Location of the spec (service port kept, scheme default http)', async () => {
+  it('redirects with the Location of the spec (scheme default http, port 80 left out)', async () => {
     rig.config({ http: [route('redir', {}, { kind: 'redirect', redirect: { hostname: 'other.example', statusCode: 301, path: { type: 'ReplaceFullPath', value: '/moved' } } })] }, clusters());
     const r = await rig.request({ path: '/x?q=1', headers: { host: `reviews:${HTTP_PORT}` } });
     assert.equal(HTTP_PORT, 80);
