@@ -1,0 +1,237 @@
+// HTTP inside CONNECT tunnels: each tunnel's bytes are fed to a Node HTTP/1.1 server or, when they
+// open with the HTTP/2 preface (prior knowledge, gRPC), to an HTTP/2 server; neither listens.
+// Also Upgrade (WebSocket) pass-through and the per-tunnel bookkeeping a graceful drain needs.
+
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { headerMapFromRaw, requestHead, stripHopByHop } from './header-map.js';
+import { handleRequest, type RequestHandlerInputs, type TunnelContext } from './request-handler.js';
+import { decide, type MutableRequest } from './route-decision.js';
+import { clusterEndpoints } from './load-balancer.js';
+import { buffersOnly } from './buffers-only.js';
+
+/** RFC 9113 §3.4 client connection preface. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/** Idle keep-alive between requests on one tunnel, ms (Envoy's idle_timeout default is 1 h; we keep it shorter). */
+const KEEP_ALIVE_MS = 60_000;
+
+/** How long an idle HTTP/1.1 tunnel ended by a drain may wait for the client to close its half, ms. */
+const DRAIN_IDLE_GRACE_MS = 1000;
+
+interface Tunnel {
+  readonly stream: Duplex;
+  readonly ctx: TunnelContext;
+  kind: 'sniffing' | 'h1' | 'h2' | 'upgraded';
+  active: number;
+  session?: http2.ServerHttp2Session;
+}
+
+export class HttpTunnels {
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly tunnels = new Set<Tunnel>();
+  private readonly byStream = new WeakMap<object, Tunnel>();
+  private pending: Tunnel | undefined;
+  private draining = false;
+
+  constructor(private readonly inputs: RequestHandlerInputs & { readonly upgrade: UpgradeInputs }) {
+    this.h1 = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 60_000 });
+    this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onH1Request(req, res));
+    this.h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    // Malformed HTTP costs only its own tunnel: 431 for oversized heads, else 400 (Node's own
+    // answers, but ended gracefully so the client reads them before the CONNECT stream closes).
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const text = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      if (socket.writable && !(socket as unknown as { _httpMessage?: unknown })._httpMessage) {
+        socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
+      } else socket.destroy();
+    });
+    this.h2 = http2.createServer({});
+    this.h2.on('session', (session: http2.ServerHttp2Session) => {
+      const t = this.pending;
+      if (!t) return;
+      t.session = session;
+      this.byStream.set(session, t);
+      session.on('error', () => {});
+    });
+    this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+      const t = this.byStream.get(req.stream.session as object);
+      if (!t) {
+        res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      this.track(t, res);
+      handleRequest(this.inputs, t.ctx, req, res);
+    });
+  }
+
+  /** Serves one CONNECT stream (already answered 200); resolves when it is closed. */
+  serve(stream: Duplex, ctx: TunnelContext): Promise<void> {
+    const t: Tunnel = { stream, ctx, kind: 'sniffing', active: 0 };
+    this.tunnels.add(t);
+    this.byStream.set(stream, t);
+    stream.on('error', () => {});
+    const closed = new Promise<void>((resolve) => stream.once('close', () => {
+      this.tunnels.delete(t);
+      resolve();
+    }));
+    const chunks: Buffer[] = [];
+    const decideKind = (): void => {
+      stream.off('data', onData);
+      stream.off('end', decideKind);
+      stream.pause();
+      const buf = Buffer.concat(chunks);
+      if (buf.length > 0) stream.unshift(buf);
+      const isH2 = buf.length >= H2_PREFACE.length && buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE);
+      t.kind = isH2 ? 'h2' : 'h1';
+      if (isH2) {
+        this.pending = t;
+        try {
+          this.h2.emit('connection', stream);
+        } finally {
+          this.pending = undefined;
+        }
+        if (this.draining) t.session?.close();
+      } else {
+        buffersOnly(stream);
+        this.h1.emit('connection', stream);
+        if (this.draining) this.endIfIdle(t);
+      }
+      // We paused it to hand it over with nothing lost; the new owner's listeners are attached now.
+      stream.resume();
+    };
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      const buf = Buffer.concat(chunks);
+      const n = Math.min(buf.length, H2_PREFACE.length);
+      if (n === H2_PREFACE.length || !buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) decideKind();
+    };
+    stream.on('data', onData);
+    stream.once('end', decideKind);
+    return closed;
+  }
+
+  private track(t: Tunnel, res: http.ServerResponse | http2.Http2ServerResponse): void {
+    t.active++;
+    res.once('close', () => {
+      t.active--;
+      if (this.draining) this.endIfIdle(t);
+    });
+  }
+
+  private onH1Request(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const t = this.byStream.get(req.socket);
+    if (!t) {
+      res.writeHead(503, { connection: 'close' }).end();
+      return;
+    }
+    this.track(t, res);
+    handleRequest(this.inputs, t.ctx, req, res);
+  }
+
+  /** Routes the Upgrade request, then opens the upstream, writes the head and pipes both ways. */
+  private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const t = this.byStream.get(socket);
+    const reply = (status: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    };
+    if (!t) return reply(503, 'Service Unavailable');
+    t.kind = 'upgraded';
+    t.active++;
+    void upgradeThrough(this.inputs, t.ctx, req, socket, head, reply).finally(() => t.active--);
+  }
+
+  get activeTunnels(): number {
+    return this.tunnels.size;
+  }
+
+  /** Graceful: GOAWAY to h2 tunnels, idle HTTP/1.1 tunnels ended, busy ones end after their response. */
+  drain(): void {
+    this.draining = true;
+    for (const t of this.tunnels) {
+      if (t.kind === 'h2') t.session?.close();
+      else this.endIfIdle(t);
+    }
+  }
+
+  private endIfIdle(t: Tunnel): void {
+    if (t.kind === 'h1' && t.active === 0 && !t.stream.writableEnded) {
+      // Ends our half; the client's parser sees EOF and closes the CONNECT stream. A client that
+      // keeps its half open is cut after a grace period so the drain does not wait for it.
+      t.stream.end();
+      setTimeout(() => t.stream.destroy(), DRAIN_IDLE_GRACE_MS).unref();
+    }
+  }
+
+  destroy(): void {
+    this.draining = true;
+    for (const t of this.tunnels) {
+      t.session?.destroy();
+      t.stream.destroy();
+    }
+    this.h1.closeAllConnections?.();
+  }
+}
+
+export interface UpgradeInputs {
+  /** Opens a raw byte stream to a cluster endpoint (HBONE or TCP). */
+  readonly open: (ep: import('./load-balancer.js').UpstreamEndpoint, ctx: { clientIp: string; clientPort: number; service?: string }) => Promise<Duplex>;
+}
+
+async function upgradeThrough(
+  inputs: RequestHandlerInputs & { readonly upgrade: UpgradeInputs },
+  tunnel: TunnelContext,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  reply: (status: number, text: string) => void,
+): Promise<void> {
+  const cfg = inputs.config();
+  const port = cfg.port(tunnel.service.namespace, tunnel.service.hostname, tunnel.servicePort);
+  if (!port) return reply(404, 'Not Found');
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const mreq: MutableRequest = { method: req.method ?? 'GET', path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: headerMapFromRaw(req.rawHeaders) };
+  const d = await decide({ port, clusters: cfg.clusters, servicePort: tunnel.servicePort, random: inputs.random, delay: (ms) => new Promise((r) => setTimeout(r, ms)) }, mreq);
+  if (d.kind === 'local') {
+    const loc = d.headers?.location;
+    socket.end(`HTTP/1.1 ${d.status} ${http.STATUS_CODES[d.status] ?? ''}\r\n${loc ? `Location: ${loc}\r\n` : ''}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+    return;
+  }
+  const hash = { headers: mreq.headers, query: mreq.query, sourceIp: tunnel.clientIp };
+  const ep = inputs.forwarder.lb.pick(d.cluster, clusterEndpoints(inputs.forwarder.state, d.cluster, inputs.forwarder.network), hash);
+  if (!ep) return reply(503, 'Service Unavailable');
+  const release = inputs.forwarder.lb.acquire(ep);
+  let up: Duplex;
+  try {
+    up = await inputs.upgrade.open(ep, { clientIp: tunnel.clientIp, clientPort: tunnel.clientPort, service: tunnel.service.hostname });
+  } catch {
+    release();
+    return reply(503, 'Service Unavailable');
+  }
+  stripHopByHop(mreq.headers, true);
+  const target = mreq.query === '' ? mreq.path : `${mreq.path}?${mreq.query}`;
+  up.write(requestHead(mreq.method, target, mreq.headers));
+  if (head.length > 0) up.write(head);
+  await new Promise<void>((resolve) => {
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      release();
+      up.destroy();
+      socket.destroy();
+      resolve();
+    };
+    up.on('error', finish);
+    socket.on('error', finish);
+    up.once('close', finish);
+    socket.once('close', finish);
+    up.pipe(socket);
+    socket.pipe(up);
+  });
+}

@@ -1,0 +1,156 @@
+// Sends a request to a cluster with Envoy's router semantics: endpoint choice per attempt (a
+// different endpoint preferred on retry), per-try timeout, retry_on conditions, exponential
+// jittered backoff, and the final outcome's status and response flags (UH, UF, URX, UT, UC).
+
+import type { ProxyState } from '../state/index.js';
+import type { Readable } from 'node:stream';
+import { clusterEndpoints, type HashInput, type LoadBalancer, type UpstreamEndpoint } from './load-balancer.js';
+import type { Cluster, RetryPolicy } from './model/route-model.js';
+import { headerValue, type HeaderMap } from './routing/index.js';
+import type { UpstreamClients } from './upstream-clients.js';
+import { AttemptFailure, exchange, type ExchangeContext, type UpstreamResponse } from './upstream-exchange.js';
+
+/** A request body attempts can read (BodyTap, or a one-shot stream for mirrors). */
+export interface BodySource {
+  reader(primary: boolean): Readable | undefined;
+  readonly replayable: boolean;
+  release(r: Readable): void;
+}
+
+export interface ForwarderInputs {
+  readonly state: ProxyState;
+  readonly network: string;
+  readonly lb: LoadBalancer;
+  readonly clients: UpstreamClients;
+  readonly random: () => number;
+}
+
+export interface ForwardRequest {
+  readonly cluster: Cluster;
+  readonly method: string;
+  readonly target: string;
+  readonly headers: HeaderMap;
+  /** undefined ⇒ the request has no body. */
+  readonly tap: BodySource | undefined;
+  readonly hash: HashInput;
+  readonly retry: RetryPolicy;
+  /** Per-attempt deadline, ms (0/undefined ⇒ none). */
+  readonly perTryMs: number | undefined;
+  readonly ctx: ExchangeContext;
+  /** The whole transaction (route timeout or client gone): stops retries and cancels the attempt. */
+  readonly signal: AbortSignal;
+}
+
+export type ForwardOutcome =
+  | { readonly ok: true; readonly resp: UpstreamResponse; readonly endpoint: UpstreamEndpoint; readonly attempts: number; readonly release: () => void }
+  | { readonly ok: false; readonly status: number; readonly flags: string; readonly attempts: number; readonly error: Error; readonly endpoint?: UpstreamEndpoint };
+
+/** Envoy caps the backoff at 10× the base interval. */
+const MAX_BACKOFF_FACTOR = 10;
+
+/** Wait before retry `n` (1-based): in [base·2^(n-1), base·2^n), capped, never below base (GEP-1731). */
+export function backoffMs(base: number, n: number, random: () => number): number {
+  const lo = base * 2 ** (n - 1);
+  return Math.min(lo + random() * lo, base * MAX_BACKOFF_FACTOR);
+}
+
+function failureRetriable(kind: AttemptFailure['kind'], p: RetryPolicy): boolean {
+  const on = new Set(p.retryOn);
+  const broad = on.has('5xx') || on.has('gateway-error');
+  switch (kind) {
+    case 'connect': return broad || on.has('connect-failure') || on.has('reset');
+    case 'refused': return broad || on.has('refused-stream') || on.has('reset');
+    case 'reset': return broad || on.has('reset');
+    case 'timeout': return broad || on.has('reset') || p.codes.includes(504);
+  }
+}
+
+export function statusRetriable(status: number, headers: HeaderMap, p: RetryPolicy): boolean {
+  const on = new Set(p.retryOn);
+  if (p.codes.includes(status)) return true;
+  if (on.has('5xx') && status >= 500) return true;
+  if (on.has('gateway-error') && (status === 502 || status === 503 || status === 504)) return true;
+  const grpc = headerValue(headers, 'grpc-status');
+  if (grpc === '14' && on.has('unavailable')) return true;
+  if (grpc === '1' && on.has('cancelled')) return true;
+  return false;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promise<ForwardOutcome> {
+  const tried = new Set<string>();
+  const maxCalls = 1 + Math.max(0, r.retry.attempts);
+  let last: { kind: AttemptFailure['kind']; err: Error; endpoint?: UpstreamEndpoint } | undefined;
+  let calls = 0;
+  while (calls < maxCalls) {
+    if (r.signal.aborted) break;
+    const all = clusterEndpoints(inputs.state, r.cluster, inputs.network);
+    const ep = inputs.lb.pick(r.cluster, all, r.hash, tried);
+    if (!ep) {
+      return { ok: false, status: 503, flags: 'UH', attempts: calls, error: new Error(`no healthy upstream for ${r.cluster.name}`) };
+    }
+    // A retry needs the whole body again; past the buffer limit the first attempt is the only one.
+    const body = r.tap ? r.tap.reader(true) : undefined;
+    if (r.tap && !body) break;
+    calls++;
+    tried.add(ep.key);
+    const release = inputs.lb.acquire(ep);
+    const attempt = new AbortController();
+    const onOuter = (): void => attempt.abort();
+    r.signal.addEventListener('abort', onOuter, { once: true });
+    const perTry = r.perTryMs && r.perTryMs > 0 ? setTimeout(() => attempt.abort(), r.perTryMs) : undefined;
+    try {
+      const resp = await exchange(inputs.clients, ep, r.cluster.protocol, { method: r.method, target: r.target, headers: r.headers, body }, r.ctx, attempt.signal);
+      const canRetry = calls < maxCalls && (!r.tap || r.tap.replayable) && !r.signal.aborted;
+      if (canRetry && statusRetriable(resp.status, resp.headers, r.retry)) {
+        resp.abort();
+        resp.body.resume();
+        release();
+        clearTimeout(perTry);
+        r.signal.removeEventListener('abort', onOuter);
+        last = { kind: 'reset', err: new Error(`retriable status ${resp.status}`), endpoint: ep };
+        await sleep(backoffMs(r.retry.backoffMs, calls, inputs.random), r.signal);
+        continue;
+      }
+      // The per-try deadline runs until the response is complete (GEP-1742 backendRequest).
+      const finish = (): void => {
+        clearTimeout(perTry);
+        r.signal.removeEventListener('abort', onOuter);
+        release();
+      };
+      resp.body.once('end', finish);
+      resp.body.once('close', finish);
+      return { ok: true, resp, endpoint: ep, attempts: calls, release: finish };
+    } catch (err) {
+      clearTimeout(perTry);
+      r.signal.removeEventListener('abort', onOuter);
+      release();
+      if (body && r.tap) r.tap.release(body);
+      const kind = err instanceof AttemptFailure ? err.kind : 'reset';
+      last = { kind, err: err as Error, endpoint: ep };
+      if (r.signal.aborted) break;
+      const canRetry = calls < maxCalls && (!r.tap || r.tap.replayable) && failureRetriable(kind, r.retry);
+      if (!canRetry) break;
+      await sleep(backoffMs(r.retry.backoffMs, calls, inputs.random), r.signal);
+    }
+  }
+  const error = last?.err ?? new Error('request cancelled');
+  const retried = calls > 1 ? ',URX' : '';
+  switch (last?.kind) {
+    case 'connect': return { ok: false, status: 503, flags: `UF${retried}`, attempts: calls, error, endpoint: last.endpoint };
+    case 'timeout': return { ok: false, status: 504, flags: 'UT', attempts: calls, error, endpoint: last.endpoint };
+    default: return { ok: false, status: 503, flags: `UC${retried}`, attempts: calls, error, endpoint: last?.endpoint };
+  }
+}

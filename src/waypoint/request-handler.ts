@@ -1,0 +1,263 @@
+// One HTTP request through the waypoint: view, telemetry span, routing decision, mirrors, the
+// forward with the route's timeouts and retries, response filters and the reply (HTTP/1.1 or
+// HTTP/2 downstream alike, trailers passed through).
+
+import type * as http from 'node:http';
+import type * as http2 from 'node:http2';
+import type { Logger } from '../common/log.js';
+import type { Service, Workload } from '../state/index.js';
+import { BodyTap } from './body-tap.js';
+import type { CompiledConfig } from './compiled-config.js';
+import { headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
+import { abortResponse, isGrpcRequest, sendLocalReply, type DownstreamResponse } from './local-reply.js';
+import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
+import type { Readable } from 'node:stream';
+import { forward, type BodySource, type ForwarderInputs } from './request-forwarder.js';
+import { decide, type MutableRequest } from './route-decision.js';
+import { applyHeaderMutation, chance, headerValue, type HeaderMap } from './routing/index.js';
+import type { WaypointTelemetry } from './telemetry/index.js';
+
+/** Who is on the other end of one CONNECT tunnel and what it targets. */
+export interface TunnelContext {
+  readonly service: Service;
+  readonly servicePort: number;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly peerIdentity: string;
+  readonly clientWorkload: Workload | undefined;
+}
+
+export interface RequestHandlerInputs {
+  readonly config: () => CompiledConfig;
+  readonly telemetry: WaypointTelemetry;
+  readonly forwarder: ForwarderInputs;
+  readonly random: () => number;
+  readonly draining: () => boolean;
+  readonly logger: Logger;
+}
+
+type DownstreamRequest = http.IncomingMessage | http2.Http2ServerRequest;
+
+/** Response headers never forwarded downstream besides hop-by-hop ones. */
+const H2_RESPONSE_SKIP = new Set<string>();
+
+/** Mirrors never run longer than this, whatever the route says, ms. */
+const MIRROR_TIMEOUT_MS = 30_000;
+
+function hasBody(req: DownstreamRequest): boolean {
+  if ('stream' in req && req.stream) return !req.stream.readableEnded && !(req.stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders;
+  const h = req.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+function splitUrl(url: string): { path: string; query: string } {
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+export function handleRequest(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: DownstreamRequest, res: DownstreamResponse): void {
+  serve(inputs, tunnel, req, res).catch((err: unknown) => {
+    inputs.logger.error({ err }, 'waypoint: unexpected request failure');
+    if (!res.headersSent) sendLocalReply(res, 500, { grpc: false, body: 'internal error' });
+    else abortResponse(res);
+  });
+}
+
+async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
+  const startedAt = process.hrtime.bigint();
+  const cfg = inputs.config();
+  const { path, query } = splitUrl(req.url ?? '/');
+  const headers = headerMapFromRaw(req.rawHeaders);
+  const grpc = isGrpcRequest(headerValue(headers, 'content-type'));
+  const close = inputs.draining();
+  const span = inputs.telemetry.begin({
+    protocol: grpc ? 'grpc' : 'http',
+    method: req.method ?? 'GET',
+    path,
+    authority: headerValue(headers, 'host') ?? '',
+    source: { ip: tunnel.clientIp, port: tunnel.clientPort, identity: tunnel.peerIdentity, workload: tunnel.clientWorkload },
+    destinationService: tunnel.service,
+    headers,
+    startedAt,
+  });
+  let responseBytes = 0;
+  let requestBytes = 0;
+  const port = cfg.port(tunnel.service.namespace, tunnel.service.hostname, tunnel.servicePort);
+  const clientGone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) clientGone.abort();
+  });
+  const local = (status: number, flags: string, opts: { body?: string; headers?: Record<string, string | string[]>; route?: Route; cluster?: Cluster; attempts?: number; error?: Error; grpcStatus?: number } = {}): void => {
+    req.resume();
+    let grpcStatus: number | undefined;
+    if (opts.grpcStatus !== undefined && grpc) {
+      res.writeHead(200, { ...opts.headers, 'content-type': 'application/grpc', 'grpc-status': String(opts.grpcStatus) });
+      res.end();
+      grpcStatus = opts.grpcStatus;
+    } else grpcStatus = sendLocalReply(res, status, { grpc, body: opts.body, headers: opts.headers, close });
+    span.end({ status: grpc ? 200 : status, grpcStatus, flags, route: opts.route?.name, cluster: opts.cluster?.name, requestBytes, responseBytes: Buffer.byteLength(opts.body ?? ''), attempts: opts.attempts, error: opts.error });
+  };
+  if (!port) {
+    local(404, 'NR', { body: 'service port not served' });
+    return;
+  }
+  const mreq: MutableRequest = { method: req.method ?? 'GET', path, query, headers };
+  const decision = await decide(
+    {
+      port,
+      clusters: cfg.clusters,
+      servicePort: tunnel.servicePort,
+      random: inputs.random,
+      delay: (ms) => new Promise((r) => {
+        const t = setTimeout(r, ms);
+        clientGone.signal.addEventListener('abort', () => { clearTimeout(t); r(undefined); }, { once: true });
+      }),
+    },
+    mreq,
+  );
+  if (clientGone.signal.aborted) return;
+  const route = decision.route;
+  if (decision.kind === 'local') {
+    const rh: HeaderMap = new Map(Object.entries(decision.headers ?? {}).map(([k, v]) => [k, [v]]));
+    applyHeaderMutation(rh, route?.responseHeaders);
+    local(decision.status, decision.flags, { body: decision.body, headers: toOutgoing(rh), route, grpcStatus: decision.grpcStatus });
+    return;
+  }
+  const { cluster, backend } = decision;
+  stripHopByHop(mreq.headers);
+  // Envoy (sidecar defaults): x-forwarded-proto is set when absent; Expect is answered here.
+  if (!mreq.headers.has('x-forwarded-proto')) mreq.headers.set('x-forwarded-proto', ['http']);
+  mreq.headers.delete('expect');
+  const target = mreq.query === '' ? mreq.path : `${mreq.path}?${mreq.query}`;
+  const tap = hasBody(req) ? new BodyTap(req) : undefined;
+  const ctx = { clientIp: tunnel.clientIp, clientPort: tunnel.clientPort, service: tunnel.service.hostname };
+  const hash = { headers: mreq.headers, query: mreq.query, sourceIp: tunnel.clientIp };
+
+  for (const m of route?.mirrors ?? []) {
+    if (!chance(m.percent, inputs.random)) continue;
+    const mc = cfg.clusters.get(m.cluster);
+    if (mc) mirror(inputs, mc, mreq, target, tap, ctx, hash);
+  }
+
+  // Route timeout (whole transaction, retries included) and per-try timeout (Istio: backendRequest
+  // is the per-try timeout when a retry policy is set, else it is the route timeout).
+  const requestMs = route?.timeouts?.requestMs || (route?.retry ? 0 : route?.timeouts?.backendRequestMs) || 0;
+  const perTryMs = route?.retry?.perTryTimeoutMs ?? (route?.retry ? route.timeouts?.backendRequestMs : undefined);
+  const overall = new AbortController();
+  clientGone.signal.addEventListener('abort', () => overall.abort(), { once: true });
+  let timedOut = false;
+  const timer = requestMs > 0 ? setTimeout(() => { timedOut = true; overall.abort(); }, requestMs) : undefined;
+
+  const outcome = await forward(inputs.forwarder, {
+    cluster, method: mreq.method, target, headers: mreq.headers, tap, hash,
+    retry: route?.retry ?? DEFAULT_RETRY, perTryMs, ctx, signal: overall.signal,
+  });
+  requestBytes = tap?.bytes ?? 0;
+  if (clientGone.signal.aborted && !timedOut) {
+    clearTimeout(timer);
+    if (outcome.ok) outcome.resp.abort();
+    span.end({ status: 499, flags: 'DC', route: route?.name, cluster: cluster.name, requestBytes, responseBytes: 0, attempts: outcome.attempts });
+    return;
+  }
+  if (timedOut || !outcome.ok) {
+    clearTimeout(timer);
+    if (outcome.ok) outcome.resp.abort();
+    const status = timedOut || outcome.ok ? 504 : outcome.status;
+    const flags = timedOut ? 'UT' : (outcome as { flags: string }).flags;
+    local(status, flags, { body: timedOut ? 'upstream request timeout' : 'upstream unavailable', route, cluster, attempts: outcome.attempts, error: outcome.ok ? undefined : outcome.error });
+    return;
+  }
+  const { resp, endpoint } = outcome;
+  const rh = resp.headers;
+  stripHopByHop(rh);
+  applyHeaderMutation(rh, backend?.responseHeaders);
+  applyHeaderMutation(rh, route?.responseHeaders);
+  const h2 = 'stream' in res;
+  if (close && !h2) rh.set('connection', ['close']);
+  res.writeHead(resp.status, h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh));
+  if (req.method === 'HEAD') resp.body.resume();
+  const finish = (error?: Error): void => {
+    clearTimeout(timer);
+    outcome.release();
+    const grpcStatus = Number(headerValue(resp.trailers() ?? rh, 'grpc-status') ?? NaN);
+    span.end({
+      status: resp.status,
+      grpcStatus: Number.isNaN(grpcStatus) ? undefined : grpcStatus,
+      flags: error ? (timedOut ? 'UT' : 'UR') : '-',
+      route: route?.name,
+      cluster: cluster.name,
+      upstream: { ip: endpoint.ip, port: endpoint.port, workload: endpoint.workload, identity: endpoint.identity },
+      requestBytes: tap?.bytes ?? 0,
+      responseBytes,
+      attempts: outcome.attempts,
+      error,
+    });
+  };
+  let settled = false;
+  const fail = (err: Error): void => {
+    if (settled) return;
+    settled = true;
+    resp.abort();
+    abortResponse(res);
+    finish(err);
+  };
+  overall.signal.addEventListener('abort', () => fail(new Error(timedOut ? 'route timeout' : 'client went away')), { once: true });
+  resp.body.on('data', (c: Buffer) => {
+    responseBytes += c.length;
+    if (!(res as http.ServerResponse).write(c)) resp.body.pause();
+  });
+  res.on('drain', () => resp.body.resume());
+  resp.body.once('error', (err) => fail(err));
+  resp.body.once('aborted', () => fail(new Error('upstream aborted the response')));
+  resp.body.once('end', () => {
+    if (settled) return;
+    settled = true;
+    const trailers = resp.trailers();
+    if (trailers && trailers.size > 0) res.addTrailers(h2 ? toH2Outgoing(trailers) : toOutgoing(trailers));
+    res.end();
+    finish();
+  });
+}
+
+/** Fire and forget (Envoy request_mirror_policies): one endpoint, host `<host>-shadow`, answer dropped. */
+function mirror(
+  inputs: RequestHandlerInputs,
+  cluster: Cluster,
+  req: MutableRequest,
+  target: string,
+  tap: BodyTap | undefined,
+  ctx: { clientIp: string; clientPort: number; service?: string },
+  hash: { headers: HeaderMap; query: string; sourceIp: string },
+): void {
+  const headers: HeaderMap = new Map([...req.headers].map(([k, v]) => [k, [...v]]));
+  const host = headerValue(headers, 'host');
+  if (host !== undefined) headers.set('host', [host.replace(/^([^:]*)(:\d+)?$/, (_m, h: string, p: string | undefined) => `${h}-shadow${p ?? ''}`)]);
+  const body = tap ? tap.reader(false) : undefined;
+  if (tap && !body) return;
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), MIRROR_TIMEOUT_MS);
+  t.unref();
+  forward(inputs.forwarder, {
+    cluster, method: req.method, target, headers, tap: oneShot(body), hash,
+    retry: { attempts: 0, codes: [], retryOn: [], backoffMs: 25 }, perTryMs: undefined, ctx, signal: ac.signal,
+  }).then((o) => {
+    if (o.ok) {
+      o.resp.body.resume();
+      o.resp.body.once('close', () => clearTimeout(t));
+    } else clearTimeout(t);
+  }, () => clearTimeout(t));
+}
+
+function oneShot(body: Readable | undefined): BodySource | undefined {
+  if (!body) return undefined;
+  let used = false;
+  return {
+    reader: () => {
+      if (used) return undefined;
+      used = true;
+      return body;
+    },
+    replayable: false,
+    release: (r) => r.destroy(),
+  };
+}

@@ -1,0 +1,159 @@
+// One attempt of one request against one endpoint, over HTTP/1.1 (keep-alive agent) or HTTP/2
+// (shared session), as a uniform response; failures are classified the way Envoy's retry_on
+// conditions see them (connect-failure, refused-stream, reset, per-try timeout).
+
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { HeaderMap } from './routing/index.js';
+import { headerMapFromObject, headerMapFromRaw, toH2Outgoing, toOutgoing } from './header-map.js';
+import type { UpstreamEndpoint } from './load-balancer.js';
+import { isConnectFailure, type UpstreamClients } from './upstream-clients.js';
+
+export type AttemptFailureKind = 'connect' | 'refused' | 'reset' | 'timeout';
+
+export class AttemptFailure extends Error {
+  constructor(readonly kind: AttemptFailureKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AttemptFailure';
+  }
+}
+
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Path with the query string. */
+  readonly target: string;
+  /** Hop-by-hop stripped; `host` is the authority to send. */
+  readonly headers: HeaderMap;
+  /** undefined ⇒ no body. */
+  readonly body: Readable | undefined;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: HeaderMap;
+  readonly body: Readable;
+  /** Trailers, valid once `body` ended. */
+  trailers(): HeaderMap | undefined;
+  /** Cancels the exchange (resets the upstream stream / drops the connection). */
+  abort(): void;
+}
+
+export interface ExchangeContext {
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly service?: string;
+}
+
+const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
+
+export function exchange(
+  clients: UpstreamClients,
+  ep: UpstreamEndpoint,
+  protocol: 'http1' | 'http2',
+  req: UpstreamRequest,
+  ctx: ExchangeContext,
+  signal: AbortSignal,
+): Promise<UpstreamResponse> {
+  return protocol === 'http2' ? exchangeH2(clients, ep, req, ctx, signal) : exchangeH1(clients, ep, req, ctx, signal);
+}
+
+function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    let r: http.ClientRequest;
+    try {
+      r = http.request({ agent: clients.agentFor(ep, ctx), method: req.method, path: req.target, headers: toOutgoing(req.headers), setHost: false });
+    } catch (err) {
+      reject(new AttemptFailure('reset', `invalid upstream request: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    let answered = false;
+    const onAbort = (): void => {
+      r.destroy();
+      if (!answered) reject(new AttemptFailure('timeout', 'attempt cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    r.on('error', (err) => {
+      signal.removeEventListener('abort', onAbort);
+      if (answered) return;
+      answered = true;
+      // A socket never assigned (createConnection failed) means no request byte left us.
+      reject(new AttemptFailure(isConnectFailure(err) ? 'connect' : 'reset', err.message, { cause: err }));
+    });
+    r.on('response', (res: http.IncomingMessage) => {
+      answered = true;
+      res.once('close', () => signal.removeEventListener('abort', onAbort));
+      resolve({
+        status: res.statusCode ?? 502,
+        headers: headerMapFromRaw(res.rawHeaders),
+        body: res,
+        trailers: () => (res.rawTrailers.length > 0 ? headerMapFromRaw(res.rawTrailers) : undefined),
+        abort: () => r.destroy(),
+      });
+    });
+    if (req.body) {
+      req.body.on('error', () => r.destroy());
+      req.body.pipe(r);
+    } else r.end();
+  });
+}
+
+async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
+  let session: http2.ClientHttp2Session;
+  try {
+    session = await clients.sessionFor(ep, ctx);
+  } catch (err) {
+    throw new AttemptFailure('connect', (err as Error).message, { cause: err });
+  }
+  if (signal.aborted) throw new AttemptFailure('timeout', 'attempt cancelled');
+  return new Promise((resolve, reject) => {
+    let stream: http2.ClientHttp2Stream;
+    const authority = req.headers.get('host')?.[0] ?? `${ep.ip}:${ep.port}`;
+    try {
+      stream = session.request(
+        { ':method': req.method, ':path': req.target, ':authority': authority, ':scheme': 'http', ...toH2Outgoing(req.headers) },
+        { endStream: req.body === undefined },
+      );
+    } catch (err) {
+      // The session is closing or gone: nothing was sent, safe to retry like a refused stream.
+      reject(new AttemptFailure('refused', (err as Error).message, { cause: err }));
+      return;
+    }
+    let answered = false;
+    let trailers: HeaderMap | undefined;
+    const onAbort = (): void => {
+      if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+      if (!answered) reject(new AttemptFailure('timeout', 'attempt cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.on('trailers', (t: http2.IncomingHttpHeaders) => {
+      trailers = headerMapFromObject(t);
+    });
+    const failed = (err?: Error): void => {
+      if (answered) return;
+      answered = true;
+      signal.removeEventListener('abort', onAbort);
+      const kind = stream.rstCode === NGHTTP2_REFUSED_STREAM ? 'refused' : 'reset';
+      reject(new AttemptFailure(kind, err?.message ?? `upstream stream closed (rst ${stream.rstCode})`, { cause: err }));
+    };
+    stream.on('error', failed);
+    stream.once('close', () => failed());
+    stream.once('response', (headers: http2.IncomingHttpHeaders) => {
+      answered = true;
+      stream.once('close', () => signal.removeEventListener('abort', onAbort));
+      resolve({
+        status: Number(headers[':status'] ?? 502),
+        headers: headerMapFromObject(headers),
+        body: stream,
+        trailers: () => trailers,
+        abort: () => {
+          if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+        },
+      });
+    });
+    if (req.body) {
+      req.body.on('error', () => stream.close(NGHTTP2_CANCEL));
+      req.body.pipe(stream);
+    }
+  });
+}

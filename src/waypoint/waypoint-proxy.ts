@@ -1,0 +1,254 @@
+// WaypointProxy: the waypoint's data path. Terminates HBONE (mTLS as the waypoint, peer = the
+// source workload), serves each CONNECT to a Service VIP:port it owns as HTTP (routes, filters,
+// retries, timeouts, mirrors) or TCP, and reaches endpoints over HBONE as itself (Istio ambient).
+
+import * as net from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { MeshError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { Http2Config, PoolConfig } from '../config/types.js';
+import { HbonePool, HboneServer, parseAuthority, respondError, type HboneInboundRequest } from '../hbone/index.js';
+import type { CertSource } from '../identity/index.js';
+import type { ProxyState, Service } from '../state/index.js';
+import { formatSpiffeId, serverSecureContext, serverSocketOptions, verifyClientPeer } from '../tls/index.js';
+import { CompiledConfig } from './compiled-config.js';
+import { HttpTunnels } from './http-tunnels.js';
+import { clusterEndpoints, LoadBalancer } from './load-balancer.js';
+import type { WaypointConfig } from './model/route-model.js';
+import type { ForwarderInputs } from './request-forwarder.js';
+import type { TunnelContext } from './request-handler.js';
+import { pickWeighted } from './routing/index.js';
+import { relay } from './tcp-relay.js';
+import type { WaypointTelemetry } from './telemetry/index.js';
+import { UpstreamClients } from './upstream-clients.js';
+
+/** Istio's HBONE port, dialled on endpoints (ztunnel listens there). */
+export const HBONE_PORT = 15008;
+
+export interface WaypointProxyInputs {
+  readonly listen: { readonly ip: string; readonly port: number };
+  /** The waypoint's SPIFFE id (its service account). */
+  readonly identity: string;
+  readonly trustDomain: string;
+  readonly certs: CertSource;
+  readonly state: ProxyState;
+  readonly http2: Http2Config;
+  readonly pool: PoolConfig;
+  readonly connectTimeoutMs: number;
+  readonly telemetry: WaypointTelemetry;
+  readonly logger: Logger;
+  readonly random?: () => number;
+  /** The waypoint's network (the state's network of VIPs and endpoints); default ''. */
+  readonly network?: string;
+  /** Port endpoints accept HBONE on; default 15008 (tests point it elsewhere). */
+  readonly hbonePort?: number;
+}
+
+export class WaypointProxy {
+  private readonly server: HboneServer;
+  private readonly pool: HbonePool;
+  private readonly clients: UpstreamClients;
+  private readonly lb: LoadBalancer;
+  private readonly tunnels: HttpTunnels;
+  private readonly listener: net.Server;
+  private readonly network: string;
+  private readonly tcpRelays = new Set<Promise<void>>();
+  private config = CompiledConfig.empty();
+  private context: { serial: string; ctx: SecureContext } | undefined;
+  private draining = false;
+  private bound: { ip: string; port: number } | undefined;
+
+  constructor(private readonly inputs: WaypointProxyInputs) {
+    const random = inputs.random ?? Math.random;
+    this.network = inputs.network ?? '';
+    this.lb = new LoadBalancer(random);
+    this.pool = new HbonePool({ http2: inputs.http2, pool: inputs.pool, connectTimeoutMs: inputs.connectTimeoutMs, logger: inputs.logger.child({ component: 'waypoint-pool' }) });
+    this.clients = new UpstreamClients({
+      pool: this.pool, certs: inputs.certs, identity: inputs.identity, hbonePort: inputs.hbonePort ?? HBONE_PORT,
+      connectTimeoutMs: inputs.connectTimeoutMs, logger: inputs.logger,
+    });
+    const forwarder: ForwarderInputs = { state: inputs.state, network: this.network, lb: this.lb, clients: this.clients, random };
+    this.tunnels = new HttpTunnels({
+      config: () => this.config,
+      telemetry: inputs.telemetry,
+      forwarder,
+      random,
+      draining: () => this.draining,
+      logger: inputs.logger,
+      upgrade: { open: (ep, ctx) => this.clients.open(ep, ctx) },
+    });
+    this.server = new HboneServer({
+      http2: inputs.http2,
+      logger: inputs.logger.child({ component: 'waypoint-hbone' }),
+      secureContextFor: () => this.secureContext(),
+      tlsOptions: (ctx) => serverSocketOptions(ctx),
+      // The peer is the source workload (its node agent presents the workload's certificate).
+      verifyPeer: (socket) => formatSpiffeId(verifyClientPeer(socket, inputs.trustDomain)),
+      onConnect: (req) => this.onConnect(req),
+    });
+    this.listener = net.createServer({ pauseOnConnect: true }, (s) => this.server.handleSocket(s));
+  }
+
+  private async secureContext(): Promise<SecureContext> {
+    const cert = await this.inputs.certs.fetch(this.inputs.identity, 'realtime');
+    if (this.context?.serial === cert.serialNumber) return this.context.ctx;
+    const ctx = serverSecureContext(cert);
+    this.context = { serial: cert.serialNumber, ctx };
+    return ctx;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.listener.once('error', reject);
+      this.listener.listen(this.inputs.listen.port, this.inputs.listen.ip, () => {
+        this.listener.off('error', reject);
+        resolve();
+      });
+    });
+    const a = this.listener.address() as net.AddressInfo;
+    this.bound = { ip: a.address, port: a.port };
+    this.inputs.logger.info({ addr: `${a.address}:${a.port}`, identity: this.inputs.identity }, 'waypoint listening');
+  }
+
+  address(): { ip: string; port: number } {
+    if (!this.bound) throw new MeshError('INTERNAL', 'waypoint proxy not started');
+    return this.bound;
+  }
+
+  /** Atomic swap: compiled here once; requests already routing keep the config they started with. */
+  setConfig(config: WaypointConfig): void {
+    this.config = new CompiledConfig(config);
+  }
+
+  /** CONNECT target → the Service served here (by VIP, or by pod IP for an endpoint of one). */
+  private resolveTarget(req: HboneInboundRequest): { service: Service; port: number } | { status: number; reason: string } {
+    const auth = parseAuthority(req.authority);
+    if (!auth || auth.kind !== 'ip') return { status: 400, reason: `invalid :authority ${req.authority}` };
+    const { state } = this.inputs;
+    let service = state.serviceByVip(this.network, auth.ip);
+    let port = auth.port;
+    if (!service) {
+      // Pod-addressed traffic: the workload's service whose target port is the dialled port.
+      const wl = state.workloadByIp(this.network, auth.ip);
+      if (!wl) return { status: 404, reason: `${req.authority} is neither a service nor a workload` };
+      for (const svc of state.servicesOf(wl)) {
+        if (!this.config.serves(svc.namespace, svc.hostname)) continue;
+        for (const [sp, tp] of svc.ports) {
+          const own = wl.services.get(`${svc.namespace}/${svc.hostname}`)?.get(sp);
+          if ((own || tp || sp) === auth.port) {
+            service = svc;
+            port = sp;
+          }
+        }
+      }
+      if (!service) return { status: 404, reason: `workload ${wl.name} at ${req.authority} is not served by this waypoint` };
+    }
+    if (!this.config.port(service.namespace, service.hostname, port)) {
+      return { status: 404, reason: `${service.hostname}:${port} is not served by this waypoint` };
+    }
+    return { service, port };
+  }
+
+  private onConnect(req: HboneInboundRequest): void {
+    if (this.draining) {
+      respondError(req.stream, 503);
+      return;
+    }
+    const target = this.resolveTarget(req);
+    if ('status' in target) {
+      this.inputs.logger.debug({ authority: req.authority, peer: req.peerIdentity, reason: target.reason }, 'waypoint: CONNECT refused');
+      respondError(req.stream, target.status);
+      return;
+    }
+    const compiled = this.config.port(target.service.namespace, target.service.hostname, target.port)!;
+    const ctx: TunnelContext = {
+      service: target.service,
+      servicePort: target.port,
+      clientIp: req.remoteAddress.ip,
+      clientPort: req.remoteAddress.port,
+      peerIdentity: req.peerIdentity,
+      clientWorkload: this.inputs.state.workloadByIp(this.network, req.remoteAddress.ip),
+    };
+    if (compiled.port.protocol !== 'tcp') {
+      req.stream.respond({ ':status': 200 });
+      void this.tunnels.serve(req.stream, ctx);
+      return;
+    }
+    const p = this.serveTcp(req, ctx, compiled.port.defaultCluster, compiled.port.tcpBackends);
+    this.tcpRelays.add(p);
+    void p.finally(() => this.tcpRelays.delete(p));
+  }
+
+  /** TCP: the endpoint is connected before the 200, so a dead upstream is a failed CONNECT (as ztunnel). */
+  private async serveTcp(req: HboneInboundRequest, ctx: TunnelContext, defaultCluster: string, backends: readonly { readonly cluster?: string; readonly weight: number }[] | undefined): Promise<void> {
+    const cfg = this.config;
+    const name = backends && backends.length > 0 ? pickWeighted(backends, this.inputs.random ?? Math.random)?.cluster : defaultCluster;
+    const cluster = name === undefined ? undefined : cfg.clusters.get(name);
+    const ep = cluster ? this.lb.pick(cluster, clusterEndpoints(this.inputs.state, cluster, this.network), { headers: new Map(), query: '', sourceIp: ctx.clientIp }) : undefined;
+    if (!ep) {
+      respondError(req.stream, 503);
+      return;
+    }
+    const release = this.lb.acquire(ep);
+    try {
+      const up = await this.clients.open(ep, { clientIp: ctx.clientIp, clientPort: ctx.clientPort, service: ctx.service.hostname });
+      if (req.stream.destroyed) {
+        up.destroy();
+        return;
+      }
+      req.stream.respond({ ':status': 200 });
+      await relay(req.stream, up);
+    } catch (err) {
+      this.inputs.logger.debug({ endpoint: ep.key, err: (err as Error).message }, 'waypoint: tcp upstream failed');
+      respondError(req.stream, 503);
+    } finally {
+      release();
+    }
+  }
+
+  configDump(): unknown {
+    const src = this.config.source;
+    return {
+      version: src.version,
+      waypoint: src.waypoint,
+      identity: this.inputs.identity,
+      services: src.services.map((s) => ({
+        hostname: s.hostname,
+        namespace: s.namespace,
+        ports: s.ports.map((p) => ({ port: p.port, name: p.name, protocol: p.protocol, defaultCluster: p.defaultCluster, tcpBackends: p.tcpBackends, routes: p.routes })),
+      })),
+      clusters: src.clusters.map((c) => ({
+        ...c,
+        endpoints: clusterEndpoints(this.inputs.state, c, this.network).map((e) => ({
+          workload: `${e.workload.namespace}/${e.workload.name}`,
+          uid: e.workload.uid,
+          address: `${e.ip}:${e.port}`,
+          identity: e.identity,
+          protocol: e.hbone ? 'HBONE' : 'TCP',
+          health: e.healthy ? 'HEALTHY' : 'UNHEALTHY',
+          activeRequests: this.lb.activeRequests(e.key),
+        })),
+      })),
+      stats: { hbone: this.server.stats(), pool: this.pool.stats(), tunnels: this.tunnels.activeTunnels },
+    };
+  }
+
+  /** Stops accepting, lets in-flight requests and tunnels finish up to the deadline, then cuts. */
+  async close(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    this.listener.close();
+    this.tunnels.drain();
+    await this.server.close(deadlineMs);
+    this.clients.close();
+    this.destroy();
+  }
+
+  destroy(): void {
+    this.draining = true;
+    this.listener.close();
+    this.tunnels.destroy();
+    this.server.destroy();
+    this.clients.destroy();
+    this.pool.destroy();
+  }
+}

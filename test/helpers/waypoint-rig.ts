@@ -1,0 +1,295 @@
+// In-process waypoint rig: a test PKI, a ProxyState with a client, two server workloads (v1, v2)
+// and a mirror workload, each behind real HBONE termination on its own loopback IP, HTTP/1.1,
+// HTTP/2 and TCP echo backends, a WaypointProxy, and a client speaking HTTP over CONNECT streams.
+
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { silentLogger } from '../../src/common/log.js';
+import { HbonePool, HboneServer, type HboneClientStream } from '../../src/hbone/index.js';
+import { workloadCertificateFromChain, type CertSource, type WorkloadCertificate } from '../../src/identity/index.js';
+import { createRegistry } from '../../src/metrics/index.js';
+import { ProxyState, type Service, type Workload } from '../../src/state/index.js';
+import { WaypointProxy, clusterName, WAYPOINT_CONFIG_VERSION, type Cluster, type Route, type WaypointConfig } from '../../src/waypoint/index.js';
+import { buffersOnly } from '../../src/waypoint/buffers-only.js';
+import { WaypointTelemetry } from '../../src/waypoint/telemetry/index.js';
+import { makeTestPki, type TestPki } from './certs.js';
+import { TEST_HTTP2, TEST_POOL, dialUpstream } from './hbone-fixture.js';
+import { hboneClientTls, hboneServerContext, hboneServerTlsOptions, verifyPeerInTrustDomain } from './hbone-tls.js';
+import { randomLoopbackPrefix } from './tcp.js';
+
+export const TD = 'cluster.local';
+export const NS = 'default';
+export const WAYPOINT_ID = `spiffe://${TD}/ns/${NS}/sa/waypoint`;
+export const CLIENT_ID = `spiffe://${TD}/ns/${NS}/sa/sleep`;
+export const HOST = `reviews.${NS}.svc.cluster.local`;
+export const MIRROR_HOST = `mirror.${NS}.svc.cluster.local`;
+export const VIP = '10.96.0.10';
+export const MIRROR_VIP = '10.96.0.11';
+/** Service ports: 80 http, 81 http2 (gRPC-ish), 82 tcp; target ports 8080 / 9090 / 7070. */
+export const HTTP_PORT = 80;
+export const H2_PORT = 81;
+export const TCP_PORT = 82;
+export const DEFAULT_CLUSTER = clusterName(HOST, HTTP_PORT);
+export const H2_CLUSTER = clusterName(HOST, H2_PORT);
+export const MIRROR_CLUSTER = clusterName(MIRROR_HOST, HTTP_PORT);
+
+export function workload(p: { name: string; ip: string; sa: string; services?: Map<string, Map<number, number>>; version?: string }): Workload {
+  return {
+    uid: `Kubernetes//Pod/${NS}/${p.name}`, name: p.name, namespace: NS, workloadIps: [p.ip], hostname: '', network: '', protocol: 'HBONE',
+    trustDomain: TD, serviceAccount: p.sa, waypoint: undefined, networkGateway: undefined, node: 'node-a', canonicalName: p.name,
+    canonicalRevision: p.version ?? 'latest', workloadType: 'pod', workloadName: p.name, nativeTunnel: false, applicationTunnel: undefined,
+    services: p.services ?? new Map(), authorizationPolicies: [], status: 'Healthy', clusterId: 'Kubernetes',
+    locality: { region: '', zone: '', subzone: '' }, networkMode: 'Standard', capacity: 1, netns: undefined,
+  };
+}
+
+function service(name: string, vip: string, ports: Map<number, number>): Service {
+  return {
+    name, namespace: NS, hostname: `${name}.${NS}.svc.cluster.local`, vips: [{ network: '', ip: vip }], cidrVips: [], ports,
+    subjectAltNames: [], waypoint: { destination: { kind: 'address', network: '', ip: '127.0.0.1' }, hboneMtlsPort: 15008 },
+    weightedWaypoints: [], loadBalancer: undefined, ipFamilies: 'IPv4', canonical: true, visibility: 'Public',
+  };
+}
+
+export interface BackendHit {
+  readonly who: string;
+  readonly method: string;
+  readonly url: string;
+  readonly rawHeaders: string[];
+  readonly body: string;
+}
+
+export interface WaypointRig {
+  readonly proxy: WaypointProxy;
+  readonly state: ProxyState;
+  readonly ips: { client: string; v1: string; v2: string; mirror: string; waypoint: string };
+  /** Every request each backend received, in order. */
+  readonly hits: BackendHit[];
+  /** Per-path scripted statuses: the backend answers them in order, then 200. */
+  readonly script: Map<string, number[]>;
+  config(routes: { http?: Route[]; h2?: Route[] }, clusters?: Cluster[]): void;
+  /** A CONNECT stream from the client to `authority` (default VIP:80). */
+  connect(authority?: string): Promise<HboneClientStream>;
+  /** One HTTP/1.1 request over a fresh CONNECT stream (or `agent`). */
+  request(opts: http.RequestOptions & { body?: string; authority?: string; agent?: http.Agent }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; trailers: NodeJS.Dict<string> }>;
+  /** An http.Agent whose connections are CONNECT streams to `authority`. */
+  agent(authority?: string): http.Agent;
+  close(): Promise<void>;
+}
+
+function collect(s: NodeJS.EventEmitter): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    s.on('data', (c: Buffer) => parts.push(c));
+    s.on('end', () => resolve(Buffer.concat(parts).toString()));
+    s.on('error', reject);
+  });
+}
+
+export function baseCluster(name: string, host: string, port: number, extra: Partial<Cluster> = {}): Cluster {
+  return { name, hostname: host, namespace: NS, port, protocol: 'http1', lb: { kind: 'ROUND_ROBIN' }, connectTimeoutMs: 2000, ...extra };
+}
+
+export async function startWaypointRig(opts: { random?: () => number } = {}): Promise<WaypointRig> {
+  const prefix = randomLoopbackPrefix();
+  const ips = { client: `${prefix}.2`, v1: `${prefix}.11`, v2: `${prefix}.12`, mirror: `${prefix}.13`, waypoint: `${prefix}.100` };
+  const pki: TestPki = await makeTestPki();
+  const certCache = new Map<string, WorkloadCertificate>();
+  const certs: CertSource = {
+    async fetch(id) {
+      let c = certCache.get(id);
+      if (!c) {
+        const t = await pki.issue(id);
+        c = workloadCertificateFromChain(id, [t.certChainPem, t.rootPem], t.keyPem);
+        certCache.set(id, c);
+      }
+      return c;
+    },
+    prefetch() {},
+  };
+  const hits: BackendHit[] = [];
+  const script = new Map<string, number[]>();
+  const closers: Array<() => void> = [];
+  const logger = silentLogger();
+
+  // Backends: HTTP/1.1 on :8080, HTTP/2 (h2c) on :9090, TCP echo on :7070, per workload IP.
+  const onHttp = (who: string) => async (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): Promise<void> => {
+    const body = await collect(req);
+    hits.push({ who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body });
+    const u = new URL(req.url ?? '/', 'http://x');
+    const scripted = script.get(u.pathname)?.shift();
+    const delay = Number(u.searchParams.get('delay') ?? 0);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (res.writableEnded || (res as http.ServerResponse).destroyed) return;
+    const status = scripted ?? 200;
+    res.setHeader('x-backend', who);
+    res.setHeader('content-type', 'application/json');
+    if ('stream' in res && u.pathname.startsWith('/grpc')) {
+      res.setHeader('content-type', 'application/grpc');
+      res.writeHead(200);
+      res.write(Buffer.from([0, 0, 0, 0, 2, 8, 1]));
+      res.addTrailers({ 'grpc-status': '0', 'grpc-message': 'ok' });
+      res.end();
+      return;
+    }
+    res.writeHead(status);
+    res.end(JSON.stringify({ who, url: req.url, body }));
+  };
+  const backends: Array<{ who: string; ip: string; sa: string; version: string }> = [
+    { who: 'v1', ip: ips.v1, sa: 'reviews', version: 'v1' },
+    { who: 'v2', ip: ips.v2, sa: 'reviews', version: 'v2' },
+    { who: 'mirror', ip: ips.mirror, sa: 'mirror', version: 'v1' },
+  ];
+  for (const b of backends) {
+    const h1 = http.createServer((req, res) => void onHttp(b.who)(req, res));
+    h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      hits.push({ who: b.who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body: '' });
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      if (head.length) socket.write(head);
+      socket.pipe(socket);
+    });
+    const h2 = http2.createServer((req, res) => void onHttp(b.who)(req, res));
+    const echo = net.createServer({ allowHalfOpen: true }, (s) => {
+      s.on('error', () => {});
+      s.write(`${b.who}:`);
+      s.pipe(s);
+    });
+    for (const [srv, port] of [[h1, 8080], [h2, 9090], [echo, 7070]] as const) {
+      srv.listen(port, b.ip);
+      await once(srv, 'listening');
+      closers.push(() => {
+        (srv as http.Server).closeAllConnections?.();
+        srv.close();
+      });
+    }
+    // HBONE termination for the endpoint: the endpoint's node agent (dials the CONNECT authority).
+    const cert = await pki.issue(`spiffe://${TD}/ns/${NS}/sa/${b.sa}`);
+    const ctx = hboneServerContext(cert);
+    const hs = new HboneServer({
+      http2: TEST_HTTP2, logger, secureContextFor: async () => ctx, tlsOptions: () => hboneServerTlsOptions(),
+      verifyPeer: verifyPeerInTrustDomain(TD), onConnect: (req) => dialUpstream(req, { req, closed: Promise.resolve(0) }),
+    });
+    const l = net.createServer({ pauseOnConnect: true }, (s) => hs.handleSocket(s));
+    l.listen(15008, b.ip);
+    await once(l, 'listening');
+    closers.push(() => {
+      hs.destroy();
+      l.close();
+    });
+  }
+
+  const svcKey = `${NS}/${HOST}`;
+  const ports = new Map([[HTTP_PORT, 8080], [H2_PORT, 9090], [TCP_PORT, 7070]]);
+  const state = new ProxyState();
+  state.apply({
+    workloads: [
+      workload({ name: 'sleep', ip: ips.client, sa: 'sleep' }),
+      workload({ name: 'reviews-v1', ip: ips.v1, sa: 'reviews', version: 'v1', services: new Map([[svcKey, ports]]) }),
+      workload({ name: 'reviews-v2', ip: ips.v2, sa: 'reviews', version: 'v2', services: new Map([[svcKey, ports]]) }),
+      workload({ name: 'mirror', ip: ips.mirror, sa: 'mirror', services: new Map([[`${NS}/${MIRROR_HOST}`, new Map([[HTTP_PORT, 8080]])]]) }),
+    ],
+    services: [service('reviews', VIP, ports), service('mirror', MIRROR_VIP, new Map([[HTTP_PORT, 8080]]))],
+    policies: [],
+  });
+
+  const telemetry = new WaypointTelemetry({ registry: createRegistry(), logger, waypoint: { namespace: NS, name: 'waypoint', identity: WAYPOINT_ID } });
+  const proxy = new WaypointProxy({
+    listen: { ip: ips.waypoint, port: 0 }, identity: WAYPOINT_ID, trustDomain: TD, certs, state,
+    http2: TEST_HTTP2, pool: TEST_POOL, connectTimeoutMs: 2000, telemetry, logger, random: opts.random,
+  });
+  await proxy.start();
+
+  const clientCert = await pki.issue(CLIENT_ID);
+  const pool = new HbonePool({ http2: TEST_HTTP2, pool: TEST_POOL, connectTimeoutMs: 2000, logger });
+  const wp = proxy.address();
+  const connect = (authority = `${VIP}:${HTTP_PORT}`): Promise<HboneClientStream> =>
+    pool.connect({
+      key: `${CLIENT_ID}|${WAYPOINT_ID}|${wp.ip}:${wp.port}`,
+      nextHop: wp,
+      localAddress: ips.client,
+      tls: () => hboneClientTls(clientCert, [WAYPOINT_ID]),
+      authority,
+      headers: {},
+    });
+  const agents: http.Agent[] = [];
+  const agent = (authority?: string): http.Agent => {
+    const a = new http.Agent({ keepAlive: true });
+    (a as unknown as { createConnection: unknown }).createConnection = (_o: unknown, cb: (e: Error | null, s?: Duplex) => void) => {
+      connect(authority).then((s) => {
+        const d = s.stream as unknown as Record<string, unknown>;
+        for (const m of ['setKeepAlive', 'setNoDelay', 'ref', 'unref']) d[m] ??= function (this: unknown) { return this; };
+        buffersOnly(s.stream);
+        cb(null, s.stream);
+      }, (e: Error) => cb(e));
+      return undefined;
+    };
+    agents.push(a);
+    return a;
+  };
+
+  const rig: WaypointRig = {
+    proxy, state, ips, hits, script,
+    config(routes, clusters) {
+      const cfg: WaypointConfig = {
+        version: WAYPOINT_CONFIG_VERSION,
+        waypoint: { namespace: NS, name: 'waypoint' },
+        services: [
+          { hostname: HOST, namespace: NS, ports: [
+            { port: HTTP_PORT, name: 'http', protocol: 'http', routes: routes.http ?? [], defaultCluster: DEFAULT_CLUSTER },
+            { port: H2_PORT, name: 'grpc', protocol: 'grpc', routes: routes.h2 ?? [], defaultCluster: H2_CLUSTER },
+            { port: TCP_PORT, name: 'tcp', protocol: 'tcp', routes: [], defaultCluster: clusterName(HOST, TCP_PORT) },
+          ] },
+        ],
+        clusters: clusters ?? [
+          baseCluster(DEFAULT_CLUSTER, HOST, HTTP_PORT),
+          baseCluster(H2_CLUSTER, HOST, H2_PORT, { protocol: 'http2' }),
+          baseCluster(clusterName(HOST, TCP_PORT), HOST, TCP_PORT),
+          baseCluster(MIRROR_CLUSTER, MIRROR_HOST, HTTP_PORT),
+        ],
+      };
+      proxy.setConfig(cfg);
+    },
+    connect,
+    agent,
+    request(o) {
+      return new Promise((resolve, reject) => {
+        const { body, authority, ...rest } = o;
+        const r = http.request({ agent: o.agent ?? agent(authority), host: 'reviews', ...rest }, (res) => {
+          collect(res).then((b) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, trailers: res.trailers }), reject);
+        });
+        r.on('error', reject);
+        r.end(body);
+      });
+    },
+    async close() {
+      for (const a of agents) a.destroy();
+      pool.destroy();
+      proxy.destroy();
+      for (const c of closers) c();
+    },
+  };
+  rig.config({});
+  return rig;
+}
+
+/** Header values a backend saw for `name` (separate lines kept). */
+export function seen(hit: BackendHit, name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < hit.rawHeaders.length; i += 2) if (hit.rawHeaders[i]!.toLowerCase() === name) out.push(hit.rawHeaders[i + 1]!);
+  return out;
+}
+
+/** A seeded PRNG (mulberry32) for reproducible weights. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,120 @@
+// Waypoint data path, forwarding behaviour: retries, route timeout, mirrors, HTTP/2 upstream with
+// gRPC trailers, WebSocket upgrade, TCP relay, malformed and oversized requests, graceful drain.
+
+import { strict as assert } from 'node:assert';
+import * as http2 from 'node:http2';
+import { after, before, describe, it } from 'node:test';
+import type { Route, RouteAction } from '../../src/waypoint/index.js';
+import { DEFAULT_CLUSTER, H2_CLUSTER, MIRROR_CLUSTER, NS, TCP_PORT, VIP, H2_PORT, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
+
+function route(name: string, action: RouteAction, extra: Partial<Route> = {}): Route {
+  return { name, source: { kind: 'HTTPRoute', namespace: NS, name: 'r', rule: 0, match: 0 }, match: {}, action, ...extra };
+}
+const fwd = (cluster: string): RouteAction => ({ kind: 'forward', backends: [{ cluster, weight: 1 }] });
+
+function readUntil(s: NodeJS.ReadableStream, pred: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    s.on('data', (c: Buffer) => {
+      text += c.toString();
+      if (pred(text)) resolve(text);
+    });
+    s.on('error', reject);
+    s.on('end', () => resolve(text));
+  });
+}
+
+describe('waypoint forwarding', () => {
+  let rig: WaypointRig;
+  before(async () => {
+    rig = await startWaypointRig();
+  });
+  after(async () => rig.close());
+
+  it('retries retriable codes: attempts 2 ⇒ 3 backend calls', async () => {
+    rig.config({ http: [route('retry', fwd(DEFAULT_CLUSTER), { retry: { attempts: 2, codes: [503], retryOn: ['retriable-status-codes'], backoffMs: 5 } })] });
+    rig.script.set('/flaky', [503, 503, 503]);
+    const before = rig.hits.length;
+    const r = await rig.request({ path: '/flaky' });
+    assert.equal(r.status, 503);
+    assert.equal(rig.hits.slice(before).filter((h) => h.url === '/flaky').length, 3);
+    rig.script.set('/flaky', [503]);
+    assert.equal((await rig.request({ path: '/flaky' })).status, 200);
+  });
+
+  it('answers 504 when the route timeout expires while the backend is slow', async () => {
+    rig.config({ http: [route('slow', fwd(DEFAULT_CLUSTER), { timeouts: { requestMs: 200 } })] });
+    const t0 = Date.now();
+    const r = await rig.request({ path: '/slow?delay=2000' });
+    assert.equal(r.status, 504);
+    assert.ok(Date.now() - t0 < 1500);
+  });
+
+  it('mirrors to the mirror backend while the client gets the primary answer', async () => {
+    rig.config({ http: [route('mirror', fwd(DEFAULT_CLUSTER), { mirrors: [{ cluster: MIRROR_CLUSTER, percent: 100 }] })] });
+    const r = await rig.request({ path: '/mirrored', method: 'POST', body: 'payload', headers: { 'content-length': '7' } });
+    assert.equal(r.status, 200);
+    assert.notEqual(r.headers['x-backend'], 'mirror');
+    const deadline = Date.now() + 3000;
+    while (!rig.hits.some((h) => h.who === 'mirror' && h.url === '/mirrored') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    const m = rig.hits.find((h) => h.who === 'mirror' && h.url === '/mirrored');
+    assert.ok(m, 'mirror backend got the request');
+    assert.equal(m.body, 'payload');
+  });
+
+  it('passes HTTP/2 (prior knowledge) through to an HTTP/2 upstream with gRPC trailers', async () => {
+    rig.config({});
+    const { stream } = await rig.connect(`${VIP}:${H2_PORT}`);
+    const session = http2.connect('http://reviews', { createConnection: () => stream as never });
+    const req = session.request({ ':method': 'POST', ':path': '/grpc/Svc/Call', 'content-type': 'application/grpc', te: 'trailers' });
+    req.end(Buffer.from([0, 0, 0, 0, 0]));
+    const headers = await new Promise<http2.IncomingHttpHeaders>((res) => req.once('response', res));
+    const trailers = new Promise<http2.IncomingHttpHeaders>((res) => req.once('trailers', res));
+    req.resume();
+    assert.equal(headers[':status'], 200);
+    assert.equal(headers['content-type'], 'application/grpc');
+    assert.equal((await trailers)['grpc-status'], '0');
+    session.destroy();
+    assert.ok(H2_CLUSTER.includes(String(H2_PORT)));
+  });
+
+  it('passes a WebSocket upgrade through and echoes', async () => {
+    rig.config({});
+    const { stream } = await rig.connect();
+    stream.write('GET /ws HTTP/1.1\r\nHost: reviews\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    const head = await readUntil(stream, (t) => t.includes('\r\n\r\n'));
+    assert.match(head, /^HTTP\/1.1 101/);
+    stream.write('ping-frame');
+    const echoed = await readUntil(stream, (t) => t.includes('ping-frame'));
+    assert.ok(echoed.includes('ping-frame'));
+    stream.destroy();
+  });
+
+  it('relays a TCP port to an endpoint', async () => {
+    const { stream } = await rig.connect(`${VIP}:${TCP_PORT}`);
+    stream.write('hello');
+    const got = await readUntil(stream, (t) => t.endsWith('hello'));
+    assert.match(got, /^v[12]:hello$/);
+    stream.destroy();
+  });
+
+  it('answers 400 to malformed HTTP on that stream only, and 431 to oversized headers', async () => {
+    const bad = (await rig.connect()).stream;
+    bad.write('THIS IS NOT HTTP\r\n\r\n');
+    assert.match(await readUntil(bad, (t) => t.includes('\r\n\r\n')), /^HTTP\/1.1 400/);
+    const big = (await rig.connect()).stream;
+    big.write(`GET / HTTP/1.1\r\nHost: reviews\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
+    assert.match(await readUntil(big, (t) => t.includes('\r\n\r\n')), /^HTTP\/1.1 431/);
+    assert.equal((await rig.request({ path: '/after' })).status, 200);
+  });
+
+  it('close() lets an in-flight slow request finish', async () => {
+    rig.config({});
+    const pending = rig.request({ path: '/drain?delay=300' });
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = rig.proxy.close(5000);
+    const r = await pending;
+    assert.equal(r.status, 200);
+    await closed;
+  });
+});
