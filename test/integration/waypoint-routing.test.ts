@@ -91,7 +91,9 @@ describe('waypoint routing', () => {
     assert.equal(r.headers['x-backend'], undefined);
     const hit = rig.hits.at(-1)!;
     assert.deepEqual(seen(hit, 'x-set'), ['new']);
-    assert.deepEqual(seen(hit, 'x-add'), ['first,appended']);
+    // Appended as a second field line: the same header as `first,appended` (RFC 9110 §5.3), which is
+    // what the Gateway API conformance harness reads after joining lines with ','.
+    assert.deepEqual(seen(hit, 'x-add'), ['first', 'appended']);
     assert.deepEqual(seen(hit, 'x-remove'), []);
     assert.deepEqual(seen(hit, 'x-dup'), ['a', 'b']);
   });
