@@ -19,7 +19,7 @@ export { clockTicksPerSecond, readCpuSeconds, readMemory, resetPeakRss, ProcessS
 export type { MemoryStats, ProcessUsage } from './process-stats.js';
 export { stunnelConfig, writeStunnelFiles, StunnelInstance, startStunnel, startStunnelPath, BENCH_STUNNEL_LOGGING } from './stunnel.js';
 export type { StunnelTls, StunnelRole, StunnelOptions, StunnelFiles, StunnelPath, StunnelLogging, StunnelLogLevel } from './stunnel.js';
-export { nginxConfig, childPids, NginxProxy, startNginx, NGINX_BIN, BENCH_NGINX_LOG_LEVEL, BENCH_NGINX_UPSTREAM_KEEPALIVE } from './nginx.js';
+export { nginxConfig, childPids, NginxProxy, startNginx, NGINX_BIN, BENCH_NGINX_LOG_LEVEL, BENCH_NGINX_UPSTREAM_KEEPALIVE, NGINX_KEEPALIVE_REQUESTS } from './nginx.js';
 export type { NginxOptions } from './nginx.js';
 export { runWrkIn, wrkCommand, parseWrkOutput, WRK_DONE_SCRIPT } from './wrk.js';
 export type { WrkOptions, WrkResult } from './wrk.js';

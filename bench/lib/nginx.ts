@@ -19,6 +19,13 @@ export const BENCH_NGINX_LOG_LEVEL = 'warn';
  */
 export const BENCH_NGINX_UPSTREAM_KEEPALIVE = 64;
 
+/**
+ * nginx's default `keepalive_requests` (1000 since 1.19.10, both for client connections and, in an
+ * upstream block, for upstream ones): after that many requests nginx closes the connection and the
+ * next request opens a new one, i.e. one TCP handshake per 1000 requests. Left at the default.
+ */
+export const NGINX_KEEPALIVE_REQUESTS = 1000;
+
 export interface NginxOptions {
   /** `host:port` to listen on (HTTP/1.1, plaintext). */
   readonly listen: string;
@@ -36,8 +43,9 @@ export interface NginxOptions {
 /**
  * The whole nginx.conf. Beyond what the bench needs (listen, upstream with keep-alive, HTTP/1.1
  * upstream with `Connection: ""` so the upstream connection is reused, see the nginx docs of
- * `keepalive`), every setting is nginx's default, except capacity: worker_connections 16384 and the
- * matching descriptor limit, since the idle-memory step holds 5,000 client connections through it.
+ * `keepalive`), every setting is nginx's default, except capacity: worker_connections 16384, since
+ * the idle-memory step holds 5,000 client connections through it (the descriptor limit is the one
+ * nginx inherits: the bench starts every pod process with a raised RLIMIT_NOFILE, BENCH_NOFILE).
  * All paths are absolute under `dir`, so nothing of the system's /var/lib/nginx or /run is touched.
  */
 export function nginxConfig(opts: NginxOptions, dir: string): string {
@@ -45,7 +53,6 @@ export function nginxConfig(opts: NginxOptions, dir: string): string {
     '# written by bench/lib/nginx.ts',
     'daemon off;',
     `worker_processes ${opts.workers ?? 1};`,
-    'worker_rlimit_nofile 65536;',
     `pid ${join(dir, 'nginx.pid')};`,
     `error_log stderr ${BENCH_NGINX_LOG_LEVEL};`,
     'events {',

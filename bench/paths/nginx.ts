@@ -1,7 +1,7 @@
 // Path 5, the L7 reference: Debian's nginx as a plain HTTP/1.1 reverse proxy in a pod of its own
 // between client and server pods (client pod → nginx pod → server pod): what an L7 hop costs in C.
 
-import { BENCH_NGINX_LOG_LEVEL, BENCH_NGINX_UPSTREAM_KEEPALIVE, startNginx, type NginxProxy } from '../lib/index.js';
+import { BENCH_NGINX_LOG_LEVEL, BENCH_NGINX_UPSTREAM_KEEPALIVE, NGINX_KEEPALIVE_REQUESTS, startNginx, type NginxProxy } from '../lib/index.js';
 import type { BenchEnv } from './bench-env.js';
 import { L7_PROXY_ROLE, type ProxyProcess } from './bench-path.js';
 import { APP_HTTP_PORT } from './server-app.js';
@@ -34,7 +34,8 @@ export class NginxL7Path extends PodPairPath {
   readonly logLevel = `access_log off, error_log ${BENCH_NGINX_LOG_LEVEL} (warnings and errors, no line per request)`;
   readonly connections =
     `one TCP connection client → nginx per client connection; nginx → app over pooled keep-alive upstream connections ` +
-    `(keepalive ${BENCH_NGINX_UPSTREAM_KEEPALIVE}), so no upstream connection per client connection; plaintext, no TLS`;
+    `(keepalive ${BENCH_NGINX_UPSTREAM_KEEPALIVE}), so no upstream connection per client connection; nginx's default keepalive_requests ` +
+    `${NGINX_KEEPALIVE_REQUESTS} re-opens a client or upstream connection every ${NGINX_KEEPALIVE_REQUESTS} requests; plaintext, no TLS`;
   readonly tcp = false;
   private nginx: NginxProxy | null = null;
 
