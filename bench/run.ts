@@ -1,15 +1,17 @@
 // `npm run bench`: builds the two-node pod topology, sets up every path (direct, Ambit L4, stunnel,
-// node-relay), runs each measurement on each path in turn for N rounds (order rotated per round), then reports.
+// node-relay, nginx), runs each measurement on each path in turn for N rounds (order rotated), then reports.
 
 import { MeshError } from '../src/common/errors.js';
 import { requireRoot } from '../test/helpers/netns-topology.js';
-import { formatDuration, formatTable, machineInfo, Progress, type BenchResultFile } from './lib/index.js';
+import { formatDuration, machineInfo, Progress, type BenchResultFile } from './lib/index.js';
 import { parseBenchArgs, USAGE, type BenchSettings } from './options.js';
 import { assertAgentAcceptsWorkers, benchPaths, createBenchEnv, podsOf, type BenchEnv, type BenchPath } from './paths/index.js';
 import { benchSteps, describeOutcome, type BenchStep } from './suite/steps.js';
 import { Summary, type RunRecord } from './summary.js';
 import { writeOutputs } from './output.js';
-import { connRateNote, pathConfig, reportNotes } from './report-notes.js';
+import { connRateNote, pathConfig, reportNotes, rpsNotes } from './report-notes.js';
+import { checkL7Targets } from './l7-targets.js';
+import { reportText } from './report-text.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -51,20 +53,25 @@ async function measure(
   isInterrupted: () => boolean,
 ): Promise<RunRecord[]> {
   const plan: Array<{ round: number; order: number; path: BenchPath; step: BenchStep }> = [];
+  const runs: RunRecord[] = [];
   for (const fresh of [false, true]) {
     for (let round = 0; round < settings.rounds; round++) {
       for (const step of steps.filter((s) => (s.freshPath ?? false) === fresh)) {
         rotated(paths, round).forEach((path, order) => {
-          if (step.appliesTo(path)) plan.push({ round, order, path, step });
+          if (!step.appliesTo(path)) return;
+          // Recorded, not run: the table then says `n/a: <why>` in the path's cell.
+          const skipped = step.notApplicable?.(path);
+          if (skipped === undefined) plan.push({ round, order, path, step });
+          else runs.push({ round: round + 1, order, path: path.name, step: step.id, startedAt: new Date().toISOString(), seconds: 0, skipped });
         });
       }
     }
   }
+  for (const r of runs.filter((x) => x.round === 1)) log(`${r.path} · ${r.step}: n/a (${r.skipped}), not measured`);
   const progress = new Progress(
     plan.reduce((a, p) => a + p.step.estimateS, 0),
     plan.length,
   );
-  const runs: RunRecord[] = [];
   for (const { round, order, path, step } of plan) {
     if (isInterrupted()) break;
     progress.step(`round ${round + 1}/${settings.rounds} · ${path.name} · ${step.label}${step.freshPath ? ' (fresh proxies)' : ''}`, step.estimateS);
@@ -126,7 +133,10 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  log(`ambit bench: ${paths.map((p) => p.name).join(', ')}; ${settings.rounds} round(s)${settings.quick ? ' (quick)' : ''}; output ${settings.outDir}`);
+  log(
+    `ambit bench: ${paths.map((p) => p.name).join(', ')}; suites ${settings.suites.join(', ')}; ` +
+      `${settings.rounds} round(s)${settings.quick ? ' (quick)' : ''}; output ${settings.outDir}`,
+  );
   let runs: RunRecord[];
   let setupInfo: Record<string, unknown>;
   try {
@@ -160,6 +170,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const summary = new Summary(paths.map((p) => p.name), settings.rates, runs, { connrate: connRateNote(paths) });
   const measurements = summary.measurements();
   const notes = reportNotes(paths, settings.rounds);
+  const l7Targets = checkL7Targets(measurements, paths.map((p) => p.name));
   const durationS = (Date.now() - started.getTime()) / 1000;
   const result: BenchResultFile = {
     version: 1,
@@ -170,6 +181,7 @@ async function main(argv: readonly string[]): Promise<number> {
     pathConfig: pathConfig(paths),
     measurements,
     notes,
+    l7Targets,
     raw: {
       settings,
       durationS,
@@ -183,7 +195,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.stdout.write(
     `\nAmbit benchmark, ${result.date} (${m.cores} cores, ${m.cpuModel}, kernel ${m.kernel}, Node ${m.node}); ` +
       `medians of ${settings.rounds} round(s)${settings.rounds > 1 ? ' (min–max across rounds)' : ''}\n\n` +
-      formatTable(measurements, { paths: result.paths, notes }) +
+      reportText({ paths: result.paths, measurements, notes, rpsNotes: rpsNotes(settings), targets: l7Targets }) +
       `\ntotal ${formatDuration(durationS)}; results: ${files.json} (copy ${files.datedJson}), chart: ${files.svg}\n`,
   );
   const failed = runs.filter((r) => r.error !== undefined);

@@ -16,6 +16,8 @@ export interface RunRecord {
   readonly seconds: number;
   readonly outcome?: StepOutcome;
   readonly error?: string;
+  /** Not measured on this path, and why (e.g. `HTTP-only path`): the table says `n/a: <why>`. */
+  readonly skipped?: string;
 }
 
 /** Median (mean of the two middle values for an even count); null for no values. */
@@ -24,6 +26,14 @@ export function median(values: readonly number[]): number | null {
   if (v.length === 0) return null;
   const mid = v.length >> 1;
   return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/** The step a table row's figures come from: `latency.1000.p50`, `cpu.1000.total` → `latency.1000`; `rps.cpu.x` → `rps`. */
+export function stepOfRow(id: string): string {
+  const [a, b] = id.split('.');
+  if (a === 'cpu' || a === 'rss') return `latency.${b}`;
+  if (a === 'latency' || a === 'throughput') return `${a}.${b}`;
+  return a!;
 }
 
 /** A quantity on one path across rounds: its median and spread; null when no round produced it. */
@@ -79,14 +89,41 @@ export class Summary {
     return out;
   }
 
-  /** Proxy roles seen in the runs, first-seen order (client-side, server-side, ...). */
-  private roles(): string[] {
+  /** Per path, why `step` was not measured on it, for paths where every round skipped it. */
+  private notApplicable(step: string): Record<string, string> | undefined {
+    const out: Record<string, string> = {};
+    for (const p of this.paths) {
+      const rs = this.runs.filter((r) => r.path === p && r.step === step);
+      if (rs.length > 0 && rs.every((r) => r.skipped !== undefined)) out[p] = rs[0]!.skipped!;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  /** Proxy roles seen in the runs of `kind`, first-seen order (client-side, server-side, l7-proxy...). */
+  private roles(kind: 'latency' | 'rps' = 'latency'): string[] {
     const roles: string[] = [];
     for (const r of this.runs) {
-      if (r.outcome?.kind !== 'latency') continue;
+      if (r.outcome?.kind !== kind) continue;
       for (const u of r.outcome.result.proxies) if (!roles.includes(u.role)) roles.push(u.role);
     }
     return roles;
+  }
+
+  private static rpsProxies(o: StepOutcome) {
+    return o.kind === 'rps' && o.result.proxies.length > 0 ? o.result.proxies : undefined;
+  }
+
+  /** Keep-alive requests/s (wrk), the rps table's first row and the L7 target's numerator. */
+  private rps(): PerPath {
+    return this.figures('rps', (o) => (o.kind === 'rps' ? o.result.requestsPerSecond : undefined));
+  }
+
+  private rpsCpu(role: string): PerPath {
+    return this.figures('rps', (o) => Summary.rpsProxies(o)?.find((u) => u.role === role)?.cpuPer1kRps);
+  }
+
+  private rpsRss(role: string): PerPath {
+    return this.figures('rps', (o) => Summary.rpsProxies(o)?.find((u) => u.role === role)?.rssMbPer1kRps);
   }
 
   private static proxies(o: StepOutcome) {
@@ -118,12 +155,14 @@ export class Summary {
 
   measurements(): Measurement[] {
     const m: Measurement[] = [];
-    const row = (id: string, label: string, unit: string, better: 'higher' | 'lower', f: PerPath): void => {
+    const row = (id: string, label: string, unit: string, better: 'higher' | 'lower', f: PerPath, step?: string): void => {
       const note = this.notes[id];
-      m.push({ id, label, unit, better, values: medians(f), spread: spreads(f), ...(note === undefined ? {} : { note }) });
+      const na = step === undefined ? undefined : this.notApplicable(step);
+      m.push({ id, label, unit, better, values: medians(f), spread: spreads(f), ...(note === undefined ? {} : { note }), ...(na === undefined ? {} : { notApplicable: na }) });
     };
     for (const mode of THROUGHPUT_MODES) {
-      row(`throughput.${mode.key}`, `TCP throughput, iperf3 ${mode.label}`, 'Gbit/s', 'higher', this.throughput(mode.key));
+      const step = `throughput.${mode.key}`;
+      row(step, `TCP throughput, iperf3 ${mode.label}`, 'Gbit/s', 'higher', this.throughput(mode.key), step);
     }
     for (const rate of this.rates) {
       const step = `latency.${rate}`;
@@ -144,22 +183,53 @@ export class Summary {
       for (const role of roles) row(`rss.${rate}.${role}`, `proxy peak RSS ${role} @ ${rate} req/s`, 'MB', 'lower', this.rss(rate, role));
     }
     row('idle.kbPerConnection', 'memory per idle connection (all proxies)', 'KB', 'lower', this.figures('idle', (o) => (o.kind === 'idle' ? o.result.kbPerConnection : undefined)));
-    return m;
+    m.push(...this.rpsMeasurements());
+    // Rows of steps that did not run at all (a suite left out with --suites) are left out too.
+    const ran = new Set(this.runs.map((r) => r.step));
+    return m.filter((x) => ran.has(stepOfRow(x.id)));
   }
 
-  /** The chart's bar clusters (benchChartSpec): medians with their min–max across rounds. */
+  /**
+   * The keep-alive requests/s section (ids `rps.*`, a table of their own in the report): the rate,
+   * wrk's latency under that saturating load, and each proxy's vCPU and RSS per 1000 req/s of it.
+   */
+  private rpsMeasurements(): Measurement[] {
+    if (!this.runs.some((r) => r.step === 'rps')) return [];
+    const rows: Measurement[] = [];
+    const push = (id: string, label: string, unit: string, better: 'higher' | 'lower', f: PerPath): void => {
+      const note = this.notes[id];
+      rows.push({ id, label, unit, better, values: medians(f), spread: spreads(f), ...(note === undefined ? {} : { note }) });
+    };
+    push('rps.requestsPerSecond', 'HTTP keep-alive requests/s (max)', 'req/s', 'higher', this.rps());
+    for (const q of ['p50', 'p99'] as const) {
+      push(`rps.latency.${q}`, `latency ${q} at that max load`, 'ms', 'lower', this.figures('rps', (o) => (o.kind === 'rps' ? o.result.wrk.latencyMs[q] : undefined)));
+    }
+    const roles = this.roles('rps');
+    for (const role of roles) push(`rps.cpu.${role}`, `proxy CPU ${role} per 1k req/s`, 'vCPU/1k rps', 'lower', this.rpsCpu(role));
+    push('rps.cpu.total', 'proxy CPU all per 1k req/s', 'vCPU/1k rps', 'lower', this.figures('rps', (o) => Summary.rpsProxies(o)?.reduce((a, u) => a + u.cpuPer1kRps, 0)));
+    for (const role of roles) push(`rps.rss.${role}`, `proxy peak RSS ${role} per 1k req/s`, 'MB/1k rps', 'lower', this.rpsRss(role));
+    return rows;
+  }
+
+  /** The chart's bar clusters (benchChartSpec): medians with their min–max across rounds; steps that never ran have none. */
   chartGroups(): ChartGroups {
+    const ran = new Set(this.runs.map((r) => r.step));
+    const rates = this.rates.filter((rate) => ran.has(`latency.${rate}`));
     const perRateRole = (f: (rate: number, role: string) => PerPath): ChartGroup[] =>
-      this.rates.flatMap((rate) => this.roles().map((role) => group(`${shortRole(role)} @${rate}`, f(rate, role))));
+      rates.flatMap((rate) => this.roles().map((role) => group(`${shortRole(role)} @${rate}`, f(rate, role))));
+    const rpsRoles = ran.has('rps') ? this.roles('rps') : [];
     return {
-      throughput: THROUGHPUT_MODES.map((mode) => group(mode.label, this.throughput(mode.key))),
-      latency: this.rates.map((rate) => {
+      throughput: THROUGHPUT_MODES.filter((mode) => ran.has(`throughput.${mode.key}`)).map((mode) => group(mode.label, this.throughput(mode.key))),
+      latency: rates.map((rate) => {
         const [p50, p90, p99] = (['p50', 'p90', 'p99'] as const).map((q) => this.latency(rate, q)) as [PerPath, PerPath, PerPath];
         return { rate, p50: medians(p50), p90: medians(p90), p99: medians(p99), spread: { p50: spreads(p50), p90: spreads(p90), p99: spreads(p99) } };
       }),
-      connRate: [group('1 request each', this.connRate())],
+      connRate: ran.has('connrate') ? [group('1 request each', this.connRate())] : [],
       cpu: perRateRole((rate, role) => this.cpu(rate, role)),
       rss: perRateRole((rate, role) => this.rss(rate, role)),
+      rps: ran.has('rps') ? [group('keep-alive, max rate', this.rps())] : [],
+      rpsCpu: rpsRoles.map((role) => group(shortRole(role), this.rpsCpu(role))),
+      rpsRss: rpsRoles.map((role) => group(shortRole(role), this.rpsRss(role))),
     };
   }
 }

@@ -1,5 +1,5 @@
 // The benchmark harness's measurement library: tool runners (each takes a RunIn saying where it runs),
-// load generators, process sampling, the stunnel reference path, progress and report writers.
+// load generators (ours, wrk), process sampling, the stunnel and nginx reference proxies, progress and report writers.
 
 export { runHere, inNetns, withNofile, runTool, spawnTool, tail } from './run-in.js';
 export type { RunIn, ToolResult, RunToolOptions, ToolProcess } from './run-in.js';
@@ -19,6 +19,10 @@ export { clockTicksPerSecond, readCpuSeconds, readMemory, resetPeakRss, ProcessS
 export type { MemoryStats, ProcessUsage } from './process-stats.js';
 export { stunnelConfig, writeStunnelFiles, StunnelInstance, startStunnel, startStunnelPath, BENCH_STUNNEL_LOGGING } from './stunnel.js';
 export type { StunnelTls, StunnelRole, StunnelOptions, StunnelFiles, StunnelPath, StunnelLogging, StunnelLogLevel } from './stunnel.js';
+export { nginxConfig, childPids, NginxProxy, startNginx, NGINX_BIN, BENCH_NGINX_LOG_LEVEL, BENCH_NGINX_UPSTREAM_KEEPALIVE, NGINX_KEEPALIVE_REQUESTS } from './nginx.js';
+export type { NginxOptions } from './nginx.js';
+export { runWrkIn, wrkCommand, parseWrkOutput, WRK_DONE_SCRIPT } from './wrk.js';
+export type { WrkOptions, WrkResult } from './wrk.js';
 export { formatTable, formatValue, formatFigure, ratio, machineInfo, writeResultJson } from './report.js';
 export type { Measurement, Spread, TableOptions, MachineInfo, BenchResultFile, PathConfig } from './report.js';
 export { renderBarChartSvg, niceCeil } from './chart-svg.js';

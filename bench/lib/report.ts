@@ -27,6 +27,11 @@ export interface Measurement {
   readonly spread?: Readonly<Record<string, Spread | null>>;
   /** A caveat on the row, printed as a numbered footnote under the table (e.g. what conn/s compares). */
   readonly note?: string;
+  /**
+   * Paths the row cannot measure, with the reason (e.g. iperf3 on an HTTP-only path): their cell
+   * reads `n/a: <reason>` instead of a figure or '—', so a skipped measurement is never silent.
+   */
+  readonly notApplicable?: Readonly<Record<string, string>>;
 }
 
 export interface TableOptions {
@@ -37,7 +42,10 @@ export interface TableOptions {
    * `ambit-w2` when the bench runs the agent with several worker counts).
    */
   readonly subjects?: readonly string[];
-  /** Ratio columns: subject / baseline (default ['direct', 'stunnel', 'node-relay'], those present). */
+  /**
+   * Ratio columns: subject / baseline (default ['direct', 'stunnel', 'node-relay'], those present);
+   * a path may be both a subject and a baseline (its ratio to itself is left out).
+   */
   readonly baselines?: readonly string[];
   /** Footnotes for the whole table, printed after the rows' own notes. */
   readonly notes?: readonly string[];
@@ -90,8 +98,8 @@ const NOTE_WIDTH = 110;
  */
 export function formatTable(measurements: readonly Measurement[], opts: TableOptions): string {
   const subjects = opts.subjects ?? opts.paths.filter((p) => /^ambit(-|$)/.test(p));
-  const baselines = (opts.baselines ?? ['direct', 'stunnel', 'node-relay']).filter((b) => !subjects.includes(b) && opts.paths.includes(b));
-  const pairs = subjects.flatMap((s) => baselines.map((b) => [s, b] as const));
+  const baselines = (opts.baselines ?? ['direct', 'stunnel', 'node-relay']).filter((b) => opts.paths.includes(b));
+  const pairs = subjects.flatMap((s) => baselines.filter((b) => b !== s).map((b) => [s, b] as const));
   const header = ['measurement', 'unit', ...opts.paths, ...pairs.map(([s, b]) => `${s}/${b}`)];
   const notes: string[] = [];
   const rows = measurements.map((m) => {
@@ -103,7 +111,7 @@ export function formatTable(measurements: readonly Measurement[], opts: TableOpt
     return [
       label,
       m.unit,
-      ...opts.paths.map((p) => formatFigure(m.values[p], m.spread?.[p])),
+      ...opts.paths.map((p) => (m.notApplicable?.[p] !== undefined ? `n/a: ${m.notApplicable[p]}` : formatFigure(m.values[p], m.spread?.[p]))),
       ...pairs.map(([s, b]) => {
         const r = ratio(m, s, b);
         return r === null ? '—' : `${r.toFixed(2)}×`;
@@ -174,6 +182,8 @@ export interface BenchResultFile {
   readonly measurements: readonly Measurement[];
   /** The table's footnotes for the whole run (what the figures are, log levels), as printed. */
   readonly notes: readonly string[];
+  /** The L7 (waypoint) target check of this run (bench/l7-targets.ts); absent in older files. */
+  readonly l7Targets?: unknown;
   /** Raw results as the tools returned them (iperf3 JSON summaries, load results per run...). */
   readonly raw: unknown;
 }

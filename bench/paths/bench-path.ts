@@ -1,14 +1,20 @@
 // The seam between the harness and what it measures: a BenchPath is one way for the client pod's
-// traffic to reach the server pod (direct, Ambit L4, stunnel, later a waypoint), set up and torn down whole.
+// traffic to reach the server pod (direct, Ambit L4, stunnel, nginx, later a waypoint), set up and torn down whole.
 
 import type { RunIn } from '../lib/index.js';
 import type { BenchEnv } from './bench-env.js';
+
+/**
+ * The role of an HTTP (L7) proxy standing between the two nodes' hops: nginx on the nginx path, the
+ * waypoint on a waypoint path. One role, so the two share the report's CPU and RSS rows.
+ */
+export const L7_PROXY_ROLE = 'l7-proxy';
 
 /** A proxy process of a path whose CPU and memory are reported (e.g. the client node's agent). */
 export interface ProxyProcess {
   /**
    * Where it sits on the path; rows of the report are per role, so the same role on two paths is
-   * compared (`client-side` vs `client-side`). A waypoint path would add `waypoint`.
+   * compared (`client-side` vs `client-side`). An L7 proxy (nginx, a waypoint) is L7_PROXY_ROLE.
    */
   readonly role: string;
   /** Human name, e.g. `agent node1`, `stunnel client`. */
@@ -26,8 +32,11 @@ export interface PathTarget {
   readonly host: string;
   /** Port the client dials for HTTP; the bench HTTP server itself listens on APP_HTTP_PORT. */
   readonly httpPort: number;
-  /** Port the client dials for iperf3; the iperf3 server itself listens on APP_IPERF_PORT. */
-  readonly tcpPort: number;
+  /**
+   * Port the client dials for iperf3 (the iperf3 server itself listens on APP_IPERF_PORT); null on
+   * an HTTP-only path (`BenchPath.tcp` false), which carries no raw TCP.
+   */
+  readonly tcpPort: number | null;
 }
 
 export interface BenchPath {
@@ -45,6 +54,12 @@ export interface BenchPath {
    * row compares different amounts of work per connection, and the report says which.
    */
   readonly connections: string;
+  /**
+   * Whether the path carries any TCP stream (iperf3). False on an HTTP-only path (an L7 reverse
+   * proxy, a waypoint): the throughput suite then records a visible `n/a: HTTP-only path` instead
+   * of a figure, and the HTTP suites run as on every other path.
+   */
+  readonly tcp: boolean;
   /** Names of the pods (network namespaces) this path needs; the env creates them before setup(). */
   readonly pods: readonly string[];
   /**

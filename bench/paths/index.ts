@@ -1,13 +1,15 @@
-// The list of measured paths and their pods. Each path gets its own client/server pod pair so the
-// mesh's capture rules never touch the baselines; a waypoint path is one more entry here.
+// The list of measured paths and their pods. Each path gets its own client/server pod pair (plus a
+// proxy pod for an L7 hop) so the mesh's capture rules never touch the baselines.
 
 import type { BenchPath } from './bench-path.js';
 import { DirectPath } from './direct.js';
 import { AmbitL4Path } from './ambit.js';
 import { StunnelBenchPath } from './stunnel.js';
 import { NodeRelayPath } from './node-relay.js';
+import { NginxL7Path } from './nginx.js';
 
 export type { BenchPath, PathTarget, ProxyProcess } from './bench-path.js';
+export { L7_PROXY_ROLE } from './bench-path.js';
 export { createBenchEnv, type BenchEnv } from './bench-env.js';
 export { ambitPathName } from './ambit.js';
 export { assertAgentAcceptsWorkers } from './agent-workers.js';
@@ -20,13 +22,18 @@ export interface PathListOptions {
   readonly ambitWorkers?: readonly number[] | null;
 }
 
-/** The paths in table order: the baseline, the subject(s), the reference, the Node floor. */
+/**
+ * The paths in table order: the baseline, the L4 subject(s), the L4 reference, the Node floor, then
+ * the L7 paths: the L7 reference (nginx) and — once it exists — the L7 subject, one more entry here:
+ * `new WaypointPath('wc', 'wp', 'ws')` named `waypoint`, HTTP-only (`tcp = false`), its waypoint
+ * process in role L7_PROXY_ROLE; the rps table, its ratios and the L7 target check find it by name.
+ */
 export function benchPaths(opts: PathListOptions = {}): BenchPath[] {
   const ambit =
     opts.ambitWorkers === undefined || opts.ambitWorkers === null
       ? [new AmbitL4Path('mc', 'ms')]
       : opts.ambitWorkers.map((n, slot) => new AmbitL4Path(`m${n}c`, `m${n}s`, { workers: n, slot }));
-  return [new DirectPath('dc', 'ds'), ...ambit, new StunnelBenchPath('sc', 'ss'), new NodeRelayPath('rc', 'rs')];
+  return [new DirectPath('dc', 'ds'), ...ambit, new StunnelBenchPath('sc', 'ss'), new NodeRelayPath('rc', 'rs'), new NginxL7Path('xc', 'xp', 'xs')];
 }
 
 /** Every pod the paths use, for createBenchEnv. */

@@ -10,17 +10,20 @@ import { APP_HTTP_PORT, APP_IPERF_PORT, probeHttp, startServerApp, type ServerAp
 export interface Entrance {
   readonly host: string;
   readonly httpPort: number;
-  readonly tcpPort: number;
+  /** Absent on an HTTP-only path. */
+  readonly tcpPort?: number;
 }
 
 /** The entrance of the tunnel paths (stunnel, node-relay): a local listener in the client pod. */
-export const LOOPBACK_ENTRANCE: Entrance = { host: '127.0.0.1', httpPort: 15080, tcpPort: 15201 };
+export const LOOPBACK_ENTRANCE: Required<Entrance> = { host: '127.0.0.1', httpPort: 15080, tcpPort: 15201 };
 
 export abstract class PodPairPath implements BenchPath {
   abstract readonly name: string;
   abstract readonly description: string;
   abstract readonly logLevel: string;
   abstract readonly connections: string;
+  /** Every path carries raw TCP unless it says otherwise (an L7 proxy path sets false). */
+  readonly tcp: boolean = true;
   private app: ServerApp | null = null;
   private tgt: PathTarget | null = null;
 
@@ -51,7 +54,7 @@ export abstract class PodPairPath implements BenchPath {
         server: env.inPod(this.serverPod),
         host: entrance?.host ?? env.pod(this.serverPod).ip,
         httpPort: entrance?.httpPort ?? APP_HTTP_PORT,
-        tcpPort: entrance?.tcpPort ?? APP_IPERF_PORT,
+        tcpPort: this.tcp ? (entrance?.tcpPort ?? APP_IPERF_PORT) : null,
       };
       await probeHttp(this.tgt.client, this.tgt.host, this.tgt.httpPort);
       await this.verifyProbe();

@@ -20,7 +20,7 @@ export class StunnelBenchPath extends PodPairPath {
   readonly connections = 'a full TLS 1.3 handshake with mutual certificates per connection (stunnel client → stunnel server)';
   /** The HTTP tunnel (sampled) and the iperf3 tunnel: one stunnel service per port, stunnel's default shape. */
   private http: Tunnel | null = null;
-  private tcp: Tunnel | null = null;
+  private tcpTunnel: Tunnel | null = null;
 
   protected async startProxies(env: BenchEnv): Promise<Entrance | undefined> {
     const serverTls = await env.pki.issue('spiffe://cluster.local/ns/default/sa/bench-server');
@@ -41,13 +41,13 @@ export class StunnelBenchPath extends PodPairPath {
       app: `127.0.0.1:${APP_HTTP_PORT}`,
       clientAccept: `${LOOPBACK_ENTRANCE.host}:${LOOPBACK_ENTRANCE.httpPort}`,
     });
-    this.tcp = await startStunnelPath({
+    this.tcpTunnel = await startStunnelPath({
       ...common,
       serverAccept: `${serverIp}:${SERVER_TCP_TLS_PORT}`,
       app: `127.0.0.1:${APP_IPERF_PORT}`,
       clientAccept: `${LOOPBACK_ENTRANCE.host}:${LOOPBACK_ENTRANCE.tcpPort}`,
     });
-    for (const [label, t] of [['http', this.http], ['iperf3', this.tcp]] as const) {
+    for (const [label, t] of [['http', this.http], ['iperf3', this.tcpTunnel]] as const) {
       env.processes.note(`stunnel client (${label})`, t.client.pid);
       env.processes.note(`stunnel server (${label})`, t.server.pid);
     }
@@ -64,8 +64,8 @@ export class StunnelBenchPath extends PodPairPath {
   }
 
   protected async stopProxies(): Promise<void> {
-    await Promise.all([this.http?.close(), this.tcp?.close()].map((p) => p?.catch(() => undefined)));
+    await Promise.all([this.http?.close(), this.tcpTunnel?.close()].map((p) => p?.catch(() => undefined)));
     this.http = null;
-    this.tcp = null;
+    this.tcpTunnel = null;
   }
 }

@@ -1,6 +1,7 @@
 // TCP throughput through a path with iperf3: a one-off server in the server pod, the client in the
 // client pod dialling the path's TCP entrance, in one of three modes (1 stream, -R, -P n).
 
+import { MeshError } from '../../src/common/errors.js';
 import { runIperfClient, startIperfServer, type IperfResult } from '../lib/index.js';
 import type { PathTarget } from '../paths/index.js';
 import { APP_IPERF_PORT } from '../paths/server-app.js';
@@ -32,13 +33,16 @@ export interface ThroughputRecord {
 const SERVER_EXIT_WAIT_MS = 10_000;
 
 export async function measureThroughput(target: PathTarget, mode: ThroughputMode, seconds: number): Promise<ThroughputRecord> {
+  // The step list skips HTTP-only paths visibly (steps.ts); reaching here without a port is a bug.
+  const port = target.tcpPort;
+  if (port === null) throw new MeshError('INTERNAL', 'iperf3 on an HTTP-only path (no TCP entrance)');
   // The server always listens on APP_IPERF_PORT in the server pod; the client dials the path's
   // entrance (the same port on the pod IP, or a tunnel's local port).
   const server = await startIperfServer(target.server, { port: APP_IPERF_PORT, oneOff: true });
   try {
     const iperf = await runIperfClient(target.client, {
       host: target.host,
-      port: target.tcpPort,
+      port,
       seconds,
       reverse: mode.reverse,
       parallel: mode.parallel,

@@ -1,5 +1,5 @@
 // Smoke test of the benchmark harness: `node dist/bench/run.js --quick` builds the pod topology, runs
-// every measurement once on every path, writes JSON + SVG and leaves nothing behind. No speed checks.
+// every measurement once on every path (iperf3 n/a on nginx), writes JSON + SVG, leaves nothing behind.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,18 +66,25 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
     assert.equal(res.code, 0, `bench exited with ${res.code}\nstderr:\n${res.stderr.slice(-4000)}`);
     assert.match(res.stdout, /ambit\/direct/, 'the table shows ratios to direct');
     assert.match(res.stdout, /ambit\/node-relay/, 'and to the Node floor');
+    assert.match(res.stdout, /ambit\/nginx/, 'the req/s section shows the ratio to nginx');
+    assert.match(res.stdout, /waypoint: not in this run/, 'the L7 target check runs without a waypoint');
     assert.match(res.stderr, /\[\d+\/\d+\] round 1\/1/, 'progress lines were shown');
 
     const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResultFile;
     const raw = result.raw as Raw;
-    assert.deepEqual(result.paths, ['direct', 'ambit', 'stunnel', 'node-relay']);
+    assert.deepEqual(result.paths, ['direct', 'ambit', 'stunnel', 'node-relay', 'nginx']);
     assert.ok(result.machine.cores > 0 && result.machine.kernel.length > 0 && result.machine.node.startsWith('v'));
     assert.ok(!Number.isNaN(Date.parse(result.date)));
     assert.deepEqual(raw.runs.filter((r) => r.error !== undefined), [], 'no run failed');
 
     const ms = result.measurements;
     for (const path of result.paths) {
-      for (const mode of ['single', 'reverse', 'parallel4']) assert.ok(value(ms, `throughput.${mode}`, path) > 0, `${path} ${mode} throughput`);
+      for (const mode of ['single', 'reverse', 'parallel4']) {
+        // nginx is HTTP-only: no figure, and the row says why.
+        if (path === 'nginx') assert.equal(ms.find((m) => m.id === `throughput.${mode}`)?.notApplicable?.nginx, 'HTTP-only path');
+        else assert.ok(value(ms, `throughput.${mode}`, path) > 0, `${path} ${mode} throughput`);
+      }
+      assert.ok(value(ms, 'rps.requestsPerSecond', path) > 0, `${path} keep-alive req/s`);
       const [p50, p90, p99] = ['p50', 'p90', 'p99'].map((q) => value(ms, `latency.1000.${q}`, path));
       assert.ok(p50! > 0 && p50! <= p90! && p90! <= p99!, `${path}: p50 ${p50} <= p90 ${p90} <= p99 ${p99}`);
       assert.ok(value(ms, 'connrate', path) > 0, `${path} conn/s`);
@@ -89,6 +96,10 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
       }
       assert.ok(Number.isFinite(value(ms, 'idle.kbPerConnection', path)), `${path} memory per idle connection`);
     }
+    assert.ok(value(ms, 'cpu.1000.l7-proxy', 'nginx') >= 0 && value(ms, 'rss.1000.l7-proxy', 'nginx') > 0, 'the nginx worker was sampled');
+    assert.ok(value(ms, 'rps.cpu.l7-proxy', 'nginx') > 0 && value(ms, 'rps.rss.l7-proxy', 'nginx') > 0, 'and normalised per 1k req/s');
+    assert.match(res.stdout, /n\/a: HTTP-only path/, 'the table says why nginx has no iperf3 figure');
+    assert.ok(Number.isFinite(value(ms, 'idle.kbPerConnection', 'nginx')), 'nginx memory per idle connection');
     // The agents were sampled as processes of their own: CPU was used, and they are big Node processes.
     const agentRun = raw.runs.find((r) => r.path === 'ambit' && r.step === 'latency.1000');
     const agents = agentRun?.outcome?.result.proxies ?? [];
@@ -111,7 +122,7 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
     for (const p of raw.setup.processes) {
       const cmd = cmdline(p.pid);
       // A recycled pid is some other process: only ours (node/stunnel on our files) would count.
-      assert.ok(cmd === null || !/stunnel|ambit\.js|http-server-cli|tcp-relay-cli/.test(cmd), `${p.label} (pid ${p.pid}) still runs: ${cmd}`);
+      assert.ok(cmd === null || !/stunnel|nginx|ambit\.js|http-server-cli|tcp-relay-cli/.test(cmd), `${p.label} (pid ${p.pid}) still runs: ${cmd}`);
     }
     for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
       const cmd = cmdline(Number(pid));

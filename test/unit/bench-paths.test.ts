@@ -1,5 +1,5 @@
 // The bench's path list and its options: every path states its log level and how a new connection
-// crosses it; --ambit-workers makes one ambit-w<N> path per count, refused unless the agent takes it.
+// crosses it; nginx is HTTP-only in a pod of its own; --ambit-workers makes one ambit-w<N> path per count.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,17 +7,23 @@ import { benchPaths, podsOf } from '../../bench/paths/index.js';
 import { AmbitL4Path } from '../../bench/paths/ambit.js';
 import { agentCommand, AGENT_LOG_LEVEL } from '../../bench/paths/agent-process.js';
 import { helpListsFlag, workersSupportError } from '../../bench/paths/agent-workers.js';
-import { parseBenchArgs, parseWorkerCounts } from '../../bench/options.js';
+import { DEFAULT_OUT_DIR, parseBenchArgs, parseSuites, parseWorkerCounts, SCRATCH_OUT_DIR } from '../../bench/options.js';
 import { isMeshError } from '../../src/common/errors.js';
 
-test('paths: table order, one pod pair each, log level and connection handling stated', () => {
+test('paths: table order, own pods each (nginx with a proxy pod), log level and connection handling stated', () => {
   const paths = benchPaths();
-  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit', 'stunnel', 'node-relay']);
-  assert.equal(podsOf(paths).length, 2 * paths.length);
+  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit', 'stunnel', 'node-relay', 'nginx']);
+  // Two pods per path, three for nginx (client, proxy, server), none shared.
+  assert.equal(podsOf(paths).length, 2 * paths.length + 1);
   for (const p of paths) {
     assert.ok(p.logLevel.length > 0 && p.connections.length > 0, p.name);
   }
   const by = Object.fromEntries(paths.map((p) => [p.name, p]));
+  assert.deepEqual(paths.filter((p) => !p.tcp).map((p) => p.name), ['nginx'], 'only nginx is HTTP-only');
+  assert.equal(by.nginx!.pods.length, 3);
+  assert.match(by.nginx!.logLevel, /access_log off, error_log warn/);
+  assert.match(by.nginx!.description, /own pod/);
+  assert.match(by.nginx!.connections, /keep-alive upstream/);
   assert.match(by.ambit!.logLevel, /--log-level warn/);
   assert.match(by.stunnel!.logLevel, /debug = warning/);
   assert.match(by.ambit!.connections, /pooled.*already TLS-handshaken/);
@@ -26,8 +32,8 @@ test('paths: table order, one pod pair each, log level and connection handling s
 
 test('paths: --ambit-workers 1,2 replaces ambit by ambit-w1 and ambit-w2, on their own pods and loopback addresses', () => {
   const paths = benchPaths({ ambitWorkers: [1, 2] });
-  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit-w1', 'ambit-w2', 'stunnel', 'node-relay']);
-  assert.equal(new Set(podsOf(paths)).size, 2 * paths.length);
+  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit-w1', 'ambit-w2', 'stunnel', 'node-relay', 'nginx']);
+  assert.equal(new Set(podsOf(paths)).size, 2 * paths.length + 1);
   const [w1, w2] = paths.filter((p): p is AmbitL4Path => p instanceof AmbitL4Path);
   const binds = [...w1!.agentBinds('127.9.9'), ...w2!.agentBinds('127.9.9')];
   assert.deepEqual(binds, ['127.9.9.1', '127.9.9.2', '127.9.9.3', '127.9.9.4']);
@@ -64,5 +70,28 @@ test('options: --ambit-workers parses distinct positive counts; default is one a
   assert.deepEqual(parseWorkerCounts('4'), [4]);
   for (const bad of ['', '0', '1,x', '1.5', '2,2', '-1', '1000']) {
     assert.throws(() => parseWorkerCounts(bad), (e: unknown) => isMeshError(e, 'CONFIG_INVALID'), bad);
+  }
+});
+
+test('options: --suites picks suites in run order, --rps-* size the keep-alive run; partial runs write to the git-ignored tmp dir', () => {
+  const all = parseBenchArgs([])!;
+  assert.deepEqual(all.suites, ['throughput', 'latency', 'http-rps', 'connrate', 'idle']);
+  assert.equal(all.outDir, DEFAULT_OUT_DIR);
+  assert.deepEqual([all.rpsSeconds, all.rpsConnections, all.rpsWarmupS], [10, 16, 2]);
+  const quick = parseBenchArgs(['--quick'])!;
+  assert.deepEqual([quick.rpsSeconds, quick.rpsWarmupS], [1, 0]);
+  assert.equal(quick.outDir, SCRATCH_OUT_DIR);
+  assert.match(SCRATCH_OUT_DIR, /bench\/results\/tmp\/$/);
+  const some = parseBenchArgs(['--suites', 'latency, http-rps', '--rps-seconds', '3', '--rps-connections', '32'])!;
+  assert.deepEqual(some.suites, ['latency', 'http-rps']);
+  assert.deepEqual([some.rpsSeconds, some.rpsConnections], [3, 32]);
+  assert.equal(some.outDir, SCRATCH_OUT_DIR);
+  assert.equal(parseBenchArgs(['--paths', 'nginx'])!.outDir, SCRATCH_OUT_DIR);
+  assert.equal(parseBenchArgs(['--quick', '--out', '/x/y'])!.outDir, '/x/y');
+  for (const bad of ['', 'rps', 'latency,latency', 'latency,,iperf']) {
+    assert.throws(() => parseSuites(bad), (e: unknown) => isMeshError(e, 'CONFIG_INVALID'), bad);
+  }
+  for (const bad of [['--rps-seconds', '0'], ['--rps-seconds', '1.5'], ['--rps-connections', 'x']]) {
+    assert.throws(() => parseBenchArgs(bad), (e: unknown) => isMeshError(e, 'CONFIG_INVALID'), bad.join(' '));
   }
 });
