@@ -63,6 +63,15 @@ export interface CpInpodMeshOptions {
   readonly ambient: boolean;
   /** Pods labelled istio.io/dataplane-mode=none. */
   readonly optOut?: readonly PodName[];
+  /** More pods in the topology (their manifests are the caller's), e.g. a waypoint pod. */
+  readonly extraPods?: readonly string[];
+  /**
+   * Where `ambit control` listens: a loopback address of the root netns (default), or the bridge's
+   * address, which pod netns reach too (a waypoint pod fetches its xDS and certificate there).
+   */
+  readonly controlOn?: 'loopback' | 'bridge';
+  /** More bearer tokens of the control plane's token file: token → `namespace/serviceAccount`. */
+  readonly extraTokens?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -75,7 +84,7 @@ export class CpInpodMesh {
   readonly agents = new Map<NodeName, AgentProcess>();
   readonly servers: ChildProcess[] = [];
   readonly manifests: ManifestsFolder;
-  /** Loopback prefix of this run: agents on .1 and .2, the control plane on .3. */
+  /** Loopback prefix of this run: agents on .1 and .2, the control plane on .3 (unless on the bridge). */
   readonly lo = randomLoopbackPrefix();
   private readonly tokens = Object.fromEntries(NODES.map((n) => [n, randomBytes(16).toString('hex')])) as Record<NodeName, string>;
   private readonly forget: () => void;
@@ -84,6 +93,7 @@ export class CpInpodMesh {
     readonly topo: Topology,
     readonly pods: MeshPods,
     readonly dir: string,
+    private readonly opts: CpInpodMeshOptions = { ambient: false },
   ) {
     this.manifests = new ManifestsFolder(join(dir, 'manifests'));
     // The topology sweeps itself on exit; the processes are ours to kill.
@@ -91,10 +101,10 @@ export class CpInpodMesh {
   }
 
   static async create(opts: CpInpodMeshOptions): Promise<CpInpodMesh> {
-    const topo = await createTopology({ pods: POD_NAMES.map((name) => ({ name })) });
+    const topo = await createTopology({ pods: [...POD_NAMES, ...(opts.extraPods ?? [])].map((name) => ({ name })) });
     const pod = (n: PodName) => topo.pods.get(n)!;
     const pods: MeshPods = { c1: pod('c1'), c2: pod('c2'), s1: pod('s1'), s2: pod('s2'), vip: topo.vip(10) };
-    const mesh = new CpInpodMesh(topo, pods, mkdtempSync(join(tmpdir(), 'ambit-cp-mesh-')));
+    const mesh = new CpInpodMesh(topo, pods, mkdtempSync(join(tmpdir(), 'ambit-cp-mesh-')), opts);
     for (const [file, yaml] of Object.entries(meshFiles(pods, opts))) mesh.manifests.write(file, yaml);
     return mesh;
   }
@@ -125,8 +135,10 @@ export class CpInpodMesh {
   /** Token file (node → token) and the control plane, ready; its root CA now exists. */
   async startControlPlane(): Promise<ControlPlaneProcess> {
     const tokenFile = join(this.dir, 'ca-tokens.yaml');
-    writeFileSync(tokenFile, tokenFileYaml(this.tokens), { mode: 0o600 });
-    this.cp = new ControlPlaneProcess({ manifests: this.manifests.dir, bind: `${this.lo}.3`, stateDir: this.controlStateDir, tokenFile });
+    const extra = Object.entries(this.opts.extraTokens ?? {}).map(([token, caller]) => `${token}: ${caller}\n`).join('');
+    writeFileSync(tokenFile, tokenFileYaml(this.tokens) + extra, { mode: 0o600 });
+    const bind = this.opts.controlOn === 'bridge' ? this.topo.gatewayIp : `${this.lo}.3`;
+    this.cp = new ControlPlaneProcess({ manifests: this.manifests.dir, bind, stateDir: this.controlStateDir, tokenFile });
     await this.cp.start();
     return this.cp;
   }

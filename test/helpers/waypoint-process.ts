@@ -12,9 +12,13 @@ export interface WaypointProcessSpec {
   readonly env?: Record<string, string>;
   /** Loopback address of every listener. */
   readonly bind: string;
+  /** Fixed ports instead of 0 (a waypoint in a pod netns listens on 15008 as node agents expect). */
+  readonly ports?: Partial<Ports>;
+  /** Starts the command (default: a child of this process), e.g. inside a pod netns. */
+  readonly spawn?: (argv: readonly string[], env: Record<string, string>) => ChildProcess;
 }
 
-interface Ports {
+export interface Ports {
   readonly hbone: number;
   readonly admin: number;
   readonly stats: number;
@@ -43,11 +47,13 @@ export class WaypointProcessHandle {
    * and listening) — and rejects if it exits first or takes longer than `timeoutMs`.
    */
   async start(timeoutMs = 30_000, waitReady = true): Promise<void> {
-    const ports = ['--port-hbone', '0', '--port-admin', '0', '--port-stats', '0', '--port-readiness', '0'];
-    const child = spawn(process.execPath, [AMBIT_CLI, 'waypoint', '--bind-address', this.spec.bind, '--admin-bind-address', this.spec.bind, ...ports, ...this.spec.args], {
-      env: { PATH: process.env.PATH ?? '', ...this.spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const p = this.spec.ports ?? {};
+    const ports = ['--port-hbone', p.hbone ?? 0, '--port-admin', p.admin ?? 0, '--port-stats', p.stats ?? 0, '--port-readiness', p.readiness ?? 0].map(String);
+    const argv = [process.execPath, AMBIT_CLI, 'waypoint', '--bind-address', this.spec.bind, '--admin-bind-address', this.spec.bind, ...ports, ...this.spec.args];
+    const env = { PATH: process.env.PATH ?? '', ...this.spec.env };
+    const child = this.spec.spawn
+      ? this.spec.spawn(argv, env)
+      : spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     collectJsonLines(child.stdout!, this.lines);
     child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));

@@ -1,0 +1,106 @@
+// The JSON echo mode of the pod server (`--json`), for the waypoint netns tests: every request is
+// answered with what the backend saw and logged as one JSON line on stdout; WebSocket echo on Upgrade.
+//
+// Query switches: `status=N` answers N, `delay=MS` waits before answering, `header=name:value`
+// (repeatable) adds a response header. Every answer carries `x-pod` and `x-version`.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { acceptKey, encodeFrame, FrameReader, OPCODE } from './websocket-frame.js';
+
+/** What the backend saw of one request: the body of every JSON answer and of its stdout line. */
+export interface SeenRequest {
+  readonly event: 'request' | 'websocket' | 'grpc';
+  readonly pod: string;
+  readonly version: string;
+  readonly method: string;
+  /** The request target as received (path and query). */
+  readonly url: string;
+  readonly httpVersion: string;
+  /** Header field lines, names lower case, each line its own value (duplicates kept). */
+  readonly headers: Record<string, string[]>;
+  readonly body: string;
+  /** The peer address the server socket sees. */
+  readonly client: string;
+  /** Milliseconds since the epoch when the head arrived. */
+  readonly at: number;
+}
+
+export interface EchoIdentity {
+  readonly pod: string;
+  readonly version: string;
+}
+
+/** rawHeaders → lower-case name → values in arrival order. */
+export function headerLines(raw: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) (out[raw[i]!.toLowerCase()] ??= []).push(raw[i + 1]!);
+  return out;
+}
+
+function seen(id: EchoIdentity, event: SeenRequest['event'], req: IncomingMessage, body: string): SeenRequest {
+  return {
+    event, pod: id.pod, version: id.version, method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion,
+    headers: headerLines(req.rawHeaders), body, client: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), at: Date.now(),
+  };
+}
+
+/** One line per event; stdout is the test's view of the backend (counts, headers, mirrors). */
+export function logSeen(s: SeenRequest): void {
+  process.stdout.write(`${JSON.stringify(s)}\n`);
+}
+
+export function jsonEchoHandler(id: EchoIdentity): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const s = seen(id, 'request', req, Buffer.concat(chunks).toString());
+      logSeen(s);
+      const q = new URL(req.url ?? '/', 'http://x').searchParams;
+      const status = Number(q.get('status') ?? 200);
+      const delay = Number(q.get('delay') ?? 0);
+      const answer = (): void => {
+        if (res.destroyed) return;
+        res.setHeader('content-type', 'application/json');
+        res.setHeader('x-pod', id.pod);
+        res.setHeader('x-version', id.version);
+        for (const h of q.getAll('header')) {
+          const at = h.indexOf(':');
+          if (at > 0) res.appendHeader(h.slice(0, at), h.slice(at + 1));
+        }
+        res.statusCode = Number.isInteger(status) && status >= 200 && status <= 599 ? status : 200;
+        res.end(`${JSON.stringify(s)}\n`);
+      };
+      if (delay > 0) setTimeout(answer, delay);
+      else answer();
+    });
+  };
+}
+
+/** WebSocket echo (RFC 6455): each text frame comes back as `<pod>:<text>`; close is echoed. */
+export function webSocketEcho(id: EchoIdentity): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    socket.on('error', () => undefined);
+    const key = req.headers['sec-websocket-key'];
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket' || typeof key !== 'string') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    logSeen(seen(id, 'websocket', req, ''));
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n' +
+        `sec-websocket-accept: ${acceptKey(key)}\r\nx-pod: ${id.pod}\r\n\r\n`,
+    );
+    const reader = new FrameReader();
+    const onData = (chunk: Buffer): void => {
+      for (const f of reader.push(chunk)) {
+        if (f.opcode === OPCODE.text) socket.write(encodeFrame(OPCODE.text, Buffer.from(`${id.pod}:${f.payload.toString()}`), false));
+        else if (f.opcode === OPCODE.ping) socket.write(encodeFrame(OPCODE.pong, f.payload, false));
+        else if (f.opcode === OPCODE.close) socket.end(encodeFrame(OPCODE.close, f.payload, false));
+      }
+    };
+    socket.on('data', onData);
+    if (head.length > 0) onData(head);
+  };
+}
