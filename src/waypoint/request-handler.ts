@@ -219,7 +219,11 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   });
 }
 
-/** Fire and forget (Envoy request_mirror_policies): one endpoint, host `<host>-shadow`, answer dropped. */
+/**
+ * Fire and forget (Envoy request_mirror_policies): one endpoint, answer dropped. The Host is kept as
+ * it is: Istio sets `disable_shadow_host_suffix_append` on every mirror policy (pilot
+ * DISABLE_SHADOW_HOST_SUFFIX, default true), so its waypoints do not append Envoy's `-shadow`.
+ */
 function mirror(
   inputs: RequestHandlerInputs,
   cluster: Cluster,
@@ -230,8 +234,6 @@ function mirror(
   hash: { headers: HeaderMap; query: string; sourceIp: string },
 ): void {
   const headers: HeaderMap = new Map([...req.headers].map(([k, v]) => [k, [...v]]));
-  const host = headerValue(headers, 'host');
-  if (host !== undefined) headers.set('host', [host.replace(/^([^:]*)(:\d+)?$/, (_m, h: string, p: string | undefined) => `${h}-shadow${p ?? ''}`)]);
   const body = tap ? tap.reader(false) : undefined;
   if (tap && !body) return;
   const ac = new AbortController();

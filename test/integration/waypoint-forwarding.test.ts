@@ -60,6 +60,12 @@ describe('waypoint forwarding', () => {
     const m = rig.hits.find((h) => h.who === 'mirror' && h.url === '/mirrored');
     assert.ok(m, 'mirror backend got the request');
     assert.equal(m.body, 'payload');
+    // Istio's mirror policies set disable_shadow_host_suffix_append: the Host arrives unchanged.
+    const host = (hs: readonly string[]) => hs[hs.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'host') + 1];
+    const primary = rig.hits.find((h) => h.who !== 'mirror' && h.url === '/mirrored');
+    assert.ok(primary);
+    assert.equal(host(m.rawHeaders), host(primary.rawHeaders));
+    assert.doesNotMatch(host(m.rawHeaders) ?? '', /-shadow/);
   });
 
   it('passes HTTP/2 (prior knowledge) through to an HTTP/2 upstream with gRPC trailers', async () => {
