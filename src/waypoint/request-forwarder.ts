@@ -42,7 +42,15 @@ export interface ForwardRequest {
 }
 
 export type ForwardOutcome =
-  | { readonly ok: true; readonly resp: UpstreamResponse; readonly endpoint: UpstreamEndpoint; readonly attempts: number; readonly release: () => void }
+  | {
+      readonly ok: true;
+      readonly resp: UpstreamResponse;
+      readonly endpoint: UpstreamEndpoint;
+      readonly attempts: number;
+      readonly release: () => void;
+      /** The answer was retriable but no retry was left: Envoy's UpstreamRetryLimitExceeded (URX). */
+      readonly retryLimitExceeded: boolean;
+    }
   | { readonly ok: false; readonly status: number; readonly flags: string; readonly attempts: number; readonly error: Error; readonly endpoint?: UpstreamEndpoint };
 
 /** Envoy caps the backoff at 10× the base interval. */
@@ -94,6 +102,9 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
   const maxCalls = 1 + Math.max(0, r.retry.attempts);
   let last: { kind: AttemptFailure['kind']; err: Error; endpoint?: UpstreamEndpoint } | undefined;
   let calls = 0;
+  // Envoy's router sets URX only when the last outcome was retriable and the limit stopped it
+  // (router.cc onUpstreamHeaders / maybeRetryReset: RetryStatus::NoRetryLimitExceeded).
+  let limitHit = false;
   while (calls < maxCalls) {
     if (r.signal.aborted) break;
     const all = clusterEndpoints(inputs.state, r.cluster, inputs.network);
@@ -114,7 +125,8 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
     try {
       const resp = await exchange(inputs.clients, ep, r.cluster.protocol, { method: r.method, target: r.target, headers: r.headers, body }, r.ctx, attempt.signal);
       const canRetry = calls < maxCalls && (!r.tap || r.tap.replayable) && !r.signal.aborted;
-      if (canRetry && statusRetriable(resp.status, resp.headers, r.retry)) {
+      const retriable = statusRetriable(resp.status, resp.headers, r.retry);
+      if (canRetry && retriable) {
         resp.abort();
         resp.body.resume();
         release();
@@ -132,7 +144,7 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
       };
       resp.body.once('end', finish);
       resp.body.once('close', finish);
-      return { ok: true, resp, endpoint: ep, attempts: calls, release: finish };
+      return { ok: true, resp, endpoint: ep, attempts: calls, release: finish, retryLimitExceeded: retriable && calls >= maxCalls };
     } catch (err) {
       clearTimeout(perTry);
       r.signal.removeEventListener('abort', onOuter);
@@ -141,16 +153,19 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
       const kind = err instanceof AttemptFailure ? err.kind : 'reset';
       last = { kind, err: err as Error, endpoint: ep };
       if (r.signal.aborted) break;
-      const canRetry = calls < maxCalls && (!r.tap || r.tap.replayable) && failureRetriable(kind, r.retry);
-      if (!canRetry) break;
+      const retriable = failureRetriable(kind, r.retry);
+      if (!(calls < maxCalls && (!r.tap || r.tap.replayable) && retriable)) {
+        limitHit = retriable && calls >= maxCalls;
+        break;
+      }
       await sleep(backoffMs(r.retry.backoffMs, calls, inputs.random), r.signal);
     }
   }
   const error = last?.err ?? new Error('request cancelled');
-  const retried = calls > 1 ? ',URX' : '';
+  const retried = limitHit ? ',URX' : '';
   switch (last?.kind) {
     case 'connect': return { ok: false, status: 503, flags: `UF${retried}`, attempts: calls, error, endpoint: last.endpoint };
-    case 'timeout': return { ok: false, status: 504, flags: 'UT', attempts: calls, error, endpoint: last.endpoint };
+    case 'timeout': return { ok: false, status: 504, flags: `UT${retried}`, attempts: calls, error, endpoint: last.endpoint };
     default: return { ok: false, status: 503, flags: `UC${retried}`, attempts: calls, error, endpoint: last?.endpoint };
   }
 }

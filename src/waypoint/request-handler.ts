@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { forward, type BodySource, type ForwarderInputs } from './request-forwarder.js';
 import { decide, type MutableRequest } from './route-decision.js';
 import { applyHeaderMutation, chance, headerValue, type HeaderMap } from './routing/index.js';
-import type { WaypointTelemetry } from './telemetry/index.js';
+import { joinResponseFlags, type ResponseFlagName, type WaypointTelemetry } from './telemetry/index.js';
 
 /** Who is on the other end of one CONNECT tunnel and what it targets. */
 export interface TunnelContext {
@@ -180,10 +180,12 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     clearTimeout(timer);
     outcome.release();
     const grpcStatus = Number(headerValue(resp.trailers() ?? rh, 'grpc-status') ?? NaN);
+    const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : 'UR'] : [];
+    if (outcome.retryLimitExceeded) flags.push('URX');
     span.end({
       status: resp.status,
       grpcStatus: Number.isNaN(grpcStatus) ? undefined : grpcStatus,
-      flags: error ? (timedOut ? 'UT' : 'UR') : '-',
+      flags: joinResponseFlags(flags),
       route: route?.name,
       cluster: cluster.name,
       upstream: { ip: endpoint.ip, port: endpoint.port, workload: endpoint.workload, identity: endpoint.identity },

@@ -1,8 +1,9 @@
 // The JSON echo mode of the pod server (`--json`), for the waypoint netns tests: every request is
 // answered with what the backend saw and logged as one JSON line on stdout; WebSocket echo on Upgrade.
 //
-// Query switches: `status=N` answers N, `delay=MS` waits before answering, `header=name:value`
-// (repeatable) adds a response header. Every answer carries `x-pod` and `x-version`.
+// Query switches: `status=N` answers N, `delay=MS` waits before answering (both only in pod `only`
+// when given), `header=name:value` (repeatable) adds a response header. Every answer carries
+// `x-pod` and `x-version`.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -58,8 +59,9 @@ export function jsonEchoHandler(id: EchoIdentity): (req: IncomingMessage, res: S
       const s = seen(id, 'request', req, Buffer.concat(chunks).toString());
       logSeen(s);
       const q = new URL(req.url ?? '/', 'http://x').searchParams;
-      const status = Number(q.get('status') ?? 200);
-      const delay = Number(q.get('delay') ?? 0);
+      const mine = q.get('only') === null || q.get('only') === id.pod;
+      const status = mine ? Number(q.get('status') ?? 200) : 200;
+      const delay = mine ? Number(q.get('delay') ?? 0) : 0;
       const answer = (): void => {
         if (res.destroyed) return;
         res.setHeader('content-type', 'application/json');

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { silentLogger } from '../../src/common/log.js';
 import { HbonePool, HboneServer, type HboneClientStream } from '../../src/hbone/index.js';
 import { workloadCertificateFromChain, type CertSource, type WorkloadCertificate } from '../../src/identity/index.js';
-import { createRegistry } from '../../src/metrics/index.js';
+import { createRegistry, type Registry } from '../../src/metrics/index.js';
 import { ProxyState, type Service, type Workload } from '../../src/state/index.js';
 import { WaypointProxy, clusterName, WAYPOINT_CONFIG_VERSION, type Cluster, type Route, type WaypointConfig } from '../../src/waypoint/index.js';
 import { buffersOnly } from '../../src/waypoint/buffers-only.js';
@@ -70,6 +70,8 @@ export interface WaypointRig {
   readonly hits: BackendHit[];
   /** Per-path scripted statuses: the backend answers them in order, then 200. */
   readonly script: Map<string, number[]>;
+  /** The waypoint telemetry's registry (istio_requests_total and friends). */
+  readonly registry: Registry;
   config(routes: { http?: Route[]; h2?: Route[] }, clusters?: Cluster[]): void;
   /** A CONNECT stream from the client to `authority` (default VIP:80). */
   connect(authority?: string): Promise<HboneClientStream>;
@@ -195,7 +197,8 @@ export async function startWaypointRig(opts: { random?: () => number } = {}): Pr
     policies: [],
   });
 
-  const telemetry = new WaypointTelemetry({ registry: createRegistry(), logger, waypoint: { namespace: NS, name: 'waypoint', identity: WAYPOINT_ID } });
+  const registry = createRegistry();
+  const telemetry = new WaypointTelemetry({ registry, logger, waypoint: { namespace: NS, name: 'waypoint', identity: WAYPOINT_ID } });
   const proxy = new WaypointProxy({
     listen: { ip: ips.waypoint, port: 0 }, identity: WAYPOINT_ID, trustDomain: TD, certs, state,
     http2: TEST_HTTP2, pool: TEST_POOL, connectTimeoutMs: 2000, telemetry, logger, random: opts.random,
@@ -231,7 +234,7 @@ export async function startWaypointRig(opts: { random?: () => number } = {}): Pr
   };
 
   const rig: WaypointRig = {
-    proxy, state, ips, hits, script,
+    proxy, state, ips, hits, script, registry,
     config(routes, clusters) {
       const cfg: WaypointConfig = {
         version: WAYPOINT_CONFIG_VERSION,

@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import * as http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import type { Route, RouteAction } from '../../src/waypoint/index.js';
+import { metricSum } from '../helpers/prometheus-text.js';
 import { DEFAULT_CLUSTER, H2_CLUSTER, MIRROR_CLUSTER, NS, TCP_PORT, VIP, H2_PORT, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
 
 function route(name: string, action: RouteAction, extra: Partial<Route> = {}): Route {
@@ -40,6 +41,23 @@ describe('waypoint forwarding', () => {
     assert.equal(rig.hits.slice(before).filter((h) => h.url === '/flaky').length, 3);
     rig.script.set('/flaky', [503]);
     assert.equal((await rig.request({ path: '/flaky' })).status, 200);
+    // Envoy's router: a retriable answer passed on because no retry is left is flagged URX; a
+    // retried request that then succeeds, or a status not retried, carries no flag.
+    rig.script.set('/other', [500]);
+    assert.equal((await rig.request({ path: '/other' })).status, 500);
+    const text = await rig.registry.metrics();
+    assert.equal(metricSum(text, 'istio_requests_total', { response_code: '503', response_flags: 'URX' }), 1);
+    assert.equal(metricSum(text, 'istio_requests_total', { response_code: '200', response_flags: '-' }), 1);
+    assert.equal(metricSum(text, 'istio_requests_total', { response_code: '500', response_flags: '-' }), 1);
+  });
+
+  it('a per-try timeout on the last allowed try is UT,URX (504)', async () => {
+    rig.config({ http: [route('pertry', fwd(DEFAULT_CLUSTER), { retry: { attempts: 1, codes: [504], retryOn: ['retriable-status-codes'], backoffMs: 5, perTryTimeoutMs: 150 } })] });
+    const before = rig.hits.length;
+    const r = await rig.request({ path: '/pertry-slow?delay=2000' });
+    assert.equal(r.status, 504);
+    assert.equal(rig.hits.slice(before).filter((h) => h.url.startsWith('/pertry-slow')).length, 2);
+    assert.equal(metricSum(await rig.registry.metrics(), 'istio_requests_total', { response_code: '504', response_flags: 'UT,URX' }), 1);
   });
 
   it('answers 504 when the route timeout expires while the backend is slow', async () => {
