@@ -32,6 +32,18 @@ export function abortResponse(res: DownstreamResponse): void {
 }
 
 /**
+ * Sends head and end together. On HTTP/2 that is one HEADERS frame with END_STREAM, which is what a
+ * gRPC "Trailers-Only" response must be (a status in headers without END_STREAM is ignored by gRPC
+ * clients): Node's compat API sets END_STREAM on the head only when end() comes before any
+ * writeHead(), so this never calls writeHead().
+ */
+export function endWithHead(res: DownstreamResponse, status: number, headers: Record<string, string | string[]>): void {
+  res.statusCode = status;
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.end();
+}
+
+/**
  * Writes a local reply; returns the gRPC status sent (gRPC) or undefined. `extra` headers (e.g.
  * Location, mutated response headers) come first; content headers are ours.
  */
@@ -51,8 +63,7 @@ export function sendLocalReply(
     headers['grpc-status'] = String(grpcStatus);
     headers['grpc-message'] = encodeURIComponent(opts.body ?? `upstream status ${status}`);
     if (opts.close && !('stream' in res)) headers['connection'] = 'close';
-    res.writeHead(200, headers);
-    res.end();
+    endWithHead(res, 200, headers);
     return grpcStatus;
   }
   const body = opts.body ?? '';

@@ -9,7 +9,7 @@ import type { Service, Workload } from '../state/index.js';
 import { BodyTap } from './body-tap.js';
 import type { CompiledConfig } from './compiled-config.js';
 import { headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
-import { abortResponse, isGrpcRequest, sendLocalReply, type DownstreamResponse } from './local-reply.js';
+import { abortResponse, endWithHead, isGrpcRequest, sendLocalReply, type DownstreamResponse } from './local-reply.js';
 import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
 import type { Readable } from 'node:stream';
 import { forward, type BodySource, type ForwarderInputs } from './request-forwarder.js';
@@ -91,8 +91,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     req.resume();
     let grpcStatus: number | undefined;
     if (opts.grpcStatus !== undefined && grpc) {
-      res.writeHead(200, { ...opts.headers, 'content-type': 'application/grpc', 'grpc-status': String(opts.grpcStatus) });
-      res.end();
+      endWithHead(res, 200, { ...opts.headers, 'content-type': 'application/grpc', 'grpc-status': String(opts.grpcStatus) });
       grpcStatus = opts.grpcStatus;
     } else grpcStatus = sendLocalReply(res, status, { grpc, body: opts.body, headers: opts.headers, close });
     span.end({ status: grpc ? 200 : status, grpcStatus, flags, route: opts.route?.name, cluster: opts.cluster?.name, requestBytes, responseBytes: Buffer.byteLength(opts.body ?? ''), attempts: opts.attempts, error: opts.error });
@@ -174,8 +173,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   applyHeaderMutation(rh, route?.responseHeaders);
   const h2 = 'stream' in res;
   if (close && !h2) rh.set('connection', ['close']);
-  res.writeHead(resp.status, h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh));
-  if (req.method === 'HEAD') resp.body.resume();
+  const outgoing = h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh);
   const finish = (error?: Error): void => {
     clearTimeout(timer);
     outcome.release();
@@ -195,6 +193,15 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
       error,
     });
   };
+  if (resp.headersOnly) {
+    // The answer ended with its headers (gRPC Trailers-Only): forwarded the same way, head + end.
+    endWithHead(res, resp.status, outgoing);
+    resp.body.resume();
+    finish();
+    return;
+  }
+  res.writeHead(resp.status, outgoing);
+  if (req.method === 'HEAD') resp.body.resume();
   let settled = false;
   const fail = (err: Error): void => {
     if (settled) return;

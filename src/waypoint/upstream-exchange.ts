@@ -4,7 +4,7 @@
 
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { HeaderMap } from './routing/index.js';
 import { headerMapFromObject, headerMapFromRaw, toH2Outgoing, toOutgoing } from './header-map.js';
 import type { UpstreamEndpoint } from './load-balancer.js';
@@ -35,6 +35,8 @@ export interface UpstreamResponse {
   readonly body: Readable;
   /** Trailers, valid once `body` ended. */
   trailers(): HeaderMap | undefined;
+  /** HTTP/2: the answer ended with its HEADERS frame (gRPC "Trailers-Only"); `body` is empty. */
+  readonly headersOnly?: boolean;
   /** Cancels the exchange (resets the upstream stream / drops the connection). */
   abort(): void;
 }
@@ -45,7 +47,7 @@ export interface ExchangeContext {
   readonly service?: string;
 }
 
-const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 export function exchange(
   clients: UpstreamClients,
@@ -138,13 +140,17 @@ async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, req: U
     };
     stream.on('error', failed);
     stream.once('close', () => failed());
-    stream.once('response', (headers: http2.IncomingHttpHeaders) => {
+    stream.once('response', (headers: http2.IncomingHttpHeaders, flags: number) => {
       answered = true;
       stream.once('close', () => signal.removeEventListener('abort', onAbort));
+      const headersOnly = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
       resolve({
+        headersOnly,
         status: Number(headers[':status'] ?? 502),
         headers: headerMapFromObject(headers),
-        body: stream,
+        // A HEADERS frame with END_STREAM (gRPC "Trailers-Only") has no body: Node closes and
+        // destroys such a stream before anyone reads it, so it never emits 'end'.
+        body: headersOnly ? Readable.from([]) : stream,
         trailers: () => trailers,
         abort: () => {
           if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);

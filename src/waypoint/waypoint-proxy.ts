@@ -179,14 +179,25 @@ export class WaypointProxy {
     void p.finally(() => this.tcpRelays.delete(p));
   }
 
-  /** TCP: the endpoint is connected before the 200, so a dead upstream is a failed CONNECT (as ztunnel). */
+  /**
+   * TCP: the endpoint is connected before the 200, so a dead upstream is a failed CONNECT (as
+   * ztunnel). Every relay, refused or not, is one istio_tcp_* record (reporter="waypoint") and one
+   * `connection complete` line, as Envoy's tcp_proxy reports a waypoint's TCP ports.
+   */
   private async serveTcp(req: HboneInboundRequest, ctx: TunnelContext, defaultCluster: string, backends: readonly { readonly cluster?: string; readonly weight: number }[] | undefined): Promise<void> {
     const cfg = this.config;
     const name = backends && backends.length > 0 ? pickWeighted(backends, this.inputs.random ?? Math.random)?.cluster : defaultCluster;
     const cluster = name === undefined ? undefined : cfg.clusters.get(name);
     const ep = cluster ? this.lb.pick(cluster, clusterEndpoints(this.inputs.state, cluster, this.network), { headers: new Map(), query: '', sourceIp: ctx.clientIp }) : undefined;
+    const record = this.inputs.telemetry.tcp({
+      source: { ip: ctx.clientIp, port: ctx.clientPort, identity: ctx.peerIdentity, workload: ctx.clientWorkload },
+      destinationService: ctx.service,
+      upstream: ep ? { ip: ep.ip, port: ep.port, workload: ep.workload, identity: ep.identity } : undefined,
+      cluster: name,
+    });
     if (!ep) {
       respondError(req.stream, 503);
+      record.close({ flags: 'UH', error: new MeshError('NO_HEALTHY_UPSTREAM', `no healthy upstream for ${name ?? ctx.service.hostname}`) });
       return;
     }
     const release = this.lb.acquire(ep);
@@ -194,13 +205,16 @@ export class WaypointProxy {
       const up = await this.clients.open(ep, { clientIp: ctx.clientIp, clientPort: ctx.clientPort, service: ctx.service.hostname });
       if (req.stream.destroyed) {
         up.destroy();
+        record.close({ flags: 'DC' });
         return;
       }
       req.stream.respond({ ':status': 200 });
-      await relay(req.stream, up);
+      const error = await relay(req.stream, up, { received: (n) => record.received(n), sent: (n) => record.sent(n) });
+      record.close({ error });
     } catch (err) {
       this.inputs.logger.debug({ endpoint: ep.key, err: (err as Error).message }, 'waypoint: tcp upstream failed');
       respondError(req.stream, 503);
+      record.close({ flags: 'UF', error: err as Error });
     } finally {
       release();
     }

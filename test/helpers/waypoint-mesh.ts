@@ -5,6 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { GrpcCallResult } from './pod-grpc-client.js';
+import type { WsSessionResult } from './pod-ws-client.js';
 import { CpInpodMesh, enrollmentView, type NodeName } from './cp-inpod-mesh.js';
 import { MESH_NAMESPACE, type ManifestPod } from './inpod-manifests.js';
 import { POD_SERVER_PATH } from './pod-server-process.js';
@@ -15,6 +18,9 @@ import {
   ECHO_TARGETS, WAYPOINT_NAME, WP_POD_NAMES, hostnameOf, waypointMeshFiles,
   type EchoService, type WaypointMeshAddresses, type WpPodName,
 } from './waypoint-manifests.js';
+
+const GRPC_CLIENT = fileURLToPath(new URL('./pod-grpc-client.js', import.meta.url));
+const WS_CLIENT = fileURLToPath(new URL('./pod-ws-client.js', import.meta.url));
 
 export const WAYPOINT_IDENTITY = `spiffe://cluster.local/ns/${MESH_NAMESPACE}/sa/${WAYPOINT_NAME}`;
 export const SERVERS = ['s1', 's2'] as const;
@@ -181,6 +187,39 @@ export class WaypointMesh {
     const at = r.stdout.indexOf('Error distribution:');
     const errors = at < 0 ? [] : r.stdout.slice(at).split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
     return { statuses, errors };
+  }
+
+  /** One unary call of the gRPC echo from c1 (pod-grpc-client.js): status, reply, headers and trailers. */
+  async grpc(target: string, method: 'Echo' | 'Fail', request: unknown, metadata: Record<string, string> = {}): Promise<GrpcCallResult> {
+    const md = Object.entries(metadata).map(([k, v]) => `${k}=${v}`);
+    const r = await this.exec('c1', [process.execPath, GRPC_CLIENT, target, method, JSON.stringify(request), ...md], 30_000);
+    if (r.code !== 0) throw new Error(`grpc client failed (${r.code}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as GrpcCallResult;
+  }
+
+  /** A WebSocket session from c1 (pod-ws-client.js): each message sent as a text frame, the replies read. */
+  async webSocket(ip: string, port: number, path: string, messages: readonly string[]): Promise<WsSessionResult> {
+    const r = await this.exec('c1', [process.execPath, WS_CLIENT, ip, String(port), path, ...messages], 30_000);
+    if (r.code !== 0) throw new Error(`websocket client failed (${r.code}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as WsSessionResult;
+  }
+
+  /** Opaque TCP from c1: sends `data`, half-closes, returns everything read until the peer closes. */
+  async tcp(ip: string, port: number, data: string): Promise<{ code: number; received: string; error: string }> {
+    const script = [
+      'import socket,sys',
+      `s=socket.create_connection((${JSON.stringify(ip)},${port}),timeout=10)`,
+      's.sendall(sys.stdin.buffer.read())',
+      's.shutdown(socket.SHUT_WR)',
+      'out=b""',
+      'while True:',
+      '  b=s.recv(65536)',
+      '  if not b: break',
+      '  out+=b',
+      'sys.stdout.buffer.write(out)',
+    ].join('\n');
+    const r = await this.topo.exec('c1', ['python3', '-c', script], { input: data, timeoutMs: 30_000 });
+    return { code: r.code, received: r.stdout, error: r.stderr };
   }
 
   /** `http://<vip of svc>:<port><path>`. */

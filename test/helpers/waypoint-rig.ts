@@ -129,6 +129,11 @@ export async function startWaypointRig(opts: { random?: () => number } = {}): Pr
     const status = scripted ?? 200;
     res.setHeader('x-backend', who);
     res.setHeader('content-type', 'application/json');
+    if ('stream' in res && u.pathname.startsWith('/grpc-fail')) {
+      // gRPC "Trailers-Only": one HEADERS frame with END_STREAM carrying the status (grpc-js errors).
+      res.stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5', 'grpc-message': 'not found' }, { endStream: true });
+      return;
+    }
     if ('stream' in res && u.pathname.startsWith('/grpc')) {
       res.setHeader('content-type', 'application/grpc');
       res.writeHead(200);

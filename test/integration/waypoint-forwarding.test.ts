@@ -3,6 +3,7 @@
 
 import { strict as assert } from 'node:assert';
 import * as http2 from 'node:http2';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { Route, RouteAction } from '../../src/waypoint/index.js';
 import { metricSum } from '../helpers/prometheus-text.js';
@@ -102,6 +103,43 @@ describe('waypoint forwarding', () => {
     assert.ok(H2_CLUSTER.includes(String(H2_PORT)));
   });
 
+  it('passes a gRPC Trailers-Only answer (status in the one HEADERS frame) through and ends the stream', async () => {
+    rig.config({});
+    const { stream } = await rig.connect(`${VIP}:${H2_PORT}`);
+    const session = http2.connect('http://reviews', { createConnection: () => stream as never });
+    const req = session.request({ ':method': 'POST', ':path': '/grpc-fail/Svc/Call', 'content-type': 'application/grpc', te: 'trailers' });
+    req.end(Buffer.from([0, 0, 0, 0, 0]));
+    const got: { headers?: http2.IncomingHttpHeaders; trailers?: http2.IncomingHttpHeaders; endInHeaders?: boolean } = {};
+    req.on('response', (h, flags: number) => {
+      got.headers = h;
+      got.endInHeaders = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    });
+    req.on('trailers', (t) => (got.trailers = t));
+    req.resume();
+    const ended = await Promise.race([once(req, 'end').then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))]);
+    session.destroy();
+    assert.equal(ended, true, `the stream ended: ${JSON.stringify(got)}`);
+    assert.equal(got.headers?.[':status'], 200);
+    // Still Trailers-Only downstream: gRPC clients read a status in headers only with END_STREAM.
+    assert.equal(got.endInHeaders, true, JSON.stringify(got));
+    assert.equal(got.headers?.['grpc-status'], '5');
+    assert.equal(got.headers?.['grpc-message'], 'not found');
+  });
+
+  it("answers an unmatched gRPC call itself as Trailers-Only: grpc-status 12 in one HEADERS frame with END_STREAM", async () => {
+    rig.config({ h2: [route('only-call', fwd(H2_CLUSTER), { match: { path: { type: 'Exact', value: '/grpc/Svc/Call' } } })] });
+    const { stream } = await rig.connect(`${VIP}:${H2_PORT}`);
+    const session = http2.connect('http://reviews', { createConnection: () => stream as never });
+    const req = session.request({ ':method': 'POST', ':path': '/grpc/Other/Call', 'content-type': 'application/grpc', te: 'trailers' });
+    req.end(Buffer.from([0, 0, 0, 0, 0]));
+    const [headers, flags] = (await once(req, 'response')) as [http2.IncomingHttpHeaders, number];
+    req.resume();
+    session.destroy();
+    assert.equal(headers[':status'], 200);
+    assert.equal(headers['grpc-status'], '12');
+    assert.equal(flags & http2.constants.NGHTTP2_FLAG_END_STREAM, http2.constants.NGHTTP2_FLAG_END_STREAM, 'END_STREAM on the head: gRPC clients ignore a status in headers otherwise');
+  });
+
   it('passes a WebSocket upgrade through and echoes', async () => {
     rig.config({});
     const { stream } = await rig.connect();
@@ -114,12 +152,21 @@ describe('waypoint forwarding', () => {
     stream.destroy();
   });
 
-  it('relays a TCP port to an endpoint', async () => {
+  it('relays a TCP port to an endpoint, recorded as istio_tcp_* with reporter="waypoint"', async () => {
     const { stream } = await rig.connect(`${VIP}:${TCP_PORT}`);
     stream.write('hello');
     const got = await readUntil(stream, (t) => t.endsWith('hello'));
     assert.match(got, /^v[12]:hello$/);
-    stream.destroy();
+    const backend = got.slice(0, 2) === 'v1' ? 'reviews-v1' : 'reviews-v2';
+    stream.end();
+    const labels = { reporter: 'waypoint', destination_workload: backend, source_workload: 'sleep' };
+    const deadline = Date.now() + 3000;
+    while (metricSum(await rig.registry.metrics(), 'istio_tcp_connections_closed_total', labels) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const text = await rig.registry.metrics();
+    assert.equal(metricSum(text, 'istio_tcp_connections_opened_total', labels), 1);
+    assert.equal(metricSum(text, 'istio_tcp_connections_closed_total', { ...labels, response_flags: '-' }), 1);
+    assert.equal(metricSum(text, 'istio_tcp_received_bytes_total', labels), 'hello'.length, 'client → upstream');
+    assert.equal(metricSum(text, 'istio_tcp_sent_bytes_total', labels), got.length, 'upstream → client');
   });
 
   it('answers 400 to malformed HTTP on that stream only, and 431 to oversized headers', async () => {
