@@ -2,9 +2,10 @@
 // answered with what the backend saw and logged as one JSON line on stdout; WebSocket echo on Upgrade.
 //
 // Query switches: `status=N` answers N, `delay=MS` waits before answering (both only in pod `only`
-// when given), `header=name:value` (repeatable) adds a response header. Every answer carries
-// `x-pod` and `x-version`.
+// when given), `header=name:value` (repeatable) adds a response header, `size=N` answers N pattern
+// bytes instead of JSON (digest in x-body-sha256). Every answer carries `x-pod` and `x-version`.
 
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { acceptKey, encodeFrame, FrameReader, OPCODE } from './websocket-frame.js';
@@ -20,7 +21,10 @@ export interface SeenRequest {
   readonly httpVersion: string;
   /** Header field lines, names lower case, each line its own value (duplicates kept). */
   readonly headers: Record<string, string[]>;
+  /** The request body as text, or '' when longer than BODY_ECHO_LIMIT (see bodyBytes/bodySha256). */
   readonly body: string;
+  readonly bodyBytes?: number;
+  readonly bodySha256?: string;
   /** The peer address the server socket sees. */
   readonly client: string;
   /** Milliseconds since the epoch when the head arrived. */
@@ -39,11 +43,25 @@ export function headerLines(raw: readonly string[]): Record<string, string[]> {
   return out;
 }
 
-function seen(id: EchoIdentity, event: SeenRequest['event'], req: IncomingMessage, body: string): SeenRequest {
+/** Bodies up to this size are echoed as text; larger ones only by size and digest. */
+const BODY_ECHO_LIMIT = 64 * 1024;
+
+function seen(id: EchoIdentity, event: SeenRequest['event'], req: IncomingMessage, body: Buffer): SeenRequest {
   return {
     event, pod: id.pod, version: id.version, method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion,
-    headers: headerLines(req.rawHeaders), body, client: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), at: Date.now(),
+    headers: headerLines(req.rawHeaders),
+    body: body.length <= BODY_ECHO_LIMIT ? body.toString() : '',
+    bodyBytes: body.length,
+    bodySha256: createHash('sha256').update(body).digest('hex'),
+    client: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), at: Date.now(),
   };
+}
+
+/** `size` bytes of a fixed pattern: what `?size=N` answers (the client checks x-body-sha256). */
+export function patternBody(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + 7) & 0xff;
+  return b;
 }
 
 /** One line per event; stdout is the test's view of the backend (counts, headers, mirrors). */
@@ -56,7 +74,7 @@ export function jsonEchoHandler(id: EchoIdentity): (req: IncomingMessage, res: S
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const s = seen(id, 'request', req, Buffer.concat(chunks).toString());
+      const s = seen(id, 'request', req, Buffer.concat(chunks));
       logSeen(s);
       const q = new URL(req.url ?? '/', 'http://x').searchParams;
       const mine = q.get('only') === null || q.get('only') === id.pod;
@@ -72,6 +90,14 @@ export function jsonEchoHandler(id: EchoIdentity): (req: IncomingMessage, res: S
           if (at > 0) res.appendHeader(h.slice(0, at), h.slice(at + 1));
         }
         res.statusCode = Number.isInteger(status) && status >= 200 && status <= 599 ? status : 200;
+        const size = Number(q.get('size') ?? -1);
+        if (Number.isInteger(size) && size >= 0) {
+          const out = patternBody(size);
+          res.setHeader('content-type', 'application/octet-stream');
+          res.setHeader('x-body-sha256', createHash('sha256').update(out).digest('hex'));
+          res.end(out);
+          return;
+        }
         res.end(`${JSON.stringify(s)}\n`);
       };
       if (delay > 0) setTimeout(answer, delay);
@@ -89,7 +115,7 @@ export function webSocketEcho(id: EchoIdentity): (req: IncomingMessage, socket: 
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    logSeen(seen(id, 'websocket', req, ''));
+    logSeen(seen(id, 'websocket', req, Buffer.alloc(0)));
     socket.write(
       'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n' +
         `sec-websocket-accept: ${acceptKey(key)}\r\nx-pod: ${id.pod}\r\n\r\n`,
