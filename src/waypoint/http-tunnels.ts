@@ -196,7 +196,7 @@ async function upgradeThrough(
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const mreq: MutableRequest = { method: req.method ?? 'GET', path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: headerMapFromRaw(req.rawHeaders) };
-  const d = await decide({ port, clusters: cfg.clusters, servicePort: tunnel.servicePort, random: inputs.random, delay: (ms) => new Promise((r) => setTimeout(r, ms)) }, mreq);
+  const d = await decide({ port, clusters: cfg.clusters, servicePort: tunnel.servicePort, pinnedWorkloadUid: tunnel.pinnedWorkloadUid, random: inputs.random, delay: (ms) => new Promise((r) => setTimeout(r, ms)) }, mreq);
   if (d.kind === 'local') {
     const loc = d.headers?.location;
     socket.end(`HTTP/1.1 ${d.status} ${http.STATUS_CODES[d.status] ?? ''}\r\n${loc ? `Location: ${loc}\r\n` : ''}Content-Length: 0\r\nConnection: close\r\n\r\n`);

@@ -25,6 +25,8 @@ export interface TunnelContext {
   readonly clientPort: number;
   readonly peerIdentity: string;
   readonly clientWorkload: Workload | undefined;
+  /** The CONNECT authority was this workload's IP (pod-addressed): forwarded to it, not routed. */
+  readonly pinnedWorkloadUid?: string;
 }
 
 export interface RequestHandlerInputs {
@@ -106,6 +108,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
       port,
       clusters: cfg.clusters,
       servicePort: tunnel.servicePort,
+      pinnedWorkloadUid: tunnel.pinnedWorkloadUid,
       random: inputs.random,
       delay: (ms) => new Promise((r) => {
         const t = setTimeout(r, ms);

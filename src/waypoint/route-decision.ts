@@ -25,6 +25,21 @@ export interface DecisionInputs {
   readonly random: () => number;
   /** Waits for an injected delay (aborts early when the client goes away). */
   readonly delay: (ms: number) => Promise<void>;
+  /**
+   * Pod-addressed traffic (the CONNECT authority was this workload's IP, not a VIP): no routing,
+   * the port's default cluster narrowed to the workload — Istio forwards pod-addressed traffic to
+   * that pod after policy, without routing.
+   */
+  readonly pinnedWorkloadUid?: string;
+}
+
+/** The port's default cluster, narrowed to one workload when the traffic was addressed to it. */
+function defaultDecision(inputs: DecisionInputs): Decision {
+  const name = inputs.port.port.defaultCluster;
+  const cluster = inputs.clusters.get(name);
+  if (!cluster) return { kind: 'local', status: 503, flags: 'NC', body: `cluster ${name} not found` };
+  const pinned = inputs.pinnedWorkloadUid;
+  return { kind: 'forward', cluster: pinned === undefined ? cluster : { ...cluster, workloadUids: [pinned] }, backend: undefined, route: undefined };
 }
 
 /** Applies a URLRewrite to the request in place. */
@@ -36,21 +51,19 @@ function rewrite(req: MutableRequest, rw: Route['rewrite']): void {
 
 /**
  * Runs routing and request filters on `req` (mutated: headers, path) and says what to do with it.
- * No route on the port ⇒ the default cluster; routes but none matching ⇒ 404 NR.
+ * No route on the port ⇒ the default cluster; routes but none matching ⇒ 404 NR; pod-addressed
+ * ⇒ that pod (no routes).
  */
 export async function decide(inputs: DecisionInputs, req: MutableRequest): Promise<Decision> {
   const { port } = inputs;
+  if (inputs.pinnedWorkloadUid !== undefined) return defaultDecision(inputs);
   const view: RequestView = req;
   let route: Route | undefined;
   if (port.routes.size > 0) {
     route = port.routes.select(view);
     if (!route) return { kind: 'local', status: 404, flags: 'NR', body: 'route not found' };
   }
-  if (!route) {
-    const cluster = inputs.clusters.get(port.port.defaultCluster);
-    if (!cluster) return { kind: 'local', status: 503, flags: 'NC', body: `cluster ${port.port.defaultCluster} not found` };
-    return { kind: 'forward', cluster, backend: undefined, route: undefined };
-  }
+  if (!route) return defaultDecision(inputs);
   const fault = route.fault;
   if (fault?.delay && chance(fault.delay.percent, inputs.random)) await inputs.delay(fault.delay.ms);
   if (fault?.abort && chance(fault.abort.percent, inputs.random)) {

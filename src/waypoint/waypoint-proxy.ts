@@ -121,12 +121,13 @@ export class WaypointProxy {
   }
 
   /** CONNECT target → the Service served here (by VIP, or by pod IP for an endpoint of one). */
-  private resolveTarget(req: HboneInboundRequest): { service: Service; port: number } | { status: number; reason: string } {
+  private resolveTarget(req: HboneInboundRequest): { service: Service; port: number; pinned?: string } | { status: number; reason: string } {
     const auth = parseAuthority(req.authority);
     if (!auth || auth.kind !== 'ip') return { status: 400, reason: `invalid :authority ${req.authority}` };
     const { state } = this.inputs;
     let service = state.serviceByVip(this.network, auth.ip);
     let port = auth.port;
+    let pinned: string | undefined;
     if (!service) {
       // Pod-addressed traffic: the workload's service whose target port is the dialled port.
       const wl = state.workloadByIp(this.network, auth.ip);
@@ -142,11 +143,13 @@ export class WaypointProxy {
         }
       }
       if (!service) return { status: 404, reason: `workload ${wl.name} at ${req.authority} is not served by this waypoint` };
+      // The service port only names the cluster and telemetry: the traffic stays with this pod.
+      pinned = wl.uid;
     }
     if (!this.config.port(service.namespace, service.hostname, port)) {
       return { status: 404, reason: `${service.hostname}:${port} is not served by this waypoint` };
     }
-    return { service, port };
+    return pinned === undefined ? { service, port } : { service, port, pinned };
   }
 
   private onConnect(req: HboneInboundRequest): void {
@@ -168,6 +171,7 @@ export class WaypointProxy {
       clientPort: req.remoteAddress.port,
       peerIdentity: req.peerIdentity,
       clientWorkload: this.inputs.state.workloadByIp(this.network, req.remoteAddress.ip),
+      ...(target.pinned !== undefined ? { pinnedWorkloadUid: target.pinned } : {}),
     };
     if (compiled.port.protocol !== 'tcp') {
       req.stream.respond({ ':status': 200 });
@@ -186,8 +190,11 @@ export class WaypointProxy {
    */
   private async serveTcp(req: HboneInboundRequest, ctx: TunnelContext, defaultCluster: string, backends: readonly { readonly cluster?: string; readonly weight: number }[] | undefined): Promise<void> {
     const cfg = this.config;
-    const name = backends && backends.length > 0 ? pickWeighted(backends, this.inputs.random ?? Math.random)?.cluster : defaultCluster;
-    const cluster = name === undefined ? undefined : cfg.clusters.get(name);
+    // Pod-addressed: that pod, through the default cluster narrowed to it (no TCPRoute weights).
+    const pinned = ctx.pinnedWorkloadUid;
+    const name = backends && backends.length > 0 && pinned === undefined ? pickWeighted(backends, this.inputs.random ?? Math.random)?.cluster : defaultCluster;
+    const found = name === undefined ? undefined : cfg.clusters.get(name);
+    const cluster = found && pinned !== undefined ? { ...found, workloadUids: [pinned] } : found;
     const ep = cluster ? this.lb.pick(cluster, clusterEndpoints(this.inputs.state, cluster, this.network), { headers: new Map(), query: '', sourceIp: ctx.clientIp }) : undefined;
     const record = this.inputs.telemetry.tcp({
       source: { ip: ctx.clientIp, port: ctx.clientPort, identity: ctx.peerIdentity, workload: ctx.clientWorkload },

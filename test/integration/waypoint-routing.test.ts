@@ -131,6 +131,23 @@ describe('waypoint routing', () => {
     assert.equal((await rig.request({ path: '/empty' })).status, 503);
   });
 
+  it('pod-addressed traffic (authority = a pod IP and target port) reaches that pod, whatever the routes say', async () => {
+    // Every request to the service goes to v2 by route; addressed to v1's IP it must stay with v1.
+    rig.config({ http: [route('all-to-v2', {}, fwd(V2))] }, clusters());
+    assert.equal((await rig.request({ path: '/by-vip' })).headers['x-backend'], 'v2');
+    const agent = rig.agent(`${rig.ips.v1}:8080`);
+    for (let i = 0; i < 6; i++) {
+      const r = await rig.request({ path: `/by-pod-ip/${i}`, agent });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['x-backend'], 'v1');
+    }
+    // A path no route matches is still served: pod-addressed traffic is not routed at all.
+    rig.config({ http: [route('only-foo', { path: { type: 'PathPrefix', value: '/foo' } }, fwd(V2))] }, clusters());
+    const r = await rig.request({ path: '/not-foo', agent: rig.agent(`${rig.ips.v1}:8080`) });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-backend'], 'v1');
+  });
+
   it('refuses a CONNECT to a target it does not serve', async () => {
     await assert.rejects(rig.connect(`${VIP}:9999`), /status 404/);
     await assert.rejects(rig.connect('10.1.2.3:80'), /status 404/);

@@ -8,7 +8,7 @@ import { assertNoLeftovers, requireRoot } from '../helpers/netns-topology.js';
 import { captureWire, synDestinations } from '../helpers/wire-capture.js';
 import { spiffeOf } from '../helpers/inpod-manifests.js';
 import { WaypointMesh, WAYPOINT_IDENTITY, echoed, type CurlResult } from '../helpers/waypoint-mesh.js';
-import { backend, routeYaml, serviceParent } from '../helpers/waypoint-manifests.js';
+import { backend, routeYaml, serviceParent, waypointYaml } from '../helpers/waypoint-manifests.js';
 import type { LogLine } from '../helpers/agent-process.js';
 import type { NodeName } from '../helpers/cp-inpod-mesh.js';
 
@@ -235,4 +235,29 @@ test('weighted backendRefs 80/20: 1,000 requests land within ±5 points (4σ) of
   const r2 = await wm.hey(wm.url('echo', '/zero'), 100, 4);
   assert.deepEqual(r2.statuses, { 200: 100 });
   assert.deepEqual([...new Set(wm.seenSince(from2, '/zero').map((s) => s.pod))], ['s2']);
+});
+
+test('istio.io/waypoint-for: all — pod-IP traffic goes through the waypoint too and stays with that pod, routes notwithstanding', async () => {
+  await wm.setRoutes(routeYaml('HTTPRoute', 'all-to-v2', [serviceParent('echo', 80), serviceParent('echo-v1', 80)], [{ backendRefs: toV2 }]), { 'echo:80': ['all-to-v2'], 'echo-v1:80': ['all-to-v2'] });
+  const forAll = waypointYaml(wm.addresses).replace('istio.io/waypoint-for: service', 'istio.io/waypoint-for: all');
+  assert.notEqual(forAll, waypointYaml(wm.addresses));
+  wm.mesh.manifests.write('waypoint.yaml', forAll);
+  try {
+    // The client's agent learns that s1 (the workload) now has the waypoint too.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const dump = await wm.mesh.agent('node1').configDump();
+      if ((dump.workloads as Array<{ name: string; waypoint?: unknown }>).find((w) => w.name === 's1')?.waypoint) break;
+      if (Date.now() > deadline) throw new Error('s1 never got the waypoint');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(who(await wm.curl(wm.url('echo', '/by-vip'))), 's2', 'service traffic follows the route');
+    for (let i = 0; i < 6; i++) {
+      const r = await wm.curl(`http://${wm.ip('s1')}:8080/by-pod-ip/${i}`);
+      assert.equal(who(r), 's1', 'pod-addressed traffic is not routed');
+      assert.equal(echoed(r)!.client, wm.ip('wp'), 'it went through the waypoint');
+    }
+  } finally {
+    wm.mesh.manifests.write('waypoint.yaml', waypointYaml(wm.addresses));
+  }
 });
