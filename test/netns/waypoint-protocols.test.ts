@@ -120,6 +120,18 @@ test('HTTP/2 prior knowledge on the HTTP port: the waypoint speaks h2 to the cli
   assert.equal(s.httpVersion, '1.1');
 });
 
+test('h2load: 2,000 HTTP/2 requests over 4 connections × 16 concurrent streams, all 200, every one seen by a backend', async () => {
+  await wm.setRoutes(undefined, { 'echo:80': [] });
+  const from = wm.mark();
+  const r = await wm.exec('c1', ['h2load', '-n', '2000', '-c', '4', '-m', '16', wm.url('echo', '/h2load')], 120_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored/);
+  assert.match(r.stdout, /status codes: 2000 2xx/);
+  const seen = await wm.waitSeen(from, (s) => s.url === '/h2load', 2000);
+  assert.equal(seen.length, 2000);
+  assert.deepEqual([...new Set(seen.map((s) => s.pod))].sort(), ['s1', 's2']);
+});
+
 test('an opaque TCP port is relayed as bytes (an HTTP request comes back verbatim), TCPRoute weights pick the backend', async () => {
   await wm.setRoutes(undefined, { 'echo:9000': [] });
   const req = `GET /not-parsed HTTP/1.1\r\nHost: x\r\n\r\n${randomBytes(8).toString('hex')}`;

@@ -115,6 +115,11 @@ test('path matches: Exact, PathPrefix (element-wise), RegularExpression; the que
     '/prefix': 's2', '/prefix/': 's2', '/prefix/a/b': 's2', '/prefixx': '404',
     '/re/123': 's1', '/re/12a': '404', '/other': '404',
   });
+  // One keep-alive connection, several requests: each is routed on its own.
+  const urls = ['/exact', '/prefix/a', '/exact', '/nope', '/re/7'].map((p) => wm.url('echo', p));
+  const r = await wm.exec('c1', ['curl', '-sS', '--max-time', '10', ...urls.flatMap((u) => ['-o', '/dev/null', '-w', '%{http_code} %header{x-pod} %{num_connects}\\n', u])]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['200 s1 1', '200 s2 0', '200 s1 0', '404  0', '200 s1 0'], 'one connection (num_connects 1 then 0), per-request routing');
 });
 
 test('header, query parameter and method matches', async () => {

@@ -72,6 +72,11 @@ test('istio_requests_total{reporter="waypoint"}: client and chosen server labels
   assert.equal(metricSum(m, 'istio_requests_total', { ...C1_TO_V1, response_code: '404', response_flags: 'NR', destination_workload: 'unknown' }), 1);
   assert.equal(metricSum(m, 'istio_requests_total', { ...C1_TO_V1, ...AT_S1, response_code: '503', response_flags: 'URX' }), 1);
   assert.match(m, /istio_build\{[^}]*\} 1/);
+  // Another client pod, another service account: the waypoint tells them apart.
+  assert.equal((await wm.curl(wm.url('echo-v1', '/ok/from-c2'), [], { pod: 'c2' })).status, 200);
+  const m2 = await wm.waypoint.metrics();
+  assert.equal(metricSum(m2, 'istio_requests_total', { ...ok, source_workload: 'c2', source_principal: spiffeOf('other'), source_app: 'other' }), 1);
+  assert.equal(metricSum(m2, 'istio_requests_total', ok), 5, 'c1 series unchanged');
 });
 
 test('access log: one line per request with the peers, route, cluster, ids and sizes; the backend saw the same request id and trace', async () => {
