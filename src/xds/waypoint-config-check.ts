@@ -61,7 +61,9 @@ export function checkWaypointConfig(value: Json, version: number): WaypointConfi
     str(o.namespace, `${at}.namespace`);
     num(o.port, `${at}.port`, 1, 65535);
     oneOf(o.protocol, `${at}.protocol`, ['http1', 'http2']);
-    oneOf(obj(o.lb, `${at}.lb`).kind, `${at}.lb.kind`, ['LEAST_REQUEST', 'ROUND_ROBIN', 'RANDOM', 'CONSISTENT_HASH']);
+    const lb = obj(o.lb, `${at}.lb`);
+    oneOf(lb.kind, `${at}.lb.kind`, ['LEAST_REQUEST', 'ROUND_ROBIN', 'RANDOM', 'CONSISTENT_HASH']);
+    if (lb.kind === 'CONSISTENT_HASH') checkHashKey(obj(lb.key, `${at}.lb.key`), `${at}.lb.key`);
     num(o.connectTimeoutMs, `${at}.connectTimeoutMs`, 0, Number.MAX_SAFE_INTEGER);
     if (o.localityLb !== undefined) checkLocalityLb(obj(o.localityLb, `${at}.localityLb`), `${at}.localityLb`);
   }
@@ -133,6 +135,16 @@ function checkCors(c: Record<string, Json>, at: string): void {
   num(c.maxAgeSeconds, `${at}.maxAgeSeconds`, 0, Number.MAX_SAFE_INTEGER, true);
   if (c.allowCredentials !== undefined && typeof c.allowCredentials !== 'boolean') throw invalid(`${at}.allowCredentials: expected a boolean`);
   oneOf(c.unmatchedPreflights, `${at}.unmatchedPreflights`, ['forward', 'ignore'], true);
+}
+
+/** One of header, cookie (+ path, ttlMs), sourceIp, queryParam. */
+function checkHashKey(k: Record<string, Json>, at: string): void {
+  const set = ['header', 'cookie', 'sourceIp', 'queryParam'].filter((f) => k[f] !== undefined);
+  if (set.length !== 1) throw invalid(`${at}: expected exactly one of header, cookie, sourceIp, queryParam`);
+  if (k.sourceIp !== undefined && k.sourceIp !== true) throw invalid(`${at}.sourceIp: expected true`);
+  for (const f of ['header', 'cookie', 'queryParam'] as const) if (k[f] !== undefined) str(k[f], `${at}.${f}`);
+  str(k.path, `${at}.path`, true);
+  num(k.ttlMs, `${at}.ttlMs`, 0, Number.MAX_SAFE_INTEGER, true);
 }
 
 function checkLocalityLb(l: Record<string, Json>, at: string): void {

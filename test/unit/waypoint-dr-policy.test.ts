@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/k8s/index.js';
 import type { Cluster } from '../../src/waypoint/model/route-model.js';
+import { decodeWaypointConfig, encodeWaypointConfig } from '../../src/xds/index.js';
 import { pod } from '../helpers/k8s-objects.js';
 import { cluster, clusterOf, destinationRule, meshWithWaypoint, route, svc, toService, translateWp, virtualService } from '../helpers/waypoint-objects.js';
 
@@ -177,4 +178,24 @@ test('DestinationRules of one namespace for one host merge: subsets added, the o
     'warning DestinationRule/default/b spec.subsets[1].name: duplicate subset "v1" for host reviews.default.svc.cluster.local (an older DestinationRule or an earlier entry defines it); ignored',
     'warning DestinationRule/default/b spec.trafficPolicy: DestinationRule default/a (older) already sets the trafficPolicy of host reviews.default.svc.cluster.local; ignored (istiod merges only subsets)',
   ]);
+});
+
+test('the codec carries the DestinationRule fields; a bad hash key or locality setting is refused', () => {
+  const t = translateWp(meshWithWaypoint(svc('reviews'), destinationRule('dr', { host: 'reviews', trafficPolicy: {
+    loadBalancer: { consistentHash: { httpCookie: { name: 's', path: '/', ttl: '10s' } }, localityLbSetting: { failover: [{ from: 'a', to: 'b' }] } },
+    connectionPool: { tcp: { maxConnections: 3 } }, outlierDetection: { consecutive5xxErrors: 0 },
+  } })));
+  assert.deepEqual(decodeWaypointConfig(encodeWaypointConfig(t.config)), t.config);
+  const mutate = (f: (c: Record<string, unknown>) => void): Uint8Array => {
+    const c = JSON.parse(JSON.stringify(t.config)) as { clusters: Record<string, unknown>[] };
+    f(c.clusters.find((x) => x.name === cluster('reviews'))!);
+    return encodeWaypointConfig(c as never);
+  };
+  const rows: [Uint8Array, RegExp][] = [
+    [mutate((c) => { c.lb = { kind: 'CONSISTENT_HASH', key: {} }; }), /\.lb\.key: expected exactly one of header, cookie, sourceIp, queryParam/],
+    [mutate((c) => { c.lb = { kind: 'CONSISTENT_HASH', key: { cookie: 's', ttlMs: -1 } }; }), /\.lb\.key\.ttlMs: expected a number/],
+    [mutate((c) => { c.localityLb = { failover: [{ from: 'a' }] }; }), /\.localityLb\.failover\[0\]\.to: expected a string/],
+    [mutate((c) => { c.localityLb = { distribute: [{ from: 'a', to: { b: 200 } }] }; }), /\.localityLb\.distribute\[0\]\.to\[b\]: expected a number in 0\.\.100/],
+  ];
+  for (const [bytes, reason] of rows) assert.throws(() => decodeWaypointConfig(bytes), (err: Error & { code?: string }) => err.code === 'XDS_INVALID' && reason.test(err.message), String(reason));
 });

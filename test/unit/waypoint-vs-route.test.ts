@@ -87,6 +87,8 @@ test('redirect, directResponse and rewrite compile as istiod maps them to Envoy'
       { action: { kind: 'redirect', redirect: { statusCode: 308, scheme: 'https', hostname: 'x.example', port: 8443 } } }],
     ['redirect derivePort FROM_PROTOCOL_DEFAULT', { redirect: { scheme: 'https', derivePort: 'FROM_PROTOCOL_DEFAULT' } },
       { action: { kind: 'redirect', redirect: { statusCode: 301, scheme: 'https', port: 443 } } }],
+    ['redirect derivePort FROM_REQUEST_PORT: the port served', { redirect: { scheme: 'https', derivePort: 'FROM_REQUEST_PORT' } },
+      { action: { kind: 'redirect', redirect: { statusCode: 301, scheme: 'https', port: 80 } } }],
     ['directResponse string', { directResponse: { status: 418, body: { string: 'teapot' } } }, { action: { kind: 'direct', status: 418, body: 'teapot' } }],
     ['directResponse bytes (base64)', { directResponse: { status: 200, body: { bytes: Buffer.from('hi').toString('base64') } } }, { action: { kind: 'direct', status: 200, body: 'hi' } }],
     ['rewrite uri after a prefix match: Envoy prefix_rewrite', { match: [{ uri: { prefix: '/old' } }], rewrite: { uri: '/new' }, route: [{ destination: { host: 'reviews' } }] },

@@ -158,7 +158,7 @@ function compileRule(rule: HttpRuleView, at: string, ctx: VsContext, clusters: M
   let action: RouteAction;
   let mirrors: NonNullable<Route['mirrors']> = [];
   if (rule.redirect) {
-    const r = compileRedirect(rule.redirect);
+    const r = compileRedirect(rule.redirect, ctx.listenPort);
     if (isProblem(r)) return drop(r);
     action = { kind: 'redirect', redirect: r.redirect };
   } else if (rule.directResponse) {

@@ -118,9 +118,10 @@ const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 /**
  * HTTPRedirect → Redirect (istiod ApplyRedirect): code default 301; `uri` replaces the path
  * (Envoy path_redirect), the query kept; `derivePort: FROM_PROTOCOL_DEFAULT` ⇒ 80 or 443 by scheme;
- * FROM_REQUEST_PORT or no port ⇒ the Service port dialled (the model's default).
+ * FROM_REQUEST_PORT ⇒ `listenPort`, the Service port the request came in on (istiod sets it
+ * explicitly the same way); no port ⇒ the model's default.
  */
-export function compileRedirect(r: RedirectView): { redirect: Redirect } | RuleProblem {
+export function compileRedirect(r: RedirectView, listenPort: number): { redirect: Redirect } | RuleProblem {
   if (!r.uri && !r.authority && r.port === undefined && r.derivePort === undefined && !r.scheme) {
     return { field: 'redirect', reason: 'redirect must specify uri, authority, scheme, or port' };
   }
@@ -130,6 +131,7 @@ export function compileRedirect(r: RedirectView): { redirect: Redirect } | RuleP
   const scheme = r.scheme ? (r.scheme as 'http' | 'https') : undefined;
   let port = r.port;
   if (port === undefined && r.derivePort === 'FROM_PROTOCOL_DEFAULT') port = scheme === 'https' ? 443 : 80;
+  if (port === undefined && r.derivePort === 'FROM_REQUEST_PORT') port = listenPort;
   return {
     redirect: {
       statusCode: code as Redirect['statusCode'],
