@@ -8,6 +8,7 @@ import type { Logger } from '../common/log.js';
 import type { Service, Workload } from '../state/index.js';
 import { BodyTap } from './body-tap.js';
 import type { CompiledConfig } from './compiled-config.js';
+import { applyCorsResponse } from './cors.js';
 import { headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
 import { abortResponse, isGrpcRequest, sendLocalReply, type DownstreamResponse } from './local-reply.js';
 import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
@@ -102,6 +103,8 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     return;
   }
   const mreq: MutableRequest = { method: req.method ?? 'GET', path, query, headers };
+  // CORS looks at the Origin as received, before request header filters (Envoy filter order).
+  const origin = headerValue(headers, 'origin');
   const decision = await decide(
     {
       port,
@@ -120,6 +123,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   if (decision.kind === 'local') {
     const rh: HeaderMap = new Map(Object.entries(decision.headers ?? {}).map(([k, v]) => [k, [v]]));
     applyHeaderMutation(rh, route?.responseHeaders);
+    applyCorsResponse(route?.cors, origin, rh);
     local(decision.status, decision.flags, { body: decision.body, headers: toOutgoing(rh), route, grpcStatus: decision.grpcStatus });
     return;
   }
@@ -172,6 +176,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   stripHopByHop(rh);
   applyHeaderMutation(rh, backend?.responseHeaders);
   applyHeaderMutation(rh, route?.responseHeaders);
+  applyCorsResponse(route?.cors, origin, rh);
   const h2 = 'stream' in res;
   if (close && !h2) rh.set('connection', ['close']);
   res.writeHead(resp.status, h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh));
