@@ -1,7 +1,8 @@
 // deploy/ as kubectl renders it (`kubectl kustomize`, offline: no cluster) and as an API server would
 // check it, plus the accessors the deploy tests share: pod templates, containers, env, settings.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -222,4 +223,25 @@ export function loadCommandConfig(workload: Manifest, namespace?: string): {
     case 'waypoint':
       return { command, waypoint: loadWaypointConfig(flags, env) };
   }
+}
+
+/** The README's "Install on Kubernetes" section, up to the next `## ` heading. */
+export function readmeInstallSection(): string {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Install on Kubernetes');
+  if (start < 0) throw new Error('README.md has no "## Install on Kubernetes" section');
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
+
+/**
+ * Runs the README's mesh CA recipe (the ```sh block of `openssl` commands) in `dir`, as written,
+ * with bash -e: afterwards `dir` holds the plug-in CA files the control plane's `cacerts` gets.
+ */
+export function runReadmeCaRecipe(dir: string): void {
+  const blocks = [...readmeInstallSection().matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const recipe = blocks.find((b) => b.startsWith('openssl '));
+  if (recipe === undefined) throw new Error('README install section has no ```sh block of openssl commands');
+  const run = spawnSync('bash', ['-e', '-c', recipe], { cwd: dir, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`README CA recipe failed (${run.status}): ${run.stderr}`);
 }

@@ -5,7 +5,6 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
@@ -15,7 +14,6 @@ import {
   COMMAND_ENV_PREFIXES,
   COMMAND_SETTINGS,
   KUSTOMIZATIONS,
-  REPO_ROOT,
   commandOf,
   containerEnv,
   containerOf,
@@ -24,6 +22,7 @@ import {
   loadCommandConfig,
   podMetaOf,
   podSpecOf,
+  readmeInstallSection,
   renderDeploy,
   workloadsOf,
   type Manifest,
@@ -233,9 +232,7 @@ test('drain deadlines end within the pods’ termination grace period, with 5 s 
 });
 
 test('the README creates exactly the Secret and ConfigMaps the pods mount, with the plug-in CA file names', () => {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## Install on Kubernetes');
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const section = readmeInstallSection();
   const creates = [...section.matchAll(/^kubectl -n (\S+) create (secret generic|configmap) (\S+) (.*)$/gm)].map((m) => ({
     namespace: m[1]!,
     kind: m[2] === 'configmap' ? 'configMap' : 'secret',
