@@ -2,9 +2,9 @@
 // upstream schemas, exactly the grants and privileges the README states, the overlays touching only
 // the node agent, and a waypoint (also through the README's own overlay) that ambit-control recognizes.
 
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { translateMesh } from '../../src/controlplane/index.js';
@@ -39,6 +39,7 @@ function readmeWaypointOverlay(): string {
   assert.ok(block, 'README has the waypoint overlay example (a yaml block with namePrefix)');
   assert.match(block, /^- \.\.\/deploy\/waypoint$/m, 'the example builds on ../deploy/waypoint');
   const dir = mkdtempSync(join(tmpdir(), 'ambit-waypoint-overlay-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   // Same file, with the base's path as seen from this folder instead of from next to deploy/.
   writeFileSync(join(dir, 'kustomization.yaml'), block.replace(/^- \.\.\/deploy\/waypoint$/m, `- ${relative(dir, join(REPO_ROOT, KUSTOMIZATIONS.waypoint))}`));
   return dir;
