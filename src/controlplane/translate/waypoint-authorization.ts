@@ -41,7 +41,7 @@ interface RuleCheck {
 
 function bad(c: RuleCheck, field: string, reason: string): void {
   c.invalid = true;
-  c.problems.error(c.ref, `${c.at}.${field}`, reason);
+  c.problems.error(c.ref, field, reason);
 }
 
 function nonEmpty<T>(v: readonly T[] | undefined): readonly T[] | undefined {

@@ -51,6 +51,9 @@ function attributeOf(key: string): Attribute | undefined {
     case 'request.auth.principal': return { http: true, kind: 'string', values: (r) => (r.auth?.principal !== undefined ? [r.auth.principal] : undefined) };
     case 'request.auth.presenter': return { http: true, kind: 'string', values: (r) => (r.auth?.presenter !== undefined ? [r.auth.presenter] : undefined) };
     case 'request.auth.audiences': return { http: true, kind: 'string', values: (r) => r.auth?.audiences };
+    // The waypoint never reads a client TLS ClientHello: HTTP inside HBONE has no SNI (''), and on a
+    // TCP port the name is unknown (the check is UNKNOWN there, like an HTTP attribute).
+    case 'connection.sni': return { http: true, kind: 'string', values: (r) => [r.sni] };
     default:
   }
   if (key.startsWith('request.headers[') && key.endsWith(']')) {

@@ -141,15 +141,15 @@ export class JwtAuthenticator {
       }
     }
     const first = verified[0]!;
-    return { kind: 'ok', auth: requestAuth(first.payload, [...ALWAYS_SPACE_DELIMITED, ...first.rule.spaceDelimitedClaims]), issuer: first.rule.issuer };
+    return { kind: 'ok', auth: requestAuth(first.payload, first.rule.spaceDelimitedClaims), issuer: first.rule.issuer };
   }
 }
 
-/** Istio's request.auth attributes of a verified payload. */
+/** Istio's request.auth attributes of a verified payload (`scope` and `permission` are always space-delimited). */
 export function requestAuth(payload: Readonly<Record<string, unknown>>, spaceDelimited: readonly string[]): RequestAuth {
   const { iss, sub, aud, azp } = payload;
   const claims: Record<string, unknown> = { ...payload };
-  for (const c of spaceDelimited) {
+  for (const c of [...ALWAYS_SPACE_DELIMITED, ...spaceDelimited]) {
     const v = claims[c];
     if (typeof v === 'string') claims[c] = v.split(' ').filter((s) => s !== '');
   }
