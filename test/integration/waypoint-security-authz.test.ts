@@ -86,6 +86,16 @@ describe('waypoint AuthorizationPolicy', () => {
     assert.equal(await allowed(p('a', 'DENY', [{}], { services: ['default/ratings.default.svc.cluster.local'] })), 200, 'another service\'s policy');
   });
 
+  it('remote.ip trusts X-Forwarded-For only for the configured number of hops', async () => {
+    const policy = p('remote', 'ALLOW', [{ from: [{ remoteIpBlocks: ['203.0.113.9'] }] }]);
+    rig.config({}, undefined, { ...sec(policy), xffTrustedHops: 1 });
+    assert.equal((await rig.request({ path: '/xff', headers: { 'x-forwarded-for': '1.1.1.1, 203.0.113.9' } })).status, 200);
+    assert.equal((await rig.request({ path: '/xff', headers: { 'x-forwarded-for': '203.0.113.9, 1.1.1.1' } })).status, 403);
+    assert.equal((await rig.request({ path: '/xff' })).status, 403);
+    rig.config({}, undefined, sec(policy));
+    assert.equal((await rig.request({ path: '/xff', headers: { 'x-forwarded-for': '203.0.113.9' } })).status, 403, 'no trusted hops: XFF ignored');
+  });
+
   it('a config swap takes effect for the next request', async () => {
     rig.config({}, undefined, sec(p('deny-all', 'DENY', [{}])));
     const agent = rig.agent();
