@@ -204,3 +204,15 @@ test('trusted X-Forwarded-For hops come from the waypoint Gateway proxy.istio.io
   assert.equal(t.config.security, undefined);
   assert.deepEqual(t.problems, ['warning Gateway/default/wp metadata.annotations["proxy.istio.io/config"].gatewayTopology.numTrustedProxies: expected an integer 0..64; X-Forwarded-For is not trusted']);
 });
+
+test('a JWKS timeout above one hour is capped (the waypoint would refuse the config otherwise)', () => {
+  const t = translateWp(meshWithWaypoint(svc('a'), reqAuthn('ra', 'default', { targetRefs: [GW], jwtRules: [{ issuer: 'i', jwksUri: 'https://i/jwks', timeout: '2h' }] })));
+  assert.equal(t.config.security!.jwtRules[0]!.fetchTimeoutMs, 3_600_000);
+  assert.deepEqual(t.problems, ['warning RequestAuthentication/default/ra spec.jwtRules[0].timeout: "2h" is longer than 60 min; capped']);
+});
+
+test('paths without an operator are plain match forms, braces included', () => {
+  const t = translateWp(meshWithWaypoint(svc('a'), authz('p', 'default', { targetRefs: [GW], rules: [{ to: [{ operation: { paths: ['/items/{id}', '/v1/*'] } }] }] })));
+  assert.deepEqual(t.config.security!.authorization[0]!.rules, [{ to: [{ paths: ['/items/{id}', '/v1/*'] }] }]);
+  assert.deepEqual(t.problems, []);
+});

@@ -5,7 +5,6 @@ import { isPathTemplate, pathTemplateProblem } from '../../waypoint/security/pat
 
 /** Why a `paths` / `notPaths` value is invalid, or undefined. */
 export function pathTemplateIssue(value: string): string | undefined {
-  if (isPathTemplate(value)) return pathTemplateProblem(value);
-  if (value.includes('{') || value.includes('}')) return 'braces are only allowed as the {*} and {**} path template operators';
-  return undefined;
+  // Only values holding an operator are templates; any other value is a plain match form.
+  return isPathTemplate(value) ? pathTemplateProblem(value) : undefined;
 }

@@ -28,6 +28,8 @@ export interface WaypointJwtRules {
   readonly targets: readonly PolicyTarget[];
 }
 
+/** A JWKS fetch never waits longer than this, ms (the waypoint refuses larger values). */
+const MAX_FETCH_TIMEOUT_MS = 3_600_000;
 /** RFC 9110 token characters: what a header name may hold. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers a JWT output must not overwrite: pseudo-headers and framing. */
@@ -100,7 +102,10 @@ function jwtRule(r: JwtRuleView, ref: ObjectRef, at: string, source: string, pro
   if (r.timeout !== undefined) {
     const ms = parseProtoDuration(r.timeout);
     if (ms === undefined || ms <= 0) problems.error(ref, `${at}.timeout`, `"${r.timeout}" is not a positive duration; the default 5s is used`);
-    else fetchTimeoutMs = ms;
+    else if (ms > MAX_FETCH_TIMEOUT_MS) {
+      problems.warning(ref, `${at}.timeout`, `"${r.timeout}" is longer than ${MAX_FETCH_TIMEOUT_MS / 60_000} min; capped`);
+      fetchTimeoutMs = MAX_FETCH_TIMEOUT_MS;
+    } else fetchTimeoutMs = ms;
   }
   const fromHeaders: { name: string; prefix: string }[] = [];
   for (const [i, h] of (r.fromHeaders ?? []).entries()) {
