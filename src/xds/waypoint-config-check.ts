@@ -3,6 +3,7 @@
 // Throws MeshError XDS_INVALID with the path of the first bad field, which the NACK carries.
 
 import type { WaypointConfig } from '../waypoint/model/route-model.js';
+import { checkWaypointSecurity } from './waypoint-security-check.js';
 import { invalid } from './wds-wire.js';
 
 type Json = unknown;
@@ -94,6 +95,7 @@ export function checkWaypointConfig(value: Json, version: number): WaypointConfi
     unique(ports, `${at}.ports`);
   }
   unique(hosts, 'services');
+  if (c.security !== undefined) checkWaypointSecurity(c.security);
   return value as WaypointConfig;
 }
 

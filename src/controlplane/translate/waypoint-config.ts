@@ -32,6 +32,7 @@ import type { RouteContext } from './route-context.js';
 import { sortByPrecedence } from './route-precedence.js';
 import { compileTcpRoute, type CompiledTcpRoute } from './tcp-route-compile.js';
 import { Problems, refOf, type MeshTranslation, type TranslateOptions, type TranslationError, type WaypointInfo } from './types.js';
+import { WaypointSecurityIndex } from './waypoint-security-config.js';
 import { WaypointIndex } from './waypoints.js';
 
 export interface WaypointTranslation {
@@ -76,7 +77,13 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
   // VirtualServices and DestinationRules are compiled per waypoint, port and cluster: each
   // problem is reported once.
   const istio: IstioInputs = { services: new ServiceHosts(snapshot, options.domainSuffix), endpoints: new ServiceEndpoints(mesh, snapshot), problems: new UniqueProblems() };
-  const configs = mesh.waypoints.map((info) => waypointConfig(info, index, snapshot, mesh, options, problems, compile, istio));
+  // AuthorizationPolicy / RequestAuthentication with targetRefs: translated once, attached per waypoint.
+  const security = new WaypointSecurityIndex(snapshot, options, problems);
+  const configs = mesh.waypoints.map((info) => {
+    const cfg = waypointConfig(info, index, snapshot, mesh, options, problems, compile, istio);
+    const sec = security.forWaypoint(info, servedServices(info, snapshot, mesh));
+    return sec === undefined ? cfg : { ...cfg, security: sec };
+  });
   const errors = [...problems.list, ...istio.problems.list];
   for (const p of routeProblems.values()) errors.push(...p.list);
   return { configs, errors };

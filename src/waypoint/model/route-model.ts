@@ -2,6 +2,8 @@
 // VirtualService/DestinationRule into, and the only routing input the waypoint executes.
 // Plain JSON (it travels over xDS as the JSON of ambit.waypoint.v1.WaypointConfig); no functions.
 
+import type { WaypointSecurityConfig } from './security-model.js';
+
 /** Bumped on any incompatible change; a waypoint refuses (NACKs) a config of another version. */
 export const WAYPOINT_CONFIG_VERSION = 1;
 
@@ -19,6 +21,8 @@ export interface WaypointConfig {
   /** Every service this waypoint serves (its `waypoint` is this one), routes or not. */
   readonly services: readonly ServiceConfig[];
   readonly clusters: readonly Cluster[];
+  /** L7 authorization and request authentication (security-model.ts); absent ⇒ none. */
+  readonly security?: WaypointSecurityConfig;
 }
 
 /** Application protocol of a service port, by Istio's port-name/appProtocol rules; unknown ⇒ tcp. */
