@@ -51,7 +51,10 @@ function resolveSource(inputs: ExplainInputs, text: string): { ip: string; workl
 function resolveDestination(inputs: ExplainInputs, text: string, sourceNs: string | undefined): SocketAddr {
   const { state, config } = inputs;
   const colon = text.lastIndexOf(':');
-  const host = colon < 0 ? '' : text.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const rawHost = colon < 0 ? '' : text.slice(0, colon);
+  // `fd00::1:80` would be read as [fd00::1]:80 or as [fd00::1:80] with no port: refuse, ask for brackets.
+  if (rawHost.includes(':') && !/^\[.*\]$/.test(rawHost)) throw bad(`to "${text}": write an IPv6 address in brackets, e.g. [fd00::1]:80`);
+  const host = rawHost.replace(/^\[(.*)\]$/, '$1');
   const portText = colon < 0 ? '' : text.slice(colon + 1);
   if (host === '' || !/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65_535) {
     throw bad(`to "${text}": expected <host>:<port> (host an IP, [IPv6], <namespace>/<pod> or a service hostname; port 1-65535)`);
@@ -59,7 +62,6 @@ function resolveDestination(inputs: ExplainInputs, text: string, sourceNs: strin
   const port = Number(portText);
   const ip = canonicalIp(host);
   if (ip !== undefined) return { ip, port };
-  if (host.includes(':')) throw bad(`to "${text}": write an IPv6 address in brackets, e.g. [fd00::1]:80`);
   const pod = /^([^/\s]+)\/([^/\s]+)$/.exec(host);
   if (pod) {
     const w = workloadByName(state, config.nodeName, pod[1]!, pod[2]!);
