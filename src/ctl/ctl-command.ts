@@ -9,7 +9,7 @@ import { certificatesTable } from './certificates-view.js';
 import { connectionsOf, connectionsTable, selectConnections, type ConnectionRow } from './connections-view.js';
 import { parseCtlArgs, type CtlArgs, type OutputFormat } from './ctl-args.js';
 import { CTL_USAGE } from './ctl-usage.js';
-import type { DumpCertificate, MeshView } from './dump-schema.js';
+import { isRecord, type DumpCertificate, type MeshView } from './dump-schema.js';
 import { explanationOf, renderExplanation } from './explain-view.js';
 import { formatStructured } from './output-format.js';
 import { policiesTable, selectPolicies } from './policies-view.js';
@@ -111,10 +111,13 @@ class CtlRun {
         const r = routesOf(dump, this.reader.client);
         const services = r.services.filter((s) => ns === undefined || s.namespace === ns);
         const clusters = r.clusters.filter((c) => ns === undefined || c.namespace === ns);
-        const head = `waypoint ${r.waypoint ? `${r.waypoint.namespace}/${r.waypoint.name}` : '-'} (${r.identity ?? '-'}), WaypointConfig version ${r.version ?? '-'}\n\n`;
+        // The xDS resource version (or manifests hash) of the WaypointConfig in force.
+        const applied = dump.raw.waypointConfig;
+        const configVersion = isRecord(applied) && typeof applied.version === 'string' ? applied.version : undefined;
+        const head = `waypoint ${r.waypoint ? `${r.waypoint.namespace}/${r.waypoint.name}` : '-'} (${r.identity ?? '-'}), WaypointConfig version ${configVersion ?? '-'}\n\n`;
         return {
           tables: [routesTable(r, ns), clustersTable(r, ns)],
-          data: { waypoint: r.waypoint, identity: r.identity, version: r.version, services, clusters },
+          data: { waypoint: r.waypoint, identity: r.identity, configVersion, services, clusters },
           text: head,
         };
       }

@@ -24,7 +24,8 @@ interface DumpEndpoint {
 export interface WaypointRoutes {
   readonly waypoint: { readonly namespace: string; readonly name: string } | undefined;
   readonly identity: string | undefined;
-  readonly version: string | undefined;
+  /** The route model's version (WAYPOINT_CONFIG_VERSION), not the resource version. */
+  readonly version: number | undefined;
   readonly services: readonly { readonly hostname: string; readonly namespace: string; readonly ports: readonly ServicePortConfig[] }[];
   readonly clusters: readonly (Cluster & { readonly endpoints: readonly DumpEndpoint[] })[];
 }
