@@ -123,6 +123,21 @@ export function recognise(a: AdminAnswer): string | undefined {
   if (a.headers['x-ambit-admin-api'] !== undefined) return 'an Ambit admin port (node agent or waypoint: use --node-agent or --waypoint)';
   if (a.body.startsWith('see /metrics, /ready, /debug/adsz')) return "ambit control's monitoring port (use --control)";
   if (/^# (HELP|TYPE) /m.test(a.body)) return 'a Prometheus metrics port (15020?)';
-  if (/^(ready|draining|not ready, pending: .*)\n$/.test(a.body)) return 'a readiness port (15021?)';
+  return undefined;
+}
+
+/**
+ * When the answer itself says nothing, asks the two other ports an agent has for what they serve:
+ * readiness (GET /healthz/ready → ready / not ready / draining) and metrics (GET /metrics).
+ */
+export async function probeKnownPort(client: AdminClient): Promise<string | undefined> {
+  try {
+    const ready = await client.get('/healthz/ready');
+    if (/^(ready|draining|not ready, pending: .*)\n$/.test(ready.body)) return 'a readiness port (15021?): it answers /healthz/ready';
+    const metrics = await client.get('/metrics');
+    if (metrics.status === 200 && /^# (HELP|TYPE) /m.test(metrics.body)) return 'a Prometheus metrics port (15020?): it answers /metrics';
+  } catch {
+    // The first answer is what the error reports; a failed probe adds nothing.
+  }
   return undefined;
 }

@@ -4,7 +4,7 @@
 
 import { ADMIN_API_HEADER, ADMIN_API_VERSION, AMBIT_VERSION } from '../admin/index.js';
 import { MeshError } from '../common/errors.js';
-import { describeAnswer, recognise, type AdminAnswer, type AdminClient } from './admin-client.js';
+import { describeAnswer, probeKnownPort, recognise, type AdminAnswer, type AdminClient } from './admin-client.js';
 import {
   certificateProblems,
   fieldProblems,
@@ -44,8 +44,8 @@ function parseJson(client: AdminClient, path: string, a: AdminAnswer): unknown {
   }
 }
 
-function notAmbit(client: AdminClient, path: string, a: AdminAnswer, what: string): MeshError {
-  const seen = recognise(a);
+async function notAmbit(client: AdminClient, path: string, a: AdminAnswer, what: string): Promise<MeshError> {
+  const seen = recognise(a) ?? (a.status === 404 ? await probeKnownPort(client) : undefined);
   return new MeshError('CTL_NOT_AMBIT', `${client.address} is not ${what}: GET ${path} answered ${describeAnswer(a)}${seen ? `. It looks like ${seen}` : ''}`);
 }
 
@@ -69,9 +69,9 @@ export class ApiReader {
     const path = '/config_dump';
     const a = await this.client.get(path);
     const what = 'an Ambit admin API (node agent or waypoint)';
-    if (a.status !== 200) throw notAmbit(this.client, path, a, what);
+    if (a.status !== 200) throw await notAmbit(this.client, path, a, what);
     const dump = parseJson(this.client, path, a);
-    if (!isRecord(dump) || !isRecord(dump.version)) throw notAmbit(this.client, path, a, what);
+    if (!isRecord(dump) || !isRecord(dump.version)) throw await notAmbit(this.client, path, a, what);
     if (typeof dump.version.ambit !== 'string') {
       const ztunnelLike = Array.isArray(dump.workloads) || isRecord(dump.workloads);
       throw new MeshError(
@@ -97,9 +97,9 @@ export class ApiReader {
     const path = '/debug/resources';
     const a = await this.client.get(path);
     const what = "ambit control's monitoring port";
-    if (a.status !== 200) throw notAmbit(this.client, path, a, what);
+    if (a.status !== 200) throw await notAmbit(this.client, path, a, what);
     const body = parseJson(this.client, path, a);
-    if (!isRecord(body) || !('objectsVersion' in body) || !Array.isArray(body.problems)) throw notAmbit(this.client, path, a, what);
+    if (!isRecord(body) || !('objectsVersion' in body) || !Array.isArray(body.problems)) throw await notAmbit(this.client, path, a, what);
     const problems = [
       ...fieldProblems(body.workloads, 'workloads', WORKLOAD_FIELDS),
       ...fieldProblems(body.services, 'services', SERVICE_FIELDS),

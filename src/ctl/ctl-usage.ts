@@ -1,4 +1,5 @@
-// The `ambit ctl --help` text.
+// The `ambit ctl --help` text: commands, flags, exit statuses and examples; the README section
+// "Inspecting a mesh: `ambit ctl`" says the same at more length.
 
 export const CTL_USAGE = `Usage: ambit ctl <command> [flags]
 

@@ -4,7 +4,7 @@
 export { runCtl, type CtlIo } from './ctl-command.js';
 export { parseCtlArgs, parseAddress, formatAddress, CTL_COMMANDS, DEFAULT_PORTS, type CtlArgs, type CtlCommand, type CtlTarget, type OutputFormat, type TargetKind } from './ctl-args.js';
 export { CTL_USAGE } from './ctl-usage.js';
-export { AdminClient, describeAnswer, recognise, type AdminAnswer } from './admin-client.js';
+export { AdminClient, describeAnswer, probeKnownPort, recognise, type AdminAnswer } from './admin-client.js';
 export { ApiReader, type AgentDump, type DumpSection } from './api-reader.js';
 export { renderTable, cell, type Table } from './table.js';
 export { formatStructured } from './output-format.js';

@@ -253,3 +253,30 @@ test('routes against a node agent\'s admin port says it needs a waypoint\'s', as
   assert.equal(r.code, 1);
   assert.match(r.err, /is a node agent's admin API \(its \/config_dump names no waypoint\): routes needs a waypoint's/);
 });
+
+test('the agent\'s stats and readiness ports given as the admin port: recognised by what they serve', async () => {
+  const { stats, readiness } = a.agent.addresses();
+  const s = await ctl(['workloads', '--node-agent', `${a.bind}:${stats!.port}`]);
+  assert.equal(s.code, 1);
+  assert.match(s.err, /is not an Ambit admin API \(node agent or waypoint\): GET \/config_dump answered HTTP 404 .*It looks like a Prometheus metrics port \(15020\?\): it answers \/metrics\n$/);
+  const r = await ctl(['workloads', '--node-agent', `${a.bind}:${readiness!.port}`]);
+  assert.match(r.err, /It looks like a readiness port \(15021\?\): it answers \/healthz\/ready\n$/);
+});
+
+test('admin /debug views: GET only, unknown views 404, listed on the index, every answer names the admin API version', async () => {
+  const base = `http://${admin(a)}`;
+  const post = await fetch(`${base}/debug/connections`, { method: 'POST' });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get('x-ambit-admin-api'), '1');
+  const missing = await fetch(`${base}/debug/pprof`);
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers.get('x-ambit-admin-api'), '1');
+  const index = await (await fetch(`${base}/`)).text();
+  assert.match(index, /<a href="debug\/connections">debug\/connections<\/a>/);
+  assert.match(index, /<a href="debug\/explain">debug\/explain<\/a>/);
+  const bad = await fetch(`${base}/debug/explain?from=default%2Fclient`);
+  assert.equal(bad.status, 400);
+  assert.deepEqual(await bad.json(), { error: { code: 'ADMIN_QUERY_INVALID', message: 'to is required: ?from=<namespace>/<pod>|<ip>&to=<host>:<port>' } });
+  const dump = (await (await fetch(`${base}/config_dump`)).json()) as { version: { ambit: string; adminApi: number } };
+  assert.deepEqual([dump.version.ambit, dump.version.adminApi], ['0.1.0', 1]);
+});
