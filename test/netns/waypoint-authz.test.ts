@@ -1,6 +1,7 @@
 // "Accept only from the waypoint" end to end (docs/WAYPOINT.md, Running a waypoint): with an L4
 // ALLOW policy on the echo pods for the waypoint's principal only, a client's direct pod-IP
-// connection is refused by the server's node agent while the service path through the waypoint works.
+// connection is refused by the server's node agent while the service path through the waypoint works;
+// with it, L7 policy at the waypoint (targetRefs) sees each client's own principal.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,6 +67,56 @@ test('ALLOW only the waypoint principal: direct pod-IP connections are refused (
   const m = await wm.mesh.agent('node2').metrics();
   assert.ok(metricSum(m, 'istio_tcp_connections_opened_total', { reporter: 'destination', source_principal: WAYPOINT_IDENTITY }) > 0);
   assert.equal(metricSum(m, 'istio_tcp_connections_closed_total', { reporter: 'destination', source_principal: WAYPOINT_IDENTITY, response_flags: 'DENY' }), 0);
+});
+
+test('L7 policy at the waypoint (targetRefs: Service): it sees the client principal — c1 allowed, c2 403, a DENY path 403 for all', async () => {
+  const policy = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: echo-v1-clients
+  namespace: demo
+spec:
+  targetRefs:
+  - kind: Service
+    group: ""
+    name: echo-v1
+  action: ALLOW
+  rules:
+  - from:
+    - source:
+        principals: ["cluster.local/ns/demo/sa/client"]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: echo-v1-no-admin
+  namespace: demo
+spec:
+  targetRefs:
+  - kind: Service
+    group: ""
+    name: echo-v1
+  action: DENY
+  rules:
+  - to:
+    - operation:
+        paths: ["/admin/*"]
+`;
+  await wm.apply({ 'l7-policy.yaml': policy }, (c) => {
+    const names = ((c as unknown as { security?: { authorization?: { name: string }[] } }).security?.authorization ?? []).map((p) => p.name).sort();
+    return names.join() === 'echo-v1-clients,echo-v1-no-admin';
+  });
+  const from = wm.mark();
+  const ok = await wm.curl(wm.url('echo-v1', '/l7/ok'));
+  assert.equal(ok.status, 200, ok.error || ok.body);
+  const other = await wm.curl(wm.url('echo-v1', '/l7/other'), [], { pod: 'c2' });
+  assert.equal(other.status, 403);
+  assert.equal(other.body, 'RBAC: access denied');
+  assert.equal((await wm.curl(wm.url('echo-v1', '/admin/panel'))).status, 403);
+  assert.equal((await wm.curl(wm.url('echo-v2', '/l7/v2'), [], { pod: 'c2' })).status, 200, 'the policies name echo-v1 only');
+  assert.deepEqual(wm.seenSince(from).map((s) => s.url).sort(), ['/l7/ok', '/l7/v2'], 'denied requests never reached a backend');
+  await wm.apply({ 'l7-policy.yaml': undefined }, (c) => ((c as unknown as { security?: { authorization?: unknown[] } }).security?.authorization ?? []).length === 0);
+  assert.equal((await wm.curl(wm.url('echo-v1', '/l7/after'), [], { pod: 'c2' })).status, 200);
 });
 
 test('removing the policy lets direct traffic in again', async () => {
