@@ -11,7 +11,7 @@ import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, XdsMetrics, type Registry } from '../metrics/index.js';
 import { isNetworkReachableBind } from '../proxy/index.js';
-import { ProxyState } from '../state/index.js';
+import { ProxyState, type Locality } from '../state/index.js';
 import { WaypointProxy } from '../waypoint/index.js';
 import type { WaypointConfig } from '../waypoint/model/route-model.js';
 import { WaypointTelemetry } from '../waypoint/telemetry/index.js';
@@ -164,6 +164,8 @@ export class WaypointProcess {
       connectTimeoutMs: config.connectTimeoutMs,
       telemetry: this.telemetry,
       logger: logger.child({ component: 'waypoint' }),
+      registry: this.registry,
+      locality: () => this.#ownLocality(),
     });
     if (this.xds) {
       this.xds.start();
@@ -236,6 +238,17 @@ export class WaypointProcess {
     if (isNetworkReachableBind(config.adminBindAddress)) {
       logger.warn({ adminBindAddress: config.adminBindAddress }, 'admin API (config dump, /quitquitquit, log levels) is reachable from the network: the admin bind address is not a loopback address');
     }
+  }
+
+  /**
+   * The waypoint pod's locality as the mesh state has it (Istio's proxy locality comes from its
+   * node's topology labels, which the pod's workload carries): by uid, else by the instance IP.
+   */
+  #ownLocality(): Locality | undefined {
+    const { proxyPod, clusterId } = this.config;
+    const own = (proxyPod.name ? this.state.workloadByUid(`${clusterId}//Pod/${proxyPod.namespace}/${proxyPod.name}`) : undefined)
+      ?? (proxyPod.instanceIp ? this.state.workloadByIp('', proxyPod.instanceIp) : undefined);
+    return own?.locality;
   }
 
   configDump(): Record<string, unknown> {

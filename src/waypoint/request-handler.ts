@@ -164,12 +164,13 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     if (outcome.ok) outcome.resp.abort();
     const status = timedOut || outcome.ok ? 504 : outcome.status;
     const flags = timedOut ? 'UT' : (outcome as { flags: string }).flags;
-    local(status, flags, { body: timedOut ? 'upstream request timeout' : 'upstream unavailable', route, cluster, attempts: outcome.attempts, error: outcome.ok ? undefined : outcome.error });
+    local(status, flags, { body: timedOut ? 'upstream request timeout' : 'upstream unavailable', headers: outcome.ok ? undefined : outcome.responseHeaders, route, cluster, attempts: outcome.attempts, error: outcome.ok ? undefined : outcome.error });
     return;
   }
   const { resp, endpoint } = outcome;
   const rh = resp.headers;
   stripHopByHop(rh);
+  for (const [k, v] of Object.entries(outcome.responseHeaders ?? {})) rh.set(k, [...(rh.get(k) ?? []), v]);
   applyHeaderMutation(rh, backend?.responseHeaders);
   applyHeaderMutation(rh, route?.responseHeaders);
   const h2 = 'stream' in res;
@@ -183,7 +184,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     span.end({
       status: resp.status,
       grpcStatus: Number.isNaN(grpcStatus) ? undefined : grpcStatus,
-      flags: error ? (timedOut ? 'UT' : 'UR') : '-',
+      flags: error ? (timedOut ? 'UT' : 'UR') : (outcome.flags ?? '-'),
       route: route?.name,
       cluster: cluster.name,
       upstream: { ip: endpoint.ip, port: endpoint.port, workload: endpoint.workload, identity: endpoint.identity },

@@ -9,8 +9,10 @@ import type { Logger } from '../common/log.js';
 import type { Http2Config, PoolConfig } from '../config/types.js';
 import { HbonePool, HboneServer, parseAuthority, respondError, type HboneInboundRequest } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
-import type { ProxyState, Service } from '../state/index.js';
+import { createRegistry, type Registry } from '../metrics/index.js';
+import type { Locality, ProxyState, Service } from '../state/index.js';
 import { formatSpiffeId, serverSecureContext, serverSocketOptions, verifyClientPeer } from '../tls/index.js';
+import { ClusterManager } from './cluster-manager.js';
 import { CompiledConfig } from './compiled-config.js';
 import { HttpTunnels } from './http-tunnels.js';
 import { clusterEndpoints, LoadBalancer } from './load-balancer.js';
@@ -21,6 +23,7 @@ import { pickWeighted } from './routing/index.js';
 import { relay } from './tcp-relay.js';
 import type { WaypointTelemetry } from './telemetry/index.js';
 import { UpstreamClients } from './upstream-clients.js';
+import { UpstreamMetrics } from './upstream-metrics.js';
 
 /** Istio's HBONE port, dialled on endpoints (ztunnel listens there). */
 export const HBONE_PORT = 15008;
@@ -42,6 +45,13 @@ export interface WaypointProxyInputs {
   readonly network?: string;
   /** Port endpoints accept HBONE on; default 15008 (tests point it elsewhere). */
   readonly hbonePort?: number;
+  /** Where the upstream-policy metrics go (circuit breakers, outlier detection, connections); default a private registry. */
+  readonly registry?: Registry;
+  /**
+   * The waypoint's own locality (its pod's, as Istio's proxy locality) for locality failover;
+   * undefined ⇒ none applies.
+   */
+  readonly locality?: () => Locality | undefined;
 }
 
 export class WaypointProxy {
@@ -49,6 +59,7 @@ export class WaypointProxy {
   private readonly pool: HbonePool;
   private readonly clients: UpstreamClients;
   private readonly lb: LoadBalancer;
+  private readonly upstream: ClusterManager;
   private readonly tunnels: HttpTunnels;
   private readonly listener: net.Server;
   private readonly network: string;
@@ -61,13 +72,19 @@ export class WaypointProxy {
   constructor(private readonly inputs: WaypointProxyInputs) {
     const random = inputs.random ?? Math.random;
     this.network = inputs.network ?? '';
-    this.lb = new LoadBalancer(random);
+    // Upstream policies: the LB consults the cluster manager's ejections; the pools its breakers.
+    const metrics = new UpstreamMetrics(inputs.registry ?? createRegistry({ processMetrics: false, buildInfo: false }), { clusters: () => this.upstream.gauges() });
+    this.lb = new LoadBalancer(random, { health: { ejected: (c, k) => this.upstream.ejected(c, k) }, locality: inputs.locality });
+    this.upstream = new ClusterManager({ state: inputs.state, network: this.network, lb: this.lb, logger: inputs.logger, metrics });
     this.pool = new HbonePool({ http2: inputs.http2, pool: inputs.pool, connectTimeoutMs: inputs.connectTimeoutMs, logger: inputs.logger.child({ component: 'waypoint-pool' }) });
     this.clients = new UpstreamClients({
       pool: this.pool, certs: inputs.certs, identity: inputs.identity, hbonePort: inputs.hbonePort ?? HBONE_PORT,
       connectTimeoutMs: inputs.connectTimeoutMs, logger: inputs.logger,
+      breaker: (c) => this.upstream.breaker(c),
+      events: { opened: (c) => metrics.connectionOpened(c), connectFailed: (c) => metrics.connectFailed(c), closed: (c, r) => metrics.connectionClosed(c, r) },
     });
-    const forwarder: ForwarderInputs = { state: inputs.state, network: this.network, lb: this.lb, clients: this.clients, random };
+    this.upstream.attachClients(this.clients);
+    const forwarder: ForwarderInputs = { state: inputs.state, network: this.network, lb: this.lb, clients: this.clients, random, upstream: this.upstream };
     this.tunnels = new HttpTunnels({
       config: () => this.config,
       telemetry: inputs.telemetry,
@@ -107,6 +124,7 @@ export class WaypointProxy {
     });
     const a = this.listener.address() as net.AddressInfo;
     this.bound = { ip: a.address, port: a.port };
+    this.upstream.start();
     this.inputs.logger.info({ addr: `${a.address}:${a.port}`, identity: this.inputs.identity }, 'waypoint listening');
   }
 
@@ -118,6 +136,7 @@ export class WaypointProxy {
   /** Atomic swap: compiled here once; requests already routing keep the config they started with. */
   setConfig(config: WaypointConfig): void {
     this.config = new CompiledConfig(config);
+    this.upstream.setConfig(config.clusters);
   }
 
   /** CONNECT target → the Service served here (by VIP, or by pod IP for an endpoint of one). */
@@ -185,13 +204,27 @@ export class WaypointProxy {
     const name = backends && backends.length > 0 ? pickWeighted(backends, this.inputs.random ?? Math.random)?.cluster : defaultCluster;
     const cluster = name === undefined ? undefined : cfg.clusters.get(name);
     const ep = cluster ? this.lb.pick(cluster, clusterEndpoints(this.inputs.state, cluster, this.network), { headers: new Map(), query: '', sourceIp: ctx.clientIp }) : undefined;
-    if (!ep) {
+    if (!cluster || !ep) {
+      respondError(req.stream, 503);
+      return;
+    }
+    // Envoy tcp_proxy: the cluster's maxConnections bounds relays too (overflow ⇒ UO, refused).
+    const releaseCx = this.upstream.breaker(cluster).tryAcquire('connections');
+    if (!releaseCx) {
+      this.inputs.logger.debug({ cluster: cluster.name }, 'waypoint: tcp relay refused, cluster maxConnections reached (UO)');
       respondError(req.stream, 503);
       return;
     }
     const release = this.lb.acquire(ep);
     try {
-      const up = await this.clients.open(ep, { clientIp: ctx.clientIp, clientPort: ctx.clientPort, service: ctx.service.hostname });
+      let up;
+      try {
+        up = await this.clients.open(ep, { clientIp: ctx.clientIp, clientPort: ctx.clientPort, service: ctx.service.hostname });
+      } catch (err) {
+        this.upstream.report(cluster, ep, 503);
+        throw err;
+      }
+      this.upstream.report(cluster, ep, 200);
       if (req.stream.destroyed) {
         up.destroy();
         return;
@@ -203,6 +236,7 @@ export class WaypointProxy {
       respondError(req.stream, 503);
     } finally {
       release();
+      releaseCx();
     }
   }
 
@@ -217,18 +251,26 @@ export class WaypointProxy {
         namespace: s.namespace,
         ports: s.ports.map((p) => ({ port: p.port, name: p.name, protocol: p.protocol, defaultCluster: p.defaultCluster, tcpBackends: p.tcpBackends, routes: p.routes })),
       })),
-      clusters: src.clusters.map((c) => ({
-        ...c,
-        endpoints: clusterEndpoints(this.inputs.state, c, this.network).map((e) => ({
-          workload: `${e.workload.namespace}/${e.workload.name}`,
-          uid: e.workload.uid,
-          address: `${e.ip}:${e.port}`,
-          identity: e.identity,
-          protocol: e.hbone ? 'HBONE' : 'TCP',
-          health: e.healthy ? 'HEALTHY' : 'UNHEALTHY',
-          activeRequests: this.lb.activeRequests(e.key),
-        })),
-      })),
+      clusters: src.clusters.map((c) => {
+        const eps = clusterEndpoints(this.inputs.state, c, this.network);
+        const priorities = this.lb.localityApplies(c) ? this.lb.priorities(c, eps) : undefined;
+        return {
+          ...c,
+          ...this.upstream.dump(c),
+          endpoints: eps.map((e) => ({
+            workload: `${e.workload.namespace}/${e.workload.name}`,
+            uid: e.workload.uid,
+            address: `${e.ip}:${e.port}`,
+            identity: e.identity,
+            protocol: e.hbone ? 'HBONE' : 'TCP',
+            health: e.healthy ? 'HEALTHY' : 'UNHEALTHY',
+            activeRequests: this.lb.activeRequests(e.key),
+            locality: e.workload.locality,
+            ...(priorities ? { priority: priorities.get(e.key) } : {}),
+            ...(c.outlierDetection ? { outlier: this.upstream.endpointDump(c, e.key) } : {}),
+          })),
+        };
+      }),
       stats: { hbone: this.server.stats(), pool: this.pool.stats(), tunnels: this.tunnels.activeTunnels },
     };
   }
@@ -240,6 +282,7 @@ export class WaypointProxy {
     this.tunnels.drain();
     await this.server.close(deadlineMs);
     this.clients.close();
+    this.upstream.close();
     this.destroy();
   }
 
@@ -249,6 +292,7 @@ export class WaypointProxy {
     this.tunnels.destroy();
     this.server.destroy();
     this.clients.destroy();
+    this.upstream.destroy();
     this.pool.destroy();
   }
 }

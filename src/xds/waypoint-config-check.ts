@@ -62,6 +62,7 @@ export function checkWaypointConfig(value: Json, version: number): WaypointConfi
     oneOf(o.protocol, `${at}.protocol`, ['http1', 'http2']);
     oneOf(obj(o.lb, `${at}.lb`).kind, `${at}.lb.kind`, ['LEAST_REQUEST', 'ROUND_ROBIN', 'RANDOM', 'CONSISTENT_HASH']);
     num(o.connectTimeoutMs, `${at}.connectTimeoutMs`, 0, Number.MAX_SAFE_INTEGER);
+    checkUpstreamPolicies(o, at);
   }
   unique(clusterNames, 'clusters');
   const known = new Set(clusterNames);
@@ -136,4 +137,58 @@ function checkRoute(r: Record<string, Json>, at: string, cluster: (v: Json, at: 
     arr(ro.retryOn, `${at}.retry.retryOn`);
     num(ro.backoffMs, `${at}.retry.backoffMs`, 0, Number.MAX_SAFE_INTEGER);
   }
+}
+
+/**
+ * The cluster's upstream policies (DestinationRule trafficPolicy as the model carries it): consistent
+ * hash key and algorithm, circuit-breaker thresholds, outlier detection, locality, idle timeout.
+ */
+function checkUpstreamPolicies(o: Record<string, Json>, at: string): void {
+  const lb = obj(o.lb, `${at}.lb`);
+  if (lb.kind === 'CONSISTENT_HASH') {
+    const key = obj(lb.key, `${at}.lb.key`);
+    const kinds = ['header', 'cookie', 'sourceIp', 'queryParam'].filter((k) => key[k] !== undefined);
+    if (kinds.length !== 1) throw invalid(`${at}.lb.key: expected exactly one of header, cookie, sourceIp, queryParam`);
+    if (key.sourceIp !== undefined && key.sourceIp !== true) throw invalid(`${at}.lb.key.sourceIp: expected true`);
+    for (const k of ['header', 'cookie', 'queryParam']) if (key[k] !== undefined && !str(key[k], `${at}.lb.key.${k}`)) throw invalid(`${at}.lb.key.${k}: expected a non-empty string`);
+    str(key.path, `${at}.lb.key.path`, true);
+    num(key.ttlMs, `${at}.lb.key.ttlMs`, 0, Number.MAX_SAFE_INTEGER, true);
+    // Envoy's ring_hash bounds (minimum_ring_size ≤ 8M) and Maglev's table_size (a prime ≤ 5000011).
+    if (lb.ringHash !== undefined) num(obj(lb.ringHash, `${at}.lb.ringHash`).minimumRingSize, `${at}.lb.ringHash.minimumRingSize`, 1, 8_388_608, true);
+    if (lb.maglev !== undefined) {
+      const size = num(obj(lb.maglev, `${at}.lb.maglev`).tableSize, `${at}.lb.maglev.tableSize`, 2, 5_000_011, true);
+      if (size !== undefined && !isPrime(size)) throw invalid(`${at}.lb.maglev.tableSize: ${size} is not a prime`);
+    }
+  }
+  if (o.circuitBreaker !== undefined) {
+    const cb = obj(o.circuitBreaker, `${at}.circuitBreaker`);
+    for (const f of ['maxConnections', 'maxPendingRequests', 'maxRequests', 'maxRequestsPerConnection', 'maxRetries']) {
+      num(cb[f], `${at}.circuitBreaker.${f}`, 0, Number.MAX_SAFE_INTEGER, true);
+    }
+  }
+  if (o.outlierDetection !== undefined) {
+    const od = obj(o.outlierDetection, `${at}.outlierDetection`);
+    num(od.consecutive5xxErrors, `${at}.outlierDetection.consecutive5xxErrors`, 0, Number.MAX_SAFE_INTEGER, true);
+    num(od.consecutiveGatewayErrors, `${at}.outlierDetection.consecutiveGatewayErrors`, 0, Number.MAX_SAFE_INTEGER, true);
+    // Envoy requires interval and base_ejection_time > 0.
+    num(od.intervalMs, `${at}.outlierDetection.intervalMs`, 1, Number.MAX_SAFE_INTEGER);
+    num(od.baseEjectionTimeMs, `${at}.outlierDetection.baseEjectionTimeMs`, 1, Number.MAX_SAFE_INTEGER);
+    num(od.maxEjectionPercent, `${at}.outlierDetection.maxEjectionPercent`, 0, 100);
+  }
+  if (o.localityLbSetting !== undefined) {
+    const ls = obj(o.localityLbSetting, `${at}.localityLbSetting`);
+    if (ls.enabled !== undefined && typeof ls.enabled !== 'boolean') throw invalid(`${at}.localityLbSetting.enabled: expected a boolean`);
+    for (const [i, f] of arr(ls.failover, `${at}.localityLbSetting.failover`, true).entries()) {
+      const fo = obj(f, `${at}.localityLbSetting.failover[${i}]`);
+      str(fo.from, `${at}.localityLbSetting.failover[${i}].from`);
+      str(fo.to, `${at}.localityLbSetting.failover[${i}].to`);
+    }
+  }
+  num(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 1, Number.MAX_SAFE_INTEGER, true);
+}
+
+function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
 }

@@ -205,7 +205,36 @@ export type LoadBalancerPolicy =
   | { readonly kind: 'LEAST_REQUEST' }
   | { readonly kind: 'ROUND_ROBIN' }
   | { readonly kind: 'RANDOM' }
-  | { readonly kind: 'CONSISTENT_HASH'; readonly key: { readonly header: string } | { readonly cookie: string } | { readonly sourceIp: true } | { readonly queryParam: string } };
+  | {
+      readonly kind: 'CONSISTENT_HASH';
+      readonly key: ConsistentHashKey;
+      /** DestinationRule consistentHash.ringHash (the default algorithm): minimumRingSize, default 1024. */
+      readonly ringHash?: { readonly minimumRingSize?: number };
+      /** DestinationRule consistentHash.maglev: tableSize, a prime, default 65537. Wins over ringHash. */
+      readonly maglev?: { readonly tableSize?: number };
+    };
+
+/**
+ * What a CONSISTENT_HASH key is read from (DestinationRule consistentHash httpHeaderName,
+ * httpCookie, useSourceIp, httpQueryParameterName). Cookie: with `ttlMs` set (0 = session cookie)
+ * a request without the cookie gets one generated and set on the response (httpCookie.ttl, .path).
+ */
+export type ConsistentHashKey =
+  | { readonly header: string }
+  | { readonly cookie: string; readonly path?: string; readonly ttlMs?: number }
+  | { readonly sourceIp: true }
+  | { readonly queryParam: string };
+
+/**
+ * DestinationRule loadBalancer.localityLbSetting. Locality failover applies only to clusters with
+ * outlierDetection (as Istio). `failover`: when the waypoint's region is `from`, endpoints in
+ * region `to` are tried before other regions.
+ */
+export interface LocalityLbSetting {
+  /** Absent ⇒ enabled (Istio's mesh default). */
+  readonly enabled?: boolean;
+  readonly failover?: readonly { readonly from: string; readonly to: string }[];
+}
 
 export interface CircuitBreaker {
   readonly maxConnections?: number;
@@ -243,6 +272,13 @@ export interface Cluster {
   readonly connectTimeoutMs: number;
   readonly circuitBreaker?: CircuitBreaker;
   readonly outlierDetection?: OutlierDetection;
+  /** DestinationRule localityLbSetting; absent ⇒ enabled, no failover rules. */
+  readonly localityLbSetting?: LocalityLbSetting;
+  /**
+   * Upstream connections with no request in flight are closed after this long
+   * (connectionPool.http.idleTimeout); absent ⇒ Istio's 1 h.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /** The cluster name Envoy/Istio would give a service port (and subset). */
