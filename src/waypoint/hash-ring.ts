@@ -41,9 +41,13 @@ export function murmur3(s: string, seed = 0): number {
   return h >>> 0;
 }
 
-/** Envoy's ring_hash defaults and bounds (RingHashLbConfig minimum_ring_size / maximum_ring_size). */
+/** Envoy's ring_hash default (RingHashLbConfig minimum_ring_size). */
 export const DEFAULT_MIN_RING_SIZE = 1024;
-export const MAX_RING_SIZE = 8 * 1024 * 1024;
+/**
+ * Points on one ring at most: up to 128 hosts keep minimumRingSize points each. Envoy allows 8M,
+ * but a ring is built on the event loop (~10-30 ms per 100k points).
+ */
+export const MAX_RING_POINTS = 1 << 17;
 
 /** A consistent-hash table: key hash → one of the endpoints it was built from. */
 export interface HashTable<T> {
@@ -51,12 +55,24 @@ export interface HashTable<T> {
   readonly size: number;
 }
 
+/** The murmur3 finalizer: a well-mixed 32-bit value from a host's hash and a point index. */
+function pointHash(base: number, j: number): number {
+  let h = (base ^ Math.imul(j + 1, 0x9e3779b1)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /**
- * The ring over `hosts` (each named by `name`, Envoy hashes the host address), equal weights:
- * every host gets ⌈minRingSize / n⌉ points `name_i` (Envoy: scale = ⌈min·w⌉/w for the smallest
- * normalized weight w = 1/n). Invariant: points sorted by hash; lookup is a binary search, so a
- * key moves only when the points around it change — about 1/N of keys when one host of N is
- * added or removed.
+ * The ring over `hosts` (each named by `name`; Envoy hashes the host address), equal weights.
+ * Envoy gives each host ⌈minimumRingSize / n⌉ points, so every host's points change when n does
+ * and about 2/N of the keys move on one change; here every host has minimumRingSize points
+ * (fewer only past MAX_RING_POINTS in all), derived from its name alone: the ring is never
+ * smaller than Envoy's, and adding or removing one host of N moves only the keys on that host's
+ * arcs, about 1/N. Lookup: the first point at or after the key's hash, wrapping around.
  */
 export class RingHash<T> implements HashTable<T> {
   private readonly hashes: Uint32Array;
@@ -68,16 +84,23 @@ export class RingHash<T> implements HashTable<T> {
     minRingSize = DEFAULT_MIN_RING_SIZE,
   ) {
     const n = hosts.length;
-    const perHost = n === 0 ? 0 : Math.ceil(Math.min(Math.max(1, minRingSize), MAX_RING_SIZE) / n);
-    const points: Array<{ h: number; i: number }> = [];
+    const perHost = n === 0 ? 0 : Math.max(1, Math.min(Math.max(1, Math.floor(minRingSize)), Math.floor(MAX_RING_POINTS / n)));
+    // One float per point: hash · 2^21 + host index (exact below 2^53), sorted numerically, so
+    // ties between two hosts' points resolve by host index.
+    const packed = new Float64Array(n * perHost);
     for (let i = 0; i < n; i++) {
-      const base = name(hosts[i]!);
-      for (let j = 0; j < perHost; j++) points.push({ h: murmur3(`${base}_${j}`), i });
+      const base = murmur3(name(hosts[i]!));
+      for (let j = 0; j < perHost; j++) packed[i * perHost + j] = pointHash(base, j) * 2_097_152 + i;
     }
-    // Ties (two points with the same hash) resolve by host order, deterministically.
-    points.sort((a, b) => a.h - b.h || a.i - b.i);
-    this.hashes = Uint32Array.from(points, (p) => p.h);
-    this.owners = Uint32Array.from(points, (p) => p.i);
+    packed.sort();
+    this.hashes = new Uint32Array(packed.length);
+    this.owners = new Uint32Array(packed.length);
+    for (let k = 0; k < packed.length; k++) {
+      const v = packed[k]!;
+      const i = v % 2_097_152;
+      this.owners[k] = i;
+      this.hashes[k] = (v - i) / 2_097_152;
+    }
   }
 
   get size(): number {

@@ -77,13 +77,17 @@ interface Levels {
   readonly loads: readonly number[];
 }
 
+/** Hash tables kept per cluster level. */
+const TABLES_KEPT = 4;
+
 /** Envoy's hosts key ring/maglev points on the host address. */
 const hostName = (e: UpstreamEndpoint): string => `${e.ip}:${e.port}`;
 
 export class LoadBalancer {
   private readonly active = new Map<string, number>();
   private readonly rr = new Map<string, number>();
-  private readonly tables = new Map<string, { readonly sig: string; readonly table: HashTable<UpstreamEndpoint> }>();
+  /** Per `cluster|level`, the last few tables, most recent first: an ejection and its return do not rebuild. */
+  private readonly tables = new Map<string, Array<{ readonly sig: string; readonly table: HashTable<UpstreamEndpoint> }>>();
 
   constructor(
     private readonly random: () => number,
@@ -184,11 +188,12 @@ export class LoadBalancer {
     let sig = algo;
     for (const e of eps) sig += `,${e.key}`;
     const name = `${cluster.name}|${level}`;
-    const cached = this.tables.get(name);
-    if (cached && cached.sig === sig) return cached.table;
-    const table = lb.maglev ? new MaglevTable(eps, hostName, lb.maglev.tableSize) : new RingHash(eps, hostName, lb.ringHash?.minimumRingSize);
-    this.tables.set(name, { sig, table });
-    return table;
+    const cached = this.tables.get(name) ?? [];
+    const hit = cached.findIndex((c) => c.sig === sig);
+    if (hit === 0) return cached[0]!.table;
+    const entry = hit > 0 ? cached.splice(hit, 1)[0]! : { sig, table: lb.maglev ? new MaglevTable(eps, hostName, lb.maglev.tableSize) : new RingHash(eps, hostName, lb.ringHash?.minimumRingSize) };
+    this.tables.set(name, [entry, ...cached].slice(0, TABLES_KEPT));
+    return entry.table;
   }
 
   /** Forgets per-cluster state (round-robin positions, hash tables) of clusters no longer configured. */

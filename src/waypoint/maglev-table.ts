@@ -14,20 +14,22 @@ export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
 export class MaglevTable<T> implements HashTable<T> {
   private readonly table: Int32Array;
 
-  constructor(
-    private readonly hosts: readonly T[],
-    name: (host: T) => string,
-    tableSize = DEFAULT_MAGLEV_TABLE_SIZE,
-  ) {
+  private readonly hosts: readonly T[];
+
+  constructor(hosts: readonly T[], name: (host: T) => string, tableSize = DEFAULT_MAGLEV_TABLE_SIZE) {
+    // The fill order decides ties, so the table is built over the hosts sorted by name: the same
+    // host set gives the same table whatever order the mesh state lists it in.
+    const named = hosts.map((h) => ({ h, key: name(h) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.hosts = named.map((x) => x.h);
     const m = tableSize;
-    const n = hosts.length;
+    const n = named.length;
     this.table = new Int32Array(n === 0 ? 0 : m).fill(-1);
     if (n === 0) return;
     const offset = new Float64Array(n);
     const skip = new Float64Array(n);
     const next = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      const key = name(hosts[i]!);
+      const key = named[i]!.key;
       offset[i] = murmur3(key, 0) % m;
       skip[i] = (murmur3(key, 1) % (m - 1)) + 1;
     }
