@@ -1,6 +1,7 @@
 // Consistent-hash keys of a request (Envoy RouteAction.HashPolicy as Istio sets it from a
 // DestinationRule consistentHash): header, cookie (generated when absent and a ttl is set), source IP, query parameter.
 
+import { randomBytes } from 'node:crypto';
 import { murmur3 } from './hash-ring.js';
 import type { ConsistentHashKey, LoadBalancerPolicy } from './model/route-model.js';
 import { headerValue, type HeaderMap } from './routing/index.js';
@@ -77,4 +78,17 @@ export function cookieToGenerate(lb: LoadBalancerPolicy, input: HashInput, conne
   if (path) setCookie += `; Path=${path}`;
   setCookie += '; HttpOnly';
   return { value, setCookie };
+}
+
+const downstreamIds = new WeakMap<object, string>();
+
+/**
+ * A random name for one downstream connection (the CONNECT tunnel object), the same for all of its
+ * requests: what Envoy derives from the connection's addresses, which here would be the HBONE
+ * connection shared by many tunnels.
+ */
+export function downstreamId(connection: object): string {
+  let id = downstreamIds.get(connection);
+  if (id === undefined) downstreamIds.set(connection, (id = randomBytes(8).toString('hex')));
+  return id;
 }

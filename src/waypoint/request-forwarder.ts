@@ -5,7 +5,7 @@
 import type { ProxyState } from '../state/index.js';
 import type { Readable } from 'node:stream';
 import type { UpstreamPolicies } from './cluster-manager.js';
-import { cookieToGenerate } from './hash-policy.js';
+import { cookieToGenerate, downstreamId } from './hash-policy.js';
 import { clusterEndpoints, type HashInput, type LoadBalancer, type UpstreamEndpoint } from './load-balancer.js';
 import type { Cluster, RetryPolicy } from './model/route-model.js';
 import { headerValue, type HeaderMap } from './routing/index.js';
@@ -43,6 +43,8 @@ export interface ForwardRequest {
   readonly ctx: ExchangeContext;
   /** The whole transaction (route timeout or client gone): stops retries and cancels the attempt. */
   readonly signal: AbortSignal;
+  /** The downstream connection (tunnel) the request came on: a generated affinity cookie is per connection. */
+  readonly downstream?: object;
 }
 
 /**
@@ -105,7 +107,7 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
   const maxCalls = 1 + Math.max(0, r.retry.attempts);
   // Upstream policies: a generated affinity cookie (its value is the hash key, its Set-Cookie goes
   // on the response) and the retry budget unit held by the retry in flight (Envoy RetryStateImpl).
-  const cookie = cookieToGenerate(r.cluster.lb, r.hash, `${r.ctx.clientIp}:${r.ctx.clientPort}|${r.ctx.service ?? ''}`);
+  const cookie = cookieToGenerate(r.cluster.lb, r.hash, r.downstream ? downstreamId(r.downstream) : `${r.ctx.clientIp}:${r.ctx.clientPort}|${r.ctx.service ?? ''}`);
   const hash = cookie ? { ...r.hash, generatedCookie: cookie.value } : r.hash;
   const added = cookie ? { responseHeaders: { 'set-cookie': cookie.setCookie } } : {};
   let retrying: (() => void) | undefined;

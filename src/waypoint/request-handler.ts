@@ -150,7 +150,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
 
   const outcome = await forward(inputs.forwarder, {
     cluster, method: mreq.method, target, headers: mreq.headers, tap, hash,
-    retry: route?.retry ?? DEFAULT_RETRY, perTryMs, ctx, signal: overall.signal,
+    retry: route?.retry ?? DEFAULT_RETRY, perTryMs, ctx, signal: overall.signal, downstream: tunnel,
   });
   requestBytes = tap?.bytes ?? 0;
   if (clientGone.signal.aborted && !timedOut) {
