@@ -11,15 +11,23 @@ export function forwardRoute(cluster: string, extra: Partial<Route> = {}): Route
   return { name: 'all', source: { kind: 'HTTPRoute', namespace: NS, name: 'r', rule: 0, match: 0 }, match: {}, action: { kind: 'forward', backends: [{ cluster, weight: 1 }] }, ...extra };
 }
 
-/** The rig's clusters with `http` (and `h2`, `tcp`) fields applied to the service's own clusters. */
-export function configure(rig: WaypointRig, p: { http?: Partial<Cluster>; h2?: Partial<Cluster>; tcp?: Partial<Cluster>; route?: Partial<Route> }): void {
+/**
+ * The rig's clusters with `http` (and `h2`, `tcp`) fields applied to the service's own clusters.
+ * With `subset`, the HTTP and HTTP/2 clusters are named after it (fresh breakers and pools; routes
+ * forward to them); the old ones leave the config and their connections drain.
+ */
+export function configure(rig: WaypointRig, p: { http?: Partial<Cluster>; h2?: Partial<Cluster>; tcp?: Partial<Cluster>; route?: Partial<Route>; subset?: string }): { http: string; h2: string } {
+  const http = p.subset ? clusterName(HOST, HTTP_PORT, p.subset) : DEFAULT_CLUSTER;
+  const h2 = p.subset ? clusterName(HOST, H2_PORT, p.subset) : H2_CLUSTER;
   const clusters = [
-    baseCluster(DEFAULT_CLUSTER, HOST, HTTP_PORT, p.http),
-    baseCluster(H2_CLUSTER, HOST, H2_PORT, { protocol: 'http2', ...p.h2 }),
+    baseCluster(DEFAULT_CLUSTER, HOST, HTTP_PORT, p.subset ? {} : p.http),
+    baseCluster(H2_CLUSTER, HOST, H2_PORT, { protocol: 'http2', ...(p.subset ? {} : p.h2) }),
+    ...(p.subset ? [baseCluster(http, HOST, HTTP_PORT, { subset: p.subset, ...p.http }), baseCluster(h2, HOST, H2_PORT, { subset: p.subset, protocol: 'http2', ...p.h2 })] : []),
     baseCluster(clusterName(HOST, TCP_PORT), HOST, TCP_PORT, p.tcp),
     baseCluster(MIRROR_CLUSTER, MIRROR_HOST, HTTP_PORT),
   ];
-  rig.config(p.route ? { http: [forwardRoute(DEFAULT_CLUSTER, p.route)], h2: [forwardRoute(H2_CLUSTER, p.route)] } : {}, clusters);
+  rig.config(p.route || p.subset ? { http: [forwardRoute(http, p.route)], h2: [forwardRoute(h2, p.route)] } : {}, clusters);
+  return { http, h2 };
 }
 
 /** Applies the rig's mesh state with each workload passed through `edit` (undefined drops it). */

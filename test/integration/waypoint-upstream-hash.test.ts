@@ -15,8 +15,9 @@ describe('waypoint upstream consistent hashing', () => {
   });
   after(async () => rig.close());
 
-  const hashOn = (key: ConsistentHashKey, maglev = false): void =>
+  const hashOn = (key: ConsistentHashKey, maglev = false): void => {
     configure(rig, { http: { lb: { kind: 'CONSISTENT_HASH', key, ...(maglev ? { maglev: { tableSize: 65537 } } : {}) } } });
+  };
 
   const get = async (path: string, headers: Record<string, string> = {}): Promise<{ who: string; setCookie: string[] | undefined }> => {
     const r = await rig.request({ path, headers });
