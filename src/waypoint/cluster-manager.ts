@@ -49,6 +49,7 @@ export class ClusterManager implements UpstreamPolicies, EndpointHealth {
     if (this.started) return;
     this.started = true;
     this.unsubscribe = this.inputs.state.onChange(() => this.syncEndpoints());
+    this.syncEndpoints();
     for (const d of this.detectors.values()) d.start();
   }
 

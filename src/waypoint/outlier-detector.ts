@@ -46,21 +46,26 @@ export class OutlierDetector {
   private active = 0;
   private timer: NodeJS.Timeout | undefined;
 
+  private settings: OutlierDetection;
+
   constructor(
     readonly cluster: string,
-    private settings: OutlierDetection,
+    settings: OutlierDetection,
     private readonly events: OutlierEvents,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.settings = sane(settings);
+  }
 
   /** Starts the interval sweep (un-ejections, backoff decay). */
   start(): void {
     this.stopTimer();
-    this.timer = setInterval(() => this.sweep(), Math.max(1, this.settings.intervalMs));
+    this.timer = setInterval(() => this.sweep(), this.settings.intervalMs);
     this.timer.unref();
   }
 
-  update(settings: OutlierDetection): void {
+  update(next: OutlierDetection): void {
+    const settings = sane(next);
     const restart = settings.intervalMs !== this.settings.intervalMs && this.timer !== undefined;
     this.settings = settings;
     if (restart) this.start();
@@ -205,6 +210,21 @@ export class OutlierDetector {
       consecutiveGatewayErrors: m.consecutiveGateway,
     };
   }
+}
+
+/**
+ * The settings with Envoy's defaults in place of values it would refuse (the config check NACKs
+ * them; this keeps a bad value from reaching a timer): interval 10 s, base ejection time 30 s,
+ * max ejection percent 10.
+ */
+function sane(s: OutlierDetection): OutlierDetection {
+  const positive = (v: number, d: number): number => (Number.isFinite(v) && v >= 1 ? v : d);
+  return {
+    ...s,
+    intervalMs: positive(s.intervalMs, 10_000),
+    baseEjectionTimeMs: positive(s.baseEjectionTimeMs, 30_000),
+    maxEjectionPercent: Number.isFinite(s.maxEjectionPercent) && s.maxEjectionPercent >= 0 ? s.maxEjectionPercent : 10,
+  };
 }
 
 function newMonitor(): HostMonitor {

@@ -152,7 +152,7 @@ export class UpstreamClients {
 
   private retire(key: string, entry: PoolEntry): void {
     this.pools.delete(key);
-    entry.pool.drain();
+    entry.pool.close();
     if (!entry.pool.idle) this.retired.add(entry.pool);
   }
 

@@ -76,7 +76,7 @@ export class H1Connection implements PoolConnection {
   }
 }
 
-/** Before the peer's SETTINGS arrive, Node reports no limit; RFC 9113 §6.5.2 recommends ≥ 100. */
+/** When Node reports no SETTINGS_MAX_CONCURRENT_STREAMS of the peer: unlimited (RFC 9113 §6.5.2's initial value). */
 const H2_DEFAULT_CONCURRENT_STREAMS = 2 ** 31 - 1;
 
 /** One HTTP/2 (h2c) session; its streams end when the exchange sees them close. */

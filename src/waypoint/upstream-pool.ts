@@ -266,10 +266,11 @@ export class HostPool<C extends PoolConnection> {
   }
 
   /**
-   * The endpoint left the cluster (or the cluster went away): idle connections close now, busy
-   * ones after their streams, pending streams are still served. Takes no new stream.
+   * Graceful close, when the endpoint left the cluster (or the cluster went away): idle
+   * connections close now, busy ones after their streams, pending streams are still served. Takes
+   * no new stream. Bounded by the streams' own timeouts; destroy() cuts at once.
    */
-  drain(): void {
+  close(): void {
     this.draining = true;
     for (const c of [...this.clients]) {
       if (!c.conn) continue;

@@ -209,12 +209,12 @@ test('pool: a peer close frees the connection and ends its streams', async () =>
   assert.ok(await pool.acquire(never));
 });
 
-test('pool: drain closes idle connections now, busy ones after their stream, and takes no new stream', async () => {
+test('pool: close() (drain) closes idle connections now, busy ones after their stream, and takes no new stream', async () => {
   const r = rig();
   const pool = r.pool();
   const [a, b] = [await pool.acquire(never), await pool.acquire(never)];
   b.done();
-  pool.drain();
+  pool.close();
   assert.equal(b.conn.closed, true);
   assert.equal(a.conn.closed, false);
   await assert.rejects(pool.acquire(never), (e: unknown) => isMeshError(e, 'DRAINING'));
