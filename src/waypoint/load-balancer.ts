@@ -2,11 +2,11 @@
 // levels, outlier ejections, then LEAST_REQUEST (power of two choices), ROUND_ROBIN, RANDOM or
 // CONSISTENT_HASH (ring hash / Maglev), with the active request count per endpoint.
 
-import { serviceKey, targetPortFor, type Locality, type ProxyState, type Workload } from '../state/index.js';
+import { serviceKey, targetPortFor, type ProxyState, type Workload } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { hashKey, hashOf, type HashInput } from './hash-policy.js';
 import { RingHash, type HashTable } from './hash-ring.js';
-import { choosePriority, priorityLevels, priorityLoads } from './locality.js';
+import { chooseLocality, choosePriority, localityPlan, priorityLoads, topologyLabels, type LocalityPlan, type LocalitySelf } from './locality.js';
 import { MaglevTable } from './maglev-table.js';
 import type { Cluster } from './model/route-model.js';
 
@@ -66,16 +66,19 @@ export interface EndpointHealth {
 export interface LoadBalancerOptions {
   /** Ejected endpoints are not picked (Envoy: FAILED_OUTLIER_CHECK hosts leave the healthy set). */
   readonly health?: EndpointHealth;
-  /** The waypoint's own locality; undefined ⇒ no locality priorities. */
-  readonly locality?: () => Locality | undefined;
+  /** The waypoint's own locality and topology labels; undefined ⇒ no locality-aware LB. */
+  readonly self?: () => LocalitySelf | undefined;
 }
 
 /** One pick's view of a cluster: endpoints by priority level and which of them may take traffic. */
 interface Levels {
-  readonly all: readonly (readonly UpstreamEndpoint[])[];
+  readonly plan: LocalityPlan<UpstreamEndpoint>;
   readonly usable: readonly (readonly UpstreamEndpoint[])[];
   readonly loads: readonly number[];
 }
+
+/** An endpoint as locality-aware LB compares it with the waypoint. */
+const localityOf = (e: UpstreamEndpoint): LocalitySelf => ({ locality: e.workload.locality, labels: topologyLabels(e.workload) });
 
 /** Hash tables kept per cluster level. */
 const TABLES_KEPT = 4;
@@ -111,16 +114,17 @@ export class LoadBalancer {
     };
   }
 
-  /** Whether Istio's locality failover applies: outlier detection set and locality LB not disabled. */
-  localityApplies(cluster: Cluster): boolean {
-    return cluster.outlierDetection !== undefined && cluster.localityLbSetting?.enabled !== false && this.options.locality?.() !== undefined;
-  }
-
-  /** The priority level of every endpoint (0 for all without locality failover), for /config_dump. */
-  priorities(cluster: Cluster, all: readonly UpstreamEndpoint[]): Map<string, number> {
-    const out = new Map<string, number>();
-    this.levels(cluster, all).all.forEach((level, p) => level.forEach((e) => out.set(e.key, p)));
-    return out;
+  /**
+   * How locality shapes this cluster now, for /config_dump: the mode, each endpoint's priority
+   * level and (distribute) its locality weight; endpoints a distribute rule leaves out are absent.
+   */
+  locality(cluster: Cluster, all: readonly UpstreamEndpoint[]): { mode: LocalityPlan<UpstreamEndpoint>['mode']; priority: Map<string, number>; weight: Map<string, number> } {
+    const plan = this.levels(cluster, all).plan;
+    const priority = new Map<string, number>();
+    plan.levels.forEach((level, p) => level.forEach((e) => priority.set(e.key, p)));
+    const weight = new Map<string, number>();
+    for (const g of plan.groups ?? []) for (const e of g.eps) weight.set(e.key, g.weight);
+    return { mode: plan.mode, priority, weight };
   }
 
   private usable(cluster: Cluster, e: UpstreamEndpoint): boolean {
@@ -128,10 +132,9 @@ export class LoadBalancer {
   }
 
   private levels(cluster: Cluster, all: readonly UpstreamEndpoint[]): Levels {
-    const self = this.localityApplies(cluster) ? this.options.locality?.() : undefined;
-    const levels = self ? priorityLevels(self, all, (e) => e.workload.locality, cluster.localityLbSetting) : [all];
-    const usable = levels.map((l) => l.filter((e) => this.usable(cluster, e)));
-    return { all: levels, usable, loads: priorityLoads(usable.map((l) => l.length), levels.map((l) => l.length)) };
+    const plan = localityPlan(this.options.self?.(), all, localityOf, cluster.localityLb, cluster.outlierDetection !== undefined);
+    const usable = plan.levels.map((l) => l.filter((e) => this.usable(cluster, e)));
+    return { plan, usable, loads: priorityLoads(usable.map((l) => l.length), plan.levels.map((l) => l.length)) };
   }
 
   /**
@@ -152,7 +155,9 @@ export class LoadBalancer {
       return this.table(cluster, p, lv.usable[p]!).pick(h);
     }
     const p = choosePriority(lv.loads, Math.floor(this.random() * 100));
-    let eps = lv.usable[p]!;
+    // distribute: a locality by its weight first (Envoy locality-weighted LB), then an endpoint in it.
+    const groups = p === 0 ? lv.plan.groups : undefined;
+    let eps = (groups && chooseLocality(groups, (e) => this.usable(cluster, e), this.random())) ?? lv.usable[p]!;
     if (avoid && avoid.size > 0) {
       const fresh = (l: readonly UpstreamEndpoint[]): UpstreamEndpoint[] => l.filter((e) => !avoid.has(e.key));
       const here = fresh(eps);

@@ -6,8 +6,6 @@ import type { OutlierDetection } from './model/route-model.js';
 
 export type EjectionType = 'consecutive_5xx' | 'consecutive_gateway_failure';
 
-/** Envoy's default consecutive_5xx, enforced at 100 % when the DestinationRule leaves it unset. */
-export const DEFAULT_CONSECUTIVE_5XX = 5;
 /** Envoy's default max_ejection_time: no ejection lasts longer (unless the base time is longer). */
 export const DEFAULT_MAX_EJECTION_TIME_MS = 300_000;
 
@@ -84,8 +82,12 @@ export class OutlierDetector {
     this.timer = undefined;
   }
 
+  /**
+   * 0 or absent ⇒ 5xx ejection off. The control plane writes Envoy's default 5 when the
+   * DestinationRule leaves consecutive5xxErrors unset (Istio enforces it at 100 %).
+   */
   private get consecutive5xx(): number {
-    return this.settings.consecutive5xxErrors ?? DEFAULT_CONSECUTIVE_5XX;
+    return this.settings.consecutive5xxErrors ?? 0;
   }
 
   /** 0 or absent ⇒ gateway-error ejection off (Istio leaves enforcing_consecutive_gateway_failure at 0). */

@@ -171,6 +171,8 @@ export class HostPool<C extends PoolConnection> {
       this.closeClient(c, c.closeReason ?? 'drained');
       return;
     }
+    // 0: no idle timeout (Envoy idle_timeout 0 disables it).
+    if (this.idleTimeoutMs <= 0) return;
     c.idleTimer = setTimeout(() => this.closeClient(c, 'idle_timeout'), this.idleTimeoutMs);
     c.idleTimer.unref();
   }

@@ -10,15 +10,17 @@ import type { Http2Config, PoolConfig } from '../config/types.js';
 import { HbonePool, HboneServer, parseAuthority, respondError, type HboneInboundRequest } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
-import type { Locality, ProxyState, Service } from '../state/index.js';
+import type { ProxyState, Service } from '../state/index.js';
 import { formatSpiffeId, serverSecureContext, serverSocketOptions, verifyClientPeer } from '../tls/index.js';
 import { ClusterManager } from './cluster-manager.js';
 import { CompiledConfig } from './compiled-config.js';
 import { HttpTunnels } from './http-tunnels.js';
 import { clusterEndpoints, LoadBalancer } from './load-balancer.js';
+import type { LocalitySelf } from './locality.js';
 import type { WaypointConfig } from './model/route-model.js';
 import type { ForwarderInputs } from './request-forwarder.js';
 import type { TunnelContext } from './request-handler.js';
+import { sourceIpOf, WaypointSecurity, type WaypointSecurityOptions } from './security/index.js';
 import { pickWeighted } from './routing/index.js';
 import { relay } from './tcp-relay.js';
 import type { WaypointTelemetry } from './telemetry/index.js';
@@ -45,13 +47,18 @@ export interface WaypointProxyInputs {
   readonly network?: string;
   /** Port endpoints accept HBONE on; default 15008 (tests point it elsewhere). */
   readonly hbonePort?: number;
-  /** Where the upstream-policy metrics go (circuit breakers, outlier detection, connections); default a private registry. */
-  readonly registry?: Registry;
   /**
-   * The waypoint's own locality (its pod's, as Istio's proxy locality) for locality failover;
-   * undefined ⇒ none applies.
+   * Registry for the waypoint's own metrics: L7 security (ambit_waypoint_authz_*, _jwt_*, _jwks_*)
+   * and upstream policies (circuit breakers, outlier detection, connections); default private.
    */
-  readonly locality?: () => Locality | undefined;
+  readonly registry?: Registry;
+  /** JWKS refresh/retry timing and the JWT clock (tests); defaults as Istio. */
+  readonly security?: Pick<WaypointSecurityOptions, 'jwks' | 'now'>;
+  /**
+   * The waypoint's own locality and topology labels (its pod's, as Istio's proxy locality and
+   * labels) for locality-aware load balancing; undefined ⇒ none applies.
+   */
+  readonly self?: () => LocalitySelf | undefined;
 }
 
 export class WaypointProxy {
@@ -64,6 +71,7 @@ export class WaypointProxy {
   private readonly listener: net.Server;
   private readonly network: string;
   private readonly tcpRelays = new Set<Promise<void>>();
+  private readonly security: WaypointSecurity;
   private config = CompiledConfig.empty();
   private context: { serial: string; ctx: SecureContext } | undefined;
   private draining = false;
@@ -74,8 +82,9 @@ export class WaypointProxy {
     this.network = inputs.network ?? '';
     // Upstream policies: the LB consults the cluster manager's ejections; the pools its breakers.
     const metrics = new UpstreamMetrics(inputs.registry ?? createRegistry({ processMetrics: false, buildInfo: false }), { clusters: () => this.upstream.gauges() });
-    this.lb = new LoadBalancer(random, { health: { ejected: (c, k) => this.upstream.ejected(c, k) }, locality: inputs.locality });
+    this.lb = new LoadBalancer(random, { health: { ejected: (c, k) => this.upstream.ejected(c, k) }, self: inputs.self });
     this.upstream = new ClusterManager({ state: inputs.state, network: this.network, lb: this.lb, logger: inputs.logger, metrics });
+    this.security = new WaypointSecurity({ logger: inputs.logger.child({ component: 'waypoint-security' }), registry: inputs.registry, ...inputs.security });
     this.pool = new HbonePool({ http2: inputs.http2, pool: inputs.pool, connectTimeoutMs: inputs.connectTimeoutMs, logger: inputs.logger.child({ component: 'waypoint-pool' }) });
     this.clients = new UpstreamClients({
       pool: this.pool, certs: inputs.certs, identity: inputs.identity, hbonePort: inputs.hbonePort ?? HBONE_PORT,
@@ -92,6 +101,7 @@ export class WaypointProxy {
       random,
       draining: () => this.draining,
       logger: inputs.logger,
+      security: this.security,
       upgrade: { open: (ep, ctx) => this.clients.open(ep, ctx) },
     });
     this.server = new HboneServer({
@@ -124,6 +134,7 @@ export class WaypointProxy {
     });
     const a = this.listener.address() as net.AddressInfo;
     this.bound = { ip: a.address, port: a.port };
+    this.security.start();
     this.upstream.start();
     this.inputs.logger.info({ addr: `${a.address}:${a.port}`, identity: this.inputs.identity }, 'waypoint listening');
   }
@@ -135,7 +146,9 @@ export class WaypointProxy {
 
   /** Atomic swap: compiled here once; requests already routing keep the config they started with. */
   setConfig(config: WaypointConfig): void {
-    this.config = new CompiledConfig(config);
+    const compiled = new CompiledConfig(config);
+    this.security.setConfig(config.security);
+    this.config = compiled;
     this.upstream.setConfig(config.clusters);
   }
 
@@ -180,7 +193,20 @@ export class WaypointProxy {
       return;
     }
     const compiled = this.config.port(target.service.namespace, target.service.hostname, target.port)!;
+    const dialled = parseAuthority(req.authority) as { ip: string; port: number };
+    const identityOf = (ip: string): string | undefined => {
+      const wl = this.inputs.state.workloadByIp(this.network, ip);
+      return wl && formatSpiffeId({ trustDomain: wl.trustDomain, namespace: wl.namespace, serviceAccount: wl.serviceAccount });
+    };
+    const fwd = req.headers['forwarded'];
     const ctx: TunnelContext = {
+      security: {
+        serviceKey: `${target.service.namespace}/${target.service.hostname}`,
+        peerIdentity: req.peerIdentity,
+        sourceIp: sourceIpOf(req.remoteAddress.ip, typeof fwd === 'string' ? fwd : undefined, req.peerIdentity, identityOf),
+        destinationIp: dialled.ip,
+        destinationPort: dialled.port,
+      },
       service: target.service,
       servicePort: target.port,
       clientIp: req.remoteAddress.ip,
@@ -188,6 +214,15 @@ export class WaypointProxy {
       peerIdentity: req.peerIdentity,
       clientWorkload: this.inputs.state.workloadByIp(this.network, req.remoteAddress.ip),
     };
+    if (compiled.port.protocol === 'tcp') {
+      // L4 authorization of the tunnel (AuthorizationPolicy targetRefs): a denial is 401, as ztunnel answers.
+      const d = this.security.checkConnection(ctx.security!);
+      if (!d.allowed) {
+        this.inputs.logger.debug({ authority: req.authority, peer: req.peerIdentity, policy: d.policy, details: d.details }, 'waypoint: CONNECT denied by policy');
+        respondError(req.stream, 401);
+        return;
+      }
+    }
     if (compiled.port.protocol !== 'tcp') {
       req.stream.respond({ ':status': 200 });
       void this.tunnels.serve(req.stream, ctx);
@@ -253,10 +288,11 @@ export class WaypointProxy {
       })),
       clusters: src.clusters.map((c) => {
         const eps = clusterEndpoints(this.inputs.state, c, this.network);
-        const priorities = this.lb.localityApplies(c) ? this.lb.priorities(c, eps) : undefined;
+        const loc = this.lb.locality(c, eps);
         return {
           ...c,
           ...this.upstream.dump(c),
+          localityMode: loc.mode,
           endpoints: eps.map((e) => ({
             workload: `${e.workload.namespace}/${e.workload.name}`,
             uid: e.workload.uid,
@@ -266,11 +302,13 @@ export class WaypointProxy {
             health: e.healthy ? 'HEALTHY' : 'UNHEALTHY',
             activeRequests: this.lb.activeRequests(e.key),
             locality: e.workload.locality,
-            ...(priorities ? { priority: priorities.get(e.key) } : {}),
+            ...(loc.mode === 'none' ? {} : { priority: loc.priority.get(e.key) ?? null }),
+            ...(loc.mode === 'distribute' ? { localityWeight: loc.weight.get(e.key) ?? 0 } : {}),
             ...(c.outlierDetection ? { outlier: this.upstream.endpointDump(c, e.key) } : {}),
           })),
         };
       }),
+      security: this.security.dump(),
       stats: { hbone: this.server.stats(), pool: this.pool.stats(), tunnels: this.tunnels.activeTunnels },
     };
   }
@@ -281,6 +319,7 @@ export class WaypointProxy {
     this.listener.close();
     this.tunnels.drain();
     await this.server.close(deadlineMs);
+    this.security.close();
     this.clients.close();
     this.upstream.close();
     this.destroy();
@@ -294,5 +333,6 @@ export class WaypointProxy {
     this.clients.destroy();
     this.upstream.destroy();
     this.pool.destroy();
+    this.security.destroy();
   }
 }

@@ -7,12 +7,12 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { silentLogger } from '../../src/common/log.js';
+import { silentLogger, type Logger } from '../../src/common/log.js';
 import { HbonePool, HboneServer, type HboneClientStream } from '../../src/hbone/index.js';
 import { workloadCertificateFromChain, type CertSource, type WorkloadCertificate } from '../../src/identity/index.js';
 import { createRegistry, type Registry } from '../../src/metrics/index.js';
 import { ProxyState, type Locality, type Service, type Workload } from '../../src/state/index.js';
-import { WaypointProxy, clusterName, WAYPOINT_CONFIG_VERSION, type Cluster, type Route, type WaypointConfig } from '../../src/waypoint/index.js';
+import { WaypointProxy, clusterName, WAYPOINT_CONFIG_VERSION, type Cluster, type Route, type WaypointConfig, type WaypointProxyInputs, type WaypointSecurityConfig } from '../../src/waypoint/index.js';
 import { buffersOnly } from '../../src/waypoint/buffers-only.js';
 import { WaypointTelemetry } from '../../src/waypoint/telemetry/index.js';
 import { makeTestPki, type TestPki } from './certs.js';
@@ -67,14 +67,14 @@ export interface BackendHit {
 export interface WaypointRig {
   readonly proxy: WaypointProxy;
   readonly state: ProxyState;
-  readonly ips: { client: string; v1: string; v2: string; mirror: string; waypoint: string; prefix: string; extra: Record<string, string> };
-  /** The registry the waypoint's upstream metrics are on. */
+  /** The registry of the waypoint's telemetry, security and upstream-policy metrics. */
   readonly registry: Registry;
+  readonly ips: { client: string; v1: string; v2: string; mirror: string; waypoint: string; prefix: string; extra: Record<string, string> };
   /** Every request each backend received, in order. */
   readonly hits: BackendHit[];
   /** Per-path scripted statuses: the backend answers them in order, then 200. */
   readonly script: Map<string, number[]>;
-  config(routes: { http?: Route[]; h2?: Route[] }, clusters?: Cluster[]): void;
+  config(routes: { http?: Route[]; h2?: Route[] }, clusters?: Cluster[], security?: WaypointSecurityConfig): void;
   /** A CONNECT stream from the client to `authority` (default VIP:80). */
   connect(authority?: string): Promise<HboneClientStream>;
   /** One HTTP/1.1 request over a fresh CONNECT stream (or `agent`). */
@@ -103,6 +103,8 @@ export function baseCluster(name: string, host: string, port: number, extra: Par
  */
 export interface WaypointRigOptions {
   readonly random?: () => number;
+  readonly security?: WaypointProxyInputs['security'];
+  readonly accessLog?: Logger;
   readonly extra?: readonly string[];
   readonly localities?: Readonly<Record<string, Locality>>;
   readonly locality?: Locality;
@@ -215,11 +217,11 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
   });
 
   const registry = createRegistry();
-  const telemetry = new WaypointTelemetry({ registry, logger, waypoint: { namespace: NS, name: 'waypoint', identity: WAYPOINT_ID } });
+  const telemetry = new WaypointTelemetry({ registry, logger: opts.accessLog ?? logger, waypoint: { namespace: NS, name: 'waypoint', identity: WAYPOINT_ID } });
   const proxy = new WaypointProxy({
     listen: { ip: ips.waypoint, port: 0 }, identity: WAYPOINT_ID, trustDomain: TD, certs, state,
-    http2: TEST_HTTP2, pool: TEST_POOL, connectTimeoutMs: 2000, telemetry, logger, random: opts.random,
-    registry, locality: opts.locality ? () => opts.locality : undefined,
+    http2: TEST_HTTP2, pool: TEST_POOL, connectTimeoutMs: 2000, telemetry, logger, random: opts.random, registry, security: opts.security,
+    self: opts.locality ? () => ({ locality: opts.locality!, labels: { 'topology.kubernetes.io/region': opts.locality!.region, 'topology.kubernetes.io/zone': opts.locality!.zone, 'topology.istio.io/subzone': opts.locality!.subzone, 'topology.istio.io/network': '', 'topology.istio.io/cluster': 'Kubernetes' } }) : undefined,
   });
   await proxy.start();
 
@@ -252,8 +254,8 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
   };
 
   const rig: WaypointRig = {
-    proxy, state, ips, hits, script, registry,
-    config(routes, clusters) {
+    proxy, state, registry, ips, hits, script,
+    config(routes, clusters, security) {
       const cfg: WaypointConfig = {
         version: WAYPOINT_CONFIG_VERSION,
         waypoint: { namespace: NS, name: 'waypoint' },
@@ -270,6 +272,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
           baseCluster(clusterName(HOST, TCP_PORT), HOST, TCP_PORT),
           baseCluster(MIRROR_CLUSTER, MIRROR_HOST, HTTP_PORT),
         ],
+        ...(security ? { security } : {}),
       };
       proxy.setConfig(cfg);
     },

@@ -1,6 +1,6 @@
-// Waypoint locality failover over real HBONE endpoints: with outlier detection, traffic stays in
-// the waypoint's region/zone/subzone and fails over level by level when local endpoints are
-// ejected or unhealthy; a failover rule picks the region to try first; without outlier detection all share.
+// Waypoint locality-aware LB over real HBONE endpoints: with outlier detection, traffic stays in
+// the waypoint's region/zone/subzone and fails over level by level when local endpoints are ejected
+// or unhealthy; failover rules and failoverPriority labels order the levels; distribute splits by weight.
 
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
@@ -51,10 +51,26 @@ describe('waypoint upstream locality failover', () => {
   });
 
   it('a failover rule from our region sends traffic to its `to` region first', async () => {
-    const { http } = configure(rig, { subset: 'failover', http: { lb: { kind: 'RANDOM' }, outlierDetection: OUTLIER, localityLbSetting: { failover: [{ from: 'us-east', to: 'ap-south' }] } } });
+    const { http } = configure(rig, { subset: 'failover', http: { lb: { kind: 'RANDOM' }, outlierDetection: OUTLIER, localityLb: { failover: [{ from: 'us-east', to: 'ap-south' }] } } });
     await eject(http, 'v1', '/f?status-v1=503');
     await eject(http, 'v2', '/f?status-v2=503');
     assert.deepEqual(await spread('/f'), { e2: 16 });
+  });
+
+  it('failoverPriority labels: endpoints sharing the waypoint’s region come first', async () => {
+    const { http } = configure(rig, { subset: 'labels', http: { lb: { kind: 'ROUND_ROBIN' }, outlierDetection: OUTLIER, localityLb: { failoverPriority: ['topology.kubernetes.io/region'] } } });
+    assert.deepEqual(await spread('/fp'), { v1: 8, v2: 8 });
+    assert.deepEqual(Object.fromEntries(dumpedCluster(rig, http).endpoints.map((e) => [String(e.workload).split('/reviews-')[1], e.priority])), { v1: 0, v2: 0, e1: 1, e2: 1 });
+  });
+
+  it('distribute: traffic split over the named localities by weight, none to the others (no outlier detection needed)', async () => {
+    const { http } = configure(rig, { subset: 'distribute', http: { lb: { kind: 'RANDOM' }, localityLb: { distribute: [{ from: 'us-east/us-east-1a/*', to: { 'us-east/us-east-1a': 50, 'eu-west': 50 } }] } } });
+    const t = await spread('/dist', 60);
+    assert.deepEqual(Object.keys(t).sort(), ['e1', 'v1']);
+    assert.ok(t.v1! >= 18 && t.e1! >= 18, JSON.stringify(t));
+    const dumped = dumpedCluster(rig, http);
+    assert.equal(dumped.localityMode, 'distribute');
+    assert.deepEqual(Object.fromEntries(dumped.endpoints.map((e) => [String(e.workload).split('/reviews-')[1], e.localityWeight])), { v1: 50, v2: 0, e1: 50, e2: 0 });
   });
 
   it('unhealthy local endpoints fail over too; healthy again, traffic comes back', async () => {
@@ -65,10 +81,10 @@ describe('waypoint upstream locality failover', () => {
     assert.deepEqual(await spread('/u'), { v1: 16 });
   });
 
-  it('without outlier detection (or with localityLbSetting disabled) every locality shares the traffic', async () => {
+  it('without outlier detection (or with localityLb disabled) every locality shares the traffic', async () => {
     configure(rig, { subset: 'flat', http: { lb: { kind: 'ROUND_ROBIN' } } });
     assert.deepEqual(await spread('/n'), { v1: 4, v2: 4, e1: 4, e2: 4 });
-    configure(rig, { subset: 'disabled', http: { lb: { kind: 'ROUND_ROBIN' }, outlierDetection: OUTLIER, localityLbSetting: { enabled: false } } });
+    configure(rig, { subset: 'disabled', http: { lb: { kind: 'ROUND_ROBIN' }, outlierDetection: OUTLIER, localityLb: { enabled: false } } });
     assert.deepEqual(await spread('/n'), { v1: 4, v2: 4, e1: 4, e2: 4 });
   });
 });

@@ -19,7 +19,7 @@ test('every upstream policy field the model has survives the check', () => {
     lb: { kind: 'CONSISTENT_HASH', key: { cookie: 'affinity', path: '/', ttlMs: 3_600_000 }, maglev: { tableSize: 65537 } },
     circuitBreaker: { maxConnections: 10, maxPendingRequests: 5, maxRequests: 100, maxRequestsPerConnection: 0, maxRetries: 3 },
     outlierDetection: { consecutive5xxErrors: 5, consecutiveGatewayErrors: 0, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10 },
-    localityLbSetting: { enabled: true, failover: [{ from: 'us-east', to: 'eu-west' }] },
+    localityLb: { enabled: true, failover: [{ from: 'us-east', to: 'eu-west' }] },
     idleTimeoutMs: 3_600_000,
   };
   assert.deepEqual(roundTrip(full).clusters[0], full);
@@ -31,7 +31,6 @@ test('every upstream policy field the model has survives the check', () => {
 const bad: Array<{ field: Record<string, unknown>; path: RegExp }> = [
   { field: { lb: { kind: 'CONSISTENT_HASH', key: { header: 'a', cookie: 'b' } } }, path: /clusters\[0\]\.lb\.key: expected exactly one/ },
   { field: { lb: { kind: 'CONSISTENT_HASH', key: {} } }, path: /clusters\[0\]\.lb\.key: expected exactly one/ },
-  { field: { lb: { kind: 'CONSISTENT_HASH', key: { header: '' } } }, path: /clusters\[0\]\.lb\.key\.header/ },
   { field: { lb: { kind: 'CONSISTENT_HASH', key: { sourceIp: false } } }, path: /clusters\[0\]\.lb\.key\.sourceIp/ },
   { field: { lb: { kind: 'CONSISTENT_HASH', key: { cookie: 'c', ttlMs: -1 } } }, path: /clusters\[0\]\.lb\.key\.ttlMs/ },
   { field: { lb: { kind: 'CONSISTENT_HASH', key: { header: 'h' }, maglev: { tableSize: 65536 } } }, path: /clusters\[0\]\.lb\.maglev\.tableSize: 65536 is not a prime/ },
@@ -41,9 +40,9 @@ const bad: Array<{ field: Record<string, unknown>; path: RegExp }> = [
   { field: { outlierDetection: { intervalMs: 0, baseEjectionTimeMs: 1, maxEjectionPercent: 10 } }, path: /clusters\[0\]\.outlierDetection\.intervalMs/ },
   { field: { outlierDetection: { intervalMs: 1, baseEjectionTimeMs: 1, maxEjectionPercent: 101 } }, path: /clusters\[0\]\.outlierDetection\.maxEjectionPercent/ },
   { field: { outlierDetection: { intervalMs: 1, maxEjectionPercent: 10 } }, path: /clusters\[0\]\.outlierDetection\.baseEjectionTimeMs/ },
-  { field: { localityLbSetting: { enabled: 'yes' } }, path: /clusters\[0\]\.localityLbSetting\.enabled/ },
-  { field: { localityLbSetting: { failover: [{ from: 'a' }] } }, path: /clusters\[0\]\.localityLbSetting\.failover\[0\]\.to/ },
-  { field: { idleTimeoutMs: 0 }, path: /clusters\[0\]\.idleTimeoutMs/ },
+  { field: { localityLb: { enabled: 'yes' } }, path: /clusters\[0\]\.localityLb\.enabled/ },
+  { field: { localityLb: { failover: [{ from: 'a' }] } }, path: /clusters\[0\]\.localityLb\.failover\[0\]\.to/ },
+  { field: { idleTimeoutMs: -1 }, path: /clusters\[0\]\.idleTimeoutMs/ },
 ];
 
 for (const b of bad) {
