@@ -132,7 +132,9 @@ export class LoadBalancer {
   }
 
   private levels(cluster: Cluster, all: readonly UpstreamEndpoint[]): Levels {
-    const plan = localityPlan(this.options.self?.(), all, localityOf, cluster.localityLb, cluster.outlierDetection !== undefined);
+    // Locality needs distribute rules or outlier detection; skip the waypoint's lookup otherwise.
+    const mayApply = cluster.outlierDetection !== undefined || (cluster.localityLb?.distribute?.length ?? 0) > 0;
+    const plan = localityPlan(mayApply ? this.options.self?.() : undefined, all, localityOf, cluster.localityLb, cluster.outlierDetection !== undefined);
     const usable = plan.levels.map((l) => l.filter((e) => this.usable(cluster, e)));
     return { plan, usable, loads: priorityLoads(usable.map((l) => l.length), plan.levels.map((l) => l.length)) };
   }

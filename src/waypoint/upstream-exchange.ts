@@ -5,13 +5,13 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { Readable } from 'node:stream';
+import { isMeshError } from '../common/errors.js';
 import type { HeaderMap } from './routing/index.js';
 import { headerMapFromObject, headerMapFromRaw, toH2Outgoing, toOutgoing } from './header-map.js';
 import type { UpstreamEndpoint } from './load-balancer.js';
 import type { Cluster } from './model/route-model.js';
 import { isConnectFailure, type UpstreamClients } from './upstream-clients.js';
 import type { Lease } from './upstream-pool.js';
-import { isMeshError } from '../common/errors.js';
 
 /** `overflow`: a circuit breaker refused the attempt before any connection was used (Envoy: not retried). */
 export type AttemptFailureKind = 'connect' | 'refused' | 'reset' | 'timeout' | 'overflow';
