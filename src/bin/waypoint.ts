@@ -11,8 +11,8 @@ import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, XdsMetrics, type Registry } from '../metrics/index.js';
 import { isNetworkReachableBind } from '../proxy/index.js';
-import { ProxyState } from '../state/index.js';
-import { WaypointProxy } from '../waypoint/index.js';
+import { ProxyState, type Workload } from '../state/index.js';
+import { topologyLabels, WaypointProxy } from '../waypoint/index.js';
 import type { WaypointConfig } from '../waypoint/model/route-model.js';
 import { WaypointTelemetry } from '../waypoint/telemetry/index.js';
 import { adsNode, decodeWaypointConfig, WAYPOINT_CONFIG_TYPE_URL, XdsClient } from '../xds/index.js';
@@ -165,6 +165,10 @@ export class WaypointProcess {
       telemetry: this.telemetry,
       logger: logger.child({ component: 'waypoint' }),
       registry: this.registry,
+      self: () => {
+        const own = this.#ownWorkload();
+        return own && { locality: own.locality, labels: topologyLabels(own) };
+      },
     });
     if (this.xds) {
       this.xds.start();
@@ -237,6 +241,17 @@ export class WaypointProcess {
     if (isNetworkReachableBind(config.adminBindAddress)) {
       logger.warn({ adminBindAddress: config.adminBindAddress }, 'admin API (config dump, /quitquitquit, log levels) is reachable from the network: the admin bind address is not a loopback address');
     }
+  }
+
+  /**
+   * The waypoint pod's workload in the mesh state (Istio's proxy locality and topology labels
+   * come from its node's labels, which the pod's workload carries): by uid, else by the instance IP.
+   */
+  #ownWorkload(): Workload | undefined {
+    const { proxyPod, clusterId } = this.config;
+    const own = (proxyPod.name ? this.state.workloadByUid(`${clusterId}//Pod/${proxyPod.namespace}/${proxyPod.name}`) : undefined)
+      ?? (proxyPod.instanceIp ? this.state.workloadByIp('', proxyPod.instanceIp) : undefined);
+    return own;
   }
 
   configDump(): Record<string, unknown> {

@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   UNKNOWN_SOURCE: { flag: 'CONNECT', status: 0, summary: 'the source workload of a connection is unknown' },
   SELF_CALL: { flag: 'CONNECT', status: 503, summary: 'the destination is one of the agent’s own listeners (proxy ports, admin, stats, readiness)' },
   NO_HEALTHY_UPSTREAM: { flag: 'CONNECT', status: 503, summary: 'the service has no healthy endpoint' },
+  UPSTREAM_OVERFLOW: { flag: 'CONNECT', status: 503, summary: 'a cluster circuit breaker is at its limit (Envoy overflow, response flag UO)' },
   POLICY_DENIED: { flag: 'DENY', status: 401, summary: 'authorization policy denied the connection' },
   POLICY_CHANGED: { flag: 'DENY', status: 0, summary: 'connection closed due to policy change' },
   PLAINTEXT_REFUSED: { flag: 'DENY', status: 0, summary: 'plaintext refused under STRICT mTLS' },

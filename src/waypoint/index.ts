@@ -7,3 +7,4 @@ export { backoffMs } from './request-forwarder.js';
 export { grpcStatusForHttp } from './local-reply.js';
 export * from './model/route-model.js';
 export * from './model/security-model.js';
+export { topologyLabels, type LocalitySelf } from './locality.js';

@@ -1,12 +1,16 @@
-// Cluster endpoints from the mesh state and Envoy's LB policies over them (LEAST_REQUEST with two
-// random choices, ROUND_ROBIN, RANDOM, CONSISTENT_HASH on a ketama-style ring), with the active
-// request count per endpoint that LEAST_REQUEST and /config_dump read.
+// Cluster endpoints from the mesh state and Envoy's LB policies over them: locality priority
+// levels, outlier ejections, then LEAST_REQUEST (power of two choices), ROUND_ROBIN, RANDOM or
+// CONSISTENT_HASH (ring hash / Maglev), with the active request count per endpoint.
 
-import { createHash } from 'node:crypto';
 import { serviceKey, targetPortFor, type ProxyState, type Workload } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
+import { hashKey, hashOf, type HashInput } from './hash-policy.js';
+import { RingHash, type HashTable } from './hash-ring.js';
+import { chooseLocality, choosePriority, localityPlan, priorityLoads, topologyLabels, type LocalityPlan, type LocalitySelf } from './locality.js';
+import { MaglevTable } from './maglev-table.js';
 import type { Cluster } from './model/route-model.js';
-import { headerValue, type HeaderMap } from './routing/index.js';
+
+export type { HashInput } from './hash-policy.js';
 
 export interface UpstreamEndpoint {
   /** `uid|ip:port`: the identity of the endpoint in counters and pools. */
@@ -19,20 +23,6 @@ export interface UpstreamEndpoint {
   /** Reached over HBONE (the workload's tunnel protocol), else plain TCP. */
   readonly hbone: boolean;
   readonly healthy: boolean;
-}
-
-/** What a CONSISTENT_HASH key is read from. */
-export interface HashInput {
-  readonly headers: HeaderMap;
-  readonly query: string;
-  readonly sourceIp: string;
-}
-
-/** Virtual nodes per endpoint on the hash ring (Envoy's ring_hash minimum is 1024 per ring; we scale per endpoint). */
-const RING_REPLICAS = 64;
-
-function hash32(s: string): number {
-  return createHash('md5').update(s).digest().readUInt32BE(0);
 }
 
 /**
@@ -67,12 +57,45 @@ export function clusterEndpoints(state: ProxyState, cluster: Cluster, network: s
   return out;
 }
 
+
+/** Outlier ejections as the load balancer sees them. */
+export interface EndpointHealth {
+  ejected(cluster: string, endpointKey: string): boolean;
+}
+
+export interface LoadBalancerOptions {
+  /** Ejected endpoints are not picked (Envoy: FAILED_OUTLIER_CHECK hosts leave the healthy set). */
+  readonly health?: EndpointHealth;
+  /** The waypoint's own locality and topology labels; undefined ⇒ no locality-aware LB. */
+  readonly self?: () => LocalitySelf | undefined;
+}
+
+/** One pick's view of a cluster: endpoints by priority level and which of them may take traffic. */
+interface Levels {
+  readonly plan: LocalityPlan<UpstreamEndpoint>;
+  readonly usable: readonly (readonly UpstreamEndpoint[])[];
+  readonly loads: readonly number[];
+}
+
+/** An endpoint as locality-aware LB compares it with the waypoint. */
+const localityOf = (e: UpstreamEndpoint): LocalitySelf => ({ locality: e.workload.locality, labels: topologyLabels(e.workload) });
+
+/** Hash tables kept per cluster level. */
+const TABLES_KEPT = 4;
+
+/** Envoy's hosts key ring/maglev points on the host address. */
+const hostName = (e: UpstreamEndpoint): string => `${e.ip}:${e.port}`;
+
 export class LoadBalancer {
   private readonly active = new Map<string, number>();
   private readonly rr = new Map<string, number>();
-  private readonly rings = new Map<string, { readonly sig: string; readonly ring: readonly { h: number; key: string }[] }>();
+  /** Per `cluster|level`, the last few tables, most recent first: an ejection and its return do not rebuild. */
+  private readonly tables = new Map<string, Array<{ readonly sig: string; readonly table: HashTable<UpstreamEndpoint> }>>();
 
-  constructor(private readonly random: () => number) {}
+  constructor(
+    private readonly random: () => number,
+    private readonly options: LoadBalancerOptions = {},
+  ) {}
 
   activeRequests(endpointKey: string): number {
     return this.active.get(endpointKey) ?? 0;
@@ -92,78 +115,98 @@ export class LoadBalancer {
   }
 
   /**
-   * One healthy endpoint by the cluster's policy; endpoints in `avoid` (already tried by earlier
-   * attempts) are skipped while another one remains (Envoy's previous-hosts retry predicate).
+   * How locality shapes this cluster now, for /config_dump: the mode, each endpoint's priority
+   * level and (distribute) its locality weight; endpoints a distribute rule leaves out are absent.
+   */
+  locality(cluster: Cluster, all: readonly UpstreamEndpoint[]): { mode: LocalityPlan<UpstreamEndpoint>['mode']; priority: Map<string, number>; weight: Map<string, number> } {
+    const plan = this.levels(cluster, all).plan;
+    const priority = new Map<string, number>();
+    plan.levels.forEach((level, p) => level.forEach((e) => priority.set(e.key, p)));
+    const weight = new Map<string, number>();
+    for (const g of plan.groups ?? []) for (const e of g.eps) weight.set(e.key, g.weight);
+    return { mode: plan.mode, priority, weight };
+  }
+
+  private usable(cluster: Cluster, e: UpstreamEndpoint): boolean {
+    return e.healthy && !(this.options.health?.ejected(cluster.name, e.key) ?? false);
+  }
+
+  private levels(cluster: Cluster, all: readonly UpstreamEndpoint[]): Levels {
+    // Locality needs distribute rules or outlier detection; skip the waypoint's lookup otherwise.
+    const mayApply = cluster.outlierDetection !== undefined || (cluster.localityLb?.distribute?.length ?? 0) > 0;
+    const plan = localityPlan(mayApply ? this.options.self?.() : undefined, all, localityOf, cluster.localityLb, cluster.outlierDetection !== undefined);
+    const usable = plan.levels.map((l) => l.filter((e) => this.usable(cluster, e)));
+    return { plan, usable, loads: priorityLoads(usable.map((l) => l.length), plan.levels.map((l) => l.length)) };
+  }
+
+  /**
+   * One endpoint by the cluster's policy among the usable (healthy, not ejected) endpoints of one
+   * priority level, the level drawn by Envoy's priority load (by the key's hash for
+   * CONSISTENT_HASH). Endpoints in `avoid` (tried by earlier attempts) are skipped while another
+   * usable one remains (Envoy's previous_hosts retry predicate; not with consistent hashing, where
+   * Istio leaves it out). Undefined when nothing is usable (503 UH).
    */
   pick(cluster: Cluster, all: readonly UpstreamEndpoint[], input: HashInput, avoid?: ReadonlySet<string>): UpstreamEndpoint | undefined {
-    const healthy = all.filter((e) => e.healthy);
-    const fresh = avoid && avoid.size > 0 ? healthy.filter((e) => !avoid.has(e.key)) : healthy;
-    const eps = fresh.length > 0 ? fresh : healthy;
-    if (eps.length === 0) return undefined;
-    if (eps.length === 1) return eps[0];
+    const lv = this.levels(cluster, all);
+    if (lv.loads.every((l) => l === 0)) return undefined;
     const lb = cluster.lb;
+    if (lb.kind === 'CONSISTENT_HASH') {
+      const key = hashKey(lb.key, input);
+      const h = key === undefined ? Math.floor(this.random() * 2 ** 32) : hashOf(key);
+      const p = choosePriority(lv.loads, h);
+      return this.table(cluster, p, lv.usable[p]!).pick(h);
+    }
+    const p = choosePriority(lv.loads, Math.floor(this.random() * 100));
+    // distribute: a locality by its weight first (Envoy locality-weighted LB), then an endpoint in it.
+    const groups = p === 0 ? lv.plan.groups : undefined;
+    let eps = (groups && chooseLocality(groups, (e) => this.usable(cluster, e), this.random())) ?? lv.usable[p]!;
+    if (avoid && avoid.size > 0) {
+      const fresh = (l: readonly UpstreamEndpoint[]): UpstreamEndpoint[] => l.filter((e) => !avoid.has(e.key));
+      const here = fresh(eps);
+      const elsewhere = here.length > 0 ? here : lv.usable.map(fresh).find((l) => l.length > 0);
+      if (elsewhere) eps = elsewhere;
+    }
+    if (eps.length === 1) return eps[0];
     switch (lb.kind) {
       case 'ROUND_ROBIN': {
-        const i = this.rr.get(cluster.name) ?? 0;
-        this.rr.set(cluster.name, (i + 1) % 1_000_000_007);
+        const rrKey = `${cluster.name}|${p}`;
+        const i = this.rr.get(rrKey) ?? 0;
+        this.rr.set(rrKey, (i + 1) % 1_000_000_007);
         return eps[i % eps.length];
       }
       case 'RANDOM':
         return eps[Math.floor(this.random() * eps.length)];
-      case 'CONSISTENT_HASH': {
-        const key = hashKeyOf(lb.key, input);
-        if (key === undefined) return eps[Math.floor(this.random() * eps.length)];
-        return this.ringPick(cluster.name, eps, hash32(key));
-      }
       case 'LEAST_REQUEST':
       default: {
-        // Power of two choices (Envoy's default for LEAST_REQUEST with equal weights).
+        // Envoy's LeastRequestLoadBalancer with equal weights: choice_count 2 samples drawn with
+        // replacement, the one with fewer active requests wins, the first on a tie.
         const a = eps[Math.floor(this.random() * eps.length)]!;
-        let b = eps[Math.floor(this.random() * eps.length)]!;
-        if (b === a) b = eps[(eps.indexOf(a) + 1) % eps.length]!;
+        const b = eps[Math.floor(this.random() * eps.length)]!;
         return this.activeRequests(b.key) < this.activeRequests(a.key) ? b : a;
       }
     }
   }
 
-  private ringPick(name: string, eps: readonly UpstreamEndpoint[], h: number): UpstreamEndpoint {
-    const sig = eps.map((e) => e.key).sort().join(',');
-    let cached = this.rings.get(name);
-    if (!cached || cached.sig !== sig) {
-      const ring: { h: number; key: string }[] = [];
-      for (const e of eps) for (let i = 0; i < RING_REPLICAS; i++) ring.push({ h: hash32(`${e.key}_${i}`), key: e.key });
-      ring.sort((x, y) => x.h - y.h);
-      cached = { sig, ring };
-      this.rings.set(name, cached);
-    }
-    const ring = cached.ring;
-    let lo = 0;
-    let hi = ring.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ring[mid]!.h < h) lo = mid + 1;
-      else hi = mid;
-    }
-    const key = ring[lo % ring.length]!.key;
-    return eps.find((e) => e.key === key) ?? eps[0]!;
+  /** The ring/Maglev table of one level, rebuilt only when its host set or algorithm changes. */
+  private table(cluster: Cluster, level: number, eps: readonly UpstreamEndpoint[]): HashTable<UpstreamEndpoint> {
+    const lb = cluster.lb;
+    if (lb.kind !== 'CONSISTENT_HASH') throw new Error('not a consistent-hash cluster');
+    const algo = lb.maglev ? `maglev:${lb.maglev.tableSize ?? ''}` : `ring:${lb.ringHash?.minimumRingSize ?? ''}`;
+    let sig = algo;
+    for (const e of eps) sig += `,${e.key}`;
+    const name = `${cluster.name}|${level}`;
+    const cached = this.tables.get(name) ?? [];
+    const hit = cached.findIndex((c) => c.sig === sig);
+    if (hit === 0) return cached[0]!.table;
+    const entry = hit > 0 ? cached.splice(hit, 1)[0]! : { sig, table: lb.maglev ? new MaglevTable(eps, hostName, lb.maglev.tableSize) : new RingHash(eps, hostName, lb.ringHash?.minimumRingSize) };
+    this.tables.set(name, [entry, ...cached].slice(0, TABLES_KEPT));
+    return entry.table;
   }
-}
 
-function hashKeyOf(key: { readonly header: string } | { readonly cookie: string } | { readonly sourceIp: true } | { readonly queryParam: string }, input: HashInput): string | undefined {
-  if ('header' in key) return headerValue(input.headers, key.header);
-  if ('sourceIp' in key) return input.sourceIp;
-  if ('cookie' in key) {
-    for (const line of input.headers.get('cookie') ?? []) {
-      for (const part of line.split(';')) {
-        const eq = part.indexOf('=');
-        if (eq > 0 && part.slice(0, eq).trim() === key.cookie) return part.slice(eq + 1).trim();
-      }
+  /** Forgets per-cluster state (round-robin positions, hash tables) of clusters no longer configured. */
+  retain(clusters: ReadonlySet<string>): void {
+    for (const map of [this.rr, this.tables]) {
+      for (const k of map.keys()) if (!clusters.has(k.slice(0, k.lastIndexOf('|')))) map.delete(k);
     }
-    return undefined;
   }
-  for (const part of input.query.split('&')) {
-    const eq = part.indexOf('=');
-    if ((eq < 0 ? part : part.slice(0, eq)) === key.queryParam) return eq < 0 ? '' : part.slice(eq + 1);
-  }
-  return undefined;
 }

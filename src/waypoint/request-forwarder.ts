@@ -4,6 +4,8 @@
 
 import type { ProxyState } from '../state/index.js';
 import type { Readable } from 'node:stream';
+import type { UpstreamPolicies } from './cluster-manager.js';
+import { cookieToGenerate, downstreamId } from './hash-policy.js';
 import { clusterEndpoints, type HashInput, type LoadBalancer, type UpstreamEndpoint } from './load-balancer.js';
 import type { Cluster, RetryPolicy } from './model/route-model.js';
 import { headerValue, type HeaderMap } from './routing/index.js';
@@ -23,6 +25,8 @@ export interface ForwarderInputs {
   readonly lb: LoadBalancer;
   readonly clients: UpstreamClients;
   readonly random: () => number;
+  /** Upstream policies: the retry circuit breaker and outlier-detection reports; absent ⇒ neither. */
+  readonly upstream?: UpstreamPolicies;
 }
 
 export interface ForwardRequest {
@@ -39,8 +43,15 @@ export interface ForwardRequest {
   readonly ctx: ExchangeContext;
   /** The whole transaction (route timeout or client gone): stops retries and cancels the attempt. */
   readonly signal: AbortSignal;
+  /** The downstream connection (tunnel) the request came on: a generated affinity cookie is per connection. */
+  readonly downstream?: object;
 }
 
+/**
+ * `flags` on a response passed through: `UO` when a retry was refused by the cluster's maxRetries.
+ * `responseHeaders`: added to the response (Set-Cookie of a generated affinity cookie) or to the
+ * local reply (`x-envoy-overloaded: true` on a circuit-breaker overflow).
+ */
 export type ForwardOutcome =
   | {
       readonly ok: true;
@@ -50,8 +61,10 @@ export type ForwardOutcome =
       readonly release: () => void;
       /** The answer was retriable but no retry was left: Envoy's UpstreamRetryLimitExceeded (URX). */
       readonly retryLimitExceeded: boolean;
+      readonly flags?: string;
+      readonly responseHeaders?: Readonly<Record<string, string>>;
     }
-  | { readonly ok: false; readonly status: number; readonly flags: string; readonly attempts: number; readonly error: Error; readonly endpoint?: UpstreamEndpoint };
+  | { readonly ok: false; readonly status: number; readonly flags: string; readonly attempts: number; readonly error: Error; readonly endpoint?: UpstreamEndpoint; readonly responseHeaders?: Readonly<Record<string, string>> };
 
 /** Envoy caps the backoff at 10× the base interval. */
 const MAX_BACKOFF_FACTOR = 10;
@@ -70,6 +83,8 @@ function failureRetriable(kind: AttemptFailure['kind'], p: RetryPolicy): boolean
     case 'refused': return broad || on.has('refused-stream') || on.has('reset');
     case 'reset': return broad || on.has('reset');
     case 'timeout': return broad || on.has('reset') || p.codes.includes(504);
+    // Envoy never retries a circuit-breaker overflow (RetryStateImpl::wouldRetryFromReset).
+    case 'overflow': return false;
   }
 }
 
@@ -100,6 +115,23 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promise<ForwardOutcome> {
   const tried = new Set<string>();
   const maxCalls = 1 + Math.max(0, r.retry.attempts);
+  // Upstream policies: a generated affinity cookie (its value is the hash key, its Set-Cookie goes
+  // on the response) and the retry budget unit held by the retry in flight (Envoy RetryStateImpl).
+  const cookie = cookieToGenerate(r.cluster.lb, r.hash, r.downstream ? downstreamId(r.downstream) : `${r.ctx.clientIp}:${r.ctx.clientPort}|${r.ctx.service ?? ''}`);
+  const hash = cookie ? { ...r.hash, generatedCookie: cookie.value } : r.hash;
+  const added = cookie ? { responseHeaders: { 'set-cookie': cookie.setCookie } } : {};
+  let retrying: (() => void) | undefined;
+  let retryOverflow = false;
+  const takeRetry = (): boolean => {
+    if (!inputs.upstream) return true;
+    retrying = inputs.upstream.retryBudget(r.cluster);
+    retryOverflow ||= retrying === undefined;
+    return retrying !== undefined;
+  };
+  const endRetry = (): void => {
+    retrying?.();
+    retrying = undefined;
+  };
   let last: { kind: AttemptFailure['kind']; err: Error; endpoint?: UpstreamEndpoint } | undefined;
   let calls = 0;
   // Envoy's router sets URX only when the last outcome was retriable and the limit stopped it
@@ -108,8 +140,9 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
   while (calls < maxCalls) {
     if (r.signal.aborted) break;
     const all = clusterEndpoints(inputs.state, r.cluster, inputs.network);
-    const ep = inputs.lb.pick(r.cluster, all, r.hash, tried);
+    const ep = inputs.lb.pick(r.cluster, all, hash, tried);
     if (!ep) {
+      endRetry();
       return { ok: false, status: 503, flags: 'UH', attempts: calls, error: new Error(`no healthy upstream for ${r.cluster.name}`) };
     }
     // A retry needs the whole body again; past the buffer limit the first attempt is the only one.
@@ -123,10 +156,12 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
     r.signal.addEventListener('abort', onOuter, { once: true });
     const perTry = r.perTryMs && r.perTryMs > 0 ? setTimeout(() => attempt.abort(), r.perTryMs) : undefined;
     try {
-      const resp = await exchange(inputs.clients, ep, r.cluster.protocol, { method: r.method, target: r.target, headers: r.headers, body }, r.ctx, attempt.signal);
+      const resp = await exchange(inputs.clients, ep, r.cluster, { method: r.method, target: r.target, headers: r.headers, body }, r.ctx, attempt.signal);
+      endRetry();
+      if (!r.signal.aborted) inputs.upstream?.report(r.cluster, ep, resp.status);
       const canRetry = calls < maxCalls && (!r.tap || r.tap.replayable) && !r.signal.aborted;
       const retriable = statusRetriable(resp.status, resp.headers, r.retry);
-      if (canRetry && retriable) {
+      if (canRetry && retriable && takeRetry()) {
         resp.abort();
         resp.body.resume();
         release();
@@ -144,8 +179,14 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
       };
       resp.body.once('end', finish);
       resp.body.once('close', finish);
-      return { ok: true, resp, endpoint: ep, attempts: calls, release: finish, retryLimitExceeded: retriable && calls >= maxCalls };
+      return {
+        ok: true, resp, endpoint: ep, attempts: calls, release: finish,
+        retryLimitExceeded: retriable && calls >= maxCalls,
+        ...(retryOverflow ? { flags: 'UO' } : {}),
+        ...added,
+      };
     } catch (err) {
+      endRetry();
       clearTimeout(perTry);
       r.signal.removeEventListener('abort', onOuter);
       release();
@@ -153,19 +194,26 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
       const kind = err instanceof AttemptFailure ? err.kind : 'reset';
       last = { kind, err: err as Error, endpoint: ep };
       if (r.signal.aborted) break;
+      // Envoy maps local-origin failures to 503 (connect failure, reset) or 504 (timeout) for
+      // outlier detection; an overflow is the cluster's, not the endpoint's, and is not counted.
+      if (kind !== 'overflow') inputs.upstream?.report(r.cluster, ep, kind === 'timeout' ? 504 : 503);
       const retriable = failureRetriable(kind, r.retry);
-      if (!(calls < maxCalls && (!r.tap || r.tap.replayable) && retriable)) {
+      if (!(calls < maxCalls && (!r.tap || r.tap.replayable) && retriable) || !takeRetry()) {
         limitHit = retriable && calls >= maxCalls;
         break;
       }
       await sleep(backoffMs(r.retry.backoffMs, calls, inputs.random), r.signal);
     }
   }
+  endRetry();
   const error = last?.err ?? new Error('request cancelled');
   const retried = limitHit ? ',URX' : '';
+  const uo = retryOverflow ? ',UO' : '';
   switch (last?.kind) {
-    case 'connect': return { ok: false, status: 503, flags: `UF${retried}`, attempts: calls, error, endpoint: last.endpoint };
-    case 'timeout': return { ok: false, status: 504, flags: `UT${retried}`, attempts: calls, error, endpoint: last.endpoint };
-    default: return { ok: false, status: 503, flags: `UC${retried}`, attempts: calls, error, endpoint: last?.endpoint };
+    case 'overflow':
+      return { ok: false, status: 503, flags: `UO${retried}`, attempts: calls, error, endpoint: last.endpoint, responseHeaders: { 'x-envoy-overloaded': 'true' } };
+    case 'connect': return { ok: false, status: 503, flags: `UF${uo}${retried}`, attempts: calls, error, endpoint: last.endpoint };
+    case 'timeout': return { ok: false, status: 504, flags: `UT${uo}${retried}`, attempts: calls, error, endpoint: last.endpoint };
+    default: return { ok: false, status: 503, flags: `UC${uo}${retried}`, attempts: calls, error, endpoint: last?.endpoint };
   }
 }

@@ -174,7 +174,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
 
   const outcome = await forward(inputs.forwarder, {
     cluster, method: mreq.method, target, headers: mreq.headers, tap, hash,
-    retry: route?.retry ?? DEFAULT_RETRY, perTryMs, ctx, signal: overall.signal,
+    retry: route?.retry ?? DEFAULT_RETRY, perTryMs, ctx, signal: overall.signal, downstream: tunnel,
   });
   requestBytes = tap?.bytes ?? 0;
   if (clientGone.signal.aborted && !timedOut) {
@@ -188,12 +188,13 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     if (outcome.ok) outcome.resp.abort();
     const status = timedOut || outcome.ok ? 504 : outcome.status;
     const flags = timedOut ? 'UT' : (outcome as { flags: string }).flags;
-    local(status, flags, { body: timedOut ? 'upstream request timeout' : 'upstream unavailable', route, cluster, attempts: outcome.attempts, error: outcome.ok ? undefined : outcome.error });
+    local(status, flags, { body: timedOut ? 'upstream request timeout' : 'upstream unavailable', headers: outcome.ok ? undefined : outcome.responseHeaders, route, cluster, attempts: outcome.attempts, error: outcome.ok ? undefined : outcome.error });
     return;
   }
   const { resp, endpoint } = outcome;
   const rh = resp.headers;
   stripHopByHop(rh);
+  for (const [k, v] of Object.entries(outcome.responseHeaders ?? {})) rh.set(k, [...(rh.get(k) ?? []), v]);
   applyHeaderMutation(rh, backend?.responseHeaders);
   applyHeaderMutation(rh, route?.responseHeaders);
   applyCorsResponse(route?.cors, origin, rh);
@@ -206,6 +207,8 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     const grpcStatus = Number(headerValue(resp.trailers() ?? rh, 'grpc-status') ?? NaN);
     const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : 'UR'] : [];
     if (outcome.retryLimitExceeded) flags.push('URX');
+    // A retry refused by the cluster's maxRetries (circuit breaker): UO on the passed-through answer.
+    if (!error && outcome.flags === 'UO') flags.push('UO');
     span.end({
       status: resp.status,
       grpcStatus: Number.isNaN(grpcStatus) ? undefined : grpcStatus,

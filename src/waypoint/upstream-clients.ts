@@ -1,9 +1,7 @@
 // Connections from the waypoint to cluster endpoints: HBONE CONNECT streams through a pool (the
 // waypoint's own certificate, the endpoint's identity expected) or plain TCP for non-mesh
-// workloads; on top of them a keep-alive HTTP/1.1 agent or one multiplexed HTTP/2 session per endpoint.
+// workloads; on top of them one connection pool per (cluster, endpoint) for HTTP/1.1 or HTTP/2.
 
-import * as http from 'node:http';
-import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MeshError, isMeshError } from '../common/errors.js';
@@ -11,8 +9,20 @@ import type { Logger } from '../common/log.js';
 import { buildForwarded, formatAuthority, newTraceparent, type HbonePool } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
 import { clientConnectOptions } from '../tls/index.js';
-import { buffersOnly } from './buffers-only.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 import type { UpstreamEndpoint } from './load-balancer.js';
+import type { Cluster } from './model/route-model.js';
+import { H1Connection, H2Connection } from './upstream-connection.js';
+import { HostPool, type CloseReason, type Lease } from './upstream-pool.js';
+
+/** Istio's connectionPool.http.idleTimeout default (1 h). */
+export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 3_600_000;
+
+export interface UpstreamConnectionEvents {
+  opened(cluster: string): void;
+  connectFailed(cluster: string): void;
+  closed(cluster: string, reason: CloseReason): void;
+}
 
 export interface UpstreamClientsInputs {
   readonly pool: HbonePool;
@@ -22,16 +32,18 @@ export interface UpstreamClientsInputs {
   readonly hbonePort: number;
   readonly connectTimeoutMs: number;
   readonly logger: Logger;
+  /** The cluster's circuit breakers (one per cluster, shared by its endpoints' pools). */
+  readonly breaker: (cluster: Cluster) => CircuitBreaker;
+  readonly events?: UpstreamConnectionEvents;
 }
 
-/** Sockets the http.Agent treats as net.Socket: it calls these on keep-alive; CONNECT streams have none. */
-function socketShim(d: Duplex): net.Socket {
-  buffersOnly(d);
-  const s = d as Duplex & Partial<Record<'setKeepAlive' | 'setNoDelay' | 'ref' | 'unref', unknown>>;
-  for (const m of ['setKeepAlive', 'setNoDelay', 'ref', 'unref'] as const) {
-    if (typeof s[m] !== 'function') (s as unknown as Record<string, unknown>)[m] = function (this: unknown) { return this; };
-  }
-  return s as unknown as net.Socket;
+type AnyPool = HostPool<H1Connection> | HostPool<H2Connection>;
+
+interface PoolEntry {
+  readonly cluster: string;
+  readonly endpoint: string;
+  readonly protocol: Cluster['protocol'];
+  readonly pool: AnyPool;
 }
 
 /** Whether an error happened before any byte reached the endpoint (connect-failure for retries). */
@@ -40,8 +52,10 @@ export function isConnectFailure(err: unknown): boolean {
 }
 
 export class UpstreamClients {
-  private readonly agents = new Map<string, http.Agent>();
-  private readonly sessions = new Map<string, Promise<http2.ClientHttp2Session>>();
+  /** `cluster name|endpoint key` → the endpoint's pool for that cluster. */
+  private readonly pools = new Map<string, PoolEntry>();
+  /** Pools drained (endpoint or cluster gone) with connections still finishing. */
+  private readonly retired = new Set<AnyPool>();
   private readonly streams = new Set<Duplex>();
 
   constructor(private readonly inputs: UpstreamClientsInputs) {}
@@ -96,62 +110,86 @@ export class UpstreamClients {
     });
   }
 
-  /** Keep-alive HTTP/1.1 agent whose connections are streams from open(). */
-  agentFor(ep: UpstreamEndpoint, context: { clientIp: string; clientPort: number; service?: string }): http.Agent {
-    let agent = this.agents.get(ep.key);
-    if (!agent) {
-      agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1000, timeout: 60_000 });
-      // Async createConnection: Node's Agent waits for the callback (lib/_http_agent.js createSocket).
-      (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: net.Socket) => void) => {
-        this.open(ep, context).then((d) => cb(null, socketShim(d)), (err: Error) => cb(err));
-        return undefined;
-      };
-      this.agents.set(ep.key, agent);
+  private pool(cluster: Cluster, ep: UpstreamEndpoint, context: { clientIp: string; clientPort: number; service?: string }): AnyPool {
+    const key = `${cluster.name}|${ep.key}`;
+    const idleTimeoutMs = cluster.idleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS;
+    const found = this.pools.get(key);
+    if (found && found.protocol === cluster.protocol) {
+      found.pool.idleTimeoutMs = idleTimeoutMs;
+      return found.pool;
     }
-    return agent;
+    if (found) this.retire(key, found);
+    const events = this.inputs.events;
+    const name = cluster.name;
+    const common = {
+      breaker: this.inputs.breaker(cluster),
+      idleTimeoutMs,
+      events: events && { opened: () => events.opened(name), connectFailed: () => events.connectFailed(name), closed: (r: CloseReason) => events.closed(name, r) },
+    };
+    // The first request's client context rides on the connection (HBONE `forwarded`), as before pooling.
+    const pool: AnyPool = cluster.protocol === 'http2'
+      ? new HostPool<H2Connection>({
+        ...common,
+        multiplexed: true,
+        connect: async (hooks) => new H2Connection(await this.open(ep, context), formatAuthority(ep.ip, ep.port), hooks, (err) => {
+          this.inputs.logger.debug({ endpoint: ep.key, err: err.message }, 'waypoint upstream h2 session error');
+        }),
+      })
+      : new HostPool<H1Connection>({ ...common, multiplexed: false, connect: async (hooks) => new H1Connection(await this.open(ep, context), hooks) });
+    this.pools.set(key, { cluster: cluster.name, endpoint: ep.key, protocol: cluster.protocol, pool });
+    return pool;
   }
 
-  /** One HTTP/2 session per endpoint over one byte stream, re-made once it closes or goes away. */
-  sessionFor(ep: UpstreamEndpoint, context: { clientIp: string; clientPort: number; service?: string }): Promise<http2.ClientHttp2Session> {
-    const cached = this.sessions.get(ep.key);
-    if (cached) return cached;
-    const made = this.open(ep, context).then((d) => {
-      const session = http2.connect(`http://${formatAuthority(ep.ip, ep.port)}`, { createConnection: () => d });
-      const drop = (): void => {
-        if (this.sessions.get(ep.key) === made) this.sessions.delete(ep.key);
-      };
-      session.on('error', (err) => {
-        this.inputs.logger.debug({ endpoint: ep.key, err: err.message }, 'waypoint upstream h2 session error');
-        drop();
-      });
-      session.once('goaway', drop);
-      session.once('close', () => {
-        drop();
-        d.destroy();
-      });
-      return session;
-    });
-    made.catch(() => {
-      if (this.sessions.get(ep.key) === made) this.sessions.delete(ep.key);
-    });
-    this.sessions.set(ep.key, made);
-    return made;
+  /** A stream slot on an HTTP/1.1 connection to `ep` (see HostPool.acquire). */
+  acquireH1(cluster: Cluster, ep: UpstreamEndpoint, context: { clientIp: string; clientPort: number; service?: string }, signal: AbortSignal): Promise<Lease<H1Connection>> {
+    return (this.pool({ ...cluster, protocol: 'http1' }, ep, context) as HostPool<H1Connection>).acquire(signal);
   }
 
-  /** Closes idle connections; sessions finish their open streams first. */
+  /** A stream slot on an HTTP/2 session to `ep` (see HostPool.acquire). */
+  acquireH2(cluster: Cluster, ep: UpstreamEndpoint, context: { clientIp: string; clientPort: number; service?: string }, signal: AbortSignal): Promise<Lease<H2Connection>> {
+    return (this.pool({ ...cluster, protocol: 'http2' }, ep, context) as HostPool<H2Connection>).acquire(signal);
+  }
+
+  private retire(key: string, entry: PoolEntry): void {
+    this.pools.delete(key);
+    entry.pool.close();
+    if (!entry.pool.idle) this.retired.add(entry.pool);
+  }
+
+  /**
+   * Keeps the pools of (cluster, endpoint) pairs still configured; the others drain: idle
+   * connections close now, busy ones after their requests (Envoy drains a removed host's pools).
+   */
+  retain(live: (cluster: string, endpoint: string) => boolean): void {
+    for (const [key, entry] of this.pools) if (!live(entry.cluster, entry.endpoint)) this.retire(key, entry);
+    for (const p of this.retired) if (p.idle) this.retired.delete(p);
+  }
+
+  /** Pool figures per cluster, for /config_dump and the connection gauges. */
+  stats(): Map<string, { connections: number; busy: number; activeStreams: number; pending: number }> {
+    const out = new Map<string, { connections: number; busy: number; activeStreams: number; pending: number }>();
+    for (const e of this.pools.values()) {
+      const s = e.pool.stats();
+      const acc = out.get(e.cluster) ?? { connections: 0, busy: 0, activeStreams: 0, pending: 0 };
+      acc.connections += s.connections;
+      acc.busy += s.busy;
+      acc.activeStreams += s.activeStreams;
+      acc.pending += s.pending;
+      out.set(e.cluster, acc);
+    }
+    return out;
+  }
+
+  /** Closes idle connections; busy ones finish their requests first. */
   close(): void {
-    for (const a of this.agents.values()) {
-      for (const list of Object.values(a.freeSockets)) for (const s of list ?? []) s.destroy();
-    }
-    for (const p of this.sessions.values()) p.then((s) => s.close(), () => undefined);
+    for (const [key, e] of this.pools) this.retire(key, e);
   }
 
   destroy(): void {
-    this.close();
-    for (const a of this.agents.values()) a.destroy();
-    this.agents.clear();
-    for (const p of this.sessions.values()) p.then((s) => s.destroy(), () => undefined);
-    this.sessions.clear();
+    for (const e of this.pools.values()) e.pool.destroy();
+    this.pools.clear();
+    for (const p of this.retired) p.destroy();
+    this.retired.clear();
     for (const s of this.streams) s.destroy();
   }
 }

@@ -5,12 +5,16 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { Readable } from 'node:stream';
+import { isMeshError } from '../common/errors.js';
 import type { HeaderMap } from './routing/index.js';
 import { headerMapFromObject, headerMapFromRaw, toH2Outgoing, toOutgoing } from './header-map.js';
 import type { UpstreamEndpoint } from './load-balancer.js';
+import type { Cluster } from './model/route-model.js';
 import { isConnectFailure, type UpstreamClients } from './upstream-clients.js';
+import type { Lease } from './upstream-pool.js';
 
-export type AttemptFailureKind = 'connect' | 'refused' | 'reset' | 'timeout';
+/** `overflow`: a circuit breaker refused the attempt before any connection was used (Envoy: not retried). */
+export type AttemptFailureKind = 'connect' | 'refused' | 'reset' | 'timeout' | 'overflow';
 
 export class AttemptFailure extends Error {
   constructor(readonly kind: AttemptFailureKind, message: string, options?: { cause?: unknown }) {
@@ -52,20 +56,35 @@ const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http
 export function exchange(
   clients: UpstreamClients,
   ep: UpstreamEndpoint,
-  protocol: 'http1' | 'http2',
+  cluster: Cluster,
   req: UpstreamRequest,
   ctx: ExchangeContext,
   signal: AbortSignal,
 ): Promise<UpstreamResponse> {
-  return protocol === 'http2' ? exchangeH2(clients, ep, req, ctx, signal) : exchangeH1(clients, ep, req, ctx, signal);
+  return cluster.protocol === 'http2' ? exchangeH2(clients, ep, cluster, req, ctx, signal) : exchangeH1(clients, ep, cluster, req, ctx, signal);
 }
 
-function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
+/** A stream slot from the endpoint's pool; pool failures become attempt failures. */
+async function leaseFor<C>(acquire: () => Promise<Lease<C>>, signal: AbortSignal): Promise<Lease<C>> {
+  if (signal.aborted) throw new AttemptFailure('timeout', 'attempt cancelled');
+  try {
+    return await acquire();
+  } catch (err) {
+    if (signal.aborted) throw new AttemptFailure('timeout', 'attempt cancelled', { cause: err });
+    if (isMeshError(err, 'UPSTREAM_OVERFLOW')) throw new AttemptFailure('overflow', err.message, { cause: err });
+    throw new AttemptFailure('connect', (err as Error).message, { cause: err });
+  }
+}
+
+async function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
+  // The connection's Agent ends the lease itself (socket freed or closed).
+  const lease = await leaseFor(() => clients.acquireH1(cluster, ep, ctx, signal), signal);
   return new Promise((resolve, reject) => {
     let r: http.ClientRequest;
     try {
-      r = http.request({ agent: clients.agentFor(ep, ctx), method: req.method, path: req.target, headers: toOutgoing(req.headers), setHost: false });
+      r = http.request({ agent: lease.conn.agent, method: req.method, path: req.target, headers: toOutgoing(req.headers), setHost: false });
     } catch (err) {
+      lease.done();
       reject(new AttemptFailure('reset', `invalid upstream request: ${(err as Error).message}`, { cause: err }));
       return;
     }
@@ -100,14 +119,9 @@ function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, req: Upstrea
   });
 }
 
-async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
-  let session: http2.ClientHttp2Session;
-  try {
-    session = await clients.sessionFor(ep, ctx);
-  } catch (err) {
-    throw new AttemptFailure('connect', (err as Error).message, { cause: err });
-  }
-  if (signal.aborted) throw new AttemptFailure('timeout', 'attempt cancelled');
+async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
+  const lease = await leaseFor(() => clients.acquireH2(cluster, ep, ctx, signal), signal);
+  const session = lease.conn.session;
   return new Promise((resolve, reject) => {
     let stream: http2.ClientHttp2Stream;
     const authority = req.headers.get('host')?.[0] ?? `${ep.ip}:${ep.port}`;
@@ -116,7 +130,9 @@ async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, req: U
         { ':method': req.method, ':path': req.target, ':authority': authority, ':scheme': 'http', ...toH2Outgoing(req.headers) },
         { endStream: req.body === undefined },
       );
+      stream.once('close', () => lease.done());
     } catch (err) {
+      lease.done();
       // The session is closing or gone: nothing was sent, safe to retry like a refused stream.
       reject(new AttemptFailure('refused', (err as Error).message, { cause: err }));
       return;

@@ -4,17 +4,19 @@
 
 import * as net from 'node:net';
 import type { SecureContext } from 'node:tls';
-import type { Registry } from 'prom-client';
 import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Http2Config, PoolConfig } from '../config/types.js';
 import { HbonePool, HboneServer, parseAuthority, respondError, type HboneInboundRequest } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
+import { createRegistry, type Registry } from '../metrics/index.js';
 import type { ProxyState, Service } from '../state/index.js';
 import { formatSpiffeId, serverSecureContext, serverSocketOptions, verifyClientPeer } from '../tls/index.js';
+import { ClusterManager } from './cluster-manager.js';
 import { CompiledConfig } from './compiled-config.js';
 import { HttpTunnels } from './http-tunnels.js';
 import { clusterEndpoints, LoadBalancer } from './load-balancer.js';
+import type { LocalitySelf } from './locality.js';
 import type { WaypointConfig } from './model/route-model.js';
 import type { ForwarderInputs } from './request-forwarder.js';
 import type { TunnelContext } from './request-handler.js';
@@ -23,6 +25,7 @@ import { pickWeighted } from './routing/index.js';
 import { relay } from './tcp-relay.js';
 import type { WaypointTelemetry } from './telemetry/index.js';
 import { UpstreamClients } from './upstream-clients.js';
+import { UpstreamMetrics } from './upstream-metrics.js';
 
 /** Istio's HBONE port, dialled on endpoints (ztunnel listens there). */
 export const HBONE_PORT = 15008;
@@ -44,10 +47,18 @@ export interface WaypointProxyInputs {
   readonly network?: string;
   /** Port endpoints accept HBONE on; default 15008 (tests point it elsewhere). */
   readonly hbonePort?: number;
-  /** Registry for the L7 security metrics (ambit_waypoint_authz_*, _jwt_*, _jwks_*); default private. */
+  /**
+   * Registry for the waypoint's own metrics: L7 security (ambit_waypoint_authz_*, _jwt_*, _jwks_*)
+   * and upstream policies (circuit breakers, outlier detection, connections); default private.
+   */
   readonly registry?: Registry;
   /** JWKS refresh/retry timing and the JWT clock (tests); defaults as Istio. */
   readonly security?: Pick<WaypointSecurityOptions, 'jwks' | 'now'>;
+  /**
+   * The waypoint's own locality and topology labels (its pod's, as Istio's proxy locality and
+   * labels) for locality-aware load balancing; undefined ⇒ none applies.
+   */
+  readonly self?: () => LocalitySelf | undefined;
 }
 
 export class WaypointProxy {
@@ -55,6 +66,7 @@ export class WaypointProxy {
   private readonly pool: HbonePool;
   private readonly clients: UpstreamClients;
   private readonly lb: LoadBalancer;
+  private readonly upstream: ClusterManager;
   private readonly tunnels: HttpTunnels;
   private readonly listener: net.Server;
   private readonly network: string;
@@ -68,14 +80,20 @@ export class WaypointProxy {
   constructor(private readonly inputs: WaypointProxyInputs) {
     const random = inputs.random ?? Math.random;
     this.network = inputs.network ?? '';
-    this.lb = new LoadBalancer(random);
+    // Upstream policies: the LB consults the cluster manager's ejections; the pools its breakers.
+    const metrics = new UpstreamMetrics(inputs.registry ?? createRegistry({ processMetrics: false, buildInfo: false }), { clusters: () => this.upstream.gauges() });
+    this.lb = new LoadBalancer(random, { health: { ejected: (c, k) => this.upstream.ejected(c, k) }, self: inputs.self });
+    this.upstream = new ClusterManager({ state: inputs.state, network: this.network, lb: this.lb, logger: inputs.logger, metrics });
     this.security = new WaypointSecurity({ logger: inputs.logger.child({ component: 'waypoint-security' }), registry: inputs.registry, ...inputs.security });
     this.pool = new HbonePool({ http2: inputs.http2, pool: inputs.pool, connectTimeoutMs: inputs.connectTimeoutMs, logger: inputs.logger.child({ component: 'waypoint-pool' }) });
     this.clients = new UpstreamClients({
       pool: this.pool, certs: inputs.certs, identity: inputs.identity, hbonePort: inputs.hbonePort ?? HBONE_PORT,
       connectTimeoutMs: inputs.connectTimeoutMs, logger: inputs.logger,
+      breaker: (c) => this.upstream.breaker(c),
+      events: { opened: (c) => metrics.connectionOpened(c), connectFailed: (c) => metrics.connectFailed(c), closed: (c, r) => metrics.connectionClosed(c, r) },
     });
-    const forwarder: ForwarderInputs = { state: inputs.state, network: this.network, lb: this.lb, clients: this.clients, random };
+    this.upstream.attachClients(this.clients);
+    const forwarder: ForwarderInputs = { state: inputs.state, network: this.network, lb: this.lb, clients: this.clients, random, upstream: this.upstream };
     this.tunnels = new HttpTunnels({
       config: () => this.config,
       telemetry: inputs.telemetry,
@@ -117,6 +135,7 @@ export class WaypointProxy {
     const a = this.listener.address() as net.AddressInfo;
     this.bound = { ip: a.address, port: a.port };
     this.security.start();
+    this.upstream.start();
     this.inputs.logger.info({ addr: `${a.address}:${a.port}`, identity: this.inputs.identity }, 'waypoint listening');
   }
 
@@ -130,6 +149,7 @@ export class WaypointProxy {
     const compiled = new CompiledConfig(config);
     this.security.setConfig(config.security);
     this.config = compiled;
+    this.upstream.setConfig(config.clusters);
   }
 
   /** CONNECT target → the Service served here (by VIP, or by pod IP for an endpoint of one). */
@@ -236,14 +256,29 @@ export class WaypointProxy {
       upstream: ep ? { ip: ep.ip, port: ep.port, workload: ep.workload, identity: ep.identity } : undefined,
       cluster: name,
     });
-    if (!ep) {
+    if (!cluster || !ep) {
       respondError(req.stream, 503);
       record.close({ flags: 'UH', error: new MeshError('NO_HEALTHY_UPSTREAM', `no healthy upstream for ${name ?? ctx.service.hostname}`) });
       return;
     }
+    // Envoy tcp_proxy: the cluster's maxConnections bounds relays too (overflow ⇒ UO, refused).
+    const releaseCx = this.upstream.breaker(cluster).tryAcquire('connections');
+    if (!releaseCx) {
+      this.inputs.logger.debug({ cluster: cluster.name }, 'waypoint: tcp relay refused, cluster maxConnections reached (UO)');
+      respondError(req.stream, 503);
+      record.close({ flags: 'UO', error: new MeshError('UPSTREAM_OVERFLOW', `cluster ${cluster.name}: maxConnections reached`) });
+      return;
+    }
     const release = this.lb.acquire(ep);
     try {
-      const up = await this.clients.open(ep, { clientIp: ctx.clientIp, clientPort: ctx.clientPort, service: ctx.service.hostname });
+      let up;
+      try {
+        up = await this.clients.open(ep, { clientIp: ctx.clientIp, clientPort: ctx.clientPort, service: ctx.service.hostname });
+      } catch (err) {
+        this.upstream.report(cluster, ep, 503);
+        throw err;
+      }
+      this.upstream.report(cluster, ep, 200);
       if (req.stream.destroyed) {
         up.destroy();
         record.close({ flags: 'DC' });
@@ -258,6 +293,7 @@ export class WaypointProxy {
       record.close({ flags: 'UF', error: err as Error });
     } finally {
       release();
+      releaseCx();
     }
   }
 
@@ -272,18 +308,28 @@ export class WaypointProxy {
         namespace: s.namespace,
         ports: s.ports.map((p) => ({ port: p.port, name: p.name, protocol: p.protocol, defaultCluster: p.defaultCluster, tcpBackends: p.tcpBackends, routes: p.routes })),
       })),
-      clusters: src.clusters.map((c) => ({
-        ...c,
-        endpoints: clusterEndpoints(this.inputs.state, c, this.network).map((e) => ({
-          workload: `${e.workload.namespace}/${e.workload.name}`,
-          uid: e.workload.uid,
-          address: `${e.ip}:${e.port}`,
-          identity: e.identity,
-          protocol: e.hbone ? 'HBONE' : 'TCP',
-          health: e.healthy ? 'HEALTHY' : 'UNHEALTHY',
-          activeRequests: this.lb.activeRequests(e.key),
-        })),
-      })),
+      clusters: src.clusters.map((c) => {
+        const eps = clusterEndpoints(this.inputs.state, c, this.network);
+        const loc = this.lb.locality(c, eps);
+        return {
+          ...c,
+          ...this.upstream.dump(c),
+          localityMode: loc.mode,
+          endpoints: eps.map((e) => ({
+            workload: `${e.workload.namespace}/${e.workload.name}`,
+            uid: e.workload.uid,
+            address: `${e.ip}:${e.port}`,
+            identity: e.identity,
+            protocol: e.hbone ? 'HBONE' : 'TCP',
+            health: e.healthy ? 'HEALTHY' : 'UNHEALTHY',
+            activeRequests: this.lb.activeRequests(e.key),
+            locality: e.workload.locality,
+            ...(loc.mode === 'none' ? {} : { priority: loc.priority.get(e.key) ?? null }),
+            ...(loc.mode === 'distribute' ? { localityWeight: loc.weight.get(e.key) ?? 0 } : {}),
+            ...(c.outlierDetection ? { outlier: this.upstream.endpointDump(c, e.key) } : {}),
+          })),
+        };
+      }),
       security: this.security.dump(),
       stats: { hbone: this.server.stats(), pool: this.pool.stats(), tunnels: this.tunnels.activeTunnels },
     };
@@ -297,6 +343,7 @@ export class WaypointProxy {
     await this.server.close(deadlineMs);
     this.security.close();
     this.clients.close();
+    this.upstream.close();
     this.destroy();
   }
 
@@ -306,6 +353,7 @@ export class WaypointProxy {
     this.tunnels.destroy();
     this.server.destroy();
     this.clients.destroy();
+    this.upstream.destroy();
     this.pool.destroy();
     this.security.destroy();
   }

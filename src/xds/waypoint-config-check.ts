@@ -67,6 +67,7 @@ export function checkWaypointConfig(value: Json, version: number): WaypointConfi
     if (lb.kind === 'CONSISTENT_HASH') checkHashKey(obj(lb.key, `${at}.lb.key`), `${at}.lb.key`);
     num(o.connectTimeoutMs, `${at}.connectTimeoutMs`, 0, Number.MAX_SAFE_INTEGER);
     if (o.localityLb !== undefined) checkLocalityLb(obj(o.localityLb, `${at}.localityLb`), `${at}.localityLb`);
+    checkUpstreamPolicies(o, at);
   }
   unique(clusterNames, 'clusters');
   const known = new Set(clusterNames);
@@ -202,4 +203,42 @@ function checkRoute(r: Record<string, Json>, at: string, cluster: (v: Json, at: 
     arr(ro.retryOn, `${at}.retry.retryOn`);
     num(ro.backoffMs, `${at}.retry.backoffMs`, 0, Number.MAX_SAFE_INTEGER);
   }
+}
+
+/**
+ * The cluster's upstream policies beyond the hash key and locality (checked above): hash
+ * algorithm, circuit-breaker thresholds, outlier detection, idle timeout.
+ */
+function checkUpstreamPolicies(o: Record<string, Json>, at: string): void {
+  const lb = obj(o.lb, `${at}.lb`);
+  if (lb.kind === 'CONSISTENT_HASH') {
+    // Envoy's ring_hash bound (minimum_ring_size ≤ 8M) and Maglev's table_size (a prime ≤ 5000011).
+    if (lb.ringHash !== undefined) num(obj(lb.ringHash, `${at}.lb.ringHash`).minimumRingSize, `${at}.lb.ringHash.minimumRingSize`, 1, 8_388_608, true);
+    if (lb.maglev !== undefined) {
+      const size = num(obj(lb.maglev, `${at}.lb.maglev`).tableSize, `${at}.lb.maglev.tableSize`, 2, 5_000_011, true);
+      if (size !== undefined && !isPrime(size)) throw invalid(`${at}.lb.maglev.tableSize: ${size} is not a prime`);
+    }
+  }
+  if (o.circuitBreaker !== undefined) {
+    const cb = obj(o.circuitBreaker, `${at}.circuitBreaker`);
+    for (const f of ['maxConnections', 'maxPendingRequests', 'maxRequests', 'maxRequestsPerConnection', 'maxRetries']) {
+      num(cb[f], `${at}.circuitBreaker.${f}`, 0, Number.MAX_SAFE_INTEGER, true);
+    }
+  }
+  if (o.outlierDetection !== undefined) {
+    const od = obj(o.outlierDetection, `${at}.outlierDetection`);
+    num(od.consecutive5xxErrors, `${at}.outlierDetection.consecutive5xxErrors`, 0, Number.MAX_SAFE_INTEGER, true);
+    num(od.consecutiveGatewayErrors, `${at}.outlierDetection.consecutiveGatewayErrors`, 0, Number.MAX_SAFE_INTEGER, true);
+    // Envoy requires interval and base_ejection_time > 0.
+    num(od.intervalMs, `${at}.outlierDetection.intervalMs`, 1, Number.MAX_SAFE_INTEGER);
+    num(od.baseEjectionTimeMs, `${at}.outlierDetection.baseEjectionTimeMs`, 1, Number.MAX_SAFE_INTEGER);
+    num(od.maxEjectionPercent, `${at}.outlierDetection.maxEjectionPercent`, 0, 100);
+  }
+  num(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0, Number.MAX_SAFE_INTEGER, true);
+}
+
+function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
 }

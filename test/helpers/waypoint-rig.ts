@@ -10,9 +10,8 @@ import type { Duplex } from 'node:stream';
 import { silentLogger, type Logger } from '../../src/common/log.js';
 import { HbonePool, HboneServer, type HboneClientStream } from '../../src/hbone/index.js';
 import { workloadCertificateFromChain, type CertSource, type WorkloadCertificate } from '../../src/identity/index.js';
-import { createRegistry } from '../../src/metrics/index.js';
-import type { Registry } from '../../src/metrics/index.js';
-import { ProxyState, type Service, type Workload } from '../../src/state/index.js';
+import { createRegistry, type Registry } from '../../src/metrics/index.js';
+import { ProxyState, type Locality, type Service, type Workload } from '../../src/state/index.js';
 import { WaypointProxy, clusterName, WAYPOINT_CONFIG_VERSION, type Cluster, type Route, type WaypointConfig, type WaypointProxyInputs, type WaypointSecurityConfig } from '../../src/waypoint/index.js';
 import { buffersOnly } from '../../src/waypoint/buffers-only.js';
 import { WaypointTelemetry } from '../../src/waypoint/telemetry/index.js';
@@ -37,13 +36,13 @@ export const DEFAULT_CLUSTER = clusterName(HOST, HTTP_PORT);
 export const H2_CLUSTER = clusterName(HOST, H2_PORT);
 export const MIRROR_CLUSTER = clusterName(MIRROR_HOST, HTTP_PORT);
 
-export function workload(p: { name: string; ip: string; sa: string; services?: Map<string, Map<number, number>>; version?: string }): Workload {
+export function workload(p: { name: string; ip: string; sa: string; services?: Map<string, Map<number, number>>; version?: string; locality?: Locality }): Workload {
   return {
     uid: `Kubernetes//Pod/${NS}/${p.name}`, name: p.name, namespace: NS, workloadIps: [p.ip], hostname: '', network: '', protocol: 'HBONE',
     trustDomain: TD, serviceAccount: p.sa, waypoint: undefined, networkGateway: undefined, node: 'node-a', canonicalName: p.name,
     canonicalRevision: p.version ?? 'latest', workloadType: 'pod', workloadName: p.name, nativeTunnel: false, applicationTunnel: undefined,
     services: p.services ?? new Map(), authorizationPolicies: [], status: 'Healthy', clusterId: 'Kubernetes',
-    locality: { region: '', zone: '', subzone: '' }, networkMode: 'Standard', capacity: 1, netns: undefined,
+    locality: p.locality ?? { region: '', zone: '', subzone: '' }, networkMode: 'Standard', capacity: 1, netns: undefined,
   };
 }
 
@@ -61,14 +60,16 @@ export interface BackendHit {
   readonly url: string;
   readonly rawHeaders: string[];
   readonly body: string;
+  /** The backend socket's peer `ip:port`: one value per upstream connection the waypoint made. */
+  readonly conn: string;
 }
 
 export interface WaypointRig {
   readonly proxy: WaypointProxy;
   readonly state: ProxyState;
-  /** The registry of the waypoint's telemetry and security metrics. */
+  /** The registry of the waypoint's telemetry, security and upstream-policy metrics. */
   readonly registry: Registry;
-  readonly ips: { client: string; v1: string; v2: string; mirror: string; waypoint: string };
+  readonly ips: { client: string; v1: string; v2: string; mirror: string; waypoint: string; prefix: string; extra: Record<string, string> };
   /** Every request each backend received, in order. */
   readonly hits: BackendHit[];
   /** Per-path scripted statuses: the backend answers them in order, then 200. */
@@ -96,9 +97,23 @@ export function baseCluster(name: string, host: string, port: number, extra: Par
   return { name, hostname: host, namespace: NS, port, protocol: 'http1', lb: { kind: 'ROUND_ROBIN' }, connectTimeoutMs: 2000, ...extra };
 }
 
-export async function startWaypointRig(opts: { random?: () => number; security?: WaypointProxyInputs['security']; accessLog?: Logger } = {}): Promise<WaypointRig> {
+/**
+ * `extra`: more endpoints of reviews (IPs `<prefix>.21`, `.22`, ...) besides v1 and v2;
+ * `localities`: per backend (`v1`, `v2`, extra names); `locality`: the waypoint's own.
+ */
+export interface WaypointRigOptions {
+  readonly random?: () => number;
+  readonly security?: WaypointProxyInputs['security'];
+  readonly accessLog?: Logger;
+  readonly extra?: readonly string[];
+  readonly localities?: Readonly<Record<string, Locality>>;
+  readonly locality?: Locality;
+}
+
+export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<WaypointRig> {
   const prefix = randomLoopbackPrefix();
-  const ips = { client: `${prefix}.2`, v1: `${prefix}.11`, v2: `${prefix}.12`, mirror: `${prefix}.13`, waypoint: `${prefix}.100` };
+  const extraIps = Object.fromEntries((opts.extra ?? []).map((who, i) => [who, `${prefix}.${21 + i}`]));
+  const ips = { client: `${prefix}.2`, v1: `${prefix}.11`, v2: `${prefix}.12`, mirror: `${prefix}.13`, waypoint: `${prefix}.100`, prefix, extra: extraIps };
   const pki: TestPki = await makeTestPki();
   const certCache = new Map<string, WorkloadCertificate>();
   const certs: CertSource = {
@@ -121,10 +136,11 @@ export async function startWaypointRig(opts: { random?: () => number; security?:
   // Backends: HTTP/1.1 on :8080, HTTP/2 (h2c) on :9090, TCP echo on :7070, per workload IP.
   const onHttp = (who: string) => async (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): Promise<void> => {
     const body = await collect(req);
-    hits.push({ who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body });
+    hits.push({ who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body, conn: `${req.socket.remoteAddress}:${req.socket.remotePort}` });
     const u = new URL(req.url ?? '/', 'http://x');
-    const scripted = script.get(u.pathname)?.shift();
-    const delay = Number(u.searchParams.get('delay') ?? 0);
+    // `status-<who>` / `delay-<who>`: only that backend answers with that status / that late.
+    const scripted = script.get(u.pathname)?.shift() ?? (u.searchParams.has(`status-${who}`) ? Number(u.searchParams.get(`status-${who}`)) : undefined);
+    const delay = Number(u.searchParams.get(`delay-${who}`) ?? u.searchParams.get('delay') ?? 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     if (res.writableEnded || (res as http.ServerResponse).destroyed) return;
     const status = scripted ?? 200;
@@ -150,11 +166,12 @@ export async function startWaypointRig(opts: { random?: () => number; security?:
     { who: 'v1', ip: ips.v1, sa: 'reviews', version: 'v1' },
     { who: 'v2', ip: ips.v2, sa: 'reviews', version: 'v2' },
     { who: 'mirror', ip: ips.mirror, sa: 'mirror', version: 'v1' },
+    ...Object.entries(extraIps).map(([who, ip]) => ({ who, ip, sa: 'reviews', version: who })),
   ];
   for (const b of backends) {
     const h1 = http.createServer((req, res) => void onHttp(b.who)(req, res));
     h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      hits.push({ who: b.who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body: '' });
+      hits.push({ who: b.who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body: '', conn: `${socket.remoteAddress}:${socket.remotePort}` });
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
       if (head.length) socket.write(head);
       socket.pipe(socket);
@@ -195,8 +212,9 @@ export async function startWaypointRig(opts: { random?: () => number; security?:
   state.apply({
     workloads: [
       workload({ name: 'sleep', ip: ips.client, sa: 'sleep' }),
-      workload({ name: 'reviews-v1', ip: ips.v1, sa: 'reviews', version: 'v1', services: new Map([[svcKey, ports]]) }),
-      workload({ name: 'reviews-v2', ip: ips.v2, sa: 'reviews', version: 'v2', services: new Map([[svcKey, ports]]) }),
+      workload({ name: 'reviews-v1', ip: ips.v1, sa: 'reviews', version: 'v1', services: new Map([[svcKey, ports]]), locality: opts.localities?.v1 }),
+      workload({ name: 'reviews-v2', ip: ips.v2, sa: 'reviews', version: 'v2', services: new Map([[svcKey, ports]]), locality: opts.localities?.v2 }),
+      ...Object.entries(extraIps).map(([who, ip]) => workload({ name: `reviews-${who}`, ip, sa: 'reviews', version: who, services: new Map([[svcKey, ports]]), locality: opts.localities?.[who] })),
       workload({ name: 'mirror', ip: ips.mirror, sa: 'mirror', services: new Map([[`${NS}/${MIRROR_HOST}`, new Map([[HTTP_PORT, 8080]])]]) }),
     ],
     services: [service('reviews', VIP, ports), service('mirror', MIRROR_VIP, new Map([[HTTP_PORT, 8080]]))],
@@ -208,6 +226,7 @@ export async function startWaypointRig(opts: { random?: () => number; security?:
   const proxy = new WaypointProxy({
     listen: { ip: ips.waypoint, port: 0 }, identity: WAYPOINT_ID, trustDomain: TD, certs, state,
     http2: TEST_HTTP2, pool: TEST_POOL, connectTimeoutMs: 2000, telemetry, logger, random: opts.random, registry, security: opts.security,
+    self: opts.locality ? () => ({ locality: opts.locality!, labels: { 'topology.kubernetes.io/region': opts.locality!.region, 'topology.kubernetes.io/zone': opts.locality!.zone, 'topology.istio.io/subzone': opts.locality!.subzone, 'topology.istio.io/network': '', 'topology.istio.io/cluster': 'Kubernetes' } }) : undefined,
   });
   await proxy.start();
 

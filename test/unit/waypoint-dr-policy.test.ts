@@ -37,6 +37,10 @@ test('load balancer: simple policies, consistent hash keys, locality settings', 
     ['hash on a cookie without ttl (not generated)', { consistentHash: { httpCookie: { name: 'sid' } } }, { lb: { kind: 'CONSISTENT_HASH', key: { cookie: 'sid' } } }],
     ['locality failover', { simple: 'ROUND_ROBIN', localityLbSetting: { enabled: true, failover: [{ from: 'us-east', to: 'us-west' }] } },
       { lb: { kind: 'ROUND_ROBIN' }, localityLb: { enabled: true, failover: [{ from: 'us-east', to: 'us-west' }] } }],
+    ['ring hash size', { consistentHash: { httpHeaderName: 'X-User', ringHash: { minimumRingSize: 4096 } } }, { lb: { kind: 'CONSISTENT_HASH', key: { header: 'x-user' }, ringHash: { minimumRingSize: 4096 } } }],
+    ['deprecated minimumRingSize', { consistentHash: { useSourceIp: true, minimumRingSize: 2048 } }, { lb: { kind: 'CONSISTENT_HASH', key: { sourceIp: true }, ringHash: { minimumRingSize: 2048 } } }],
+    ['maglev', { consistentHash: { useSourceIp: true, maglev: { tableSize: 251 } } }, { lb: { kind: 'CONSISTENT_HASH', key: { sourceIp: true }, maglev: { tableSize: 251 } } }],
+    ['maglev with the default table', { consistentHash: { useSourceIp: true, maglev: {} } }, { lb: { kind: 'CONSISTENT_HASH', key: { sourceIp: true }, maglev: {} } }],
     ['locality distribute and failoverPriority', { localityLbSetting: { distribute: [{ from: 'r/z/*', to: { 'r/z/*': 80, 'r2/*': 20 } }], failoverPriority: ['topology.kubernetes.io/zone'] } },
       { lb: { kind: 'LEAST_REQUEST' }, localityLb: { distribute: [{ from: 'r/z/*', to: { 'r/z/*': 80, 'r2/*': 20 } }], failoverPriority: ['topology.kubernetes.io/zone'] } }],
   ];
@@ -59,11 +63,12 @@ test('connection pool → circuit breaker limits and connect timeout; h2UpgradeP
     protocol: 'http2',
     connectTimeoutMs: 250,
     circuitBreaker: { maxConnections: 100, maxPendingRequests: 10, maxRequests: 1000, maxRequestsPerConnection: 1, maxRetries: 3 },
+    idleTimeoutMs: 3_600_000,
   });
   assert.deepEqual(problems, [
     "warning DestinationRule/default/dr spec.trafficPolicy.connectionPool.tcp.tcpKeepalive: tcpKeepalive is not supported by Ambit's waypoint; ignored",
-    "warning DestinationRule/default/dr spec.trafficPolicy.connectionPool.http.idleTimeout: idleTimeout is not supported by Ambit's waypoint; ignored",
   ]);
+  assert.equal(policy({ connectionPool: { http: { idleTimeout: '0s' } } }).fields.idleTimeoutMs, 0, '0 disables the idle timeout (Envoy)');
   // 0 means Istio's default (no limit): the model leaves it out.
   assert.deepEqual(policy({ connectionPool: { tcp: { maxConnections: 0 }, http: { maxRequestsPerConnection: 0 } } }).fields, { ...DEFAULTS, protocol: 'http1' });
 });
@@ -92,8 +97,12 @@ test('invalid or unsupported policy fields are reported by field path; the rest 
       'error DestinationRule/default/dr spec.trafficPolicy.loadBalancer.consistentHash: exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName must be set (got none); the default LEAST_REQUEST is used'],
     ['bad connect timeout', { connectionPool: { tcp: { connectTimeout: 'fast' } } }, {},
       'error DestinationRule/default/dr spec.trafficPolicy.connectionPool.tcp.connectTimeout: "fast" is not a positive duration; the default 10s is used'],
-    ['ring size', { loadBalancer: { consistentHash: { useSourceIp: true, minimumRingSize: 4096 } } }, { lb: { kind: 'CONSISTENT_HASH', key: { sourceIp: true } } },
-      "warning DestinationRule/default/dr spec.trafficPolicy.loadBalancer.consistentHash.minimumRingSize: the hash ring size is fixed in Ambit's waypoint; ignored"],
+    ['maglev table size not a prime', { loadBalancer: { consistentHash: { useSourceIp: true, maglev: { tableSize: 65536 } } } }, { lb: { kind: 'CONSISTENT_HASH', key: { sourceIp: true }, maglev: {} } },
+      'error DestinationRule/default/dr spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize: 65536 is not a prime up to 5000011; the default 65537 is used'],
+    ['ring size out of range', { loadBalancer: { consistentHash: { useSourceIp: true, ringHash: { minimumRingSize: 9_000_000 } } } }, { lb: { kind: 'CONSISTENT_HASH', key: { sourceIp: true } } },
+      'error DestinationRule/default/dr spec.trafficPolicy.loadBalancer.consistentHash.ringHash.minimumRingSize: 9000000 is not a ring size in 1..8388608; the default 1024 is used'],
+    ['bad idle timeout', { connectionPool: { http: { idleTimeout: 'soon' } } }, {},
+      'error DestinationRule/default/dr spec.trafficPolicy.connectionPool.http.idleTimeout: "soon" is not a duration; the default 1h is used'],
     ['tls other than ISTIO_MUTUAL', { tls: { mode: 'SIMPLE' } }, {},
       'warning DestinationRule/default/dr spec.trafficPolicy.tls.mode: TLS mode SIMPLE is not applied: the waypoint reaches mesh endpoints over HBONE (mutual TLS) only'],
   ];

@@ -45,7 +45,7 @@ function flatten(p: SourcedPolicy | undefined, port: number, base: Flat): Flat {
 }
 
 /** The cluster fields a DestinationRule sets; absent fields keep the cluster's defaults. */
-export type ClusterPolicy = Partial<Pick<Cluster, 'lb' | 'connectTimeoutMs' | 'circuitBreaker' | 'outlierDetection' | 'localityLb' | 'protocol'>>;
+export type ClusterPolicy = Partial<Pick<Cluster, 'lb' | 'connectTimeoutMs' | 'circuitBreaker' | 'outlierDetection' | 'localityLb' | 'protocol' | 'idleTimeoutMs'>>;
 
 /** The policy of `rule` for one cluster (port, and subset when the cluster is one). */
 export function clusterPolicy(rule: AppliedDestinationRule, port: number, subset: string | undefined, problems: Problems): ClusterPolicy {
@@ -79,7 +79,7 @@ function loadBalancer(s: Sourced, problems: Problems): ClusterPolicy {
   if (simple !== undefined && hash !== undefined) problems.error(s.object, s.at, 'only one of simple and consistentHash may be set; consistentHash used');
   if (hash !== undefined) {
     const key = hashKey(hash, s, problems);
-    if (key !== undefined) out.lb = { kind: 'CONSISTENT_HASH', key };
+    if (key !== undefined) out.lb = { kind: 'CONSISTENT_HASH', key, ...hashAlgorithm(hash, s, problems) };
   } else if (simple !== undefined) {
     switch (simple) {
       case 'UNSPECIFIED':
@@ -111,9 +111,6 @@ type HashKey = Extract<LoadBalancerPolicy, { kind: 'CONSISTENT_HASH' }>['key'];
 
 function hashKey(h: Obj, s: Sourced, problems: Problems): HashKey | undefined {
   const at = `${s.at}.consistentHash`;
-  for (const k of ['ringHash', 'maglev', 'minimumRingSize']) {
-    if (h[k] !== undefined) ignored({ ...s, at }, problems, k, 'the hash ring size is fixed in Ambit\'s waypoint');
-  }
   const set = ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'].filter((k) => h[k] !== undefined && h[k] !== false);
   if (set.length !== 1) {
     problems.error(s.object, at, `exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName must be set (got ${set.length === 0 ? 'none' : set.join(', ')}); the default LEAST_REQUEST is used`);
@@ -133,6 +130,34 @@ function hashKey(h: Obj, s: Sourced, problems: Problems): HashKey | undefined {
   }
   if (c['attributes'] !== undefined) ignored({ ...s, at: `${at}.httpCookie` }, problems, 'attributes', 'cookie attributes are not supported');
   return { cookie: c['name'], ...(typeof c['path'] === 'string' ? { path: c['path'] } : {}), ...(ttl !== undefined ? { ttlMs: ttl } : {}) };
+}
+
+/**
+ * consistentHash.maglev (tableSize, a prime, default 65537) or ringHash.minimumRingSize (the
+ * deprecated top-level minimumRingSize too; default 1024), as Istio's ConsistentHashLB.
+ */
+function hashAlgorithm(h: Obj, s: Sourced, problems: Problems): { ringHash?: { minimumRingSize: number }; maglev?: { tableSize?: number } } {
+  const at = `${s.at}.consistentHash`;
+  const maglev = h['maglev'] as Obj | undefined;
+  if (maglev !== undefined) {
+    const size = int(maglev['tableSize']);
+    if (maglev['tableSize'] === undefined || size === 0) return { maglev: {} };
+    if (size !== undefined && size > 1 && size <= 5_000_011 && isPrime(size)) return { maglev: { tableSize: size } };
+    problems.error(s.object, `${at}.maglev.tableSize`, `${String(maglev['tableSize'])} is not a prime up to 5000011; the default 65537 is used`);
+    return { maglev: {} };
+  }
+  const ring = (h['ringHash'] as Obj | undefined)?.['minimumRingSize'] ?? h['minimumRingSize'];
+  const size = int(ring);
+  if (ring === undefined || size === 0) return {};
+  if (size !== undefined && size > 0 && size <= 8_388_608) return { ringHash: { minimumRingSize: size } };
+  problems.error(s.object, `${at}.${h['ringHash'] !== undefined ? 'ringHash.minimumRingSize' : 'minimumRingSize'}`, `${String(ring)} is not a ring size in 1..8388608; the default 1024 is used`);
+  return {};
+}
+
+function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
 }
 
 function localityLb(l: Obj): LocalityLbSetting {
@@ -172,7 +197,13 @@ function connectionPool(s: Sourced, problems: Problems): ClusterPolicy {
     else out.connectTimeoutMs = ms;
   }
   for (const k of ['tcpKeepalive', 'maxConnectionDuration', 'idleTimeout']) if (tcp[k] !== undefined) ignored(tcpAt, problems, k, `${k} is not supported by Ambit's waypoint`);
-  for (const k of ['idleTimeout', 'useClientProtocol', 'maxConcurrentStreams']) if (http[k] !== undefined) ignored(httpAt, problems, k, `${k} is not supported by Ambit's waypoint`);
+  // http.idleTimeout: the upstream pool's idle timeout (Envoy common_http_protocol_options; 0 disables).
+  if (http['idleTimeout'] !== undefined) {
+    const ms = parseIstioDuration(http['idleTimeout']);
+    if (ms === undefined) problems.error(s.object, `${s.at}.http.idleTimeout`, `"${String(http['idleTimeout'])}" is not a duration; the default 1h is used`);
+    else out.idleTimeoutMs = ms;
+  }
+  for (const k of ['useClientProtocol', 'maxConcurrentStreams']) if (http[k] !== undefined) ignored(httpAt, problems, k, `${k} is not supported by Ambit's waypoint`);
   // UPGRADE: speak HTTP/2 to the endpoints of an HTTP/1.1 port (Envoy h2 upgrade of the cluster).
   if (http['h2UpgradePolicy'] === 'UPGRADE') out.protocol = 'http2';
   return out;

@@ -255,16 +255,23 @@ export type LoadBalancerPolicy =
   | { readonly kind: 'RANDOM' }
   | {
       readonly kind: 'CONSISTENT_HASH';
-      readonly key:
-        | { readonly header: string }
-        /**
-         * DestinationRule httpCookie: with `ttlMs` set (0 = a session cookie) Envoy generates the
-         * cookie (Set-Cookie `name`, `path`) when the request has none; without it, no cookie ⇒ random.
-         */
-        | { readonly cookie: string; readonly path?: string; readonly ttlMs?: number }
-        | { readonly sourceIp: true }
-        | { readonly queryParam: string };
+      readonly key: ConsistentHashKey;
+      /** DestinationRule consistentHash.ringHash (the default algorithm): minimumRingSize, default 1024. */
+      readonly ringHash?: { readonly minimumRingSize?: number };
+      /** DestinationRule consistentHash.maglev: tableSize, a prime, default 65537. Wins over ringHash. */
+      readonly maglev?: { readonly tableSize?: number };
     };
+
+/** What a CONSISTENT_HASH key is read from (DestinationRule httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName). */
+export type ConsistentHashKey =
+  | { readonly header: string }
+  /**
+   * DestinationRule httpCookie: with `ttlMs` set (0 = a session cookie) Envoy generates the
+   * cookie (Set-Cookie `name`, `path`) when the request has none; without it, no cookie ⇒ random.
+   */
+  | { readonly cookie: string; readonly path?: string; readonly ttlMs?: number }
+  | { readonly sourceIp: true }
+  | { readonly queryParam: string };
 
 /**
  * DestinationRule localityLbSetting (Istio LocalityLoadBalancerSetting), localities written
@@ -319,8 +326,16 @@ export interface Cluster {
   readonly connectTimeoutMs: number;
   readonly circuitBreaker?: CircuitBreaker;
   readonly outlierDetection?: OutlierDetection;
-  /** Locality-aware load balancing (DestinationRule localityLbSetting); absent ⇒ none. */
+  /**
+   * Locality-aware load balancing (DestinationRule localityLbSetting); absent ⇒ Istio's mesh
+   * default (enabled: locality failover for clusters with outlierDetection, no rules).
+   */
   readonly localityLb?: LocalityLbSetting;
+  /**
+   * Upstream connections with no request in flight are closed after this long
+   * (connectionPool.http.idleTimeout); absent ⇒ Istio's 1 h, 0 ⇒ never (Envoy).
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /** The cluster name Envoy/Istio would give a service port (and subset). */
