@@ -11,6 +11,8 @@ import { agentCommand, AGENT_LOG_LEVEL } from '../../bench/paths/agent-process.j
 import { helpListsFlag, workersSupportError } from '../../bench/paths/agent-workers.js';
 import { DEFAULT_OUT_DIR, parseBenchArgs, parseSuites, parseWorkerCounts, SCRATCH_OUT_DIR } from '../../bench/options.js';
 import { isMeshError } from '../../src/common/errors.js';
+import { checkL7Targets } from '../../bench/l7-targets.js';
+import { rpsRatioColumns } from '../../bench/report-text.js';
 
 test('paths: table order, own pods each (nginx and the waypoint with a proxy pod), log level and connection handling stated', () => {
   const paths = benchPaths();
@@ -46,6 +48,14 @@ test('paths: the waypoint path is the L7 subject, its agents on loopback address
   assert.deepEqual(wpBinds.filter((b) => ambitBinds.includes(b)), [], 'no agent address shared with an Ambit L4 path');
   assert.equal(new Set(wpBinds).size, 2);
   assert.deepEqual(wp.proxies(), [], 'no processes before setup');
+  // The report finds it by name: the L7 target check's subject, ratio columns against nginx and ambit.
+  const names = benchPaths().map((p) => p.name);
+  const targets = checkL7Targets([], names);
+  assert.deepEqual([targets.subjects, targets.nginx, targets.l4], [['waypoint'], 'nginx', 'ambit']);
+  assert.deepEqual(targets.checks.map((c) => [c.id, c.status]), [
+    ['rps-vs-nginx', 'not measured'], ['added-p50', 'not measured'], ['added-p99', 'not measured'], ['vcpu-per-1k', 'not measured'], ['rss-per-1k', 'not measured'],
+  ]);
+  assert.deepEqual(rpsRatioColumns(names), { subjects: ['ambit', 'waypoint'], baselines: ['nginx', 'ambit'] });
 });
 
 test('paths: --ambit-workers 1,2 replaces ambit by ambit-w1 and ambit-w2, on their own pods and loopback addresses', () => {
