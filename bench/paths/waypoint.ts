@@ -1,6 +1,5 @@
-// Path 6, the L7 subject: Ambit's waypoint. The client dials a Service VIP; its node agent sees the
-// Service has a waypoint and tunnels (HBONE, mTLS) to the waypoint pod, which routes the request and
-// reaches the server pod over HBONE through the server node's agent.
+// Path 6, the L7 subject: Ambit's waypoint. The client dials a Service VIP; its agent tunnels (HBONE mTLS)
+// to the waypoint pod, which routes each request and reaches the server pod over HBONE via the server's agent.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { AGENT_LOG_LEVEL, AgentProcess } from './agent-process.js';
 import type { BenchEnv } from './bench-env.js';
 import { L7_PROXY_ROLE, type ProxyProcess } from './bench-path.js';
 import { PodPairPath, type Entrance } from './pod-pair-path.js';
-import { BENCH_SERVICE_PORT, waypointAgentsYaml, waypointManifests, type WaypointMesh } from './waypoint-mesh.js';
+import { BENCH_SERVICE_PORT, waypointAgentsYaml, waypointIdentity, waypointManifests, type WaypointMesh } from './waypoint-mesh.js';
 import { WaypointProcess } from './waypoint-process.js';
 
 /**
@@ -39,7 +38,8 @@ export class WaypointPath extends PodPairPath {
   readonly logLevel = `--log-level ${AGENT_LOG_LEVEL} on both agents and the waypoint (warnings and errors; no access-log line per connection or per request)`;
   readonly connections =
     'each new client connection is one HTTP/2 CONNECT stream client agent → waypoint on a pooled, already mTLS-handshaken HBONE session; ' +
-    'the waypoint sends each request upstream as a CONNECT stream on a pooled HBONE session to the server agent (no TLS handshake per connection or request)';
+    'the waypoint sends requests upstream over keep-alive HTTP/1.1 connections, each one CONNECT stream on a pooled HBONE session to the ' +
+    'server agent, reused across requests and client connections (no TLS handshake per connection or request)';
   readonly tcp = false;
   private node1: AgentProcess | null = null;
   private node2: AgentProcess | null = null;
@@ -95,19 +95,21 @@ export class WaypointPath extends PodPairPath {
   /**
    * A probe answered without the waypoint would mean the agents went straight to the server (or
    * capture is off), and we would measure the L4 path again: the client agent, the waypoint (as a
-   * request it answered, reporter="waypoint") and the server agent must all have counted it.
+   * request it answered, reporter="waypoint") and the server agent — for a connection whose mTLS
+   * peer was the waypoint — must all have counted it.
    */
   protected async verifyProbe(): Promise<void> {
     const opened = 'istio_tcp_connections_opened_total';
     const [out, requests, inb] = await Promise.all([
       this.node1?.counter(opened) ?? 0,
       this.waypoint?.counter('istio_requests_total', { reporter: 'waypoint', response_code: '200' }) ?? 0,
-      this.node2?.counter(opened) ?? 0,
+      this.node2?.counter(opened, { source_principal: waypointIdentity() }) ?? 0,
     ]);
     if (!(out > 0 && requests > 0 && inb > 0)) {
       throw new MeshError(
         'BENCH_TOOL',
-        `the probe did not cross the waypoint (node1 ${opened} ${out}, waypoint istio_requests_total{response_code="200"} ${requests}, node2 ${opened} ${inb})`,
+        `the probe did not cross the waypoint (node1 ${opened} ${out}, waypoint istio_requests_total{response_code="200"} ${requests}, ` +
+          `node2 ${opened}{source_principal="${waypointIdentity()}"} ${inb})`,
       );
     }
   }
