@@ -50,8 +50,9 @@ export const SCRATCH_OUT_DIR = fileURLToPath(new URL('../../bench/results/tmp/',
 export const USAGE = `Usage: npm run bench [-- options]
 
 Measures direct, Ambit L4 (HBONE mTLS, in-pod capture), stunnel (TLS 1.3 mTLS), node-relay (two
-plain Node TCP relays, the Node floor) and nginx (a plain HTTP/1.1 reverse proxy in its own pod, the
-L7 reference) between two pods on two "nodes" (network namespaces; needs root): iperf3 throughput,
+plain Node TCP relays, the Node floor), nginx (a plain HTTP/1.1 reverse proxy in its own pod, the
+L7 reference) and waypoint (a Service VIP through both agents and \`ambit waypoint\` in its own pod,
+the L7 subject) between two pods on two "nodes" (network namespaces; needs root): iperf3 throughput,
 HTTP latency at fixed rates, HTTP keep-alive requests/s (wrk), new connections/s, proxy CPU and
 RSS, memory per idle connection; then checks the L7 (waypoint) targets.
 
@@ -60,7 +61,8 @@ RSS, memory per idle connection; then checks the L7 (waypoint) targets.
                        with the min–max across rounds beside them
   --out DIR            output directory (default bench/results/ for a full run; bench/results/tmp/,
                        git-ignored, with --quick, --suites or --paths)
-  --paths LIST         comma-separated subset of: direct, ambit, stunnel, node-relay, nginx
+  --paths LIST         comma-separated subset of: direct, ambit, stunnel, node-relay, nginx,
+                       waypoint
                        (ambit-w<N> with --ambit-workers)
   --suites LIST        comma-separated subset of: ${SUITES.join(', ')}
                        (default all), e.g. http-rps,latency

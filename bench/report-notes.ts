@@ -38,6 +38,7 @@ export function rpsNotes(s: { readonly rpsConnections: number; readonly rpsThrea
       'hey (Go net/http) spends more client CPU per request, and h2load is HTTP/2-first. A run with any error (non-2xx, socket error, timeout) counts as failed, not as a figure.',
     "Latency rows here are wrk's under saturation (queueing included), not comparable to the fixed-rate rows above.",
     'Per 1k req/s: CPU seconds × 1000 / requests answered (vCPU per 1000 req/s); peak RSS ÷ (req/s ÷ 1000), MB per 1000 req/s at that rate.',
-    'nginx: plain HTTP/1.1 reverse proxy (no TLS), one worker, in a pod of its own like a waypoint; ambit: L4 only. Ratios are of medians.',
+    'nginx: plain HTTP/1.1 reverse proxy (no TLS), one worker, in a pod of its own like a waypoint; ambit: L4 only; ' +
+      'waypoint: the ambit path plus `ambit waypoint` in a pod of its own (HBONE mTLS on both of its hops, each request parsed and routed). Ratios are of medians.',
   ];
 }

@@ -1,5 +1,5 @@
 // `npm run bench`: builds the two-node pod topology, sets up every path (direct, Ambit L4, stunnel,
-// node-relay, nginx), runs each measurement on each path in turn for N rounds (order rotated), then reports.
+// node-relay, nginx, waypoint), runs each measurement on each path in turn for N rounds (order rotated), then reports.
 
 import { MeshError } from '../src/common/errors.js';
 import { requireRoot } from '../test/helpers/netns-topology.js';

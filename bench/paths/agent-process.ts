@@ -92,10 +92,10 @@ export class AgentProcess {
     );
   }
 
-  /** Sum of a Prometheus counter over all its label sets, from the stats endpoint. */
-  async counter(name: string): Promise<number> {
+  /** Sum of a Prometheus counter over its label sets that include `labels` (all of them by default), from the stats endpoint. */
+  async counter(name: string, labels: Record<string, string> = {}): Promise<number> {
     const res = await fetch(`http://${this.spec.bind}:${STATS_PORT}/metrics`, { signal: AbortSignal.timeout(5000) });
-    return metricSum(await res.text(), name, {});
+    return metricSum(await res.text(), name, labels);
   }
 
   /** What the agent printed (warnings and errors only at log level warn). */

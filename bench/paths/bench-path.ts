@@ -1,5 +1,5 @@
 // The seam between the harness and what it measures: a BenchPath is one way for the client pod's
-// traffic to reach the server pod (direct, Ambit L4, stunnel, nginx, later a waypoint), set up and torn down whole.
+// traffic to reach the server pod (direct, Ambit L4, stunnel, nginx, a waypoint), set up and torn down whole.
 
 import type { RunIn } from '../lib/index.js';
 import type { BenchEnv } from './bench-env.js';

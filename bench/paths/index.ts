@@ -7,6 +7,7 @@ import { AmbitL4Path } from './ambit.js';
 import { StunnelBenchPath } from './stunnel.js';
 import { NodeRelayPath } from './node-relay.js';
 import { NginxL7Path } from './nginx.js';
+import { WaypointPath } from './waypoint.js';
 
 export type { BenchPath, PathTarget, ProxyProcess } from './bench-path.js';
 export { L7_PROXY_ROLE } from './bench-path.js';
@@ -24,16 +25,22 @@ export interface PathListOptions {
 
 /**
  * The paths in table order: the baseline, the L4 subject(s), the L4 reference, the Node floor, then
- * the L7 paths: the L7 reference (nginx) and — once it exists — the L7 subject, one more entry here:
- * `new WaypointPath('wc', 'wp', 'ws')` named `waypoint`, HTTP-only (`tcp = false`), its waypoint
- * process in role L7_PROXY_ROLE; the rps table, its ratios and the L7 target check find it by name.
+ * the L7 paths: the L7 reference (nginx) and the L7 subject (`waypoint`, HTTP-only, its waypoint
+ * process in role L7_PROXY_ROLE); the rps table, its ratios and the L7 target check find it by name.
  */
 export function benchPaths(opts: PathListOptions = {}): BenchPath[] {
   const ambit =
     opts.ambitWorkers === undefined || opts.ambitWorkers === null
       ? [new AmbitL4Path('mc', 'ms')]
       : opts.ambitWorkers.map((n, slot) => new AmbitL4Path(`m${n}c`, `m${n}s`, { workers: n, slot }));
-  return [new DirectPath('dc', 'ds'), ...ambit, new StunnelBenchPath('sc', 'ss'), new NodeRelayPath('rc', 'rs'), new NginxL7Path('xc', 'xp', 'xs')];
+  return [
+    new DirectPath('dc', 'ds'),
+    ...ambit,
+    new StunnelBenchPath('sc', 'ss'),
+    new NodeRelayPath('rc', 'rs'),
+    new NginxL7Path('xc', 'xp', 'xs'),
+    new WaypointPath('wc', 'wp', 'ws'),
+  ];
 }
 
 /** Every pod the paths use, for createBenchEnv. */

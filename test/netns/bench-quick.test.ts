@@ -1,5 +1,6 @@
 // Smoke test of the benchmark harness: `node dist/bench/run.js --quick` builds the pod topology, runs
-// every measurement once on every path (iperf3 n/a on nginx), writes JSON + SVG, leaves nothing behind.
+// every measurement once on every path (iperf3 n/a on nginx and the waypoint), checks the L7 targets
+// on the waypoint path, writes JSON + SVG, leaves nothing behind.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertNoLeftovers, requireRoot } from '../helpers/netns-topology.js';
 import type { BenchResultFile, Measurement } from '../../bench/lib/index.js';
+import type { L7TargetReport } from '../../bench/l7-targets.js';
+
+/** The paths that carry HTTP only (no iperf3 figure, a visible reason instead). */
+const HTTP_ONLY = ['nginx', 'waypoint'];
 
 const RUN = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 
@@ -58,21 +63,24 @@ function cmdline(pid: number): string | null {
   }
 }
 
-test('npm run bench -- --quick: every path measured, JSON and SVG written, nothing left behind', { timeout: 240_000 }, async () => {
+test('npm run bench -- --quick: every path measured, L7 targets checked on the waypoint, JSON and SVG written, nothing left behind', { timeout: 290_000 }, async () => {
   requireRoot('the bench smoke test');
   const out = mkdtempSync(join(tmpdir(), 'ambit-bench-quick-'));
   try {
-    const res = await runBench(['--quick', '--out', out], 180_000);
+    // About 80 s on a busy 2-core machine; SIGINT at 240 s leaves time to tear down within the file's 5 minutes.
+    const res = await runBench(['--quick', '--out', out], 240_000);
     assert.equal(res.code, 0, `bench exited with ${res.code}\nstderr:\n${res.stderr.slice(-4000)}`);
     assert.match(res.stdout, /ambit\/direct/, 'the table shows ratios to direct');
     assert.match(res.stdout, /ambit\/node-relay/, 'and to the Node floor');
     assert.match(res.stdout, /ambit\/nginx/, 'the req/s section shows the ratio to nginx');
-    assert.match(res.stdout, /waypoint: not in this run/, 'the L7 target check runs without a waypoint');
+    assert.match(res.stdout, /waypoint\/nginx\s+waypoint\/ambit/, 'the req/s section shows the waypoint against nginx and Ambit L4');
+    assert.doesNotMatch(res.stdout, /waypoint: not in this run/);
+    assert.match(res.stdout, /^ {2}waypoint {2}keep-alive req\/s ≥ 0\.5× nginx +\d+\.\d+× {2}(met|missed) /m, 'the L7 target lines are evaluated');
     assert.match(res.stderr, /\[\d+\/\d+\] round 1\/1/, 'progress lines were shown');
 
     const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResultFile;
     const raw = result.raw as Raw;
-    assert.deepEqual(result.paths, ['direct', 'ambit', 'stunnel', 'node-relay', 'nginx']);
+    assert.deepEqual(result.paths, ['direct', 'ambit', 'stunnel', 'node-relay', 'nginx', 'waypoint']);
     assert.ok(result.machine.cores > 0 && result.machine.kernel.length > 0 && result.machine.node.startsWith('v'));
     assert.ok(!Number.isNaN(Date.parse(result.date)));
     assert.deepEqual(raw.runs.filter((r) => r.error !== undefined), [], 'no run failed');
@@ -80,8 +88,8 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
     const ms = result.measurements;
     for (const path of result.paths) {
       for (const mode of ['single', 'reverse', 'parallel4']) {
-        // nginx is HTTP-only: no figure, and the row says why.
-        if (path === 'nginx') assert.equal(ms.find((m) => m.id === `throughput.${mode}`)?.notApplicable?.nginx, 'HTTP-only path');
+        // nginx and the waypoint are HTTP-only: no figure, and the row says why.
+        if (HTTP_ONLY.includes(path)) assert.equal(ms.find((m) => m.id === `throughput.${mode}`)?.notApplicable?.[path], 'HTTP-only path');
         else assert.ok(value(ms, `throughput.${mode}`, path) > 0, `${path} ${mode} throughput`);
       }
       assert.ok(value(ms, 'rps.requestsPerSecond', path) > 0, `${path} keep-alive req/s`);
@@ -96,10 +104,23 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
       }
       assert.ok(Number.isFinite(value(ms, 'idle.kbPerConnection', path)), `${path} memory per idle connection`);
     }
-    assert.ok(value(ms, 'cpu.1000.l7-proxy', 'nginx') >= 0 && value(ms, 'rss.1000.l7-proxy', 'nginx') > 0, 'the nginx worker was sampled');
-    assert.ok(value(ms, 'rps.cpu.l7-proxy', 'nginx') > 0 && value(ms, 'rps.rss.l7-proxy', 'nginx') > 0, 'and normalised per 1k req/s');
-    assert.match(res.stdout, /n\/a: HTTP-only path/, 'the table says why nginx has no iperf3 figure');
-    assert.ok(Number.isFinite(value(ms, 'idle.kbPerConnection', 'nginx')), 'nginx memory per idle connection');
+    for (const path of HTTP_ONLY) {
+      assert.ok(value(ms, 'cpu.1000.l7-proxy', path) >= 0 && value(ms, 'rss.1000.l7-proxy', path) > 0, `the ${path} L7 proxy was sampled`);
+      assert.ok(value(ms, 'rps.cpu.l7-proxy', path) > 0 && value(ms, 'rps.rss.l7-proxy', path) > 0, `and normalised per 1k req/s (${path})`);
+      assert.ok(Number.isFinite(value(ms, 'idle.kbPerConnection', path)), `${path} memory per idle connection`);
+    }
+    assert.match(res.stdout, /n\/a: HTTP-only path/, 'the table says why nginx and the waypoint have no iperf3 figure');
+    // The waypoint path also runs both agents, sampled in their roles beside the waypoint.
+    for (const role of ['client-side', 'server-side']) assert.ok(value(ms, `rss.1000.${role}`, 'waypoint') > 0, `waypoint path ${role} agent`);
+    const wpRun = raw.runs.find((r) => r.path === 'waypoint' && r.step === 'latency.1000');
+    const wpProxies = wpRun?.outcome?.result.proxies ?? [];
+    assert.deepEqual(wpProxies.map((a) => a.label), ['agent node1', 'waypoint', 'agent node2']);
+    for (const a of wpProxies) assert.ok(a.cpuSeconds > 0 && a.peakRssBytes > 10 * 1024 * 1024, JSON.stringify(a));
+    // Every L7 target evaluated from this run's figures (met or missed: speed is not a pass/fail here).
+    const targets = result.l7Targets as L7TargetReport;
+    assert.deepEqual([targets.subjects, targets.nginx, targets.l4], [['waypoint'], 'nginx', 'ambit']);
+    assert.deepEqual(targets.checks.map((c) => c.id), ['rps-vs-nginx', 'added-p50', 'added-p99', 'vcpu-per-1k', 'rss-per-1k']);
+    for (const c of targets.checks) assert.ok(c.status === 'met' || c.status === 'missed', `${c.id}: ${c.status} (${c.detail})`);
     // The agents were sampled as processes of their own: CPU was used, and they are big Node processes.
     const agentRun = raw.runs.find((r) => r.path === 'ambit' && r.step === 'latency.1000');
     const agents = agentRun?.outcome?.result.proxies ?? [];
@@ -118,7 +139,7 @@ test('npm run bench -- --quick: every path measured, JSON and SVG written, nothi
     await assertNoLeftovers(id);
     const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     assert.equal(netns.split('\n').filter((l) => l.startsWith(`ambit-${id}-`)).length, 0, netns);
-    assert.ok(raw.setup.processes.length >= 9, 'apps, agents and stunnel processes were recorded');
+    assert.ok(raw.setup.processes.length >= 12, 'apps, agents, the waypoint, stunnel and nginx processes were recorded');
     for (const p of raw.setup.processes) {
       const cmd = cmdline(p.pid);
       // A recycled pid is some other process: only ours (node/stunnel on our files) would count.

@@ -1,25 +1,29 @@
 // The bench's path list and its options: every path states its log level and how a new connection
-// crosses it; nginx is HTTP-only in a pod of its own; --ambit-workers makes one ambit-w<N> path per count.
+// crosses it; nginx and the waypoint are HTTP-only in pods of their own; --ambit-workers makes one
+// ambit-w<N> path per count.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { benchPaths, podsOf } from '../../bench/paths/index.js';
 import { AmbitL4Path } from '../../bench/paths/ambit.js';
+import { WaypointPath } from '../../bench/paths/waypoint.js';
 import { agentCommand, AGENT_LOG_LEVEL } from '../../bench/paths/agent-process.js';
 import { helpListsFlag, workersSupportError } from '../../bench/paths/agent-workers.js';
 import { DEFAULT_OUT_DIR, parseBenchArgs, parseSuites, parseWorkerCounts, SCRATCH_OUT_DIR } from '../../bench/options.js';
 import { isMeshError } from '../../src/common/errors.js';
+import { checkL7Targets } from '../../bench/l7-targets.js';
+import { rpsRatioColumns } from '../../bench/report-text.js';
 
-test('paths: table order, own pods each (nginx with a proxy pod), log level and connection handling stated', () => {
+test('paths: table order, own pods each (nginx and the waypoint with a proxy pod), log level and connection handling stated', () => {
   const paths = benchPaths();
-  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit', 'stunnel', 'node-relay', 'nginx']);
-  // Two pods per path, three for nginx (client, proxy, server), none shared.
-  assert.equal(podsOf(paths).length, 2 * paths.length + 1);
+  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit', 'stunnel', 'node-relay', 'nginx', 'waypoint']);
+  // Two pods per path, three for nginx and the waypoint (client, proxy, server), none shared.
+  assert.equal(podsOf(paths).length, 2 * paths.length + 2);
   for (const p of paths) {
     assert.ok(p.logLevel.length > 0 && p.connections.length > 0, p.name);
   }
   const by = Object.fromEntries(paths.map((p) => [p.name, p]));
-  assert.deepEqual(paths.filter((p) => !p.tcp).map((p) => p.name), ['nginx'], 'only nginx is HTTP-only');
+  assert.deepEqual(paths.filter((p) => !p.tcp).map((p) => p.name), ['nginx', 'waypoint'], 'the L7 paths are HTTP-only');
   assert.equal(by.nginx!.pods.length, 3);
   assert.match(by.nginx!.logLevel, /access_log off, error_log warn/);
   assert.match(by.nginx!.description, /own pod/);
@@ -28,12 +32,36 @@ test('paths: table order, own pods each (nginx with a proxy pod), log level and 
   assert.match(by.stunnel!.logLevel, /debug = warning/);
   assert.match(by.ambit!.connections, /pooled.*already TLS-handshaken/);
   assert.match(by.stunnel!.connections, /TLS 1\.3 handshake .*per connection/);
+  // The waypoint: its own pod between client and server like nginx, every process at warn.
+  assert.deepEqual(by.waypoint!.pods, ['wc', 'wp', 'ws']);
+  assert.match(by.waypoint!.logLevel, /--log-level warn on both agents and the waypoint/);
+  assert.match(by.waypoint!.description, /Service VIP.*→ waypoint pod .*→ agent node2 → server pod/);
+  assert.match(by.waypoint!.connections, /pooled, already mTLS-handshaken HBONE session/);
+});
+
+test('paths: the waypoint path is the L7 subject, its agents on loopback addresses of their own', () => {
+  const paths = benchPaths({ ambitWorkers: [1, 2, 4] });
+  assert.equal(paths.at(-1)!.name, 'waypoint');
+  const wp = paths.at(-1) as WaypointPath;
+  const ambitBinds = paths.filter((p): p is AmbitL4Path => p instanceof AmbitL4Path).flatMap((p) => p.agentBinds('127.9.9'));
+  const wpBinds = wp.agentBinds('127.9.9');
+  assert.deepEqual(wpBinds.filter((b) => ambitBinds.includes(b)), [], 'no agent address shared with an Ambit L4 path');
+  assert.equal(new Set(wpBinds).size, 2);
+  assert.deepEqual(wp.proxies(), [], 'no processes before setup');
+  // The report finds it by name: the L7 target check's subject, ratio columns against nginx and ambit.
+  const names = benchPaths().map((p) => p.name);
+  const targets = checkL7Targets([], names);
+  assert.deepEqual([targets.subjects, targets.nginx, targets.l4], [['waypoint'], 'nginx', 'ambit']);
+  assert.deepEqual(targets.checks.map((c) => [c.id, c.status]), [
+    ['rps-vs-nginx', 'not measured'], ['added-p50', 'not measured'], ['added-p99', 'not measured'], ['vcpu-per-1k', 'not measured'], ['rss-per-1k', 'not measured'],
+  ]);
+  assert.deepEqual(rpsRatioColumns(names), { subjects: ['ambit', 'waypoint'], baselines: ['nginx', 'ambit'] });
 });
 
 test('paths: --ambit-workers 1,2 replaces ambit by ambit-w1 and ambit-w2, on their own pods and loopback addresses', () => {
   const paths = benchPaths({ ambitWorkers: [1, 2] });
-  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit-w1', 'ambit-w2', 'stunnel', 'node-relay', 'nginx']);
-  assert.equal(new Set(podsOf(paths)).size, 2 * paths.length + 1);
+  assert.deepEqual(paths.map((p) => p.name), ['direct', 'ambit-w1', 'ambit-w2', 'stunnel', 'node-relay', 'nginx', 'waypoint']);
+  assert.equal(new Set(podsOf(paths)).size, 2 * paths.length + 2);
   const [w1, w2] = paths.filter((p): p is AmbitL4Path => p instanceof AmbitL4Path);
   const binds = [...w1!.agentBinds('127.9.9'), ...w2!.agentBinds('127.9.9')];
   assert.deepEqual(binds, ['127.9.9.1', '127.9.9.2', '127.9.9.3', '127.9.9.4']);
