@@ -9,9 +9,11 @@ import { redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, XdsMetrics } from '../metrics/index.js';
-import { InpodManager, LocalConfigPodSource, PodProxy, RemotePod } from '../inpod/index.js';
+import { InpodManager, LocalConfigPodSource, PodProxy, RemotePod, ZdsClient, ZdsPodSource, type IpFamily, type PodEntry, type PodRunner, type PodSource } from '../inpod/index.js';
+import type { Logger as PodLogger } from '../common/log.js';
+import { MeshError } from '../common/errors.js';
 import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver, type ProxyAddresses } from '../proxy/index.js';
-import { loadNativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
+import { loadNativeSockets, type NativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
 import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { WorkerPool, type LogLevelsPayload } from '../workers/index.js';
@@ -70,6 +72,9 @@ export class NodeAgent {
   private certManager: CertManager | undefined;
   private nodeProxy: NodeProxy | undefined;
   private inpod: InpodManager | undefined;
+  /** zds mode: the connection to istio-cni that feeds `inpod` (AMBIT_INPOD_MODE=zds). */
+  private zds: ZdsClient | undefined;
+  private zdsPods: ZdsPodSource | undefined;
   /** The data-plane worker threads, when the data plane runs on more than one (WORKER_THREADS). */
   private workers: WorkerPool | undefined;
   /** Where log lines go, raw: worker threads' lines arrive formatted and are written as they are. */
@@ -168,6 +173,8 @@ export class NodeAgent {
     // node-level listeners, and says once why pods with a `netns` are not captured.
     const native = loadNativeSockets();
     if (!native.ok) {
+      // istio-cni's pods can only be served in their netns: without the addon zds mode cannot work.
+      if (config.inpod.mode === 'zds') throw new MeshError('NATIVE_UNAVAILABLE', `AMBIT_INPOD_MODE=zds needs the native socket addon: ${native.reason}`);
       logger.warn({ reason: native.reason }, 'transparent capture is off: workloads with a netns are served through SOCKS5 and node-level listeners only');
     }
     const workers = this.workerCount(native);
@@ -175,7 +182,11 @@ export class NodeAgent {
     else await this.startLocalDataPlane(native);
     releaseProxy();
     const inpod = this.inpod;
-    if (inpod) {
+    if (inpod && this.zds) {
+      // zds: the client holds the readiness task until istio-cni's snapshot is in place.
+      await inpod.start();
+      this.zds.start();
+    } else if (inpod) {
       const releasePods = this.readiness.register('workload proxy manager');
       await inpod.start();
       // Ready once no in-pod proxy is pending (starting or retrying).
@@ -213,13 +224,20 @@ export class NodeAgent {
     const common = { config, state: this.state, certs, metrics: this.traffic, errors: this.errors, accessLog: this.accessLog, connections };
     if (native.ok) {
       const addon = native.native;
-      this.inpod = new InpodManager({
-        config,
-        errors: this.errors,
-        logger: logger.child({ component: 'inpod' }),
-        pods: new LocalConfigPodSource(this.state, config.nodeName),
-        createPod: (entry, podLogger) => new PodProxy({ ...common, uid: entry.uid, netns: entry.netns, logger: podLogger, native: addon }),
-      });
+      const families = this.cniFamilies();
+      this.createInpod(addon, (entry, podLogger) =>
+        new PodProxy({
+          ...common,
+          uid: entry.uid,
+          netns: entry.netns,
+          netnsFd: entry.netnsFd,
+          workload: entry.workload,
+          // istio-cni's rules: this proxy only listens (SO_REUSEPORT, as ztunnel's INPOD_PORT_REUSE).
+          sharedCapture: entry.rules === 'cni' ? { families } : undefined,
+          logger: podLogger,
+          native: addon,
+        }),
+      );
     }
     const inpod = this.inpod;
     this.nodeProxy = new NodeProxy({
@@ -252,13 +270,52 @@ export class NodeAgent {
     });
     this.workers = pool;
     await pool.start();
-    this.inpod = new InpodManager({
-      config,
-      errors: this.errors,
-      logger: logger.child({ component: 'inpod' }),
-      pods: new LocalConfigPodSource(this.state, config.nodeName),
-      createPod: (entry, podLogger) => new RemotePod({ uid: entry.uid, netns: entry.netns, config, logger: podLogger, hosts: pool }),
-    });
+    const native = loadNativeSockets();
+    if (!native.ok) throw new MeshError('NATIVE_UNAVAILABLE', native.reason);
+    const families = this.cniFamilies();
+    this.createInpod(native.native, (entry, podLogger) =>
+      new RemotePod({
+        uid: entry.uid,
+        netns: entry.netns,
+        netnsFd: entry.netnsFd,
+        workload: entry.workload,
+        rules: entry.rules === 'own' ? 'own' : { cni: families },
+        config,
+        logger: podLogger,
+        hosts: pool,
+      }),
+    );
+  }
+
+  /** IP families istio-cni's rules capture: the pod listeners are dual-stack unless IPV6_ENABLED=false. */
+  private cniFamilies(): IpFamily[] {
+    return this.config.ipv6Enabled ? ['v4', 'v6'] : ['v4'];
+  }
+
+  /**
+   * The pod registry and its source: the local config's `netns` (own-rules), or istio-cni over ZDS
+   * (zds; the client connects once the registry has started).
+   */
+  private createInpod(native: NativeSockets, createPod: (entry: PodEntry, logger: PodLogger) => PodRunner): void {
+    const { config, logger } = this;
+    let pods: PodSource = new LocalConfigPodSource(this.state, config.nodeName);
+    if (config.inpod.mode === 'zds') {
+      this.zdsPods = new ZdsPodSource(native, config.nodeName);
+      pods = this.zdsPods;
+    }
+    const inpod = new InpodManager({ config, errors: this.errors, logger: logger.child({ component: 'inpod' }), pods, createPod });
+    this.inpod = inpod;
+    if (this.zdsPods) {
+      this.zds = new ZdsClient({
+        path: config.inpod.uds,
+        native,
+        pods: this.zdsPods,
+        manager: inpod,
+        readiness: (task) => this.readiness.register(task),
+        errors: this.errors,
+        logger: logger.child({ component: 'zds' }),
+      });
+    }
   }
 
   private logLevels(): LogLevelsPayload {
@@ -325,6 +382,8 @@ export class NodeAgent {
       config: redactedConfig(this.config),
       certificates: this.certManager?.list() ?? [],
       workloadState: this.inpod?.status() ?? [],
+      // zds mode: the connection to istio-cni.
+      zds: this.zds?.dump(),
       // The data-plane worker threads (absent with one: the data plane is this event loop).
       workers: this.workers?.status(),
     };
@@ -346,12 +405,15 @@ export class NodeAgent {
       const deadlineMs = this.config.drainDeadlineMs;
       this.readiness.startDrain();
       this.logger.info({ deadlineMs }, 'draining');
+      // No pod changes from istio-cni while the pods drain (ztunnel stops reading ZDS on drain).
+      await this.zds?.close();
       const drained = Promise.all([this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs), this.workers?.close(deadlineMs)]).then(() => 'drained' as const);
       const outcome = await raceTimeout(drained, deadlineMs + DEADLINE_SLACK_MS);
       if (outcome === 'timeout') this.logger.warn({ deadlineMs }, 'drain did not finish by the deadline; destroying what is left');
       this.nodeProxy?.destroy();
       this.workers?.destroy();
       if (outcome === 'timeout') void this.inpod?.destroy();
+      this.zdsPods?.close();
       // Admin, stats and readiness last: probes see 503 while the drain runs.
       const servers = Promise.allSettled([this.admin?.close(), this.stats?.close(), this.readinessServer?.close()]);
       if ((await raceTimeout(servers, ADMIN_CLOSE_GRACE_MS)) === 'timeout') {
@@ -375,6 +437,7 @@ export class NodeAgent {
     this.xds?.destroy();
     this.nodeProxy?.destroy();
     this.workers?.destroy();
+    this.zds?.destroy();
     void this.inpod?.destroy();
     this.admin?.destroy();
     this.stats?.destroy();
