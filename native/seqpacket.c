@@ -230,14 +230,24 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, recv, argv[2], ignored;
   napi_get_reference_value(env, p->callback, &cb);
-  napi_get_undefined(env, &recv);
+  napi_get_global(env, &recv);  // make_callback needs an object receiver
   if (status < 0) argv[0] = errno_error(env, -status, "poll", "");
   else napi_get_null(env, &argv[0]);
   napi_get_boolean(env, status >= 0 && (events & UV_DISCONNECT) != 0, &argv[1]);
   // make_callback: microtasks and nextTicks queued by the callback run before returning, as for
   // any I/O callback; an exception it throws goes to process 'uncaughtException'.
-  if (napi_make_callback(env, p->context, recv, cb, 2, argv, &ignored) == napi_pending_exception) {
+  if (napi_make_callback(env, p->context, recv, cb, 2, argv, &ignored) != napi_ok) {
+    // Level-triggered: a callback that keeps failing would be called in a tight loop. Stop
+    // watching; the owner sees the error (uncaughtException) and closes the socket.
+    uv_poll_stop(&p->handle);
+    p->active = false;
     napi_value err;
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) {
+      napi_close_handle_scope(env, scope);
+      return;
+    }
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err);
   }
