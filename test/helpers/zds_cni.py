@@ -268,6 +268,9 @@ class Cni:
         if op == "forget":  # the pod went away while the agent was not connected
             self.pods.pop(c["uid"], None)
             return {}
+        if op == "drop-netns":  # istio-cni lost the pod's netns (restart): Keep instead of Add on replay
+            self.pods[c["uid"]]["netns"] = None
+            return {}
         if op == "raw":  # any bytes, any fds: for protocol errors
             return {"ack": self.request(bytes.fromhex(c["hex"]), c.get("fds", []))}
         if op == "encode":  # a well-formed request with a chosen fd, for protocol errors
