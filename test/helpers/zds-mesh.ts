@@ -63,9 +63,9 @@ function workloadsYaml(topo: Topology, plan: readonly ZdsPodPlan[]): string {
   return `workloads:\n${rows.join('')}services: []\npolicies: []\n`;
 }
 
-export async function startZdsMesh(plan: readonly ZdsPodPlan[], extraPods: readonly string[] = []): Promise<ZdsMesh> {
+export async function startZdsMesh(plan: readonly ZdsPodPlan[], agentEnv: Record<string, string> = {}): Promise<ZdsMesh> {
   requireRoot('the ZDS netns tests');
-  const topo = await createTopology({ pods: [...plan.map((p) => ({ name: p.name })), ...extraPods.map((name) => ({ name }))] });
+  const topo = await createTopology({ pods: plan.map((p) => ({ name: p.name })) });
   const servers: ChildProcess[] = [];
   const dir = tempDir('ambit-zds-');
   const configPath = writeConfig(dir, workloadsYaml(topo, plan));
@@ -110,7 +110,7 @@ export async function startZdsMesh(plan: readonly ZdsPodPlan[], extraPods: reado
         configPath,
         stateDir,
         waitReady,
-        env: { AMBIT_INBOUND_BIND: 'any', AMBIT_INPOD_MODE: 'zds', INPOD_UDS: cni[node].path },
+        env: { AMBIT_INBOUND_BIND: 'any', AMBIT_INPOD_MODE: 'zds', INPOD_UDS: cni[node].path, ...agentEnv },
       });
       agents[node] = a;
       return a;

@@ -22,7 +22,6 @@ before(async () => {
       { name: 'c3', node: 'node1', sa: 'late' },
       { name: 's1', node: 'node2', sa: 'server', server: true },
     ],
-    [],
   );
   for (const p of ['s1', 'c1']) assert.equal(await mesh.capture(p), '');
   nc = mesh.topo.spawn('c1', ['nc', mesh.pod('s1').ip, '9000'], { stdio: ['pipe', 'pipe', 'ignore'] });
