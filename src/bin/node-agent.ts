@@ -8,7 +8,7 @@ import { createLogger, stdoutDestination, targetLogger, type Logger } from '../c
 import { redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
-import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, XdsMetrics } from '../metrics/index.js';
+import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, WorkloadManagerMetrics, XdsMetrics } from '../metrics/index.js';
 import { InpodManager, LocalConfigPodSource, PodProxy, RemotePod, ZdsClient, ZdsPodSource, type IpFamily, type PodEntry, type PodRunner, type PodSource } from '../inpod/index.js';
 import type { Logger as PodLogger } from '../common/log.js';
 import { MeshError } from '../common/errors.js';
@@ -303,7 +303,8 @@ export class NodeAgent {
       this.zdsPods = new ZdsPodSource(native, config.nodeName);
       pods = this.zdsPods;
     }
-    const inpod = new InpodManager({ config, errors: this.errors, logger: logger.child({ component: 'inpod' }), pods, createPod });
+    const metrics = new WorkloadManagerMetrics(this.registry);
+    const inpod = new InpodManager({ config, errors: this.errors, logger: logger.child({ component: 'inpod' }), pods, createPod, metrics });
     this.inpod = inpod;
     if (this.zdsPods) {
       this.zds = new ZdsClient({

@@ -30,6 +30,12 @@ export interface InpodManagerInputs {
   readonly pods: PodSource;
   /** Builds the runner of one pod; `logger` is already the pod's child logger. */
   readonly createPod: (entry: PodEntry, logger: Logger) => PodRunner;
+  /** ztunnel's workload_manager_* metrics (the agent's WorkloadManagerMetrics). */
+  readonly metrics?: {
+    counts(active: number, pending: number): void;
+    proxyStarted(): void;
+    proxyStopped(): void;
+  };
 }
 
 export type PodState = 'starting' | 'running' | 'retrying' | 'stopping';
@@ -96,6 +102,8 @@ export class InpodManager {
 
   /** Called after every change of a slot's state or of the set of slots. */
   private changed(): void {
+    const pending = this.pending().length;
+    this.inputs.metrics?.counts(this.pods.size - pending, pending);
     for (const l of [...this.listeners]) l();
     if (this.settledWaiters.length === 0 || this.pending().length > 0) return;
     const waiters = this.settledWaiters;
@@ -188,6 +196,7 @@ export class InpodManager {
     slot.proxy = proxy;
     slot.state = 'running';
     slot.error = undefined;
+    this.inputs.metrics?.proxyStarted();
     logger.info({ pod: slot.entry.uid, netns: slot.entry.netns }, 'in-pod proxy started');
     this.changed();
   }
@@ -200,7 +209,10 @@ export class InpodManager {
     // so the config dump never claims a pod is gone while its capture is still in place.
     slot.state = 'stopping';
     if (slot.retry) clearTimeout(slot.retry);
-    await slot.proxy?.destroy();
+    if (slot.proxy) {
+      await slot.proxy.destroy();
+      this.inputs.metrics?.proxyStopped();
+    }
     if (this.pods.get(uid) === slot) this.pods.delete(uid);
     this.inputs.pods.release?.(slot.entry);
     this.inputs.logger.info({ pod: uid }, 'in-pod proxy removed');
@@ -227,9 +239,10 @@ export class InpodManager {
     this.pods.clear();
     this.changed();
     await Promise.allSettled(
-      slots.map((s) => {
+      slots.map(async (s) => {
         if (s.retry) clearTimeout(s.retry);
-        return end(s);
+        await end(s);
+        if (s.proxy) this.inputs.metrics?.proxyStopped();
       }),
     );
     // A start in flight on the chain sees `closed` and destroys what it opened; only then may the

@@ -122,4 +122,11 @@ test('DelWorkload releases the pod: acked, its listeners and connections are gon
   // c1 is unaffected.
   const ok = await mesh.curl('c1', `http://${s1.ip}:8080/still`);
   assert.equal(ok.code, 0, ok.body);
+  // ztunnel's workload manager metrics, at the root: c1 and c2 started, c2 stopped, c1 active.
+  const text = await (await fetch(`http://${mesh.agents.node1.bind}:15020/metrics`)).text();
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+  assert.equal(value('workload_manager_active_proxy_count'), 1);
+  assert.equal(value('workload_manager_pending_proxy_count'), 0);
+  assert.equal(value('workload_manager_proxies_started_total'), 2);
+  assert.equal(value('workload_manager_proxies_stopped_total'), 1);
 });
