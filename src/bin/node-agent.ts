@@ -406,14 +406,16 @@ export class NodeAgent {
       const deadlineMs = this.config.drainDeadlineMs;
       this.readiness.startDrain();
       this.logger.info({ deadlineMs }, 'draining');
-      // No pod changes from istio-cni while the pods drain (ztunnel stops reading ZDS on drain).
-      await this.zds?.close();
-      const drained = Promise.all([this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs), this.workers?.close(deadlineMs)]).then(() => 'drained' as const);
+      // No pod changes from istio-cni while the pods drain (ztunnel stops reading ZDS on drain):
+      // the client stops reading at once; a request in flight finishes within the deadline race.
+      const zdsClosed = this.zds?.close();
+      const drained = Promise.all([zdsClosed, this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs), this.workers?.close(deadlineMs)]).then(() => 'drained' as const);
       const outcome = await raceTimeout(drained, deadlineMs + DEADLINE_SLACK_MS);
       if (outcome === 'timeout') this.logger.warn({ deadlineMs }, 'drain did not finish by the deadline; destroying what is left');
       this.nodeProxy?.destroy();
       this.workers?.destroy();
       if (outcome === 'timeout') void this.inpod?.destroy();
+      this.zds?.destroy();
       this.zdsPods?.close();
       // Admin, stats and readiness last: probes see 503 while the drain runs.
       const servers = Promise.allSettled([this.admin?.close(), this.stats?.close(), this.readinessServer?.close()]);

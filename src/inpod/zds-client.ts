@@ -111,7 +111,6 @@ export class ZdsClient {
       this.reconnectTimer = setTimeout(() => this.connect(), this.backoffMs);
       return;
     }
-    this.backoffMs = 0;
     this.connections++;
     const conn: Connection = { socket, session: NEW_SESSION };
     this.conn = conn;
@@ -131,6 +130,7 @@ export class ZdsClient {
 
   private onClosed(conn: Connection, why: string): void {
     if (this.conn !== conn) return;
+    if (!conn.session.snapshotSent && this.backoffMs === 0) this.backoffMs = ZDS_BACKOFF_INITIAL_MS;
     this.conn = undefined;
     this.lastError = why;
     this.inputs.logger.warn({ reason: why }, 'ZDS connection ended; reconnecting');
@@ -140,6 +140,7 @@ export class ZdsClient {
   /** Ends `conn` from our side (after a NACK, or a failed send) and reconnects. */
   private drop(conn: Connection, why: string): void {
     if (this.conn !== conn) return;
+    if (!conn.session.snapshotSent && this.backoffMs === 0) this.backoffMs = ZDS_BACKOFF_INITIAL_MS;
     this.conn = undefined;
     this.lastError = why;
     conn.socket.destroy();
@@ -150,8 +151,11 @@ export class ZdsClient {
     this.updateReadiness();
     if (this.state === 'closed') return;
     this.state = 'connecting';
-    // As ztunnel: the first attempt at once, backoff only between failed attempts.
-    this.reconnectTimer = setTimeout(() => this.connect(), 0);
+    // As ztunnel: after a connection that got its snapshot, the first attempt at once (backoffMs was
+    // reset then). One that ended before its snapshot counts as a failed attempt, so a peer that
+    // accepts and hangs up at once is retried with backoff, never in a tight loop.
+    this.reconnectTimer = setTimeout(() => this.connect(), this.backoffMs);
+    if (this.backoffMs > 0) this.backoffMs = Math.min(ZDS_BACKOFF_MAX_MS, this.backoffMs * 2);
   }
 
   private onDatagram(conn: Connection, d: SeqpacketDatagram): Promise<void> {
@@ -205,6 +209,8 @@ export class ZdsClient {
         logger.info({ kept: pods.current().length, removed: gone }, 'ZDS snapshot complete; pods not in it are removed');
         await manager.reconcile();
         this.ack(conn, m, '');
+        // A healthy connection: the next reconnect (if this one ends) is immediate.
+        this.backoffMs = 0;
         this.updateReadiness();
         return;
       }
