@@ -7,7 +7,7 @@ import { readCpuSeconds, readMemory, type MemoryStats } from '../lib/index.js';
 import { CONTROL_PROCESS_CLI, type FromControl, type PipelineFigures, type ToControl } from './control-process-cli.js';
 import type { ClusterShape } from './synthetic-cluster.js';
 
-/** Node flags of the control plane process: those of the deployed image (deploy/Dockerfile). */
+/** Node flags of the control plane process: those of the deployed image (Dockerfile). */
 export const CONTROL_NODE_FLAGS = ['--single-threaded-gc'];
 
 type Ready = Extract<FromControl, { type: 'ready' }>;

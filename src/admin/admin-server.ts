@@ -1,10 +1,25 @@
-// The admin endpoint (ztunnel port 15000, localhost only): `/` index, `/config_dump`, `/logging`
-// and `/quitquitquit`. State comes in through callbacks so admin never reaches into other modules.
+// The admin endpoint (ztunnel port 15000, localhost only): `/` index, `/config_dump`, `/logging`,
+// `/quitquitquit` and read-only `/debug/<view>`s. State comes in through callbacks so admin never
+// reaches into other modules.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isMeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { HttpEndpoint, pathOf, reply } from '../metrics/index.js';
+import { ADMIN_API_HEADER, ADMIN_API_VERSION } from './admin-api.js';
 import { LOGGING_HELP, LogLevels } from './log-levels.js';
+
+/**
+ * A read-only JSON view at GET /debug/<name>: gets the query string, answers the body (serialised
+ * like /config_dump). Throwing a MeshError with code ADMIN_QUERY_INVALID answers 400 with its message.
+ */
+export type DebugView = (query: URLSearchParams) => unknown;
+
+export interface DebugViewSpec {
+  readonly view: DebugView;
+  /** One line for the `/` index. */
+  readonly description: string;
+}
 
 export interface AdminServerOptions {
   /** MUST be a loopback address: the admin API can shut the proxy down and change log levels. */
@@ -30,6 +45,8 @@ export interface AdminServerOptions {
    * caller sees 200 every worker thread logs at the new levels.
    */
   readonly onLevelsChanged?: () => Promise<void> | void;
+  /** Read-only views served at GET /debug/<name> (e.g. `connections`, `explain`). */
+  readonly debug?: Readonly<Record<string, DebugViewSpec>>;
 }
 
 const DUMP_DEFAULTS: Readonly<Record<string, unknown>> = {
@@ -63,8 +80,9 @@ export function dumpJson(value: unknown): string {
   );
 }
 
-function indexHtml(): string {
-  const rows = ENDPOINTS.map(
+function indexHtml(debug: Readonly<Record<string, DebugViewSpec>>): string {
+  const all = [...ENDPOINTS, ...Object.entries(debug).map(([name, spec]) => [`debug/${name}`, spec.description] as const)];
+  const rows = all.map(
     ([path, desc], i) =>
       `<tr class="${i % 2 === 1 ? 'gray' : 'vert-space'}"><td class="home-data"><a href="${path}">${path}</a></td><td class="home-data">${desc}</td></tr>`,
   ).join('\n');
@@ -96,17 +114,22 @@ export class AdminServer extends HttpEndpoint {
     });
   }
 
-  protected handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const path = pathOf(req);
     const method = req.method ?? 'GET';
     const readOnly = method === 'GET' || method === 'HEAD';
+    // On every answer (404s included): `ambit ctl` tells an Ambit admin port, and its version, by it.
+    res.setHeader(ADMIN_API_HEADER, String(ADMIN_API_VERSION));
+    if (path.startsWith('/debug/')) return this.debugView(req, res, path.slice('/debug/'.length), readOnly);
     switch (path) {
       case '/':
         if (!readOnly) return reply(res, 405, '');
-        return reply(res, 200, indexHtml(), 'text/html; charset=utf-8');
+        return reply(res, 200, indexHtml(this.options.debug ?? {}), 'text/html; charset=utf-8');
       case '/config_dump': {
         if (!readOnly) return reply(res, 405, '');
-        const body = dumpJson({ ...DUMP_DEFAULTS, ...this.options.configDump() });
+        const dump = { ...DUMP_DEFAULTS, ...this.options.configDump() };
+        const version = typeof dump.version === 'object' && dump.version !== null ? dump.version : {};
+        const body = dumpJson({ ...dump, version: { ...version, adminApi: ADMIN_API_VERSION } });
         return reply(res, 200, `${body}\n`, 'application/json');
       }
       case '/logging': {
@@ -132,6 +155,21 @@ export class AdminServer extends HttpEndpoint {
         return;
       default:
         return reply(res, 404, '');
+    }
+  }
+
+  private async debugView(req: IncomingMessage, res: ServerResponse, name: string, readOnly: boolean): Promise<void> {
+    const spec = Object.hasOwn(this.options.debug ?? {}, name) ? this.options.debug?.[name] : undefined;
+    if (spec === undefined) return reply(res, 404, '');
+    if (!readOnly) return reply(res, 405, '');
+    const query = new URL(req.url ?? '/', 'http://admin').searchParams;
+    try {
+      const body = await spec.view(query);
+      reply(res, 200, `${dumpJson(body)}\n`, 'application/json');
+    } catch (err) {
+      if (isMeshError(err, 'ADMIN_QUERY_INVALID')) return reply(res, 400, `${dumpJson({ error: { code: err.code, message: err.message } })}\n`, 'application/json');
+      this.options.logger.warn({ err, view: name }, 'admin debug view failed');
+      reply(res, 500, `${dumpJson({ error: { code: isMeshError(err) ? err.code : 'INTERNAL', message: (err as Error).message } })}\n`, 'application/json');
     }
   }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env -S node --single-threaded-gc
 // The `ambit` command line: `ambit node` runs the node agent, `ambit control` the control plane,
-// `ambit waypoint` a waypoint;
+// `ambit waypoint` a waypoint, `ambit ctl` inspects a running mesh;
 // `ambit help` lists commands. Settings come through config/ (the only place that reads the environment).
 
 import { CONTROL_SETTINGS, WAYPOINT_SETTINGS, formatSettingsHelp, formatTableHelp, loadConfig, loadControlConfig, loadWaypointConfig } from '../config/index.js';
 import { ControlPlane } from './control-plane.js';
+import { runCtlCommand } from './ctl.js';
 import { runDaemon } from './daemon.js';
 import { NodeAgent } from './node-agent.js';
 import { WaypointProcess } from './waypoint.js';
@@ -15,6 +16,7 @@ Commands:
   node      run the node agent (the ztunnel role): HBONE mesh, L4 policy, telemetry
   control   run the control plane (the istiod role): Kubernetes objects → delta xDS + CA
   waypoint  run a waypoint (Istio's L7 proxy in ambient mode) for one Gateway of class istio-waypoint
+  ctl       inspect a running mesh: workloads, services, policies, certificates, connections, explain, routes
   help      show this text; "ambit <command> --help" lists every flag and environment variable
 
 With no config file the node agent starts on a built-in example (see README, "Quick start").
@@ -77,6 +79,9 @@ async function main(): Promise<void> {
       break;
     case 'waypoint':
       code = await runWaypoint(rest);
+      break;
+    case 'ctl':
+      code = await runCtlCommand(rest);
       break;
     case undefined:
     case 'help':

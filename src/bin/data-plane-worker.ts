@@ -87,6 +87,7 @@ function run(init: WorkerInit): void {
     logStream.flush();
   });
   rpc.handle(TO_WORKER.metrics, () => registry.getMetricsAsJSON());
+  rpc.handle(TO_WORKER.connections, () => Promise.resolve(connections.list()));
   const report = (): void => rpc.note(TO_MAIN_NOTE.load, { open: proxy.activeConnections + pods.activeConnections, stateVersion: follower.version });
   setInterval(report, LOAD_REPORT_MS).unref();
 }

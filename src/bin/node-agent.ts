@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { DestinationStream } from 'pino';
 import { createLogger, stdoutDestination, targetLogger, type Logger } from '../common/log.js';
 import { redactedConfig, type Config } from '../config/index.js';
-import { AdminServer, Readiness, ReadinessServer } from '../admin/index.js';
+import { AdminServer, AMBIT_VERSION, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, WorkloadManagerMetrics, XdsMetrics } from '../metrics/index.js';
 import { InpodManager, LocalConfigPodSource, PodProxy, RemotePod, ZdsClient, ZdsPodSource, type IpFamily, type PodEntry, type PodRunner, type PodSource } from '../inpod/index.js';
@@ -17,6 +17,7 @@ import { loadNativeSockets, type NativeSockets, type NativeSocketsLoad } from '.
 import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { WorkerPool, type LogLevelsPayload } from '../workers/index.js';
+import { nodeDebugViews } from './node-debug-views.js';
 import { adsNode, EMBEDDED_EXAMPLE_YAML, LocalConfigSource, SnapshotMerger, XdsClient } from '../xds/index.js';
 
 /** Past the drain deadline, how long teardown may take before parts are destroyed regardless, ms. */
@@ -346,6 +347,12 @@ export class NodeAgent {
       accessLogger: this.accessLog,
       onQuit: () => (this.options.onQuit ? this.options.onQuit() : void this.close()),
       onLevelsChanged: () => this.workers?.setLogLevels(this.logLevels()),
+      debug: nodeDebugViews({
+        state: this.state,
+        config,
+        servers: () => this.addresses(),
+        connections: async () => (this.workers ? this.workers.connections() : { connections: this.nodeProxy?.connections.list() ?? [] }),
+      }),
     });
     await this.admin.start();
     // Accepted (a pod-local agent may want it) but never silent: admin can dump config and stop us.
@@ -370,7 +377,7 @@ export class NodeAgent {
       ...dump,
       stagedServices: [],
       staticConfig: { localXdsPath: local ? localName : undefined, xdsAddress: this.config.xds.address },
-      version: { ambit: '0.1.0', configVersion: local?.version, rejectedConfigs: local?.rejectedCount },
+      version: { ambit: AMBIT_VERSION, configVersion: local?.version, rejectedConfigs: local?.rejectedCount },
       // The control-plane connection: state, held resource versions, the last NACK.
       xds: this.xds?.dump(),
       configSources: {

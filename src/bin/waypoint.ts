@@ -164,6 +164,7 @@ export class WaypointProcess {
       connectTimeoutMs: config.connectTimeoutMs,
       telemetry: this.telemetry,
       logger: logger.child({ component: 'waypoint' }),
+      registry: this.registry,
     });
     if (this.xds) {
       this.xds.start();

@@ -67,6 +67,12 @@ export const ERROR_CODES = {
   BENCH_TOOL: { flag: '-', status: 0, summary: 'a benchmark tool failed or its output could not be parsed' },
   ZDS_PROTOCOL: { flag: '-', status: 0, summary: 'istio-cni sent a ZDS message that is malformed or not allowed now (NACKed, connection dropped)' },
   ZDS_CONNECTION: { flag: '-', status: 0, summary: 'the ZDS connection to istio-cni could not be made or was lost' },
+  ADMIN_QUERY_INVALID: { flag: '-', status: 400, summary: 'a query to a read-only admin view is invalid (e.g. /debug/explain without from/to)' },
+  CTL_USAGE: { flag: '-', status: 0, summary: 'ambit ctl: the command line is invalid' },
+  CTL_UNREACHABLE: { flag: '-', status: 0, summary: 'ambit ctl: the admin or monitoring address cannot be reached' },
+  CTL_NOT_AMBIT: { flag: '-', status: 0, summary: 'ambit ctl: the address answered, but not with the Ambit API the command reads' },
+  CTL_VERSION_SKEW: { flag: '-', status: 0, summary: 'ambit ctl: the Ambit process answering is older than this command needs' },
+  CTL_BAD_ANSWER: { flag: '-', status: 0, summary: 'ambit ctl: the answer is an error status or not the JSON expected' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -16,6 +16,6 @@ export {
 export { ObjectStore, snapshotOf, type ObjectChange } from './object-store.js';
 export { NETNS_ANNOTATION } from './annotations.js';
 export { validateObject, rejectionOf, isKind, apiVersionsOf, nameProblems, type Validation, type ObjectIdentity, type FieldProblem } from './validation.js';
-export { SCHEMA_MODELS, formatFieldPath } from './schema-models.js';
+export { SCHEMA_MODELS, formatFieldPath, modelProblems, type ModelClass } from './schema-models.js';
 export { ManifestsSource, type ManifestsSourceOptions } from './manifests-source.js';
 export { REJECTED_OBJECTS_METRIC } from './rejections.js';

@@ -33,7 +33,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { Kind } from './objects.js';
 
 /** Any kubernetes-models class: built from plain data, `validate()` throws on schema errors. */
-type ModelClass = new (data: never) => { validate(): void };
+export type ModelClass = new (data: never) => { validate(): void };
 
 interface SchemaModel {
   readonly model: ModelClass;
@@ -98,8 +98,16 @@ export function schemaProblems(kind: Kind, version: string, object: Record<strin
   const entry = SCHEMA_MODELS[kind][version];
   if (entry === undefined) return [{ path: 'apiVersion', reason: `no schema for ${kind} ${version}` }];
   const data = entry.validateAs === undefined ? object : { ...object, apiVersion: entry.validateAs };
+  return modelProblems(entry.model, data, object);
+}
+
+/**
+ * `data` validated by any kubernetes-models class (also kinds the control plane does not read,
+ * such as the Deployments and RBAC objects of deploy/), its errors as field paths of `object`.
+ */
+export function modelProblems(model: ModelClass, data: object, object: object = data): FieldProblem[] {
   try {
-    new entry.model(data as never).validate();
+    new model(data as never).validate();
     return [];
   } catch (err) {
     const errors = (err as { errors?: readonly SchemaError[] }).errors;

@@ -81,6 +81,8 @@ export class InboundPassthroughHandler {
     const untrack = this.inputs.connections.register({
       workloadUid: workload.uid,
       rbac,
+      protocol: 'TCP',
+      openedAt: Date.now(),
       close: (err) => {
         closeReason = err;
         socket.destroy();

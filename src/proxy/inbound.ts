@@ -184,6 +184,10 @@ export class InboundHandler {
     const untrack = this.inputs.connections.register({
       workloadUid: workload.uid,
       rbac,
+      protocol: 'HBONE',
+      authority: req.authority,
+      peerIdentity: req.peerIdentity,
+      openedAt: Date.now(),
       close: (err) => {
         closeReason = err;
         upstream.destroy();

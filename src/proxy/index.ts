@@ -7,7 +7,7 @@ export { HostSocketFactory, type SocketFactory, type ConnectOptions } from './so
 export { Listener, type ListenerOptions } from './listener.js';
 export { routeOutbound, formatAuthority, type Route, type RouteInput, type RouteState, type SocketAddr } from './outbound-route.js';
 export { acceptSocks5, closeRefusedSocks, writeSocksReply, SOCKS_REFUSAL_LINGER_MS, SOCKS_REPLY, type Socks5Target } from './socks5.js';
-export { ConnectionManager, type TrackedConnection } from './connection-manager.js';
+export { ConnectionManager, type ConnectionListing, type OutboundConnection, type TrackedConnection } from './connection-manager.js';
 export { LocalWorkloads, PodView, type LocalView } from './local-workloads.js';
 export { ownPorts } from './inbound.js';
 export {
@@ -15,9 +15,21 @@ export {
   isNetworkReachableBind,
   proxyListeners,
   serverListeners,
+  hostInterfaceAddresses,
   type OwnListener,
   type OwnListenerSource,
   type ServerAddresses,
 } from './own-listeners.js';
 export { socksReplyFor } from './socks-reply.js';
 export { normalizeIp } from './socket-addr.js';
+export { explainConnection, type ExplainInputs } from './route-explain.js';
+export type {
+  AuthorizationCheck,
+  ExplainedDecision,
+  ExplainedDestination,
+  ExplainedEndpoint,
+  ExplainedRoute,
+  ExplainedSource,
+  ExplainedWorkload,
+  Explanation,
+} from './explain-types.js';

@@ -8,6 +8,7 @@ import { buildBaggage, buildForwarded, copyBidirectional, newTraceparent, type H
 import type { CertSource } from '../identity/index.js';
 import { trafficLabels } from '../metrics/index.js';
 import { clientConnectOptions, formatSpiffeId, identityFromWorkload } from '../tls/index.js';
+import type { ConnectionManager } from './connection-manager.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
 import type { HandlerInputs } from './inbound.js';
 import { routeOutbound, type Route, type SocketAddr } from './outbound-route.js';
@@ -17,6 +18,8 @@ import { pipeTcp } from './upstream.js';
 export interface OutboundInputs extends HandlerInputs {
   readonly certs: CertSource;
   readonly pool: HbonePool;
+  /** Where established connections are listed (admin /debug/connections); never re-authorized. */
+  readonly connections?: ConnectionManager;
 }
 
 /** Hooks a front end (SOCKS5) uses to answer its client once the upstream is up or has failed. */
@@ -47,6 +50,13 @@ export class OutboundHandler {
    */
   private sourceBind(ip: string): string | undefined {
     return this.inputs.config.inboundBind === 'workloads' ? ip : undefined;
+  }
+
+  /** Lists an established connection until the returned function is called. */
+  private track(workloadUid: string, src: SocketAddr, originalDst: SocketAddr, actualDst: SocketAddr, protocol: 'HBONE' | 'TCP', expectedIdentities: readonly string[] | undefined): () => void {
+    const connections = this.inputs.connections;
+    if (connections === undefined) return () => undefined;
+    return connections.registerOutbound({ workloadUid, src, originalDst, actualDst, protocol, expectedIdentities, openedAt: Date.now() });
   }
 
   private earlyFailure(socket: Socket, dst: SocketAddr, err: MeshError, hooks: OutboundHooks): void {
@@ -128,14 +138,19 @@ export class OutboundHandler {
           return;
         }
         hooks.established?.();
-        // The client side buffers up to one stream window, as ztunnel's 4 MiB client send buffer.
-        const result = await copyBidirectional(
-          socket,
-          stream,
-          { upstream: (n: number) => record.upstream(n), downstream: (n: number) => record.downstream(n) },
-          { h2SendBufferBytes: config.http2.streamWindowBytes },
-        );
-        record.complete(result.error);
+        const untrack = this.track(source.uid, src, dst, route.nextHop, 'HBONE', route.expectedSans);
+        try {
+          // The client side buffers up to one stream window, as ztunnel's 4 MiB client send buffer.
+          const result = await copyBidirectional(
+            socket,
+            stream,
+            { upstream: (n: number) => record.upstream(n), downstream: (n: number) => record.downstream(n) },
+            { h2SendBufferBytes: config.http2.streamWindowBytes },
+          );
+          record.complete(result.error);
+        } finally {
+          untrack();
+        }
       } else {
         const upstream = await this.inputs.sockets.connect(route.target, { localAddress: this.sourceBind(src.ip) });
         if (socket.destroyed) {
@@ -144,8 +159,13 @@ export class OutboundHandler {
           return;
         }
         hooks.established?.();
-        const err = await pipeTcp(socket, upstream, { aToB: (n) => record.upstream(n), bToA: (n) => record.downstream(n) });
-        record.complete(err);
+        const untrack = this.track(source.uid, src, dst, route.target, 'TCP', undefined);
+        try {
+          const err = await pipeTcp(socket, upstream, { aToB: (n) => record.upstream(n), bToA: (n) => record.downstream(n) });
+          record.complete(err);
+        } finally {
+          untrack();
+        }
       }
     } catch (err) {
       const mesh = isMeshError(err) ? err : new MeshError('UPSTREAM_CONNECT', describeError(err), { cause: err });

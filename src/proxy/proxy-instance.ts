@@ -76,7 +76,7 @@ export class ProxyInstance {
       connectTcp: (target, localAddress) => sockets.connect(target, { localAddress }),
     });
     const common = { config, state, local, metrics: inputs.metrics, errors: inputs.errors, accessLog: inputs.accessLog, sockets, ownListeners: inputs.ownListeners };
-    this.outbound = new OutboundHandler({ ...common, certs: inputs.certs, pool: this.pool, logger: logger.child({ component: 'outbound' }) });
+    this.outbound = new OutboundHandler({ ...common, certs: inputs.certs, pool: this.pool, connections: inputs.connections, logger: logger.child({ component: 'outbound' }) });
     this.inbound = new InboundHandler({ ...common, connections: inputs.connections, logger: logger.child({ component: 'inbound' }) });
     this.passthrough = new InboundPassthroughHandler({ ...common, connections: inputs.connections, logger: logger.child({ component: 'inbound-passthrough' }) });
     this.hboneServer = new HboneServer({

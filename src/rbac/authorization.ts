@@ -21,9 +21,23 @@ export interface RbacConnection {
   readonly srcIdentity: RbacIdentity | undefined;
 }
 
+/**
+ * The verdict and what decided it. `decidedBy` / `rule`: the enforced policy whose rule `rule`
+ * (index in `rules`) matched first: the DENY that denied, or the first ALLOW that allowed. Absent
+ * when no policy decided: allowed because no ALLOW policy applies, or denied because ALLOW
+ * policies exist and none matched. Diagnostics (`ambit ctl explain`) read them; the data path
+ * only reads `allowed` and `reason`, and filling them allocates nothing.
+ */
 export type RbacDecision =
-  | { readonly allowed: true; readonly dryRunNotes: string[] }
-  | { readonly allowed: false; readonly reason: string; readonly policy?: string; readonly dryRunNotes: string[] };
+  | { readonly allowed: true; readonly dryRunNotes: string[]; readonly decidedBy?: Authorization; readonly rule?: number }
+  | {
+      readonly allowed: false;
+      readonly reason: string;
+      readonly policy?: string;
+      readonly decidedBy?: Authorization;
+      readonly rule?: number;
+      readonly dryRunNotes: string[];
+    };
 
 /** Per-connection attributes derived once, then shared by every policy evaluated. */
 interface Subject {
@@ -110,9 +124,11 @@ function matchOne(m: RbacMatch, s: Subject): boolean {
   );
 }
 
-function policyMatchesSubject(policy: Authorization, s: Subject): boolean {
+/** Index of the first rule of `policy` matching the subject, or -1 (the policy does not match). */
+function matchingRule(policy: Authorization, s: Subject): number {
   // MUST (ztunnel): a policy without rules never matches, so an empty ALLOW denies everything.
-  for (const rule of policy.rules) {
+  for (let r = 0; r < policy.rules.length; r++) {
+    const rule = policy.rules[r]!;
     let ruleMatch = true;
     for (const clause of rule) {
       // MUST: a clause with zero matches counts as matching; an all-empty Match is skipped, so a
@@ -131,9 +147,13 @@ function policyMatchesSubject(policy: Authorization, s: Subject): boolean {
       }
     }
     // A rule with zero clauses matches everything.
-    if (ruleMatch) return true;
+    if (ruleMatch) return r;
   }
-  return false;
+  return -1;
+}
+
+function policyMatchesSubject(policy: Authorization, s: Subject): boolean {
+  return matchingRule(policy, s) >= 0;
 }
 
 /** Whether one policy matches the connection, ignoring its action and dry-run flag. */
@@ -164,9 +184,11 @@ export function authorize(policies: readonly Authorization[], conn: RbacConnecti
     if (p.dryRun && policyMatchesSubject(p, s)) dryRunNotes.push(`dry-run: deny policy match: ${keyOf(p)}`);
   }
   for (const p of policies) {
-    if (p.action === 'Deny' && !p.dryRun && policyMatchesSubject(p, s)) {
+    if (p.action !== 'Deny' || p.dryRun) continue;
+    const rule = matchingRule(p, s);
+    if (rule >= 0) {
       const key = keyOf(p);
-      return { allowed: false, reason: `explicitly denied by: ${key}`, policy: key, dryRunNotes };
+      return { allowed: false, reason: `explicitly denied by: ${key}`, policy: key, decidedBy: p, rule, dryRunNotes };
     }
   }
   if (dryAllow.length > 0) {
@@ -174,6 +196,9 @@ export function authorize(policies: readonly Authorization[], conn: RbacConnecti
     dryRunNotes.push(hit === undefined ? 'dry-run: no allow policies match' : `dry-run: allow policy match: ${keyOf(hit)}`);
   }
   if (allow.length === 0) return { allowed: true, dryRunNotes };
-  if (allow.some((p) => policyMatchesSubject(p, s))) return { allowed: true, dryRunNotes };
+  for (const p of allow) {
+    const rule = matchingRule(p, s);
+    if (rule >= 0) return { allowed: true, decidedBy: p, rule, dryRunNotes };
+  }
   return { allowed: false, reason: 'allow policies exist, but none allowed', dryRunNotes };
 }

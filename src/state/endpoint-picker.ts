@@ -80,15 +80,18 @@ function reachable(dst: Workload, source: Workload | undefined): boolean {
   return source !== undefined && dst.network !== source.network && dst.networkGateway !== undefined;
 }
 
-export function pickEndpoint(
+/**
+ * The endpoints `pickEndpoint` chooses among: healthy (or AllowAll), reachable, with a target port
+ * for `servicePort`, and of the best locality rank present. Empty when none qualifies.
+ */
+export function endpointCandidates(
   service: Service,
   servicePort: number,
   endpoints: readonly Endpoint[],
   workloadByUid: (uid: string) => Workload | undefined,
   source: Workload | undefined,
-  random: RandomSource,
-): PickedEndpoint | undefined {
-  if (!service.ports.has(servicePort)) return undefined;
+): PickedEndpoint[] {
+  if (!service.ports.has(servicePort)) return [];
   const allowUnhealthy = service.loadBalancer?.healthPolicy === 'AllowAll';
   const candidates: Candidate[] = [];
   for (const ep of endpoints) {
@@ -102,15 +105,27 @@ export function pickEndpoint(
     if (rank === undefined) continue;
     candidates.push({ workload, port, rank });
   }
-  if (candidates.length === 0) return undefined;
+  if (candidates.length === 0) return candidates;
   const maxRank = Math.max(...candidates.map((c) => c.rank));
-  const best = candidates.filter((c) => c.rank === maxRank);
+  return candidates.filter((c) => c.rank === maxRank);
+}
+
+export function pickEndpoint(
+  service: Service,
+  servicePort: number,
+  endpoints: readonly Endpoint[],
+  workloadByUid: (uid: string) => Workload | undefined,
+  source: Workload | undefined,
+  random: RandomSource,
+): PickedEndpoint | undefined {
+  const best = endpointCandidates(service, servicePort, endpoints, workloadByUid, source);
+  if (best.length === 0) return undefined;
   const chosen = weightedChoice(best, random);
   return chosen === undefined ? undefined : { workload: chosen.workload, port: chosen.port };
 }
 
 /** Weighted by capacity; if every capacity is 0 the choice is uniform rather than impossible. */
-function weightedChoice(items: readonly Candidate[], random: RandomSource): Candidate | undefined {
+function weightedChoice(items: readonly PickedEndpoint[], random: RandomSource): PickedEndpoint | undefined {
   const total = items.reduce((sum, c) => sum + c.workload.capacity, 0);
   if (total <= 0) return items[Math.floor(random() * items.length)] ?? items[0];
   let point = random() * total;

@@ -3,6 +3,6 @@
 
 export * from './types.js';
 export { ProxyState, type StateChange, type StateListener, type ProxyStateOptions } from './proxy-state.js';
-export { targetPortFor, type PickedEndpoint, type RandomSource } from './endpoint-picker.js';
+export { endpointCandidates, targetPortFor, type PickedEndpoint, type RandomSource } from './endpoint-picker.js';
 export { toJson, type StateDump, type JsonValue } from './state-dump.js';
 export { canonicalIp, ipFamily, ipToBigInt, parseCidr, cidrContains, type ParsedCidr } from './ip-address.js';

@@ -1,7 +1,7 @@
 // The node agent's view of the mesh: workloads, services, policies and derived endpoints. Config
 // sources hand it whole snapshots; readers get synchronous lookups that never see a half-applied push.
 
-import { pickEndpoint, type PickedEndpoint, type RandomSource } from './endpoint-picker.js';
+import { endpointCandidates, pickEndpoint, type PickedEndpoint, type RandomSource } from './endpoint-picker.js';
 import { PolicyIndex } from './policy-index.js';
 import { ServiceIndex } from './service-index.js';
 import { dumpState, type StateDump } from './state-dump.js';
@@ -181,6 +181,21 @@ export class ProxyState {
       (uid) => indexes.workloads.byUid.get(uid),
       source,
       this.random,
+    );
+  }
+
+  /**
+   * Every endpoint `pickEndpoint` would choose among for these arguments (same filters and
+   * locality ranking; the weighted random choice left out). For diagnostics (`ambit ctl explain`).
+   */
+  endpointCandidates(service: Service, servicePort: number, source?: Workload): PickedEndpoint[] {
+    const indexes = this.current;
+    return endpointCandidates(
+      service,
+      servicePort,
+      indexes.services.endpointsByKey.get(serviceKey(service.namespace, service.hostname)) ?? [],
+      (uid) => indexes.workloads.byUid.get(uid),
+      source,
     );
   }
 

@@ -196,6 +196,16 @@ async function upgradeThrough(
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const mreq: MutableRequest = { method: req.method ?? 'GET', path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: headerMapFromRaw(req.rawHeaders) };
+  // An Upgrade is a request like any other for AuthorizationPolicy / RequestAuthentication.
+  if (inputs.security && tunnel.security) {
+    const v = await inputs.security.checkRequest(tunnel.security, mreq);
+    if (v.kind === 'reject') {
+      const extra = Object.entries(v.headers ?? {}).map(([k, val]) => `${k}: ${val}\r\n`).join('');
+      socket.end(`HTTP/1.1 ${v.status} ${http.STATUS_CODES[v.status] ?? ''}\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(v.body)}\r\nConnection: close\r\n\r\n${v.body}`);
+      return;
+    }
+    mreq.path = v.path;
+  }
   const d = await decide({ port, clusters: cfg.clusters, servicePort: tunnel.servicePort, random: inputs.random, delay: (ms) => new Promise((r) => setTimeout(r, ms)) }, mreq);
   if (d.kind === 'local') {
     const loc = d.headers?.location;

@@ -6,3 +6,4 @@ export { RETRY_BODY_LIMIT_BYTES } from './body-tap.js';
 export { backoffMs } from './request-forwarder.js';
 export { grpcStatusForHttp } from './local-reply.js';
 export * from './model/route-model.js';
+export * from './model/security-model.js';

@@ -8,6 +8,7 @@ import type { Logger } from '../common/log.js';
 import type { Service, Workload } from '../state/index.js';
 import { BodyTap } from './body-tap.js';
 import type { CompiledConfig } from './compiled-config.js';
+import { applyCorsResponse } from './cors.js';
 import { headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
 import { abortResponse, isGrpcRequest, sendLocalReply, type DownstreamResponse } from './local-reply.js';
 import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
@@ -15,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { forward, type BodySource, type ForwarderInputs } from './request-forwarder.js';
 import { decide, type MutableRequest } from './route-decision.js';
 import { applyHeaderMutation, chance, headerValue, type HeaderMap } from './routing/index.js';
+import type { SecurityTunnel, WaypointSecurity } from './security/index.js';
 import type { WaypointTelemetry } from './telemetry/index.js';
 
 /** Who is on the other end of one CONNECT tunnel and what it targets. */
@@ -25,6 +27,8 @@ export interface TunnelContext {
   readonly clientPort: number;
   readonly peerIdentity: string;
   readonly clientWorkload: Workload | undefined;
+  /** What L7 security reads of the tunnel (source IP, dialled address); absent ⇒ no security check. */
+  readonly security?: SecurityTunnel;
 }
 
 export interface RequestHandlerInputs {
@@ -34,6 +38,8 @@ export interface RequestHandlerInputs {
   readonly random: () => number;
   readonly draining: () => boolean;
   readonly logger: Logger;
+  /** AuthorizationPolicy / RequestAuthentication; absent ⇒ none. */
+  readonly security?: WaypointSecurity;
 }
 
 type DownstreamRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -66,7 +72,8 @@ export function handleRequest(inputs: RequestHandlerInputs, tunnel: TunnelContex
 async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
   const startedAt = process.hrtime.bigint();
   const cfg = inputs.config();
-  const { path, query } = splitUrl(req.url ?? '/');
+  const { path: rawPath, query } = splitUrl(req.url ?? '/');
+  let path = rawPath;
   const headers = headerMapFromRaw(req.rawHeaders);
   const grpc = isGrpcRequest(headerValue(headers, 'content-type'));
   const close = inputs.draining();
@@ -101,7 +108,21 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     local(404, 'NR', { body: 'service port not served' });
     return;
   }
+  // L7 security before routing, as Envoy runs jwt_authn and RBAC before the router: the path is
+  // normalized (Istio BASE) for policies and for what follows; a refusal is the reply.
+  if (inputs.security && tunnel.security) {
+    const verdict = await inputs.security.checkRequest(tunnel.security, { method: req.method ?? 'GET', path, query, headers });
+    span.note(verdict.notes);
+    if (clientGone.signal.aborted) return;
+    if (verdict.kind === 'reject') {
+      local(verdict.status, verdict.flags, { body: verdict.body, headers: verdict.headers });
+      return;
+    }
+    path = verdict.path;
+  }
   const mreq: MutableRequest = { method: req.method ?? 'GET', path, query, headers };
+  // CORS looks at the Origin as received, before request header filters (Envoy filter order).
+  const origin = headerValue(headers, 'origin');
   const decision = await decide(
     {
       port,
@@ -120,6 +141,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   if (decision.kind === 'local') {
     const rh: HeaderMap = new Map(Object.entries(decision.headers ?? {}).map(([k, v]) => [k, [v]]));
     applyHeaderMutation(rh, route?.responseHeaders);
+    applyCorsResponse(route?.cors, origin, rh);
     local(decision.status, decision.flags, { body: decision.body, headers: toOutgoing(rh), route, grpcStatus: decision.grpcStatus });
     return;
   }
@@ -172,6 +194,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   stripHopByHop(rh);
   applyHeaderMutation(rh, backend?.responseHeaders);
   applyHeaderMutation(rh, route?.responseHeaders);
+  applyCorsResponse(route?.cors, origin, rh);
   const h2 = 'stream' in res;
   if (close && !h2) rh.set('connection', ['close']);
   res.writeHead(resp.status, h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh));

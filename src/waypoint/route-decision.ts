@@ -1,9 +1,10 @@
 // The routing half of a request, shared by plain requests and Upgrade requests: route selection,
-// fault, request filters, rewrite, redirect/direct answers and the weighted backend choice
+// CORS preflight, fault, request filters, rewrite, redirect/direct answers and the weighted backend choice
 // (Gateway API HTTPRoute filter order; Envoy router for faults and weighted clusters).
 
 import type { Cluster, Route, WeightedCluster } from './model/route-model.js';
 import type { CompiledPort } from './compiled-config.js';
+import { corsPreflight } from './cors.js';
 import { applyHeaderMutation, chance, headerValue, pickWeighted, redirectLocation, rewritePath, type HeaderMap, type RequestView } from './routing/index.js';
 
 export interface MutableRequest {
@@ -45,6 +46,9 @@ export async function decide(inputs: DecisionInputs, req: MutableRequest): Promi
   if (port.routes.size > 0) {
     route = port.routes.select(view);
     if (!route) return { kind: 'local', status: 404, flags: 'NR', body: 'route not found' };
+    // Envoy's CORS filter runs before the fault filter: a preflight never sees a fault.
+    const preflight = corsPreflight(route.cors, req.method, req.headers);
+    if (preflight) return { kind: 'local', status: 200, flags: '-', headers: preflight, route };
   }
   if (!route) {
     const cluster = inputs.clusters.get(port.port.defaultCluster);

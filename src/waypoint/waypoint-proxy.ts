@@ -4,6 +4,7 @@
 
 import * as net from 'node:net';
 import type { SecureContext } from 'node:tls';
+import type { Registry } from 'prom-client';
 import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Http2Config, PoolConfig } from '../config/types.js';
@@ -17,6 +18,7 @@ import { clusterEndpoints, LoadBalancer } from './load-balancer.js';
 import type { WaypointConfig } from './model/route-model.js';
 import type { ForwarderInputs } from './request-forwarder.js';
 import type { TunnelContext } from './request-handler.js';
+import { sourceIpOf, WaypointSecurity, type WaypointSecurityOptions } from './security/index.js';
 import { pickWeighted } from './routing/index.js';
 import { relay } from './tcp-relay.js';
 import type { WaypointTelemetry } from './telemetry/index.js';
@@ -42,6 +44,10 @@ export interface WaypointProxyInputs {
   readonly network?: string;
   /** Port endpoints accept HBONE on; default 15008 (tests point it elsewhere). */
   readonly hbonePort?: number;
+  /** Registry for the L7 security metrics (ambit_waypoint_authz_*, _jwt_*, _jwks_*); default private. */
+  readonly registry?: Registry;
+  /** JWKS refresh/retry timing and the JWT clock (tests); defaults as Istio. */
+  readonly security?: Pick<WaypointSecurityOptions, 'jwks' | 'now'>;
 }
 
 export class WaypointProxy {
@@ -53,6 +59,7 @@ export class WaypointProxy {
   private readonly listener: net.Server;
   private readonly network: string;
   private readonly tcpRelays = new Set<Promise<void>>();
+  private readonly security: WaypointSecurity;
   private config = CompiledConfig.empty();
   private context: { serial: string; ctx: SecureContext } | undefined;
   private draining = false;
@@ -62,6 +69,7 @@ export class WaypointProxy {
     const random = inputs.random ?? Math.random;
     this.network = inputs.network ?? '';
     this.lb = new LoadBalancer(random);
+    this.security = new WaypointSecurity({ logger: inputs.logger.child({ component: 'waypoint-security' }), registry: inputs.registry, ...inputs.security });
     this.pool = new HbonePool({ http2: inputs.http2, pool: inputs.pool, connectTimeoutMs: inputs.connectTimeoutMs, logger: inputs.logger.child({ component: 'waypoint-pool' }) });
     this.clients = new UpstreamClients({
       pool: this.pool, certs: inputs.certs, identity: inputs.identity, hbonePort: inputs.hbonePort ?? HBONE_PORT,
@@ -75,6 +83,7 @@ export class WaypointProxy {
       random,
       draining: () => this.draining,
       logger: inputs.logger,
+      security: this.security,
       upgrade: { open: (ep, ctx) => this.clients.open(ep, ctx) },
     });
     this.server = new HboneServer({
@@ -107,6 +116,7 @@ export class WaypointProxy {
     });
     const a = this.listener.address() as net.AddressInfo;
     this.bound = { ip: a.address, port: a.port };
+    this.security.start();
     this.inputs.logger.info({ addr: `${a.address}:${a.port}`, identity: this.inputs.identity }, 'waypoint listening');
   }
 
@@ -117,7 +127,9 @@ export class WaypointProxy {
 
   /** Atomic swap: compiled here once; requests already routing keep the config they started with. */
   setConfig(config: WaypointConfig): void {
-    this.config = new CompiledConfig(config);
+    const compiled = new CompiledConfig(config);
+    this.security.setConfig(config.security);
+    this.config = compiled;
   }
 
   /** CONNECT target → the Service served here (by VIP, or by pod IP for an endpoint of one). */
@@ -161,7 +173,20 @@ export class WaypointProxy {
       return;
     }
     const compiled = this.config.port(target.service.namespace, target.service.hostname, target.port)!;
+    const dialled = parseAuthority(req.authority) as { ip: string; port: number };
+    const identityOf = (ip: string): string | undefined => {
+      const wl = this.inputs.state.workloadByIp(this.network, ip);
+      return wl && formatSpiffeId({ trustDomain: wl.trustDomain, namespace: wl.namespace, serviceAccount: wl.serviceAccount });
+    };
+    const fwd = req.headers['forwarded'];
     const ctx: TunnelContext = {
+      security: {
+        serviceKey: `${target.service.namespace}/${target.service.hostname}`,
+        peerIdentity: req.peerIdentity,
+        sourceIp: sourceIpOf(req.remoteAddress.ip, typeof fwd === 'string' ? fwd : undefined, req.peerIdentity, identityOf),
+        destinationIp: dialled.ip,
+        destinationPort: dialled.port,
+      },
       service: target.service,
       servicePort: target.port,
       clientIp: req.remoteAddress.ip,
@@ -169,6 +194,15 @@ export class WaypointProxy {
       peerIdentity: req.peerIdentity,
       clientWorkload: this.inputs.state.workloadByIp(this.network, req.remoteAddress.ip),
     };
+    if (compiled.port.protocol === 'tcp') {
+      // L4 authorization of the tunnel (AuthorizationPolicy targetRefs): a denial is 401, as ztunnel answers.
+      const d = this.security.checkConnection(ctx.security!);
+      if (!d.allowed) {
+        this.inputs.logger.debug({ authority: req.authority, peer: req.peerIdentity, policy: d.policy, details: d.details }, 'waypoint: CONNECT denied by policy');
+        respondError(req.stream, 401);
+        return;
+      }
+    }
     if (compiled.port.protocol !== 'tcp') {
       req.stream.respond({ ':status': 200 });
       void this.tunnels.serve(req.stream, ctx);
@@ -229,6 +263,7 @@ export class WaypointProxy {
           activeRequests: this.lb.activeRequests(e.key),
         })),
       })),
+      security: this.security.dump(),
       stats: { hbone: this.server.stats(), pool: this.pool.stats(), tunnels: this.tunnels.activeTunnels },
     };
   }
@@ -239,6 +274,7 @@ export class WaypointProxy {
     this.listener.close();
     this.tunnels.drain();
     await this.server.close(deadlineMs);
+    this.security.close();
     this.clients.close();
     this.destroy();
   }
@@ -250,5 +286,6 @@ export class WaypointProxy {
     this.server.destroy();
     this.clients.destroy();
     this.pool.destroy();
+    this.security.destroy();
   }
 }

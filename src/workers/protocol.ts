@@ -38,6 +38,8 @@ export const TO_WORKER = {
   metrics: 'metrics',
   /** LogLevelsPayload → applied (answered once the worker's loggers use the new levels). */
   logLevels: 'log-levels',
+  /** → the worker's tracked connections (ConnectionListing[]), for admin /debug/connections. */
+  connections: 'connections',
 } as const;
 
 /** Notes main → worker. */

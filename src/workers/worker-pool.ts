@@ -8,7 +8,7 @@ import type { Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
 import type { CertSource, RotateListener } from '../identity/index.js';
 import type { PodListenerHosts, SharedPodSpec } from '../inpod/index.js';
-import type { ServerAddresses } from '../proxy/index.js';
+import type { ConnectionListing, ServerAddresses } from '../proxy/index.js';
 import type { ProxyState } from '../state/index.js';
 import type { LineSink } from './log-forwarder.js';
 import { MergedMetrics } from './merged-metrics.js';
@@ -241,6 +241,26 @@ export class WorkerPool implements PodListenerHosts {
       }),
     );
     return this.merged.merge(this.options.registry, answers.flat());
+  }
+
+  /**
+   * Every worker's tracked connections, each row with its worker's id. A worker that does not answer
+   * within the scrape timeout is named in `unanswered` (its connections are missing from the list).
+   */
+  async connections(): Promise<{ connections: Array<ConnectionListing & { worker: number }>; unanswered: number[] }> {
+    const unanswered: number[] = [];
+    const answers = await Promise.all(
+      this.running().map(async (t) => {
+        try {
+          const list = await t.rpc.request<ConnectionListing[]>(TO_WORKER.connections, undefined, METRICS_TIMEOUT_MS);
+          return list.map((c) => ({ ...c, worker: t.id }));
+        } catch {
+          unanswered.push(t.id);
+          return [];
+        }
+      }),
+    );
+    return { connections: answers.flat(), unanswered: unanswered.sort((a, b) => a - b) };
   }
 
   status(): WorkerStatus[] {

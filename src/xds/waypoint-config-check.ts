@@ -3,6 +3,7 @@
 // Throws MeshError XDS_INVALID with the path of the first bad field, which the NACK carries.
 
 import type { WaypointConfig } from '../waypoint/model/route-model.js';
+import { checkWaypointSecurity } from './waypoint-security-check.js';
 import { invalid } from './wds-wire.js';
 
 type Json = unknown;
@@ -10,6 +11,7 @@ const PROTOCOLS = ['http', 'http2', 'grpc', 'tcp'];
 const ACTIONS = ['forward', 'redirect', 'direct'];
 const PATH_TYPES = ['Exact', 'PathPrefix', 'Prefix', 'RegularExpression'];
 const STRING_TYPES = ['Exact', 'Prefix', 'Suffix', 'RegularExpression', 'Present'];
+const PATH_MODIFIERS = ['ReplaceFullPath', 'ReplacePrefixMatch', 'PrefixRewrite', 'RegexRewrite'];
 
 const isObj = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -60,8 +62,11 @@ export function checkWaypointConfig(value: Json, version: number): WaypointConfi
     str(o.namespace, `${at}.namespace`);
     num(o.port, `${at}.port`, 1, 65535);
     oneOf(o.protocol, `${at}.protocol`, ['http1', 'http2']);
-    oneOf(obj(o.lb, `${at}.lb`).kind, `${at}.lb.kind`, ['LEAST_REQUEST', 'ROUND_ROBIN', 'RANDOM', 'CONSISTENT_HASH']);
+    const lb = obj(o.lb, `${at}.lb`);
+    oneOf(lb.kind, `${at}.lb.kind`, ['LEAST_REQUEST', 'ROUND_ROBIN', 'RANDOM', 'CONSISTENT_HASH']);
+    if (lb.kind === 'CONSISTENT_HASH') checkHashKey(obj(lb.key, `${at}.lb.key`), `${at}.lb.key`);
     num(o.connectTimeoutMs, `${at}.connectTimeoutMs`, 0, Number.MAX_SAFE_INTEGER);
+    if (o.localityLb !== undefined) checkLocalityLb(obj(o.localityLb, `${at}.localityLb`), `${at}.localityLb`);
   }
   unique(clusterNames, 'clusters');
   const known = new Set(clusterNames);
@@ -90,6 +95,7 @@ export function checkWaypointConfig(value: Json, version: number): WaypointConfi
     unique(ports, `${at}.ports`);
   }
   unique(hosts, 'services');
+  if (c.security !== undefined) checkWaypointSecurity(c.security);
   return value as WaypointConfig;
 }
 
@@ -98,6 +104,64 @@ function checkBackend(b: Json, at: string, cluster: (v: Json, at: string, option
   num(o.weight, `${at}.weight`, 0, Number.MAX_SAFE_INTEGER);
   cluster(o.cluster, `${at}.cluster`, true);
   num(o.invalidStatus, `${at}.invalidStatus`, 100, 599, true);
+  checkRewrite(o.rewrite, `${at}.rewrite`);
+}
+
+function strings(v: Json, at: string): void {
+  for (const [i, x] of arr(v, at).entries()) str(x, `${at}[${i}]`);
+}
+
+/** URL rewrite path modifiers: the known types with their string fields. */
+function checkRewrite(v: Json, at: string): void {
+  if (v === undefined) return;
+  const p = obj(v, at).path;
+  if (p === undefined) return;
+  const po = obj(p, `${at}.path`);
+  oneOf(po.type, `${at}.path.type`, PATH_MODIFIERS);
+  if (po.type === 'RegexRewrite') {
+    str(po.pattern, `${at}.path.pattern`);
+    str(po.substitution, `${at}.path.substitution`);
+  } else {
+    str(po.value, `${at}.path.value`);
+    if (po.type !== 'ReplaceFullPath') str(po.prefix, `${at}.path.prefix`);
+  }
+}
+
+function checkCors(c: Record<string, Json>, at: string): void {
+  for (const [i, m] of arr(c.allowOrigins, `${at}.allowOrigins`).entries()) {
+    const mo = obj(m, `${at}.allowOrigins[${i}]`);
+    oneOf(mo.type, `${at}.allowOrigins[${i}].type`, ['Exact', 'Prefix', 'RegularExpression']);
+    str(mo.value, `${at}.allowOrigins[${i}].value`);
+  }
+  for (const f of ['allowMethods', 'allowHeaders', 'exposeHeaders'] as const) strings(c[f], `${at}.${f}`);
+  num(c.maxAgeSeconds, `${at}.maxAgeSeconds`, 0, Number.MAX_SAFE_INTEGER, true);
+  if (c.allowCredentials !== undefined && typeof c.allowCredentials !== 'boolean') throw invalid(`${at}.allowCredentials: expected a boolean`);
+  oneOf(c.unmatchedPreflights, `${at}.unmatchedPreflights`, ['forward', 'ignore'], true);
+}
+
+/** One of header, cookie (+ path, ttlMs), sourceIp, queryParam. */
+function checkHashKey(k: Record<string, Json>, at: string): void {
+  const set = ['header', 'cookie', 'sourceIp', 'queryParam'].filter((f) => k[f] !== undefined);
+  if (set.length !== 1) throw invalid(`${at}: expected exactly one of header, cookie, sourceIp, queryParam`);
+  if (k.sourceIp !== undefined && k.sourceIp !== true) throw invalid(`${at}.sourceIp: expected true`);
+  for (const f of ['header', 'cookie', 'queryParam'] as const) if (k[f] !== undefined) str(k[f], `${at}.${f}`);
+  str(k.path, `${at}.path`, true);
+  num(k.ttlMs, `${at}.ttlMs`, 0, Number.MAX_SAFE_INTEGER, true);
+}
+
+function checkLocalityLb(l: Record<string, Json>, at: string): void {
+  if (l.enabled !== undefined && typeof l.enabled !== 'boolean') throw invalid(`${at}.enabled: expected a boolean`);
+  for (const [i, d] of arr(l.distribute, `${at}.distribute`, true).entries()) {
+    const o = obj(d, `${at}.distribute[${i}]`);
+    str(o.from, `${at}.distribute[${i}].from`);
+    for (const [k, w] of Object.entries(obj(o.to, `${at}.distribute[${i}].to`))) num(w, `${at}.distribute[${i}].to[${k}]`, 0, 100);
+  }
+  for (const [i, f] of arr(l.failover, `${at}.failover`, true).entries()) {
+    const o = obj(f, `${at}.failover[${i}]`);
+    str(o.from, `${at}.failover[${i}].from`);
+    str(o.to, `${at}.failover[${i}].to`);
+  }
+  if (l.failoverPriority !== undefined) strings(l.failoverPriority, `${at}.failoverPriority`);
 }
 
 function checkRoute(r: Record<string, Json>, at: string, cluster: (v: Json, at: string, optional?: boolean) => void): void {
@@ -129,6 +193,8 @@ function checkRoute(r: Record<string, Json>, at: string, cluster: (v: Json, at: 
     cluster(mo.cluster, `${at}.mirrors[${i}].cluster`);
     num(mo.percent, `${at}.mirrors[${i}].percent`, 0, 100);
   }
+  checkRewrite(r.rewrite, `${at}.rewrite`);
+  if (r.cors !== undefined) checkCors(obj(r.cors, `${at}.cors`), `${at}.cors`);
   if (r.retry !== undefined) {
     const ro = obj(r.retry, `${at}.retry`);
     num(ro.attempts, `${at}.retry.attempts`, 0, 1_000);

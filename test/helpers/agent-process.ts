@@ -18,6 +18,8 @@ export interface AgentProcessSpec {
   readonly env?: Record<string, string>;
   /** Extra Node.js options before the script, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
   readonly nodeArgs?: readonly string[];
+  /** A command the agent runs under, e.g. `setpriv --bounding-set ... --` to limit its capabilities. */
+  readonly wrapper?: readonly string[];
 }
 
 export type LogLine = { readonly level: number; readonly msg: string } & Record<string, unknown>;
@@ -65,7 +67,9 @@ export class AgentProcess {
 
   /** Spawns the agent and waits (up to `timeoutMs`) until it reports ready. */
   async start(timeoutMs = 30_000): Promise<void> {
-    const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, ...(this.spec.nodeArgs ?? []), AMBIT_CLI, 'node'], {
+    const argv = [process.execPath, ...AGENT_NODE_FLAGS, ...(this.spec.nodeArgs ?? []), AMBIT_CLI, 'node'];
+    const [file, ...args] = [...(this.spec.wrapper ?? []), ...argv] as [string, ...string[]];
+    const child = spawn(file, args, {
       env: {
         ...process.env,
         NODE_NAME: this.spec.nodeName,

@@ -30,6 +30,8 @@ export interface RawCaCall {
   /** Default 3600. */
   readonly ttlSeconds?: number;
   readonly extraMetadata?: Readonly<Record<string, string | readonly string[]>>;
+  /** TLS server name checked against the serving certificate, when `target` is an address. */
+  readonly serverName?: string;
 }
 
 export type RawCaResult =
@@ -44,7 +46,11 @@ export async function callCa(c: RawCaCall): Promise<RawCaResult> {
     c.clientCert ? Buffer.from(c.clientCert.keyPem) : null,
     c.clientCert ? Buffer.from(c.clientCert.certChainPem) : null,
   );
-  const client = new grpc.Client(c.target, creds);
+  const client = new grpc.Client(
+    c.target,
+    creds,
+    c.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': c.serverName, 'grpc.default_authority': c.serverName },
+  );
   const md = new grpc.Metadata();
   if (c.token !== undefined) md.set('authorization', `Bearer ${c.token}`);
   if (c.clusterId !== null) md.set('clusterid', c.clusterId ?? 'Kubernetes');

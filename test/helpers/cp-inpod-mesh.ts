@@ -146,10 +146,10 @@ export class CpInpodMesh {
     };
   }
 
-  /** Both agents, started side by side (they share nothing but the control plane). */
-  async startAgents(): Promise<AgentProcess[]> {
+  /** Both agents, started side by side (they share nothing but the control plane); `wrapper` as AgentProcessSpec's. */
+  async startAgents(opts: { wrapper?: readonly string[] } = {}): Promise<AgentProcess[]> {
     const started = NODES.map((node, i) => {
-      const agent = new AgentProcess({ nodeName: node, bind: `${this.lo}.${i + 1}`, stateDir: join(this.dir, `${node}-state`), env: this.agentEnv(node) });
+      const agent = new AgentProcess({ nodeName: node, bind: `${this.lo}.${i + 1}`, stateDir: join(this.dir, `${node}-state`), env: this.agentEnv(node), ...opts });
       this.agents.set(node, agent);
       return agent.start();
     });

@@ -1,9 +1,10 @@
 // A small ambient mesh with one waypoint (default/wp) for waypoint-translation tests, route builders
-// for HTTPRoute/GRPCRoute/TCPRoute, and readable views of the translated WaypointConfig.
+// for HTTPRoute/GRPCRoute/TCPRoute/VirtualService/DestinationRule, and readable views of the
+// translated WaypointConfig.
 
 import { translateAll, type FullTranslation } from '../../src/controlplane/index.js';
 import { snapshotOf, type KubeObject } from '../../src/k8s/index.js';
-import type { Route, ServicePortConfig, WaypointConfig } from '../../src/waypoint/model/route-model.js';
+import type { Cluster, Route, ServicePortConfig, WaypointConfig } from '../../src/waypoint/model/route-model.js';
 import { OPTS, ambientNs, gateway, httpRoute, service, type ServiceOptions } from './k8s-objects.js';
 
 /** Namespace `default` uses waypoint `wp` (Gateway + its Service, which gives it an address). */
@@ -69,3 +70,30 @@ export function translateWp(objects: KubeObject[]): Translated {
 }
 
 export const cluster = (name: string, port = 80, ns = 'default'): string => `outbound|${port}||${name}.${ns}.svc.cluster.local`;
+
+/** A VirtualService (networking.istio.io/v1 unless `version`), default namespace. */
+export function virtualService(name: string, spec: Record<string, unknown>, o: { ns?: string; created?: string; version?: string } = {}): KubeObject<'VirtualService'> {
+  return {
+    apiVersion: `networking.istio.io/${o.version ?? 'v1'}`,
+    kind: 'VirtualService',
+    metadata: { name, namespace: o.ns ?? 'default', ...(o.created ? { creationTimestamp: o.created } : {}) },
+    spec,
+  } as unknown as KubeObject<'VirtualService'>;
+}
+
+/** A DestinationRule (networking.istio.io/v1 unless `version`), default namespace. */
+export function destinationRule(name: string, spec: Record<string, unknown>, o: { ns?: string; created?: string; version?: string } = {}): KubeObject<'DestinationRule'> {
+  return {
+    apiVersion: `networking.istio.io/${o.version ?? 'v1'}`,
+    kind: 'DestinationRule',
+    metadata: { name, namespace: o.ns ?? 'default', ...(o.created ? { creationTimestamp: o.created } : {}) },
+    spec,
+  } as unknown as KubeObject<'DestinationRule'>;
+}
+
+/** The cluster of `name` in the translated config (throws when absent). */
+export function clusterOf(t: Translated, name: string): Cluster {
+  const c = t.config.clusters.find((x) => x.name === name);
+  if (c === undefined) throw new Error(`no cluster ${name} in ${JSON.stringify(t.config.clusters.map((x) => x.name))}`);
+  return c;
+}

@@ -7,12 +7,13 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { silentLogger } from '../../src/common/log.js';
+import { silentLogger, type Logger } from '../../src/common/log.js';
 import { HbonePool, HboneServer, type HboneClientStream } from '../../src/hbone/index.js';
 import { workloadCertificateFromChain, type CertSource, type WorkloadCertificate } from '../../src/identity/index.js';
 import { createRegistry } from '../../src/metrics/index.js';
+import type { Registry } from '../../src/metrics/index.js';
 import { ProxyState, type Service, type Workload } from '../../src/state/index.js';
-import { WaypointProxy, clusterName, WAYPOINT_CONFIG_VERSION, type Cluster, type Route, type WaypointConfig } from '../../src/waypoint/index.js';
+import { WaypointProxy, clusterName, WAYPOINT_CONFIG_VERSION, type Cluster, type Route, type WaypointConfig, type WaypointProxyInputs, type WaypointSecurityConfig } from '../../src/waypoint/index.js';
 import { buffersOnly } from '../../src/waypoint/buffers-only.js';
 import { WaypointTelemetry } from '../../src/waypoint/telemetry/index.js';
 import { makeTestPki, type TestPki } from './certs.js';
@@ -65,12 +66,14 @@ export interface BackendHit {
 export interface WaypointRig {
   readonly proxy: WaypointProxy;
   readonly state: ProxyState;
+  /** The registry of the waypoint's telemetry and security metrics. */
+  readonly registry: Registry;
   readonly ips: { client: string; v1: string; v2: string; mirror: string; waypoint: string };
   /** Every request each backend received, in order. */
   readonly hits: BackendHit[];
   /** Per-path scripted statuses: the backend answers them in order, then 200. */
   readonly script: Map<string, number[]>;
-  config(routes: { http?: Route[]; h2?: Route[] }, clusters?: Cluster[]): void;
+  config(routes: { http?: Route[]; h2?: Route[] }, clusters?: Cluster[], security?: WaypointSecurityConfig): void;
   /** A CONNECT stream from the client to `authority` (default VIP:80). */
   connect(authority?: string): Promise<HboneClientStream>;
   /** One HTTP/1.1 request over a fresh CONNECT stream (or `agent`). */
@@ -93,7 +96,7 @@ export function baseCluster(name: string, host: string, port: number, extra: Par
   return { name, hostname: host, namespace: NS, port, protocol: 'http1', lb: { kind: 'ROUND_ROBIN' }, connectTimeoutMs: 2000, ...extra };
 }
 
-export async function startWaypointRig(opts: { random?: () => number } = {}): Promise<WaypointRig> {
+export async function startWaypointRig(opts: { random?: () => number; security?: WaypointProxyInputs['security']; accessLog?: Logger } = {}): Promise<WaypointRig> {
   const prefix = randomLoopbackPrefix();
   const ips = { client: `${prefix}.2`, v1: `${prefix}.11`, v2: `${prefix}.12`, mirror: `${prefix}.13`, waypoint: `${prefix}.100` };
   const pki: TestPki = await makeTestPki();
@@ -195,10 +198,11 @@ export async function startWaypointRig(opts: { random?: () => number } = {}): Pr
     policies: [],
   });
 
-  const telemetry = new WaypointTelemetry({ registry: createRegistry(), logger, waypoint: { namespace: NS, name: 'waypoint', identity: WAYPOINT_ID } });
+  const registry = createRegistry();
+  const telemetry = new WaypointTelemetry({ registry, logger: opts.accessLog ?? logger, waypoint: { namespace: NS, name: 'waypoint', identity: WAYPOINT_ID } });
   const proxy = new WaypointProxy({
     listen: { ip: ips.waypoint, port: 0 }, identity: WAYPOINT_ID, trustDomain: TD, certs, state,
-    http2: TEST_HTTP2, pool: TEST_POOL, connectTimeoutMs: 2000, telemetry, logger, random: opts.random,
+    http2: TEST_HTTP2, pool: TEST_POOL, connectTimeoutMs: 2000, telemetry, logger, random: opts.random, registry, security: opts.security,
   });
   await proxy.start();
 
@@ -231,8 +235,8 @@ export async function startWaypointRig(opts: { random?: () => number } = {}): Pr
   };
 
   const rig: WaypointRig = {
-    proxy, state, ips, hits, script,
-    config(routes, clusters) {
+    proxy, state, registry, ips, hits, script,
+    config(routes, clusters, security) {
       const cfg: WaypointConfig = {
         version: WAYPOINT_CONFIG_VERSION,
         waypoint: { namespace: NS, name: 'waypoint' },
@@ -249,6 +253,7 @@ export async function startWaypointRig(opts: { random?: () => number } = {}): Pr
           baseCluster(clusterName(HOST, TCP_PORT), HOST, TCP_PORT),
           baseCluster(MIRROR_CLUSTER, MIRROR_HOST, HTTP_PORT),
         ],
+        ...(security ? { security } : {}),
       };
       proxy.setConfig(cfg);
     },

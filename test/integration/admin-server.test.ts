@@ -99,7 +99,8 @@ test('admin /config_dump: all top-level keys, Maps serialised', async (t) => {
   }
   assert.deepEqual(json.workloads, [{ uid: 'w1', services: { 'default/echo': { '80': 8080 } } }]);
   assert.deepEqual(json.services, []);
-  assert.deepEqual(json.version, { version: '0.1.0' });
+  // The admin server adds the admin API version ambit ctl reads.
+  assert.deepEqual(json.version, { version: '0.1.0', adminApi: 1 });
   assert.equal((await fetch(`${base}/config_dump`, { method: 'POST' })).status, 405);
 });
 

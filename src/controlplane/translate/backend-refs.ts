@@ -48,7 +48,8 @@ export function resolveBackendRef(ref: BackendRefView, routeNs: string, snapshot
 
 /**
  * The cluster of one Service port: Istio's outbound cluster name, HTTP/2 to http2/grpc ports,
- * LEAST_REQUEST (Istio's default LB) and the default connect timeout (no DestinationRule yet).
+ * LEAST_REQUEST (Istio's default LB) and the default connect timeout; the host's DestinationRule
+ * is applied to every cluster afterwards (waypoint-config.ts).
  */
 export function serviceCluster(svc: KubeObject<'Service'>, port: number, options: TranslateOptions): Cluster | undefined {
   const p = svc.spec?.ports?.find((x) => x.port === port);

@@ -38,7 +38,7 @@ interface HttpRuleView {
   readonly retry?: RetryView;
 }
 
-const RULE_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'ExtensionRef']);
+const RULE_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'ExtensionRef', 'CORS']);
 const BACKEND_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'URLRewrite', 'RequestMirror']);
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 
@@ -81,6 +81,7 @@ export function compileHttpRoute(route: KubeObject<'HTTPRoute'>, ctx: RouteConte
           ...(filters.mirrors ? { mirrors: filters.mirrors } : {}),
           ...(limits.timeouts ? { timeouts: limits.timeouts } : {}),
           ...(limits.retry ? { retry: limits.retry } : {}),
+          ...(filters.cors ? { cors: filters.cors } : {}),
         },
         key: precedenceKey(match, { created, object, rule: i, match: j }),
       });

@@ -1,6 +1,7 @@
 // Public surface of the mesh translation (Kubernetes objects → the node agents' workload model): translateMesh,
 // MeshTranslator (successive snapshots, reusing what did not change), their options and result, route status;
-// and the waypoint translation (HTTPRoute/GRPCRoute/TCPRoute → WaypointConfig), alone or with the mesh.
+// and the waypoint translation (HTTPRoute/GRPCRoute/TCPRoute, VirtualService/DestinationRule → WaypointConfig),
+// alone or with the mesh.
 
 export { translateMesh, MeshTranslator } from './mesh.js';
 export { MESH_CONTROLLER } from './labels.js';
@@ -12,3 +13,5 @@ export { detectPortProtocol, type DetectedProtocol } from './port-protocol.js';
 export { comparePrecedence, precedenceKey, type PrecedenceKey } from './route-precedence.js';
 export { parseGatewayDuration } from './gateway-duration.js';
 export { isValidRe2 } from './re2-check.js';
+export { parseIstioDuration } from './istio-duration.js';
+export { gatewayOrigin } from './cors-policy.js';

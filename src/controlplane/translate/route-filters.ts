@@ -2,11 +2,12 @@
 // mutations, rewrite, redirect and mirrors. A filter that cannot be honoured drops its whole rule.
 //
 // Spec rules enforced (apis/v1/httproute_types.go): RequestHeaderModifier, ResponseHeaderModifier,
-// RequestRedirect and URLRewrite at most once per list; RequestRedirect not with URLRewrite
+// RequestRedirect, URLRewrite and CORS at most once per list; RequestRedirect not with URLRewrite
 // (IncompatibleFilters); ReplacePrefixMatch only when the rule has exactly one match, a PathPrefix.
 
-import type { Cluster, HeaderMutation, Mirror, PathModifier, Redirect, UrlRewrite } from '../../waypoint/model/route-model.js';
+import type { Cluster, CorsPolicy, HeaderMutation, Mirror, PathModifier, Redirect, UrlRewrite } from '../../waypoint/model/route-model.js';
 import { resolveBackendRef, type BackendRefView } from './backend-refs.js';
+import { compileGatewayCors, type GatewayCorsView } from './cors-policy.js';
 import type { RouteContext } from './route-context.js';
 
 interface HeaderFilterView {
@@ -38,6 +39,7 @@ export interface FilterView {
     readonly percent?: number;
     readonly fraction?: { readonly numerator?: number; readonly denominator?: number };
   };
+  readonly cors?: GatewayCorsView;
 }
 
 /** What a filter list compiled into. `extensionRef`: an ExtensionRef Ambit cannot run (answer 500). */
@@ -48,6 +50,7 @@ export interface CompiledFilters {
   readonly redirect?: Redirect;
   readonly mirrors?: readonly Mirror[];
   readonly extensionRef?: boolean;
+  readonly cors?: CorsPolicy;
 }
 
 export interface FilterOptions {
@@ -57,10 +60,10 @@ export interface FilterOptions {
   readonly prefixMatch: string | undefined;
 }
 
-const ONCE = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite']);
+const ONCE = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'CORS']);
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 /** Filter types the Gateway API defines but Ambit's waypoint does not implement. */
-const UNIMPLEMENTED = new Set(['CORS', 'ExternalAuth']);
+const UNIMPLEMENTED = new Set(['ExternalAuth']);
 
 /** Compiles `filters` (at field path `at`); undefined when the rule must be dropped (reported). */
 export function compileFilters(filters: readonly FilterView[], at: string, ctx: RouteContext, opts: FilterOptions, clusters: Map<string, Cluster>): CompiledFilters | undefined {
@@ -71,7 +74,11 @@ export function compileFilters(filters: readonly FilterView[], at: string, ctx: 
     const here = `${at}[${i}]`;
     const type = f.type ?? '';
     if (!opts.allowed.has(type)) {
-      const why = UNIMPLEMENTED.has(type) ? `filter type "${type}" is not supported by Ambit's waypoint` : `unsupported filter type "${type}"`;
+      const why = UNIMPLEMENTED.has(type)
+        ? `filter type "${type}" is not supported by Ambit's waypoint`
+        : type === 'CORS'
+          ? 'a CORS filter is supported on HTTPRoute rules, not on backendRefs or GRPCRoutes'
+          : `unsupported filter type "${type}"`;
       return drop(ctx, `${here}.type`, `UnsupportedValue: ${why}; rule dropped`);
     }
     if (ONCE.has(type) && seen.has(type)) return drop(ctx, `${here}.type`, `UnsupportedValue: filter "${type}" may appear only once; rule dropped`);
@@ -113,6 +120,9 @@ export function compileFilters(filters: readonly FilterView[], at: string, ctx: 
         if (m) mirrors.push(m);
         break;
       }
+      case 'CORS':
+        out.cors = compileGatewayCors(f.cors ?? {});
+        break;
       case 'ExtensionRef':
         ctx.problems.error(ctx.object, `${here}.extensionRef`, 'UnsupportedValue: ExtensionRef filters are not supported; matching requests are answered 500');
         out.extensionRef = true;

@@ -1,9 +1,14 @@
 // translateWaypoints: the L7 side of the translation. For each waypoint of a MeshTranslation, the
 // WaypointConfig (src/waypoint/model/route-model.ts) of the services it serves: ports, protocols,
-// HTTPRoute/GRPCRoute routes in precedence order, TCPRoute backends, and every cluster they name.
+// HTTPRoute/GRPCRoute routes in precedence order, TCPRoute backends, or the VirtualService that
+// owns the service; every cluster they name, with its host's DestinationRule applied.
 //
 // Pure: same snapshot and mesh ⇒ same output. A bad rule is dropped and a bad route never affects
 // another; problems are reported once per route object, even when it attaches at several ports.
+//
+// VirtualService vs Gateway API routes on one Service (Istio: mixing is unsupported, the result
+// depends on object age): the VirtualService owns every port of the Service; HTTPRoutes,
+// GRPCRoutes and TCPRoutes attached to it are reported `Conflicted` there. Never merged.
 
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
@@ -11,6 +16,14 @@ import {
   WAYPOINT_CONFIG_VERSION, type Cluster, type PortProtocol, type Route, type ServiceConfig, type ServicePortConfig, type WaypointConfig,
 } from '../../waypoint/model/route-model.js';
 import { serviceCluster } from './backend-refs.js';
+import { withDestinationRule } from './destination-rule-policy.js';
+import { DestinationRuleIndex } from './destination-rules.js';
+import { ServiceHosts } from './istio-hosts.js';
+import { ServiceEndpoints } from './subsets.js';
+import { UniqueProblems } from './unique-problems.js';
+import { VirtualServiceIndex } from './virtual-service-attachment.js';
+import type { VsContext } from './virtual-service-context.js';
+import { virtualServicePortConfig } from './virtual-service-ports.js';
 import { compileGrpcRoute } from './grpc-route-compile.js';
 import { compileHttpRoute, type CompiledRoute } from './http-route-compile.js';
 import { detectPortProtocol, isHttpProtocol } from './port-protocol.js';
@@ -19,6 +32,7 @@ import type { RouteContext } from './route-context.js';
 import { sortByPrecedence } from './route-precedence.js';
 import { compileTcpRoute, type CompiledTcpRoute } from './tcp-route-compile.js';
 import { Problems, refOf, type MeshTranslation, type TranslateOptions, type TranslationError, type WaypointInfo } from './types.js';
+import { WaypointSecurityIndex } from './waypoint-security-config.js';
 import { WaypointIndex } from './waypoints.js';
 
 export interface WaypointTranslation {
@@ -29,6 +43,13 @@ export interface WaypointTranslation {
 
 /** Route kinds on one Service port: only the first kind present applies (GEP-1294). */
 const KIND_ORDER: readonly RouteKind[] = ['GRPCRoute', 'HTTPRoute', 'TCPRoute'];
+
+/** What VirtualService/DestinationRule translation shares across waypoints. */
+interface IstioInputs {
+  readonly services: ServiceHosts;
+  readonly endpoints: ServiceEndpoints;
+  readonly problems: UniqueProblems;
+}
 
 type Compiled = { readonly kind: 'HTTPRoute' | 'GRPCRoute'; readonly value: CompiledRoute } | { readonly kind: 'TCPRoute'; readonly value: CompiledTcpRoute };
 
@@ -53,8 +74,17 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
     compiled.set(route, c);
     return c;
   };
-  const configs = mesh.waypoints.map((info) => waypointConfig(info, index, snapshot, mesh, options, problems, compile));
-  const errors = [...problems.list];
+  // VirtualServices and DestinationRules are compiled per waypoint, port and cluster: each
+  // problem is reported once.
+  const istio: IstioInputs = { services: new ServiceHosts(snapshot, options.domainSuffix), endpoints: new ServiceEndpoints(mesh, snapshot), problems: new UniqueProblems() };
+  // AuthorizationPolicy / RequestAuthentication with targetRefs: translated once, attached per waypoint.
+  const security = new WaypointSecurityIndex(snapshot, options, problems);
+  const configs = mesh.waypoints.map((info) => {
+    const cfg = waypointConfig(info, index, snapshot, mesh, options, problems, compile, istio);
+    const sec = security.forWaypoint(info, servedServices(info, snapshot, mesh));
+    return sec === undefined ? cfg : { ...cfg, security: sec };
+  });
+  const errors = [...problems.list, ...istio.problems.list];
   for (const p of routeProblems.values()) errors.push(...p.list);
   return { configs, errors };
 }
@@ -81,8 +111,11 @@ function waypointConfig(
   options: TranslateOptions,
   problems: Problems,
   compile: (r: KubeObject<RouteKind>) => Compiled,
+  istio: IstioInputs,
 ): WaypointConfig {
   const served = servedServices(info, snapshot, mesh);
+  const destinationRules = new DestinationRuleIndex(snapshot, options, info.namespace, istio.problems);
+  const virtualServices = new VirtualServiceIndex(snapshot, options, info.namespace, istio.problems);
   const wp = index.get(info.namespace, info.name);
   /** portKey → kind → routes attached there. */
   const attached = new Map<string, Map<RouteKind, KubeObject<RouteKind>[]>>();
@@ -100,18 +133,35 @@ function waypointConfig(
     }
   }
   const clusters = new Map<string, Cluster>();
-  const services: ServiceConfig[] = served.map((svc) => ({
-    hostname: svc.hostname,
-    namespace: svc.namespace,
-    ports: svc.ports
-      .map((p) => portConfig(svc, p, attached.get(portKey(svc.hostname, p.port)), options, problems, compile, clusters))
-      .sort((a, b) => a.port - b.port),
-  }));
+  const services: ServiceConfig[] = served.map((svc) => {
+    const vs = virtualServices.forService(svc);
+    if (vs === undefined) {
+      return {
+        hostname: svc.hostname,
+        namespace: svc.namespace,
+        ports: svc.ports
+          .map((p) => portConfig(svc, p, attached.get(portKey(svc.hostname, p.port)), options, problems, compile, clusters))
+          .sort((a, b) => a.port - b.port),
+      };
+    }
+    reportConflicts(svc, vs, attached, problems);
+    const base: Omit<VsContext, 'listenPort'> = {
+      object: refOf(vs), namespace: vs.metadata.namespace ?? '', options, problems: istio.problems,
+      services: istio.services, destinationRules, endpoints: istio.endpoints,
+    };
+    return {
+      hostname: svc.hostname,
+      namespace: svc.namespace,
+      ports: svc.ports.map((p) => virtualServicePortConfig(svc, p, vs, base, clusters)).sort((a, b) => a.port - b.port),
+    };
+  });
+  // Every cluster gets its host's DestinationRule: the service's own, HTTPRoute backends, subsets.
+  const withRules = [...clusters.values()].map((c) => withDestinationRule(c, destinationRules.forHost(c.hostname, c.namespace), istio.problems));
   return {
     version: WAYPOINT_CONFIG_VERSION,
     waypoint: { namespace: info.namespace, name: info.name },
     services,
-    clusters: [...clusters.values()].sort(byString((c) => c.name)),
+    clusters: withRules.sort(byString((c) => c.name)),
   };
 }
 
@@ -175,4 +225,27 @@ function portConfig(
     defaultCluster: own.name,
     ...(tcpBackends !== undefined ? { tcpBackends } : {}),
   };
+}
+
+/** Gateway API routes attached to a Service a VirtualService owns: each reported once, not applied. */
+function reportConflicts(
+  svc: ServedService,
+  vs: KubeObject<'VirtualService'>,
+  attached: Map<string, Map<RouteKind, KubeObject<RouteKind>[]>>,
+  problems: Problems,
+): void {
+  const seen = new Set<KubeObject>();
+  for (const p of svc.ports) {
+    for (const list of attached.get(portKey(svc.hostname, p.port))?.values() ?? []) {
+      for (const r of list) {
+        if (seen.has(r)) continue;
+        seen.add(r);
+        problems.error(
+          refOf(r),
+          'spec.parentRefs',
+          `Conflicted: VirtualService ${vs.metadata.namespace}/${vs.metadata.name} owns Service ${svc.namespace}/${svc.name} at this waypoint (mixing VirtualService and Gateway API routes on one host is unsupported); not applied there`,
+        );
+      }
+    }
+  }
 }

@@ -1,6 +1,8 @@
-// The waypoint's internal route model: what the control plane compiles HTTPRoute/GRPCRoute (and,
-// later, VirtualService/DestinationRule) into, and the only routing input the waypoint executes.
+// The waypoint's internal route model: what the control plane compiles HTTPRoute/GRPCRoute and
+// VirtualService/DestinationRule into, and the only routing input the waypoint executes.
 // Plain JSON (it travels over xDS as the JSON of ambit.waypoint.v1.WaypointConfig); no functions.
+
+import type { WaypointSecurityConfig } from './security-model.js';
 
 /** Bumped on any incompatible change; a waypoint refuses (NACKs) a config of another version. */
 export const WAYPOINT_CONFIG_VERSION = 1;
@@ -19,6 +21,8 @@ export interface WaypointConfig {
   /** Every service this waypoint serves (its `waypoint` is this one), routes or not. */
   readonly services: readonly ServiceConfig[];
   readonly clusters: readonly Cluster[];
+  /** L7 authorization and request authentication (security-model.ts); absent ⇒ none. */
+  readonly security?: WaypointSecurityConfig;
 }
 
 /** Application protocol of a service port, by Istio's port-name/appProtocol rules; unknown ⇒ tcp. */
@@ -108,7 +112,20 @@ export interface HeaderMutation {
 export type PathModifier =
   | { readonly type: 'ReplaceFullPath'; readonly value: string }
   /** `prefix` is the matched PathPrefix value (trailing '/' significance per the spec table). */
-  | { readonly type: 'ReplacePrefixMatch'; readonly prefix: string; readonly value: string };
+  | { readonly type: 'ReplacePrefixMatch'; readonly prefix: string; readonly value: string }
+  /**
+   * VirtualService `rewrite.uri` (Envoy `prefix_rewrite`): the first `prefix.length` characters of
+   * the path (the matched plain prefix, compared case-insensitively with `ignoreCase`) are replaced
+   * by `value` as a plain string: `/foo` → `/bar/` turns `/foo/x` into `/bar//x`, as Envoy does.
+   * A path that does not start with the prefix is left alone.
+   */
+  | { readonly type: 'PrefixRewrite'; readonly prefix: string; readonly value: string; readonly ignoreCase?: boolean }
+  /**
+   * VirtualService `rewrite.uriRegexRewrite` (Envoy `regex_rewrite`): every non-overlapping match of
+   * the RE2 `pattern` in the path is replaced by `substitution`, where `\0`..`\9` are capture groups
+   * (RE2 GlobalReplace syntax, `\\` a backslash).
+   */
+  | { readonly type: 'RegexRewrite'; readonly pattern: string; readonly substitution: string };
 
 export interface UrlRewrite {
   readonly hostname?: string;
@@ -199,13 +216,71 @@ export interface Route {
   /** Absent ⇒ Istio's default (2 retries on connect-failure,refused-stream,unavailable,cancelled). */
   readonly retry?: RetryPolicy;
   readonly fault?: Fault;
+  /** CORS (Gateway API CORS filter, VirtualService corsPolicy), run as Envoy's CORS filter. */
+  readonly cors?: CorsPolicy;
+}
+
+/** How a request's Origin is compared (Envoy StringMatcher; values are case-sensitive). */
+export interface CorsOriginMatch {
+  readonly type: 'Exact' | 'Prefix' | 'RegularExpression';
+  /** For RegularExpression: RE2, matched against the whole Origin value. */
+  readonly value: string;
+}
+
+/**
+ * Envoy's CORS filter (envoy/extensions/filters/http/cors): a request with an Origin the policy
+ * allows gets `Access-Control-Allow-Origin: <that origin>` (never `*`); a preflight (OPTIONS with
+ * Origin and Access-Control-Request-Method) is answered 200 by the waypoint. An Origin not allowed
+ * gets no CORS headers, and its preflight is forwarded (`unmatchedPreflights` `forward`, the
+ * default) or answered 200 without Access-Control-Allow-Origin (`ignore`).
+ */
+export interface CorsPolicy {
+  /** An origin matcher that matches the literal `*` allows every origin (Envoy isOriginAllowed). */
+  readonly allowOrigins: readonly CorsOriginMatch[];
+  /** `*` alone ⇒ echo Access-Control-Request-Method. Joined with ','. */
+  readonly allowMethods: readonly string[];
+  /** `*` alone ⇒ echo Access-Control-Request-Headers. Joined with ','. */
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  /** Access-Control-Max-Age, seconds; absent ⇒ no header. */
+  readonly maxAgeSeconds?: number;
+  readonly allowCredentials?: boolean;
+  /** Absent ⇒ forward (Envoy forward_not_matching_preflights default true). */
+  readonly unmatchedPreflights?: 'forward' | 'ignore';
 }
 
 export type LoadBalancerPolicy =
   | { readonly kind: 'LEAST_REQUEST' }
   | { readonly kind: 'ROUND_ROBIN' }
   | { readonly kind: 'RANDOM' }
-  | { readonly kind: 'CONSISTENT_HASH'; readonly key: { readonly header: string } | { readonly cookie: string } | { readonly sourceIp: true } | { readonly queryParam: string } };
+  | {
+      readonly kind: 'CONSISTENT_HASH';
+      readonly key:
+        | { readonly header: string }
+        /**
+         * DestinationRule httpCookie: with `ttlMs` set (0 = a session cookie) Envoy generates the
+         * cookie (Set-Cookie `name`, `path`) when the request has none; without it, no cookie ⇒ random.
+         */
+        | { readonly cookie: string; readonly path?: string; readonly ttlMs?: number }
+        | { readonly sourceIp: true }
+        | { readonly queryParam: string };
+    };
+
+/**
+ * DestinationRule localityLbSetting (Istio LocalityLoadBalancerSetting), localities written
+ * `region/zone/subzone` with `*` wildcards as in the API. Only one of distribute / failover /
+ * failoverPriority is meaningful at a time (Istio validation).
+ */
+export interface LocalityLbSetting {
+  /** false ⇒ locality-aware LB off for this cluster. */
+  readonly enabled?: boolean;
+  /** Traffic from locality `from` spread over localities by weight (percent, summing to 100). */
+  readonly distribute?: readonly { readonly from: string; readonly to: Readonly<Record<string, number>> }[];
+  /** When every endpoint of region `from` is unhealthy, go to region `to` (instead of any). */
+  readonly failover?: readonly { readonly from: string; readonly to: string }[];
+  /** Ordered label keys (optionally `key=value`): endpoints sharing more of them with the client come first. */
+  readonly failoverPriority?: readonly string[];
+}
 
 export interface CircuitBreaker {
   readonly maxConnections?: number;
@@ -216,6 +291,7 @@ export interface CircuitBreaker {
 }
 
 export interface OutlierDetection {
+  /** Absent or 0 ⇒ this kind of ejection is off (DestinationRule: unset means 5, 0 disables). */
   readonly consecutive5xxErrors?: number;
   readonly consecutiveGatewayErrors?: number;
   readonly intervalMs: number;
@@ -243,6 +319,8 @@ export interface Cluster {
   readonly connectTimeoutMs: number;
   readonly circuitBreaker?: CircuitBreaker;
   readonly outlierDetection?: OutlierDetection;
+  /** Locality-aware load balancing (DestinationRule localityLbSetting); absent ⇒ none. */
+  readonly localityLb?: LocalityLbSetting;
 }
 
 /** The cluster name Envoy/Istio would give a service port (and subset). */

@@ -11,7 +11,7 @@ export { compileStringMatch } from './string-match.js';
 export type { CompiledRouteMatch } from './route-match.js';
 export { compileRouteMatch, routeMatches } from './route-match.js';
 export { PortRoutes } from './port-routes.js';
-export { rewritePath } from './path-rewrite.js';
+export { rewritePath, regexRewriter } from './path-rewrite.js';
 export type { RedirectRequest } from './redirect-location.js';
 export { redirectLocation, hostWithoutPort } from './redirect-location.js';
 export { pickWeighted, chance } from './weighted-choice.js';

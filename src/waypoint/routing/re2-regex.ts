@@ -35,20 +35,23 @@ const POSIX_CLASSES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Compiles a pattern as Envoy/Istio would use it (RE2 syntax, whole-string match: `^(?:p)$`).
+ * Compiles a pattern as Envoy/Istio would use it (RE2 syntax, whole-string match: `^(?:p)$`; with
+ * `search`, a global unanchored RegExp for replacing every match).
  * Throws MeshError CONFIG_INVALID naming the reason when the pattern is invalid or uses features
  * RE2 lacks (backreferences, lookaround, possessive quantifiers, atomic groups). Valid RE2 that
  * JavaScript cannot express without a rewrite we did not write (inline flags other than leading
  * `(?i)`/`(?s)`/`(?m)`, ungreedy `U`, `\C`, negated POSIX classes) is refused the same way.
  */
-export function compileRegex(pattern: string, options: { readonly ignoreCase?: boolean } = {}): RegExp {
+export function compileRegex(pattern: string, options: { readonly ignoreCase?: boolean; readonly search?: boolean } = {}): RegExp {
   const t = new Re2Translator(pattern).translate();
   let flags = 'u';
   if (options.ignoreCase === true || t.ignoreCase) flags += 'i';
   if (t.dotAll) flags += 's';
   if (t.multiLine) flags += 'm';
+  // `search`: every match anywhere in the text (RE2 GlobalReplace, Envoy regex_rewrite), not anchored.
+  if (options.search === true) flags += 'g';
   // With `m`, `^`/`$` mean line boundaries, so the whole-string anchors must be lookarounds.
-  const source = t.multiLine ? `${TEXT_START}(?:${t.source})${TEXT_END}` : `^(?:${t.source})$`;
+  const source = options.search === true ? t.source : t.multiLine ? `${TEXT_START}(?:${t.source})${TEXT_END}` : `^(?:${t.source})$`;
   try {
     return new RegExp(source, flags);
   } catch (err) {

@@ -2,7 +2,7 @@
 // and request-id propagation), TCP relay records, Envoy response flags.
 
 export { WaypointTelemetry } from './waypoint-telemetry.js';
-export type { WaypointPeer, RequestStart, RequestEnd, RequestSpan, WaypointTelemetryOptions } from './waypoint-telemetry.js';
+export type { WaypointPeer, RequestStart, RequestEnd, RequestSpan, RequestNotes, WaypointTelemetryOptions } from './waypoint-telemetry.js';
 export type { TcpRelay, TcpRelayStart, TcpRelayEnd } from './tcp-relay-record.js';
 export { RESPONSE_FLAGS, NO_RESPONSE_FLAGS, joinResponseFlags, isResponseFlags } from './response-flags.js';
 export type { ResponseFlagName } from './response-flags.js';

@@ -54,10 +54,24 @@ export interface RequestEnd {
   readonly error?: Error;
 }
 
+/** Extra access-log fields a filter sets on its way (L7 security: details, audit, JWT principal, dry-run). */
+export interface RequestNotes {
+  /** Envoy's response_code_details, e.g. `rbac_access_denied_matched_policy[none]`. */
+  readonly responseCodeDetails?: string;
+  /** The AUDIT AuthorizationPolicy (`namespace/name`) that matched. */
+  readonly auditPolicy?: string;
+  /** `<iss>/<sub>` of the verified JWT. */
+  readonly requestPrincipal?: string;
+  /** What the dry-run policies alone decided: `allowed` or `denied[<policy>]`. */
+  readonly dryRunResult?: string;
+}
+
 export interface RequestSpan {
   readonly requestId: string;
   readonly traceId: string;
   readonly spanId: string;
+  /** Adds access-log fields (later notes override earlier ones); ignored after end(). */
+  note(notes: RequestNotes): void;
   /** Records the request's metrics and access log line. The first call counts; later calls do nothing. */
   end(result: RequestEnd): void;
 }
@@ -86,6 +100,7 @@ function firstHeader(headers: Map<string, string[]>, name: string): string | und
 
 class Span implements RequestSpan {
   private done = false;
+  private notes: RequestNotes | undefined;
 
   constructor(
     private readonly owner: WaypointTelemetry,
@@ -105,10 +120,14 @@ class Span implements RequestSpan {
     return this.trace.spanId;
   }
 
+  note(notes: RequestNotes): void {
+    if (!this.done) this.notes = { ...this.notes, ...notes };
+  }
+
   end(result: RequestEnd): void {
     if (this.done) return;
     this.done = true;
-    this.owner.finish(this.start, this.trace, result);
+    this.owner.finish(this.start, this.trace, result, this.notes);
   }
 }
 
@@ -154,7 +173,7 @@ export class WaypointTelemetry {
   }
 
   /** @internal Span.end, exactly once per request. */
-  finish(start: RequestStart, trace: TraceContext, result: RequestEnd): void {
+  finish(start: RequestStart, trace: TraceContext, result: RequestEnd, notes?: RequestNotes): void {
     const durationMs = elapsedMs(start.startedAt, this.now());
     const up = result.upstream;
     const traffic = waypointTrafficLabels({
@@ -169,10 +188,10 @@ export class WaypointTelemetry {
     const labels = requestLabels(traffic, { protocol: start.protocol, status: result.status, grpcStatus: result.grpcStatus, flags: result.flags });
     this.metrics.record(labels, durationMs, result.requestBytes, result.responseBytes);
     // Off the hot path when unwanted: no object is built unless the line will be written.
-    if (this.accessLog && this.logger.isLevelEnabled('info')) this.logRequest(start, trace, result, labels.response_flags, durationMs);
+    if (this.accessLog && this.logger.isLevelEnabled('info')) this.logRequest(start, trace, result, labels.response_flags, durationMs, notes);
   }
 
-  private logRequest(start: RequestStart, trace: TraceContext, result: RequestEnd, flags: string, durationMs: number): void {
+  private logRequest(start: RequestStart, trace: TraceContext, result: RequestEnd, flags: string, durationMs: number, notes: RequestNotes | undefined): void {
     const src = start.source;
     const up = result.upstream;
     const svc = start.destinationService;
@@ -208,6 +227,10 @@ export class WaypointTelemetry {
         bytes_sent: result.responseBytes,
         duration: `${durationMs}ms`,
         error: result.error?.message,
+        response_code_details: notes?.responseCodeDetails,
+        audit_policy: notes?.auditPolicy,
+        request_principal: notes?.requestPrincipal,
+        dry_run_result: notes?.dryRunResult,
       },
       'request complete',
     );
