@@ -177,13 +177,16 @@ export function loadConfig(
   if (workers > 1 && inboundBind === 'workloads' && (ports.hbone === 0 || ports.inboundPlaintext === 0)) {
     errors.push(`${origin('workers')}=${workers}: several workers need fixed inbound ports with ${origin('inboundBind')}=workloads (port 0 is not supported there)`);
   }
-  const inpodMode = get<string>('inpodMode', DEFAULTS.inpodMode) as InpodMode;
-  // INPOD_UDS alone does not switch the mode: say so rather than ignore it.
-  if (raw.values.has('inpodUds') && inpodMode !== 'zds') {
-    errors.push(`${origin('inpodUds')}: only used with ${origin('inpodMode')}=zds (istio-cni hands pods over on it); set that too, or unset ${origin('inpodUds')}`);
+  // INPOD_UDS alone means zds (ztunnel's variable: a ztunnel deployment sets just that); an explicit
+  // own-rules beside it is a contradiction, refused rather than one of the two ignored.
+  const udsSet = raw.values.has('inpodUds');
+  const inpodMode = (parsed.get('inpodMode') as InpodMode | undefined) ?? (udsSet ? 'zds' : (DEFAULTS.inpodMode as InpodMode));
+  if (udsSet && inpodMode !== 'zds') {
+    errors.push(`${origin('inpodUds')}: only used with ${origin('inpodMode')}=zds (istio-cni hands pods over on it), but ${origin('inpodMode')}=${inpodMode}; unset one of them`);
   }
   if (inpodMode === 'zds' && proxyMode === 'dedicated') {
-    errors.push(`${origin('inpodMode')}=zds: in-pod capture is shared mode only (PROXY_MODE=dedicated serves one workload)`);
+    const why = raw.values.has('inpodMode') ? `${origin('inpodMode')}=zds` : `${origin('inpodUds')} (zds mode)`;
+    errors.push(`${why}: in-pod capture is shared mode only (PROXY_MODE=dedicated serves one workload)`);
   }
   const pingIntervalMs = get('http2PingInterval', DEFAULTS.http2PingIntervalMs as number);
   const secretTtlMs = get('secretTtl', DEFAULTS.secretTtlSeconds * 1000);

@@ -17,6 +17,7 @@ const OK: ReadonlyArray<{ name: string; env: Record<string, string>; argv?: stri
   { name: 'zds with INPOD_UDS', env: { AMBIT_INPOD_MODE: 'zds', INPOD_UDS: '/run/cni/z.sock' }, inpod: { mode: 'zds', uds: '/run/cni/z.sock' } },
   { name: 'flags', env: {}, argv: ['--inpod-mode', 'zds', '--inpod-uds=/tmp/z.sock'], inpod: { mode: 'zds', uds: '/tmp/z.sock' } },
   { name: 'own-rules spelled out', env: { AMBIT_INPOD_MODE: 'own-rules' }, inpod: { mode: 'own-rules', uds: '/var/run/ztunnel/ztunnel.sock' } },
+  { name: 'INPOD_UDS alone selects zds (a ztunnel deployment sets just that)', env: { INPOD_UDS: '/var/run/ztunnel/ztunnel.sock' }, inpod: { mode: 'zds', uds: '/var/run/ztunnel/ztunnel.sock' } },
 ];
 
 for (const c of OK) {
@@ -24,7 +25,8 @@ for (const c of OK) {
 }
 
 const BAD: ReadonlyArray<{ name: string; env: Record<string, string>; reason: RegExp }> = [
-  { name: 'INPOD_UDS without zds mode', env: { INPOD_UDS: '/run/z.sock' }, reason: /INPOD_UDS: only used with AMBIT_INPOD_MODE=zds .*set that too, or unset INPOD_UDS/ },
+  { name: 'INPOD_UDS with own-rules', env: { INPOD_UDS: '/run/z.sock', AMBIT_INPOD_MODE: 'own-rules' }, reason: /INPOD_UDS: only used with AMBIT_INPOD_MODE=zds .*but AMBIT_INPOD_MODE=own-rules; unset one of them/ },
+  { name: 'INPOD_UDS in dedicated mode', env: { INPOD_UDS: '/run/z.sock', PROXY_MODE: 'dedicated', PROXY_WORKLOAD_INFO: 'ns/n/sa' }, reason: /in-pod capture is shared mode only/ },
   { name: 'an unknown mode', env: { AMBIT_INPOD_MODE: 'cni' }, reason: /AMBIT_INPOD_MODE="cni": expected one of own-rules \| zds/ },
   { name: 'zds in dedicated mode', env: { AMBIT_INPOD_MODE: 'zds', PROXY_MODE: 'dedicated', PROXY_WORKLOAD_INFO: 'ns/n/sa' }, reason: /AMBIT_INPOD_MODE=zds: in-pod capture is shared mode only/ },
 ];
