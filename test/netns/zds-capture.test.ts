@@ -130,3 +130,17 @@ test('DelWorkload releases the pod: acked, its listeners and connections are gon
   assert.equal(value('workload_manager_proxies_started_total'), 2);
   assert.equal(value('workload_manager_proxies_stopped_total'), 1);
 });
+
+test('a pod whose workload never appears: its connection is held 5 s, then failed as unknown (logged), as ztunnel', async () => {
+  // c2 again (istio-cni's rules are still in its netns), named as a workload the state does not have.
+  const r = await mesh.cni.node1.add({ ...mesh.spec('c2'), name: 'ghost' });
+  assert.equal(r.ack, '', 'the pod is captured: its workload may come later');
+  const s1 = mesh.pod('s1');
+  const started = performance.now();
+  const res = await mesh.topo.exec('c2', ['curl', '-sS', '--max-time', '15', `http://${s1.ip}:8080/ghost`], { timeoutMs: 20_000 });
+  const tookMs = performance.now() - started;
+  assert.notEqual(res.code, 0);
+  assert.ok(tookMs >= 4_500 && tookMs < 12_000, `failed after ${tookMs.toFixed(0)} ms (ztunnel waits 5 s)`);
+  const failed = await mesh.agents.node1.logs.waitFor((l) => l.msg === 'connection failed' && String(l['src.addr'] ?? '').startsWith(`${mesh.pod('c2').ip}:`));
+  assert.match(String(failed.error), /no local workload/);
+});
