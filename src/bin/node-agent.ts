@@ -10,7 +10,6 @@ import { AdminServer, AMBIT_VERSION, Readiness, ReadinessServer } from '../admin
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, WorkloadManagerMetrics, XdsMetrics } from '../metrics/index.js';
 import { InpodManager, LocalConfigPodSource, PodProxy, RemotePod, ZdsClient, ZdsPodSource, type IpFamily, type PodEntry, type PodRunner, type PodSource } from '../inpod/index.js';
-import type { Logger as PodLogger } from '../common/log.js';
 import { MeshError } from '../common/errors.js';
 import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver, type ProxyAddresses } from '../proxy/index.js';
 import { loadNativeSockets, type NativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
@@ -297,7 +296,7 @@ export class NodeAgent {
    * The pod registry and its source: the local config's `netns` (own-rules), or istio-cni over ZDS
    * (zds; the client connects once the registry has started).
    */
-  private createInpod(native: NativeSockets, createPod: (entry: PodEntry, logger: PodLogger) => PodRunner): void {
+  private createInpod(native: NativeSockets, createPod: (entry: PodEntry, logger: Logger) => PodRunner): void {
     const { config, logger } = this;
     let pods: PodSource = new LocalConfigPodSource(this.state, config.nodeName);
     if (config.inpod.mode === 'zds') {
