@@ -8,8 +8,8 @@ import { createLogger, stdoutDestination, targetLogger, type Logger } from '../c
 import { redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, AMBIT_VERSION, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
-import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, WorkloadManagerMetrics, XdsMetrics } from '../metrics/index.js';
-import { InpodManager, LocalConfigPodSource, PodProxy, RemotePod, ZdsClient, ZdsPodSource, type IpFamily, type PodEntry, type PodRunner, type PodSource } from '../inpod/index.js';
+import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, XdsMetrics } from '../metrics/index.js';
+import type { InpodManager, ZdsClient, ZdsPodSource } from '../inpod/index.js';
 import { MeshError } from '../common/errors.js';
 import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver, type ProxyAddresses } from '../proxy/index.js';
 import { loadNativeSockets, type NativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
@@ -17,6 +17,7 @@ import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { WorkerPool, type LogLevelsPayload } from '../workers/index.js';
 import { nodeDebugViews } from './node-debug-views.js';
+import { createNodeInpod, localPodFactory, remotePodFactory, type NodeInpodInputs } from './node-inpod.js';
 import { adsNode, EMBEDDED_EXAMPLE_YAML, LocalConfigSource, SnapshotMerger, XdsClient } from '../xds/index.js';
 
 /** Past the drain deadline, how long teardown may take before parts are destroyed regardless, ms. */
@@ -222,23 +223,7 @@ export class NodeAgent {
     const certs = this.certs;
     const connections = new ConnectionManager(logger.child({ component: 'connection-manager' }));
     const common = { config, state: this.state, certs, metrics: this.traffic, errors: this.errors, accessLog: this.accessLog, connections };
-    if (native.ok) {
-      const addon = native.native;
-      const families = this.cniFamilies();
-      this.createInpod(addon, (entry, podLogger) =>
-        new PodProxy({
-          ...common,
-          uid: entry.uid,
-          netns: entry.netns,
-          netnsFd: entry.netnsFd,
-          workload: entry.workload,
-          // istio-cni's rules: this proxy only listens (SO_REUSEPORT, as ztunnel's INPOD_PORT_REUSE).
-          sharedCapture: entry.rules === 'cni' ? { families } : undefined,
-          logger: podLogger,
-          native: addon,
-        }),
-      );
-    }
+    if (native.ok) this.createInpod(native.native, localPodFactory({ ...common, native: native.native }));
     const inpod = this.inpod;
     this.nodeProxy = new NodeProxy({
       ...common,
@@ -272,51 +257,25 @@ export class NodeAgent {
     await pool.start();
     const native = loadNativeSockets();
     if (!native.ok) throw new MeshError('NATIVE_UNAVAILABLE', native.reason);
-    const families = this.cniFamilies();
-    this.createInpod(native.native, (entry, podLogger) =>
-      new RemotePod({
-        uid: entry.uid,
-        netns: entry.netns,
-        netnsFd: entry.netnsFd,
-        workload: entry.workload,
-        rules: entry.rules === 'own' ? 'own' : { cni: families },
-        config,
-        logger: podLogger,
-        hosts: pool,
-      }),
-    );
+    this.createInpod(native.native, remotePodFactory(config, pool));
   }
 
-  /** IP families istio-cni's rules capture: the pod listeners are dual-stack unless IPV6_ENABLED=false. */
-  private cniFamilies(): IpFamily[] {
-    return this.config.ipv6Enabled ? ['v4', 'v6'] : ['v4'];
-  }
-
-  /**
-   * The pod registry and its source: the local config's `netns` (own-rules), or istio-cni over ZDS
-   * (zds; the client connects once the registry has started).
-   */
-  private createInpod(native: NativeSockets, createPod: (entry: PodEntry, logger: Logger) => PodRunner): void {
+  /** The pod registry and its source (src/bin/node-inpod.ts); in zds mode the client starts after the registry. */
+  private createInpod(native: NativeSockets, createPod: NodeInpodInputs['createPod']): void {
     const { config, logger } = this;
-    let pods: PodSource = new LocalConfigPodSource(this.state, config.nodeName);
-    if (config.inpod.mode === 'zds') {
-      this.zdsPods = new ZdsPodSource(native, config.nodeName);
-      pods = this.zdsPods;
-    }
-    const metrics = new WorkloadManagerMetrics(this.registry);
-    const inpod = new InpodManager({ config, errors: this.errors, logger: logger.child({ component: 'inpod' }), pods, createPod, metrics });
-    this.inpod = inpod;
-    if (this.zdsPods) {
-      this.zds = new ZdsClient({
-        path: config.inpod.uds,
-        native,
-        pods: this.zdsPods,
-        manager: inpod,
-        readiness: (task) => this.readiness.register(task),
-        errors: this.errors,
-        logger: logger.child({ component: 'zds' }),
-      });
-    }
+    const wired = createNodeInpod({
+      config,
+      state: this.state,
+      native,
+      errors: this.errors,
+      registry: this.registry,
+      readiness: (task) => this.readiness.register(task),
+      logger,
+      createPod,
+    });
+    this.inpod = wired.manager;
+    this.zds = wired.zds?.client;
+    this.zdsPods = wired.zds?.pods;
   }
 
   private logLevels(): LogLevelsPayload {
