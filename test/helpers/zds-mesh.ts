@@ -3,6 +3,7 @@
 // installs istio-cni's redirect rules in a pod's netns and hands the netns fd over by ZDS. Workloads
 // come from a local config file without any `netns` (the agents learn pods only from ZDS).
 
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent, tempDir, writeConfig, type TestAgent } from './agent.js';
 import { assertNoLeftovers, createTopology, requireRoot, type Topology, type TopologyPod } from './netns-topology.js';
@@ -127,6 +128,7 @@ export async function startZdsMesh(plan: readonly ZdsPodPlan[], agentEnv: Record
       for (const s of servers) s.kill('SIGKILL');
       const id = topo.id;
       await topo.destroy();
+      rmSync(dir, { recursive: true, force: true });
       await assertNoLeftovers(id);
     },
   };

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -87,6 +87,7 @@ test('netnsFdInode: the inode of the netns an fd names; an fd that is not a netn
 /** A Python SEQPACKET server: on connect it sends each datagram of `script`, then closes. */
 async function pythonServer(t: TestContext, script: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'ambit-seq-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 's.sock');
   const code = `
 import os, socket, sys
@@ -146,7 +147,7 @@ test('SEQPACKET connect errors name the path and errno', (t) => {
   const n = native();
   requireRoot('the ZDS native tests');
   const dir = mkdtempSync(join(tmpdir(), 'ambit-seq-'));
-  t.after(() => execFileSync('rm', ['-rf', dir]));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   assert.throws(() => n.seqpacketConnect(join(dir, 'none.sock')), (err: NodeJS.ErrnoException) => err.code === 'ENOENT' && err.syscall === 'connect' && err.message.includes(dir));
   assert.throws(() => n.seqpacketConnect(`/${'x'.repeat(200)}`), (err: NodeJS.ErrnoException) => err.code === 'ENAMETOOLONG');
 });
