@@ -1,5 +1,6 @@
 // Native socket primitives Node core lacks, for transparent capture: SO_ORIGINAL_DST, SO_MARK,
-// IP_TRANSPARENT/FREEBIND, and sockets created inside another network namespace (setns).
+// IP_TRANSPARENT/FREEBIND, sockets created inside another network namespace (setns, by path or fd),
+// and the Unix SOCK_SEQPACKET socket with SCM_RIGHTS that istio-cni's ZDS protocol runs on.
 //
 // Node-API only (node_api.h, NAPI_VERSION 8): the binary is independent of the Node ABI.
 // Invariant: setns(CLONE_NEWNET) runs ONLY on a libuv threadpool thread (napi async work), which
@@ -13,7 +14,7 @@
 typedef struct {
   napi_async_work work;
   napi_ref callback;
-  char *netns;  // NULL: the calling thread's (= process's) netns
+  netns_ref ns;  // path NULL and fd -1: the calling thread's (= process's) netns
   int family;   // 4 | 6
   sockopts opts;
   bool has_reuse_addr, reuse_addr, has_reuse_port, reuse_port;
@@ -32,7 +33,7 @@ typedef struct {
 static void free_req(napi_env env, create_req *r) {
   if (r->callback) napi_delete_reference(env, r->callback);
   if (r->work) napi_delete_async_work(env, r->work);
-  free(r->netns);
+  free_netns_ref(&r->ns);
   free(r);
 }
 
@@ -73,7 +74,7 @@ static void create_execute(napi_env env, void *data) {
   (void)env;
   create_req *r = data;
   r->fd = -1;
-  run_in_netns(r->netns, &r->err, &r->step, build_socket_cb, r);
+  run_in_netns(&r->ns, &r->err, &r->step, build_socket_cb, r);
 }
 
 static void create_complete(napi_env env, napi_status status, void *data) {
@@ -94,7 +95,7 @@ static void create_complete(napi_env env, napi_status status, void *data) {
     // "open netns /p", "setns /p", "bind 10.0.0.1:80 in netns /p", "setsockopt SO_MARK in netns /p"
     char detail[4200];
     bool at_bind = r->has_bind && strcmp(r->step, "bind") == 0;
-    netns_error_detail(detail, sizeof detail, r->step, at_bind ? r->bind_text : "", r->netns);
+    netns_error_detail(detail, sizeof detail, r->step, at_bind ? r->bind_text : "", &r->ns);
     argv[0] = errno_error(env, r->err, r->step, detail);
     napi_get_undefined(env, &argv[1]);
   }
@@ -109,7 +110,7 @@ static bool parse_create_opts(napi_env env, napi_value o, create_req *r) {
   napi_valuetype t;
   napi_typeof(env, o, &t);
   if (t != napi_object) return throw_type(env, "createSocket: options must be an object");
-  if (!parse_netns_family(env, o, &r->netns, &r->family)) return false;
+  if (!parse_netns_family(env, o, &r->ns, &r->family)) return false;
   int family = r->family;
   if (!parse_sockopts(env, o, &r->opts) || !opt_bool(env, o, "reuseAddr", &r->has_reuse_addr, &r->reuse_addr) ||
       !opt_bool(env, o, "reusePort", &r->has_reuse_port, &r->reuse_port) ||
@@ -179,6 +180,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"socketNetnsInode", NULL, socket_netns_inode, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsInodeOfSocket", NULL, netns_inode_of_socket, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeSocket", NULL, close_socket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netnsFdInode", NULL, netns_fd_inode, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"seqpacketConnect", NULL, seqpacket_connect, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"seqpacketSend", NULL, seqpacket_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"seqpacketRecv", NULL, seqpacket_recv, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pollReadable", NULL, poll_readable, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

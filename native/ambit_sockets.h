@@ -66,12 +66,22 @@ int apply_sockopts(int fd, int family, const sockopts *o, const char **step);
 int open_socket(int family, const sockopts *o, int *err, const char **step);
 bool parse_ip(const char *ip, int port, int family, struct sockaddr_storage *out, socklen_t *len);
 
-// netns_thread.c: enter/leave a netns on the current thread (threadpool only), option parsing
-int enter_netns(const char *path, int *err, const char **step);
-void leave_netns(int self, const char *path);
-bool parse_netns_family(napi_env env, napi_value o, char **netns, int *family);
-bool run_in_netns(const char *path, int *err, const char **step, void (*fn)(void *), void *arg);
-void netns_error_detail(char *out, size_t size, const char *step, const char *prefix, const char *netns);
+// netns_thread.c: enter/leave a netns on the current thread (threadpool only), option parsing.
+// A netns named by path (malloc'd, opened per entry) or by an fd the caller keeps open; path NULL
+// and fd -1 name the calling thread's own netns.
+typedef struct {
+  char *path;
+  int fd;
+  bool owns_fd;  // fd is the addon's dup of the caller's netnsFd (closed by free_netns_ref)
+  int dup_err;   // dup of netnsFd failed (errno): reported as a setns failure, nothing entered
+} netns_ref;
+void free_netns_ref(netns_ref *ns);
+int enter_netns(const netns_ref *ns, int *err, const char **step);
+void leave_netns(int self, const netns_ref *ns);
+const char *netns_label(const netns_ref *ns, char *buf, size_t size);
+bool parse_netns_family(napi_env env, napi_value o, netns_ref *ns, int *family);
+bool run_in_netns(const netns_ref *ns, int *err, const char **step, void (*fn)(void *), void *arg);
+void netns_error_detail(char *out, size_t size, const char *step, const char *prefix, const netns_ref *ns);
 
 // exported functions (socket_batch.c)
 napi_value create_sockets(napi_env env, napi_callback_info info);
@@ -84,5 +94,12 @@ napi_value get_socket_options(napi_env env, napi_callback_info info);
 napi_value socket_netns_inode(napi_env env, napi_callback_info info);
 napi_value netns_inode_of_socket(napi_env env, napi_callback_info info);
 napi_value close_socket(napi_env env, napi_callback_info info);
+napi_value netns_fd_inode(napi_env env, napi_callback_info info);
+
+// exported functions (seqpacket.c): the ZDS client's Unix SOCK_SEQPACKET socket
+napi_value seqpacket_connect(napi_env env, napi_callback_info info);
+napi_value seqpacket_send(napi_env env, napi_callback_info info);
+napi_value seqpacket_recv(napi_env env, napi_callback_info info);
+napi_value poll_readable(napi_env env, napi_callback_info info);
 
 #endif

@@ -12,7 +12,7 @@
 typedef struct {
   napi_async_work work;
   napi_ref callback;
-  char *netns;  // NULL: the calling thread's (= process's) netns
+  netns_ref ns;  // path NULL and fd -1: the calling thread's (= process's) netns
   int family;   // 4 | 6
   sockopts opts;
   uint32_t count;
@@ -26,7 +26,7 @@ typedef struct {
 static void free_batch(napi_env env, batch_req *r) {
   if (r->callback) napi_delete_reference(env, r->callback);
   if (r->work) napi_delete_async_work(env, r->work);
-  free(r->netns);
+  free_netns_ref(&r->ns);
   free(r);
 }
 
@@ -54,7 +54,7 @@ static void batch_execute(napi_env env, void *data) {
   (void)env;
   batch_req *r = data;
   r->made = 0;
-  run_in_netns(r->netns, &r->err, &r->step, build_batch_cb, r);
+  run_in_netns(&r->ns, &r->err, &r->step, build_batch_cb, r);
 }
 
 static void batch_complete(napi_env env, napi_status status, void *data) {
@@ -82,7 +82,7 @@ static void batch_complete(napi_env env, napi_status status, void *data) {
   } else {
     // "open netns /p", "setns /p", "setsockopt SO_MARK in netns /p", "socket in netns /p"
     char detail[4200];
-    netns_error_detail(detail, sizeof detail, r->step, "", r->netns);
+    netns_error_detail(detail, sizeof detail, r->step, "", &r->ns);
     argv[0] = errno_error(env, r->err, r->step, detail);
     napi_get_undefined(env, &argv[1]);
   }
@@ -123,7 +123,7 @@ napi_value create_sockets(napi_env env, napi_callback_info info) {
     return NULL;
   }
   r->count = count;
-  if (!parse_netns_family(env, argv[0], &r->netns, &r->family) || !parse_sockopts(env, argv[0], &r->opts)) {
+  if (!parse_netns_family(env, argv[0], &r->ns, &r->family) || !parse_sockopts(env, argv[0], &r->opts)) {
     free_batch(env, r);
     return NULL;
   }

@@ -55,14 +55,15 @@ function run(init: WorkerInit): void {
   const certs = new RemoteCerts((identity, priority) => rpc.request<WorkloadCertificate>(TO_MAIN.cert, { identity, priority }), logger);
   const connections = new ConnectionManager(logger.child({ component: 'connection-manager' }));
   const common = { config, state, certs, metrics, errors, accessLog, connections, syncState };
+  const pods = new PodProxySet({ ...common, logger, native: native.native });
   const proxy = new NodeProxy({
     ...common,
     logger,
-    exclude: (w) => isInpodWorkload(w, config.nodeName),
+    // Pods served in their own netns: by `netns` (own-rules), or named by istio-cni (zds).
+    exclude: (w) => isInpodWorkload(w, config.nodeName) || pods.coversNamed(w, config.nodeName),
     servers: () => init.servers,
     openListener: (host, port) => listenInNetns(native.native, { host, port, reusePort: true, backlog: LISTEN_BACKLOG }),
   });
-  const pods = new PodProxySet({ ...common, logger, native: native.native });
 
   rpc.onNote<WorkloadCertificate>(TO_WORKER_NOTE.cert, (cert) => certs.install(cert));
   rpc.handle(TO_WORKER.logLevels, (levels: LogLevelsPayload) => {

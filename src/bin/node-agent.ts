@@ -9,13 +9,15 @@ import { redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, AMBIT_VERSION, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, XdsMetrics } from '../metrics/index.js';
-import { InpodManager, LocalConfigPodSource, PodProxy, RemotePod } from '../inpod/index.js';
+import type { InpodManager, ZdsClient, ZdsPodSource } from '../inpod/index.js';
+import { MeshError } from '../common/errors.js';
 import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver, type ProxyAddresses } from '../proxy/index.js';
-import { loadNativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
+import { loadNativeSockets, type NativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
 import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { WorkerPool, type LogLevelsPayload } from '../workers/index.js';
 import { nodeDebugViews } from './node-debug-views.js';
+import { createNodeInpod, localPodFactory, remotePodFactory, type NodeInpodInputs } from './node-inpod.js';
 import { adsNode, EMBEDDED_EXAMPLE_YAML, LocalConfigSource, SnapshotMerger, XdsClient } from '../xds/index.js';
 
 /** Past the drain deadline, how long teardown may take before parts are destroyed regardless, ms. */
@@ -71,6 +73,9 @@ export class NodeAgent {
   private certManager: CertManager | undefined;
   private nodeProxy: NodeProxy | undefined;
   private inpod: InpodManager | undefined;
+  /** zds mode: the connection to istio-cni that feeds `inpod` (AMBIT_INPOD_MODE=zds). */
+  private zds: ZdsClient | undefined;
+  private zdsPods: ZdsPodSource | undefined;
   /** The data-plane worker threads, when the data plane runs on more than one (WORKER_THREADS). */
   private workers: WorkerPool | undefined;
   /** Where log lines go, raw: worker threads' lines arrive formatted and are written as they are. */
@@ -169,6 +174,8 @@ export class NodeAgent {
     // node-level listeners, and says once why pods with a `netns` are not captured.
     const native = loadNativeSockets();
     if (!native.ok) {
+      // istio-cni's pods can only be served in their netns: without the addon zds mode cannot work.
+      if (config.inpod.mode === 'zds') throw new MeshError('NATIVE_UNAVAILABLE', `AMBIT_INPOD_MODE=zds needs the native socket addon: ${native.reason}`);
       logger.warn({ reason: native.reason }, 'transparent capture is off: workloads with a netns are served through SOCKS5 and node-level listeners only');
     }
     const workers = this.workerCount(native);
@@ -176,7 +183,11 @@ export class NodeAgent {
     else await this.startLocalDataPlane(native);
     releaseProxy();
     const inpod = this.inpod;
-    if (inpod) {
+    if (inpod && this.zds) {
+      // zds: the client holds the readiness task until istio-cni's snapshot is in place.
+      await inpod.start();
+      this.zds.start();
+    } else if (inpod) {
       const releasePods = this.readiness.register('workload proxy manager');
       await inpod.start();
       // Ready once no in-pod proxy is pending (starting or retrying).
@@ -212,16 +223,7 @@ export class NodeAgent {
     const certs = this.certs;
     const connections = new ConnectionManager(logger.child({ component: 'connection-manager' }));
     const common = { config, state: this.state, certs, metrics: this.traffic, errors: this.errors, accessLog: this.accessLog, connections };
-    if (native.ok) {
-      const addon = native.native;
-      this.inpod = new InpodManager({
-        config,
-        errors: this.errors,
-        logger: logger.child({ component: 'inpod' }),
-        pods: new LocalConfigPodSource(this.state, config.nodeName),
-        createPod: (entry, podLogger) => new PodProxy({ ...common, uid: entry.uid, netns: entry.netns, logger: podLogger, native: addon }),
-      });
-    }
+    if (native.ok) this.createInpod(native.native, localPodFactory({ ...common, native: native.native }));
     const inpod = this.inpod;
     this.nodeProxy = new NodeProxy({
       ...common,
@@ -253,13 +255,27 @@ export class NodeAgent {
     });
     this.workers = pool;
     await pool.start();
-    this.inpod = new InpodManager({
+    const native = loadNativeSockets();
+    if (!native.ok) throw new MeshError('NATIVE_UNAVAILABLE', native.reason);
+    this.createInpod(native.native, remotePodFactory(config, pool));
+  }
+
+  /** The pod registry and its source (src/bin/node-inpod.ts); in zds mode the client starts after the registry. */
+  private createInpod(native: NativeSockets, createPod: NodeInpodInputs['createPod']): void {
+    const { config, logger } = this;
+    const wired = createNodeInpod({
       config,
+      state: this.state,
+      native,
       errors: this.errors,
-      logger: logger.child({ component: 'inpod' }),
-      pods: new LocalConfigPodSource(this.state, config.nodeName),
-      createPod: (entry, podLogger) => new RemotePod({ uid: entry.uid, netns: entry.netns, config, logger: podLogger, hosts: pool }),
+      registry: this.registry,
+      readiness: (task) => this.readiness.register(task),
+      logger,
+      createPod,
     });
+    this.inpod = wired.manager;
+    this.zds = wired.zds?.client;
+    this.zdsPods = wired.zds?.pods;
   }
 
   private logLevels(): LogLevelsPayload {
@@ -332,6 +348,8 @@ export class NodeAgent {
       config: redactedConfig(this.config),
       certificates: this.certManager?.list() ?? [],
       workloadState: this.inpod?.status() ?? [],
+      // zds mode: the connection to istio-cni.
+      zds: this.zds?.dump(),
       // The data-plane worker threads (absent with one: the data plane is this event loop).
       workers: this.workers?.status(),
     };
@@ -353,12 +371,17 @@ export class NodeAgent {
       const deadlineMs = this.config.drainDeadlineMs;
       this.readiness.startDrain();
       this.logger.info({ deadlineMs }, 'draining');
-      const drained = Promise.all([this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs), this.workers?.close(deadlineMs)]).then(() => 'drained' as const);
+      // No pod changes from istio-cni while the pods drain (ztunnel stops reading ZDS on drain):
+      // the client stops reading at once; a request in flight finishes within the deadline race.
+      const zdsClosed = this.zds?.close();
+      const drained = Promise.all([zdsClosed, this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs), this.workers?.close(deadlineMs)]).then(() => 'drained' as const);
       const outcome = await raceTimeout(drained, deadlineMs + DEADLINE_SLACK_MS);
       if (outcome === 'timeout') this.logger.warn({ deadlineMs }, 'drain did not finish by the deadline; destroying what is left');
       this.nodeProxy?.destroy();
       this.workers?.destroy();
       if (outcome === 'timeout') void this.inpod?.destroy();
+      this.zds?.destroy();
+      this.zdsPods?.close();
       // Admin, stats and readiness last: probes see 503 while the drain runs.
       const servers = Promise.allSettled([this.admin?.close(), this.stats?.close(), this.readinessServer?.close()]);
       if ((await raceTimeout(servers, ADMIN_CLOSE_GRACE_MS)) === 'timeout') {
@@ -382,6 +405,7 @@ export class NodeAgent {
     this.xds?.destroy();
     this.nodeProxy?.destroy();
     this.workers?.destroy();
+    this.zds?.destroy();
     void this.inpod?.destroy();
     this.admin?.destroy();
     this.stats?.destroy();

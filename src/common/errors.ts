@@ -66,6 +66,8 @@ export const ERROR_CODES = {
   KUBE_API: { flag: '-', status: 0, summary: 'a request to the Kubernetes API server failed (list, watch or status write)' },
   CA_DENIED: { flag: 'IDENTITY_ERROR', status: 0, summary: 'the CA server refused to sign (caller not authenticated or not allowed)' },
   BENCH_TOOL: { flag: '-', status: 0, summary: 'a benchmark tool failed or its output could not be parsed' },
+  ZDS_PROTOCOL: { flag: '-', status: 0, summary: 'istio-cni sent a ZDS message that is malformed or not allowed now (NACKed, connection dropped)' },
+  ZDS_CONNECTION: { flag: '-', status: 0, summary: 'the ZDS connection to istio-cni could not be made or was lost' },
   ADMIN_QUERY_INVALID: { flag: '-', status: 400, summary: 'a query to a read-only admin view is invalid (e.g. /debug/explain without from/to)' },
   CTL_USAGE: { flag: '-', status: 0, summary: 'ambit ctl: the command line is invalid' },
   CTL_UNREACHABLE: { flag: '-', status: 0, summary: 'ambit ctl: the admin or monitoring address cannot be reached' },

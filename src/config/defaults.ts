@@ -54,6 +54,14 @@ export const DEFAULTS = {
   /** ztunnel's WORKER_THREADS default; an automatic choice never exceeds the CPUs available. */
   workersAutoMax: 2,
   enableResponseBaggage: true,
+  /**
+   * How pods are captured: `own-rules` = Ambit installs its redirect rules in the pod netns named by
+   * a workload's `netns` (clusters without istio-cni, the demo); `zds` = istio-cni hands pods over
+   * on INPOD_UDS (the rules are istio-cni's), as ztunnel in shared mode.
+   */
+  inpodMode: 'own-rules',
+  /** ztunnel's INPOD_UDS default: istio-cni's ZDS socket. */
+  inpodUds: '/var/run/ztunnel/ztunnel.sock',
   logLevel: 'info',
   /** Ambit logs JSON lines (pino); ztunnel's default is plain text. */
   logFormat: 'json',

@@ -11,7 +11,7 @@ import { deepFreeze } from './deep-freeze.js';
 import { DEFAULTS } from './defaults.js';
 import { readSettings, type RawPrefixed, type RawSetting } from './env.js';
 import { CA_HEADER_ENV_PREFIX, SETTINGS, XDS_HEADER_ENV_PREFIX } from './settings.js';
-import type { AuthTokenSource, CaProviderName, Config, InboundBind, LogLevel, MetadataValue, ProxyMode, WorkloadInfo } from './types.js';
+import type { AuthTokenSource, CaProviderName, Config, InboundBind, LogLevel, MetadataValue, ProxyMode, WorkloadInfo, InpodMode } from './types.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -177,6 +177,17 @@ export function loadConfig(
   if (workers > 1 && inboundBind === 'workloads' && (ports.hbone === 0 || ports.inboundPlaintext === 0)) {
     errors.push(`${origin('workers')}=${workers}: several workers need fixed inbound ports with ${origin('inboundBind')}=workloads (port 0 is not supported there)`);
   }
+  // INPOD_UDS alone means zds (ztunnel's variable: a ztunnel deployment sets just that); an explicit
+  // own-rules beside it is a contradiction, refused rather than one of the two ignored.
+  const udsSet = raw.values.has('inpodUds');
+  const inpodMode = (parsed.get('inpodMode') as InpodMode | undefined) ?? (udsSet ? 'zds' : (DEFAULTS.inpodMode as InpodMode));
+  if (udsSet && inpodMode !== 'zds') {
+    errors.push(`${origin('inpodUds')}: only used with ${origin('inpodMode')}=zds (istio-cni hands pods over on it), but ${origin('inpodMode')}=${inpodMode}; unset one of them`);
+  }
+  if (inpodMode === 'zds' && proxyMode === 'dedicated') {
+    const why = raw.values.has('inpodMode') ? `${origin('inpodMode')}=zds` : `${origin('inpodUds')} (zds mode)`;
+    errors.push(`${why}: in-pod capture is shared mode only (PROXY_MODE=dedicated serves one workload)`);
+  }
   const pingIntervalMs = get('http2PingInterval', DEFAULTS.http2PingIntervalMs as number);
   const secretTtlMs = get('secretTtl', DEFAULTS.secretTtlSeconds * 1000);
   if (errors.length > 0) {
@@ -193,6 +204,7 @@ export function loadConfig(
     network: get<string>('network', DEFAULTS.network),
     localXdsPath: parsed.get('localXdsPath') as string | undefined,
     localXds: parsed.get('localXds') as string | undefined,
+    ipv6Enabled: ipv6,
     bindAddress,
     adminBindAddress: get<string>('adminBindAddress', DEFAULTS.adminBindAddress),
     inboundBind,
@@ -225,6 +237,7 @@ export function loadConfig(
     drainDeadlineMs: get('drainDeadline', DEFAULTS.drainDeadlineMs as number),
     workers,
     enableResponseBaggage: get('enableResponseBaggage', DEFAULTS.enableResponseBaggage as boolean),
+    inpod: { mode: inpodMode, uds: get<string>('inpodUds', DEFAULTS.inpodUds) },
     logLevel: get<string>('logLevel', DEFAULTS.logLevel) as LogLevel,
     logFormat: get<string>('logFormat', DEFAULTS.logFormat) as 'json' | 'plain',
     istioVersion: get<string>('istioVersion', DEFAULTS.istioVersion),

@@ -10,6 +10,8 @@ export type CaProviderName = 'builtin' | 'file' | 'istiod';
  *   (loopback tests, several agents side by side); in-pod mode generalises this per netns.
  */
 export type InboundBind = 'any' | 'workloads';
+/** In-pod capture: Ambit's own redirect rules per `netns`, or istio-cni's ZDS (see DEFAULTS.inpodMode). */
+export type InpodMode = 'own-rules' | 'zds';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Ports {
@@ -105,6 +107,12 @@ export interface Http2Config {
   readonly pingTimeoutMs: number;
 }
 
+export interface InpodConfig {
+  readonly mode: InpodMode;
+  /** zds: istio-cni's socket (INPOD_UDS). */
+  readonly uds: string;
+}
+
 export interface Config {
   readonly proxyMode: ProxyMode;
   /** dedicated mode: the one workload this agent serves. */
@@ -118,6 +126,8 @@ export interface Config {
   readonly localXdsPath: string | undefined;
   /** LOCAL_XDS: inline YAML. */
   readonly localXds: string | undefined;
+  /** IPV6_ENABLED: listeners bind `::` (dual-stack) rather than 0.0.0.0; zds pod listeners too. */
+  readonly ipv6Enabled: boolean;
   readonly bindAddress: string;
   readonly adminBindAddress: string;
   readonly inboundBind: InboundBind;
@@ -136,6 +146,7 @@ export interface Config {
    */
   readonly workers: number;
   readonly enableResponseBaggage: boolean;
+  readonly inpod: InpodConfig;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'plain';
   readonly istioVersion: string;

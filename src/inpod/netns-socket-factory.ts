@@ -4,12 +4,13 @@
 
 import type { Socket } from 'node:net';
 import type { ConnectOptions, SocketAddr, SocketFactory } from '../proxy/index.js';
-import type { NativeSockets, NetnsSocketPoolOptions } from '../sockets/index.js';
+import type { NativeSockets, NetnsSocketPoolOptions, NetnsTarget } from '../sockets/index.js';
 import { connectInNetns, NetnsSocketPool } from '../sockets/index.js';
 
 export interface NetnsSocketFactoryOptions {
   readonly native: NativeSockets;
-  readonly netns: string;
+  /** The pod's netns file, or its open fd (which MUST stay open until close()). */
+  readonly netns: NetnsTarget;
   /** SO_MARK on every socket (ztunnel's 1337), matched by the pod's bypass rule. */
   readonly mark: number;
   readonly timeoutMs: number;

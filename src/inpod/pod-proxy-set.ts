@@ -2,19 +2,26 @@
 // listening on the pod's ports with SO_REUSEPORT next to the other workers' (the rules are main's).
 
 import type { Logger } from '../common/log.js';
+import type { Workload } from '../state/index.js';
 import type { PodProxyInputs } from './pod-proxy.js';
 import { PodProxy } from './pod-proxy.js';
 import type { IpFamily } from './redirect-rule-set.js';
+import type { ZdsWorkloadInfo } from './zds-codec.js';
 
 /** A pod as the main thread hands it to the workers, once its redirect rules are in place. */
 export interface SharedPodSpec {
   readonly uid: string;
+  /** The netns file, or (with `netnsFd`) how the netns is shown and compared. */
   readonly netns: string;
+  /** zds: the pod's netns fd, held open by the main thread (fds are per process, not per thread). */
+  readonly netnsFd?: number;
+  /** zds: how the pod's workload is found in the state. */
+  readonly workload?: ZdsWorkloadInfo;
   /** IP families the rules cover: decides whether the listeners are dual-stack. */
   readonly families: readonly IpFamily[];
 }
 
-export type PodProxySetInputs = Omit<PodProxyInputs, 'uid' | 'netns' | 'sharedCapture'>;
+export type PodProxySetInputs = Omit<PodProxyInputs, 'uid' | 'netns' | 'netnsFd' | 'workload' | 'sharedCapture'>;
 
 /**
  * Invariant: at most one PodProxy per uid; a uid leaves the map before its proxy is closed, so a
@@ -33,7 +40,15 @@ export class PodProxySet {
     if (held && held.spec.netns === spec.netns) return;
     if (held) await this.remove(spec.uid);
     const logger: Logger = this.inputs.logger.child({ pod: spec.uid });
-    const proxy = new PodProxy({ ...this.inputs, logger, uid: spec.uid, netns: spec.netns, sharedCapture: { families: spec.families } });
+    const proxy = new PodProxy({
+      ...this.inputs,
+      logger,
+      uid: spec.uid,
+      netns: spec.netns,
+      netnsFd: spec.netnsFd,
+      workload: spec.workload,
+      sharedCapture: { families: spec.families },
+    });
     const entry = { spec, proxy };
     this.pods.set(spec.uid, entry);
     try {
@@ -66,6 +81,16 @@ export class PodProxySet {
 
   uids(): string[] {
     return [...this.pods.keys()];
+  }
+
+  /** Whether `w` is a pod this set serves that istio-cni named by workload info (zds); `nodeName`: this node. */
+  coversNamed(w: Workload, nodeName: string): boolean {
+    if (w.node !== nodeName) return false;
+    for (const { spec } of this.pods.values()) {
+      const i = spec.workload;
+      if (i && i.name === w.name && i.namespace === w.namespace && i.serviceAccount === w.serviceAccount) return true;
+    }
+    return false;
   }
 
   /** Every pod left drains up to the deadline in parallel. */

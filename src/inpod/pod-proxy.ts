@@ -1,6 +1,7 @@
-// One pod's proxy in in-pod mode: redirect rules in the pod's netns, listeners 15001/15006/15008
-// created inside that netns, and a ProxyInstance whose upstream sockets are made there too.
-// Removing the pod closes its listeners and every connection it carried, then removes the rules.
+// One pod's proxy in in-pod mode: redirect rules in the pod's netns (own-rules mode; with ZDS they
+// are istio-cni's), listeners 15001/15006/15008 created inside that netns (named by path, or by the
+// fd istio-cni handed over), and a ProxyInstance whose upstream sockets are made there too.
+// Removing the pod closes its listeners and every connection it carried, then removes own rules.
 
 import type { Socket } from 'node:net';
 import type { Logger } from '../common/log.js';
@@ -9,16 +10,24 @@ import type { CertSource } from '../identity/index.js';
 import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
 import { Listener, OwnListeners, PodView, ProxyInstance, proxyListeners, type ConnectionManager } from '../proxy/index.js';
 import type { ProxyState } from '../state/index.js';
-import { listenInNetns, originalDstOf, type NativeSockets } from '../sockets/index.js';
+import { listenInNetns, originalDstOf, type NativeSockets, type NetnsTarget } from '../sockets/index.js';
+import { LocalWorkloadGate } from './local-workload-gate.js';
+import { NamedPodView } from './named-pod-view.js';
 import { NetnsSocketFactory } from './netns-socket-factory.js';
 import { PACKET_MARK, PodRules } from './pod-rules.js';
 import type { IpFamily } from './redirect-rule-set.js';
+import type { ZdsWorkloadInfo } from './zds-codec.js';
 
 export { PACKET_MARK } from './pod-rules.js';
 
 export interface PodProxyInputs {
   readonly uid: string;
+  /** The netns file (own-rules); with `netnsFd`, only how the netns is shown. */
   readonly netns: string;
+  /** zds: the pod's netns as an open fd (held by the caller until this proxy is torn down). */
+  readonly netnsFd?: number;
+  /** zds: the pod's workload is found in the state by these (else by `uid`). */
+  readonly workload?: ZdsWorkloadInfo;
   readonly config: Config;
   readonly state: ProxyState;
   readonly certs: CertSource;
@@ -29,10 +38,11 @@ export interface PodProxyInputs {
   readonly connections: ConnectionManager;
   readonly native: NativeSockets;
   /**
-   * Set when this proxy is one of several serving the pod, one per worker thread: the main thread
-   * installed the redirect rules (for these IP families) and removes them, and every worker's
-   * listeners join the pod's ports with SO_REUSEPORT so the kernel spreads the connections.
-   * Absent: this proxy is the pod's only one and installs and removes the rules itself.
+   * Set when the redirect rules are not this proxy's to install: the main thread's (this proxy is one
+   * of several serving the pod, one per worker thread) or istio-cni's (zds mode). `families` are the
+   * IP families captured. The listeners take SO_REUSEPORT, so the workers' listeners share the
+   * pod's ports (and, as ztunnel's INPOD_PORT_REUSE, a replacement proxy can start beside a
+   * draining one). Absent: this proxy is the pod's only one and installs and removes the rules itself.
    */
   readonly sharedCapture?: { readonly families: readonly IpFamily[] };
   /** Called before a connection reads the state (a worker catches up with the main thread). */
@@ -46,12 +56,18 @@ export class PodProxy {
   private readonly listeners: Listener[] = [];
   /** Undefined when the rules belong to the main thread (sharedCapture). */
   private readonly rules: PodRules | undefined;
+  /** Where this pod's sockets are made. */
+  private readonly target: NetnsTarget;
+  /** New connections wait here (up to 5 s) until the pod's workload is in the state. */
+  private readonly gate: LocalWorkloadGate;
 
   constructor(private readonly inputs: PodProxyInputs) {
     const { config, native, netns } = inputs;
-    this.sockets = new NetnsSocketFactory({ native, netns, mark: PACKET_MARK, timeoutMs: config.connectTimeoutMs });
+    this.target = inputs.netnsFd !== undefined ? { fd: inputs.netnsFd, name: inputs.uid } : netns;
+    this.sockets = new NetnsSocketFactory({ native, netns: this.target, mark: PACKET_MARK, timeoutMs: config.connectTimeoutMs });
     this.rules = inputs.sharedCapture ? undefined : new PodRules(netns, config, inputs.logger);
-    const local = new PodView(inputs.state, inputs.uid);
+    const local = inputs.workload ? new NamedPodView(inputs.state, config.nodeName, inputs.workload) : new PodView(inputs.state, inputs.uid);
+    this.gate = new LocalWorkloadGate({ view: local, state: inputs.state, syncState: inputs.syncState });
     this.instance = new ProxyInstance({
       ...inputs,
       local,
@@ -69,7 +85,8 @@ export class PodProxy {
 
   /** Rules first (unless shared), then listeners; on failure everything done so far is undone. */
   async start(): Promise<void> {
-    const { config, native, netns, logger } = this.inputs;
+    const { config, native, logger } = this.inputs;
+    const netns = this.target;
     const ports = config.ports;
     const reusePort = this.inputs.sharedCapture !== undefined;
     try {
@@ -79,9 +96,9 @@ export class PodProxy {
       // IPv6 connection of the pod would be redirected to a port nobody listens on.
       const host = families.includes('v6') ? '::' : '0.0.0.0';
       const specs: Array<{ name: string; port: number; transparent: boolean; on: (s: Socket) => void }> = [
-        { name: 'outbound', port: ports.outbound, transparent: true, on: (s) => this.instance.onOutboundSocket(s) },
-        { name: 'inbound-plaintext', port: ports.inboundPlaintext, transparent: true, on: (s) => this.instance.onPlaintextSocket(s) },
-        { name: 'hbone', port: ports.hbone, transparent: false, on: (s) => this.instance.onHboneSocket(s) },
+        { name: 'outbound', port: ports.outbound, transparent: true, on: (s) => this.gate.admit(s, (x) => this.instance.onOutboundSocket(x)) },
+        { name: 'inbound-plaintext', port: ports.inboundPlaintext, transparent: true, on: (s) => this.gate.admit(s, (x) => this.instance.onPlaintextSocket(x)) },
+        { name: 'hbone', port: ports.hbone, transparent: false, on: (s) => this.gate.admit(s, (x) => this.instance.onHboneSocket(x)) },
       ];
       for (const spec of specs) {
         const l = new Listener({
@@ -108,6 +125,8 @@ export class PodProxy {
   /** Graceful: stop accepting, drain up to the deadline, then cut and remove the rules. */
   async close(deadlineMs: number): Promise<void> {
     for (const l of this.listeners) l.close();
+    // Not yet handed to the instance: nothing of them to drain.
+    this.gate.destroy();
     await this.instance.drain(deadlineMs);
     await this.teardown();
   }
@@ -120,6 +139,7 @@ export class PodProxy {
   private async teardown(): Promise<void> {
     for (const l of this.listeners) l.destroy();
     this.listeners.length = 0;
+    this.gate.destroy();
     this.instance.destroy();
     // After the instance: nothing can take from the pool any more (a late connect falls back to
     // unpooled sockets). Left open, the pooled fds would keep the deleted netns alive.

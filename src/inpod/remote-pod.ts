@@ -1,11 +1,14 @@
 // A pod captured on behalf of worker threads (the main thread's side, WORKER_THREADS > 1): the
-// redirect rules are installed here, once, and the listeners are opened by every worker.
+// redirect rules are installed here, once (own-rules mode; with ZDS they are istio-cni's), and the
+// listeners are opened by every worker.
 
 import type { Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
 import type { PodRunner } from './inpod-manager.js';
 import type { SharedPodSpec } from './pod-proxy-set.js';
 import { PodRules } from './pod-rules.js';
+import type { IpFamily } from './redirect-rule-set.js';
+import type { ZdsWorkloadInfo } from './zds-codec.js';
 
 /** Where the pod's listeners live: every worker thread (the worker pool implements it). */
 export interface PodListenerHosts {
@@ -18,6 +21,11 @@ export interface PodListenerHosts {
 export interface RemotePodInputs {
   readonly uid: string;
   readonly netns: string;
+  /** zds: the pod's netns fd (held open by the source until the registry releases the pod). */
+  readonly netnsFd?: number;
+  readonly workload?: ZdsWorkloadInfo;
+  /** Whose redirect rules: installed here ('own'), or istio-cni's, capturing these families. */
+  readonly rules: 'own' | { readonly cni: readonly IpFamily[] };
   readonly config: Config;
   readonly logger: Logger;
   readonly hosts: PodListenerHosts;
@@ -28,17 +36,18 @@ export interface RemotePodInputs {
  * cut), then rules. A failed start undoes both before it rethrows, so the manager may retry.
  */
 export class RemotePod implements PodRunner {
-  private readonly rules: PodRules;
+  /** Undefined when the rules are istio-cni's. */
+  private readonly rules: PodRules | undefined;
 
   constructor(private readonly inputs: RemotePodInputs) {
-    this.rules = new PodRules(inputs.netns, inputs.config, inputs.logger);
+    this.rules = inputs.rules === 'own' ? new PodRules(inputs.netns, inputs.config, inputs.logger) : undefined;
   }
 
   async start(): Promise<void> {
-    const { uid, netns, hosts } = this.inputs;
+    const { uid, netns, netnsFd, workload, hosts, rules } = this.inputs;
     try {
-      const families = await this.rules.install();
-      await hosts.addPod({ uid, netns, families });
+      const families = this.rules ? await this.rules.install() : rules === 'own' ? [] : rules.cni;
+      await hosts.addPod({ uid, netns, netnsFd, workload, families });
     } catch (err) {
       await this.teardown();
       throw err;
@@ -47,7 +56,7 @@ export class RemotePod implements PodRunner {
 
   async close(deadlineMs: number): Promise<void> {
     await this.inputs.hosts.removePod(this.inputs.uid, deadlineMs);
-    await this.rules.remove();
+    await this.rules?.remove();
   }
 
   destroy(): Promise<void> {
@@ -58,6 +67,6 @@ export class RemotePod implements PodRunner {
     await this.inputs.hosts.removePod(this.inputs.uid).catch((err: unknown) =>
       this.inputs.logger.warn({ err: (err as Error).message, pod: this.inputs.uid }, 'could not remove the pod from every worker'),
     );
-    await this.rules.remove();
+    await this.rules?.remove();
   }
 }

@@ -1,5 +1,6 @@
 // Public surface of the metrics module: the shared registry, Istio TCP traffic metrics and their
-// labels, the Ambit error counter, the xDS client metrics, the Prometheus stats server and the small HTTP listener.
+// labels, the Ambit error counter, the xDS client and in-pod workload manager metrics, the Prometheus
+// stats server and the small HTTP listener.
 
 export { createRegistry } from './registry.js';
 export type { RegistryOptions } from './registry.js';
@@ -9,6 +10,7 @@ export { TrafficMetrics } from './traffic-metrics.js';
 export type { ConnectionRecorder } from './traffic-metrics.js';
 export { ErrorCounter } from './error-counter.js';
 export { XdsMetrics, type XdsTerminationReason } from './xds-metrics.js';
+export { WorkloadManagerMetrics } from './workload-manager-metrics.js';
 export { encodeOpenMetrics } from './openmetrics.js';
 export { StatsServer, wantsOpenMetrics, PROMETHEUS_CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE } from './stats-server.js';
 export type { StatsServerOptions } from './stats-server.js';

@@ -1,5 +1,6 @@
 // Public surface of the sockets module: the native addon (SO_ORIGINAL_DST, SO_MARK, transparent
-// sockets, sockets created inside a network namespace) and the Node sockets built on it.
+// sockets, sockets created inside a network namespace, Unix SEQPACKET with SCM_RIGHTS) and the
+// Node sockets built on it.
 
 export {
   loadNativeSockets,
@@ -13,7 +14,11 @@ export {
   type SocketOptions,
   type SocketOptionsReadback,
   type NetAddr,
+  type SeqpacketDatagram,
+  type ReadableWatch,
 } from './native-loader.js';
+export { describeNetns, netnsOptions, sameNetnsTarget, type NetnsFd, type NetnsTarget } from './netns-target.js';
+export { SeqpacketSocket, type SeqpacketSocketEvents } from './seqpacket-socket.js';
 export { createSocketFd, listenInNetns, connectInNetns, type ListenInNetnsOptions, type ConnectInNetnsOptions } from './netns-socket.js';
 export { NetnsSocketPool, type NetnsSocketPoolOptions, type SocketPoolKey } from './netns-socket-pool.js';
 export { originalDstOf, fdOf } from './original-dst.js';

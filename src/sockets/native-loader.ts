@@ -25,6 +25,11 @@ export interface SocketOptions {
 export interface CreateSocketOptions extends SocketOptions {
   /** Netns file (/var/run/netns/NAME, /proc/PID/ns/net, /proc/self/fd/N); absent = the agent's own. */
   readonly netns?: string;
+  /**
+   * Or an open netns fd (exclusive with `netns`), e.g. one istio-cni handed over by ZDS. The addon
+   * dups it when called, so the caller may close its fd once the call has returned.
+   */
+  readonly netnsFd?: number;
   readonly family: 4 | 6;
   readonly reuseAddr?: boolean;
   readonly reusePort?: boolean;
@@ -38,6 +43,8 @@ export interface CreateSocketOptions extends SocketOptions {
 export interface CreateSocketsOptions extends SocketOptions {
   /** Netns file; absent = the agent's own. */
   readonly netns?: string;
+  /** Or an open netns fd (exclusive with `netns`; dup'd by the call, as createSocket's). */
+  readonly netnsFd?: number;
   readonly family: 4 | 6;
 }
 
@@ -82,6 +89,46 @@ export interface NativeSockets {
   netnsInodeOfSocket(fd: number): number;
   /** Closes an fd from createSocket(s) that nobody adopted (no fs warning inside worker threads). */
   closeSocket(fd: number): void;
+  /**
+   * Inode of the netns an fd refers to (equal inodes = the same netns). Throws NativeSocketError
+   * (code EINVAL, syscall 'NS_GET_NSTYPE') when the fd is not a network namespace.
+   */
+  netnsFdInode(fd: number): number;
+  /**
+   * A non-blocking, close-on-exec Unix SOCK_SEQPACKET socket connected to `path`. Throws
+   * NativeSocketError (syscall 'connect', code e.g. ENOENT, ECONNREFUSED, EAGAIN).
+   */
+  seqpacketConnect(path: string): number;
+  /** Sends one datagram, whole (MSG_NOSIGNAL, never blocks). Throws NativeSocketError (EAGAIN, EPIPE...). */
+  seqpacketSend(fd: number, bytes: Uint8Array): void;
+  /**
+   * Receives one datagram of at most `maxBytes` (1..65536), with its SCM_RIGHTS fds (close-on-exec;
+   * the caller owns them); null when none is queued. Zero bytes and no fds = the peer closed.
+   */
+  seqpacketRecv(fd: number, maxBytes: number): SeqpacketDatagram | null;
+  /**
+   * Calls `callback` on the event loop while `fd` is readable (level-triggered) or the peer hung up.
+   * close() the watch before closing the fd.
+   */
+  pollReadable(fd: number, callback: (err: NativeSocketError | null, disconnected: boolean) => void): ReadableWatch;
+}
+
+/** One SEQPACKET datagram as received. */
+export interface SeqpacketDatagram {
+  readonly data: Buffer;
+  readonly fds: readonly number[];
+  /** MSG_TRUNC: the datagram was longer than maxBytes (the rest is lost). */
+  readonly truncated: boolean;
+  /** MSG_CTRUNC: ancillary data was cut (fds past the buffer were closed by the kernel). */
+  readonly controlTruncated: boolean;
+}
+
+/** A readability watch on an fd (uv_poll). */
+export interface ReadableWatch {
+  pause(): void;
+  resume(): void;
+  /** Idempotent. */
+  close(): void;
 }
 
 export type NativeSocketsLoad = { readonly ok: true; readonly native: NativeSockets } | { readonly ok: false; readonly reason: string };
@@ -96,6 +143,11 @@ const REQUIRED_FUNCTIONS = [
   'socketNetnsInode',
   'netnsInodeOfSocket',
   'closeSocket',
+  'netnsFdInode',
+  'seqpacketConnect',
+  'seqpacketSend',
+  'seqpacketRecv',
+  'pollReadable',
 ] as const;
 
 /** The repository root: the nearest ancestor of this file holding a package.json. */

@@ -5,6 +5,7 @@
 // when the pod is removed, or its pooled fds keep the deleted netns (and its veth, conntrack...) alive.
 
 import type { NativeSocketError, NativeSockets } from './native-loader.js';
+import { netnsOptions, type NetnsTarget } from './netns-target.js';
 
 /** Sockets are interchangeable only within one key: family and the options set at creation. */
 export interface SocketPoolKey {
@@ -16,8 +17,8 @@ export interface SocketPoolKey {
 }
 
 export interface NetnsSocketPoolOptions {
-  /** Netns file the sockets are made in (the same path connectInNetns is given). */
-  readonly netns: string;
+  /** Netns the sockets are made in (the same target connectInNetns is given): a file or an fd. */
+  readonly netns: NetnsTarget;
   /** Sockets made per refill (one threadpool work item), 1..256. Default 16. */
   readonly batch?: number;
   /** A key is refilled when a take leaves fewer than this many. Default 4. */
@@ -60,7 +61,7 @@ function closeQuietly(native: NativeSockets, fds: readonly number[]): void {
  * per connection): the last one is kept (lastError) and the key is not refilled for errorBackoffMs.
  */
 export class NetnsSocketPool {
-  readonly netns: string;
+  readonly netns: NetnsTarget;
   private readonly batch: number;
   private readonly lowWater: number;
   private readonly idleMs: number;
@@ -145,7 +146,7 @@ export class NetnsSocketPool {
     };
     try {
       this.native.createSockets(
-        { netns: this.netns, family, mark, transparent: transparent || undefined, freebind: transparent || undefined },
+        { ...netnsOptions(this.netns), family, mark, transparent: transparent || undefined, freebind: transparent || undefined },
         this.batch,
         onDone,
       );

@@ -6,6 +6,7 @@ import { MeshError } from '../common/errors.js';
 import type { CreateSocketOptions, NativeSocketError, NativeSockets, NetAddr } from './native-loader.js';
 import { formatNetAddr, normalizeIp } from './net-addr.js';
 import type { NetnsSocketPool } from './netns-socket-pool.js';
+import { describeNetns, netnsOptions, sameNetnsTarget, type NetnsTarget } from './netns-target.js';
 
 /** ztunnel's TCP keepalive time (180 s), in ms; the same as the agent's other upstream sockets. */
 const KEEPALIVE_MS = 180_000;
@@ -30,8 +31,8 @@ export function createSocketFd(native: NativeSockets, options: CreateSocketOptio
 }
 
 export interface ListenInNetnsOptions {
-  /** Netns file; absent = the agent's own netns. */
-  readonly netns?: string;
+  /** Netns file or open netns fd; absent = the agent's own netns. */
+  readonly netns?: NetnsTarget;
   /** IP literal to bind ('0.0.0.0', '::', a pod IP...). */
   readonly host: string;
   readonly port: number;
@@ -52,13 +53,13 @@ export interface ListenInNetnsOptions {
 export async function listenInNetns(native: NativeSockets, options: ListenInNetnsOptions): Promise<Server> {
   const host = normalizeIp(options.host);
   const family = isIP(host);
-  const where = `${formatNetAddr({ ip: host, port: options.port })}${options.netns ? ` in netns ${options.netns}` : ''}`;
+  const where = `${formatNetAddr({ ip: host, port: options.port })}${options.netns !== undefined ? ` in netns ${describeNetns(options.netns)}` : ''}`;
   if (family === 0) throw new MeshError('SOCKET_SETUP', `cannot listen on ${where}: host is not an IP address`);
   const backlog = options.backlog ?? DEFAULT_BACKLOG;
   let fd: number;
   try {
     fd = await createSocketFd(native, {
-      netns: options.netns,
+      ...netnsOptions(options.netns),
       family: family === 6 ? 6 : 4,
       mark: options.mark,
       transparent: options.transparent,
@@ -85,8 +86,8 @@ export async function listenInNetns(native: NativeSockets, options: ListenInNetn
 }
 
 export interface ConnectInNetnsOptions {
-  /** Netns file; absent = the agent's own netns. */
-  readonly netns?: string;
+  /** Netns file or open netns fd; absent = the agent's own netns. */
+  readonly netns?: NetnsTarget;
   readonly target: NetAddr;
   /** Source IP to bind (ephemeral port). */
   readonly source?: { readonly ip: string };
@@ -119,7 +120,7 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
   const what =
     `connect to ${formatNetAddr(target)}` +
     (sourceIp ? ` from ${sourceIp}${transparent ? ' (spoofed)' : ''}` : '') +
-    (options.netns ? ` in netns ${options.netns}` : '');
+    (options.netns !== undefined ? ` in netns ${describeNetns(options.netns)}` : '');
   if (family === 0) return Promise.reject(new MeshError('UPSTREAM_CONNECT', `${what}: target is not an IP address`));
   if (sourceIp !== undefined && isIP(sourceIp) !== family && !(family === 6 && isIP(sourceIp) === 4)) {
     return Promise.reject(new MeshError('UPSTREAM_CONNECT', `${what}: source and target address families differ`));
@@ -136,7 +137,7 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
     };
     const timer = setTimeout(() => fail(`timed out after ${options.timeoutMs}ms`), options.timeoutMs);
     const create: CreateSocketOptions = {
-      netns: options.netns,
+      ...netnsOptions(options.netns),
       family: family === 6 ? 6 : 4,
       mark: options.mark,
       transparent: transparent || undefined,
@@ -164,7 +165,7 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
         resolve(s);
       });
     };
-    const pool = options.pool !== undefined && options.pool.netns === options.netns ? options.pool : undefined;
+    const pool = options.pool !== undefined && sameNetnsTarget(options.pool.netns, options.netns) ? options.pool : undefined;
     const pooled = pool?.take({ family: create.family, transparent, mark: options.mark });
     if (pooled !== undefined) {
       if (sourceIp !== undefined) {

@@ -32,9 +32,7 @@ import {
  * Variables the manifests set for settings that are being added in parallel work, with the reason.
  * An entry may stay once the setting exists (the table check then passes on its own); remove it then.
  */
-const PENDING_SETTINGS: Readonly<Record<string, string>> = {
-  INPOD_UDS: 'ambit node: istio-cni’s ZDS socket (ztunnel’s variable), the ZDS client in src/inpod is in progress',
-};
+const PENDING_SETTINGS: Readonly<Record<string, string>> = {};
 
 let rendered: Record<string, Manifest[]>;
 
