@@ -16,7 +16,7 @@ import { topologyLabels, WaypointProxy } from '../waypoint/index.js';
 import type { WaypointConfig } from '../waypoint/model/route-model.js';
 import { WaypointTelemetry } from '../waypoint/telemetry/index.js';
 import { adsNode, decodeWaypointConfig, WAYPOINT_CONFIG_TYPE_URL, XdsClient } from '../xds/index.js';
-import { WaypointManifests } from './waypoint-manifests.js';
+import type { WaypointManifests } from './waypoint-manifests.js';
 
 /** The waypoint's own resource type (proto/ambit/waypoint/v1/waypoint_config.proto), subscribed by name. */
 /** Past the drain deadline, how long teardown may take before parts are destroyed regardless, ms. */
@@ -175,6 +175,9 @@ export class WaypointProcess {
       const synced = await Promise.race([this.xds.whenSynced().then(() => true), this.#closed.then(() => false)]);
       if (!synced || this.#closing) return;
     } else if (config.source.kind === 'manifests') {
+      // Loaded only in manifests mode: the translation and the Kubernetes object models cost about
+      // 13 MB of heap that a waypoint fed over xDS never needs.
+      const { WaypointManifests } = await import('./waypoint-manifests.js');
       this.#manifests = new WaypointManifests({
         dir: config.source.dir,
         waypoint: config.waypoint,
