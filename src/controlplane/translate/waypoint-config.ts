@@ -106,7 +106,9 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
   const objectKey = (o: { kind: string; namespace?: string | undefined; name: string }): string => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
   for (const e of errors) {
     const k = objectKey(e.object);
-    byObject.set(k, [...(byObject.get(k) ?? []), e]);
+    const list = byObject.get(k);
+    if (list === undefined) byObject.set(k, [e]);
+    else list.push(e);
   }
   const routeStatus = routeStatuses(snapshot, index, options, (route) => {
     compile(route);
