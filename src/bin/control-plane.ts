@@ -50,6 +50,7 @@ export class ControlPlane {
   private ads: AdsServer | undefined;
   private monitoring: MonitoringServer | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  private statusWriter: RouteStatusWriter | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(options: ControlPlaneOptions) {
@@ -94,7 +95,13 @@ export class ControlPlane {
       encoders: { encodeAddress, encodeAuthorization, encodeWaypointConfig },
       registry: this.registry,
       logger: this.logger.child({ component: 'translate' }),
-      onTranslated: statusWriter ? (snapshot, t) => statusWriter.update(snapshot, t.httpRouteStatus) : undefined,
+      // Route status needs the waypoint translation (conflicts, dropped rules); without it (it
+      // failed) the last written status stands rather than a partial one.
+      onTranslated: statusWriter
+        ? (snapshot, _mesh, waypoints) => {
+            if (waypoints !== undefined) statusWriter.update(snapshot, waypoints.routeStatus);
+          }
+        : undefined,
     });
   }
 
@@ -103,10 +110,11 @@ export class ControlPlane {
     const { ClusterSource } = await import('../k8s/cluster/index.js');
     const cluster = new ClusterSource({ logger: this.logger.child({ component: 'objects' }), registry: this.registry, errors: this.errors, kubeconfigPath: kubeconfig });
     const statusWriter = new RouteStatusWriter(
-      (kind, ns, name, status) => cluster.writeStatus(kind, ns, name, status),
+      (kind, ns, name, status, resourceVersion) => cluster.writeStatus(kind, ns, name, status, resourceVersion),
       this.logger.child({ component: 'status' }),
       [MESH_CONTROLLER],
     );
+    this.statusWriter = statusWriter;
     this.build(cluster, statusWriter);
   }
 
@@ -240,7 +248,8 @@ export class ControlPlane {
       clearTimeout(this.renewTimer);
       this.#pipeline?.close();
       this.ca?.close();
-      await this.ads?.close(this.config.drainDeadlineMs);
+      // A status write in flight finishes while the xDS streams drain (same deadline).
+      await Promise.all([this.ads?.close(this.config.drainDeadlineMs), this.statusWriter?.close(this.config.drainDeadlineMs)]);
       await this.#source?.close();
       this.tokens?.destroy?.();
       await this.monitoring?.close();
@@ -254,6 +263,7 @@ export class ControlPlane {
   destroy(): void {
     clearTimeout(this.renewTimer);
     this.#pipeline?.destroy();
+    this.statusWriter?.destroy();
     this.ca?.destroy();
     this.ads?.destroy();
     this.#source?.destroy();

@@ -33,8 +33,11 @@ export interface MeshPipelineInputs {
   readonly encoders: ResourceEncoders;
   readonly registry: Registry;
   readonly logger: Logger;
-  /** Called after each translation was published (e.g. to write HTTPRoute status). */
-  readonly onTranslated?: (snapshot: ObjectSnapshot, translation: MeshTranslation) => void;
+  /**
+   * Called after each translation was published (e.g. to write route status). `waypoints`: the
+   * waypoint translation of the same snapshot; undefined without an encoder or when it failed.
+   */
+  readonly onTranslated?: (snapshot: ObjectSnapshot, translation: MeshTranslation, waypoints: WaypointTranslation | undefined) => void;
 }
 
 /** What /debug shows about the last translation. */
@@ -145,7 +148,7 @@ export class MeshPipeline {
       objectsVersion: snapshot.version, translatedAt: new Date().toISOString(), translationMs: ms, phasesMs, translation,
       ...(waypoints ? { waypoints: waypoints.translation } : {}),
     };
-    this.inputs.onTranslated?.(snapshot, translation);
+    this.inputs.onTranslated?.(snapshot, translation, waypoints?.translation);
     this.inputs.logger.info(
       {
         objectsVersion: snapshot.version,

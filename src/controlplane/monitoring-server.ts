@@ -70,10 +70,15 @@ export class MonitoringServer extends HttpEndpoint {
     return { version: snapshot.version, synced: this.plane.source.synced, objects, rejected: this.plane.source.rejections() };
   }
 
-  /** The last translation: resources for node agents, problems, waypoints, HTTPRoute status. */
+  /**
+   * The last translation: resources for node agents, waypoints, every problem (mesh and waypoint
+   * translation), and route status — `routeStatus` per HTTPRoute/GRPCRoute/TCPRoute with the
+   * problems found in that route (`httpRouteStatus`: the HTTPRoutes of it, as earlier releases).
+   */
   private resources(): unknown {
     const s = this.plane.pipeline.state();
     const t = s.translation;
+    const routeStatus = s.waypoints?.routeStatus;
     return {
       objectsVersion: s.objectsVersion,
       translatedAt: s.translatedAt,
@@ -82,8 +87,9 @@ export class MonitoringServer extends HttpEndpoint {
       services: t?.services ?? [],
       policies: t?.policies ?? [],
       waypoints: t?.waypoints ?? [],
-      httpRouteStatus: t?.httpRouteStatus ?? [],
-      problems: t?.errors ?? [],
+      httpRouteStatus: routeStatus?.filter((r) => r.kind === 'HTTPRoute') ?? t?.httpRouteStatus ?? [],
+      routeStatus: routeStatus ?? t?.httpRouteStatus ?? [],
+      problems: [...(t?.errors ?? []), ...(s.waypoints?.errors ?? [])],
     };
   }
 }

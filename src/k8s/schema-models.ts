@@ -85,7 +85,7 @@ export interface FieldProblem {
 }
 
 /** The subset of ajv's ErrorObject the models' ValidationError carries. */
-interface SchemaError {
+export interface SchemaError {
   readonly instancePath: string;
   readonly keyword: string;
   readonly params: Readonly<Record<string, unknown>>;
@@ -93,26 +93,59 @@ interface SchemaError {
   readonly data?: unknown;
 }
 
+/**
+ * Gateway API enums documented as open — "values may be added to this enum ... Unknown values here
+ * must result in the implementation setting the Accepted Condition for the Route to status: False,
+ * with a Reason of UnsupportedValue" (apis/v1: PathMatchType, HeaderMatchType, QueryParamMatchType,
+ * HTTPRouteFilterType, HTTPPathModifierType, GRPCMethodMatchType, GRPCRouteFilterType). An unknown
+ * value there is not a schema refusal: the route is kept, its translation drops that rule and route
+ * status reports it. Field paths with list indexes written `[]`.
+ */
+const OPEN_ENUMS: { readonly [K in Kind]?: ReadonlySet<string> } = {
+  HTTPRoute: new Set([
+    'spec.rules[].matches[].path.type',
+    'spec.rules[].matches[].headers[].type',
+    'spec.rules[].matches[].queryParams[].type',
+    'spec.rules[].filters[].type',
+    'spec.rules[].filters[].requestRedirect.path.type',
+    'spec.rules[].filters[].urlRewrite.path.type',
+    'spec.rules[].backendRefs[].filters[].type',
+    'spec.rules[].backendRefs[].filters[].requestRedirect.path.type',
+    'spec.rules[].backendRefs[].filters[].urlRewrite.path.type',
+  ]),
+  GRPCRoute: new Set([
+    'spec.rules[].matches[].method.type',
+    'spec.rules[].matches[].headers[].type',
+    'spec.rules[].filters[].type',
+    'spec.rules[].backendRefs[].filters[].type',
+  ]),
+};
+
+/** `/spec/rules/0/filters/1/type` → `spec.rules[].filters[].type`. */
+const genericPath = (pointer: string): string => pointerSegments(pointer).map((s, i) => (/^\d+$/.test(s) ? '[]' : i === 0 ? s : `.${s}`)).join('');
+
 /** Validates `object` (kind and version already checked) against its upstream schema. */
 export function schemaProblems(kind: Kind, version: string, object: Record<string, unknown>): FieldProblem[] {
   const entry = SCHEMA_MODELS[kind][version];
   if (entry === undefined) return [{ path: 'apiVersion', reason: `no schema for ${kind} ${version}` }];
   const data = entry.validateAs === undefined ? object : { ...object, apiVersion: entry.validateAs };
-  return modelProblems(entry.model, data, object);
+  const open = OPEN_ENUMS[kind];
+  return modelProblems(entry.model, data, object, open && ((e) => e.keyword === 'enum' && open.has(genericPath(e.instancePath))));
 }
 
 /**
  * `data` validated by any kubernetes-models class (also kinds the control plane does not read,
  * such as the Deployments and RBAC objects of deploy/), its errors as field paths of `object`.
+ * `ignore`: schema errors that are not problems (open enums).
  */
-export function modelProblems(model: ModelClass, data: object, object: object = data): FieldProblem[] {
+export function modelProblems(model: ModelClass, data: object, object: object = data, ignore?: (e: SchemaError) => boolean): FieldProblem[] {
   try {
     new model(data as never).validate();
     return [];
   } catch (err) {
     const errors = (err as { errors?: readonly SchemaError[] }).errors;
     if (!Array.isArray(errors)) throw err;
-    return convertErrors(errors, object);
+    return convertErrors(ignore ? errors.filter((e) => !ignore(e)) : errors, object);
   }
 }
 

@@ -2,7 +2,8 @@
 // concepts doc (kubernetes.io/docs/reference/using-api/api-concepts): list (paged, with a
 // resourceVersion), watch (chunked newline-delimited JSON, ADDED/MODIFIED/DELETED/BOOKMARK, from a
 // resourceVersion), 410 Gone/Expired past the retained history, 404 for resources not served,
-// and JSON merge patch of the status subresource. Test controls change objects and break things.
+// and JSON merge patch of the status subresource (409 when its metadata.resourceVersion is stale).
+// Test controls change objects and break things.
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
@@ -214,12 +215,20 @@ export class FakeKubeApiServer {
         return status(res, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json`);
       }
       readBody(req).then((body) => {
-        let patch: { status?: unknown };
+        let patch: { status?: unknown; metadata?: { resourceVersion?: string } };
         try {
-          patch = JSON.parse(body) as { status?: unknown };
+          patch = JSON.parse(body) as typeof patch;
         } catch {
           record(400);
           return status(res, 400, 'BadRequest', 'invalid JSON');
+        }
+        // metadata.resourceVersion in a patch is a precondition (optimistic concurrency).
+        const want = patch.metadata?.resourceVersion;
+        const current = this.state.get(id, namespace, name!);
+        if (want !== undefined && current !== undefined && current.metadata.resourceVersion !== want) {
+          record(409);
+          const what = `${resource.plural}.${resource.group || 'core'} "${name}"`;
+          return status(res, 409, 'Conflict', `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`);
         }
         const o = this.state.patchStatus(id, namespace, name!, 'status' in patch ? patch.status : {});
         record(o ? 200 : 404);

@@ -37,6 +37,19 @@ before(async () => {
     metadata: { name: 'to-echo', namespace: 'default', generation: 1 },
     spec: { parentRefs: [{ group: '', kind: 'Service', name: 'echo', port: 80 }], rules: [{ backendRefs: [{ name: 'echo', port: 80 }] }] },
   });
+  // One route of each other kind whose status it writes.
+  server.apply({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'GRPCRoute',
+    metadata: { name: 'grpc-echo', namespace: 'default' },
+    spec: { parentRefs: [{ group: '', kind: 'Service', name: 'echo' }], rules: [{ backendRefs: [{ name: 'echo', port: 80 }] }] },
+  });
+  server.apply({
+    apiVersion: 'gateway.networking.k8s.io/v1alpha2',
+    kind: 'TCPRoute',
+    metadata: { name: 'tcp-echo', namespace: 'default' },
+    spec: { parentRefs: [{ group: '', kind: 'Service', name: 'echo' }], rules: [{ backendRefs: [{ name: 'echo', port: 80 }] }] },
+  });
   const kubeconfig = join(tempDir(), 'kubeconfig');
   writeFileSync(kubeconfig, server.kubeconfigYaml());
   const deployment = find(objects, 'Deployment', 'ambit-control');
@@ -108,8 +121,10 @@ function granted(): Set<string> {
 }
 
 test('every API request ambit-control makes is allowed by its ClusterRole, and every grant is used', async () => {
-  // Steady state: every kind listed and watched, our HTTPRoute's status written, a token reviewed.
-  await waitUntil(() => server.requests.some((q) => q.method === 'PATCH' && q.path.endsWith('/httproutes/to-echo/status')), 10_000);
+  // Steady state: every kind listed and watched, our routes' status written, a token reviewed.
+  for (const route of ['httproutes/to-echo', 'grpcroutes/grpc-echo', 'tcproutes/tcp-echo']) {
+    await waitUntil(() => server.requests.some((q) => q.method === 'PATCH' && q.path.endsWith(`/${route}/status`)), 10_000);
+  }
   await caCall(new URL(containerEnv(find(objects, 'DaemonSet', 'ambit-node'))['CA_ADDRESS']!).hostname);
   await waitUntil(() => server.requests.some((q) => q.method === 'POST' && q.path.endsWith('/tokenreviews')), 10_000);
   await waitUntil(() => ambitResources().every((r) => server.requestsFor(r.kind, 'watch').length > 0), 10_000);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { translateMesh } from '../../src/controlplane/index.js';
+import { STATUS_KINDS, translateMesh } from '../../src/controlplane/index.js';
 import { KIND_INFO, KINDS, snapshotOf, type KubeObject } from '../../src/k8s/index.js';
 import {
   KUSTOMIZATIONS,
@@ -105,11 +105,11 @@ function grants(role: Manifest): string[] {
   return out.sort();
 }
 
-test('ambit-control’s ClusterRole: list+watch of every kind it reads, patch httproutes/status, create tokenreviews — no more', () => {
+test('ambit-control’s ClusterRole: list+watch of every kind it reads, patch the status of the route kinds it writes, create tokenreviews — no more', () => {
   const expected = [
     ...KINDS.flatMap((k) => ['list', 'watch'].map((v) => `${KIND_INFO[k].group || 'core'} ${KIND_INFO[k].plural} ${v}`)),
-    // RouteStatusWriter: a merge patch of the status subresource, HTTPRoute only.
-    'gateway.networking.k8s.io httproutes/status patch',
+    // RouteStatusWriter: a merge patch of the status subresource of each kind in STATUS_KINDS.
+    ...STATUS_KINDS.map((k) => `${KIND_INFO[k].group || 'core'} ${KIND_INFO[k].plural}/status patch`),
     // KubeTokenReviewer: bearer tokens of CA and xDS callers.
     'authentication.k8s.io tokenreviews create',
   ].sort();

@@ -197,3 +197,20 @@ test('kind table and validation agree on scope for every kind', () => {
     assert.equal(meta['namespace'] !== undefined, KIND_INFO[kind].namespaced, kind);
   }
 });
+
+test('Gateway API open enums (filter, path, header, query, path-modifier, gRPC method types): an unknown value is kept for route status to report', () => {
+  const accepted: [string, Kind, string, unknown][] = [
+    ['HTTPRoute filter type', 'HTTPRoute', 'spec.rules.0.filters', [{ type: 'ExternalAuth', externalAuth: {} }]],
+    ['HTTPRoute backendRef filter type', 'HTTPRoute', 'spec.rules.0.backendRefs.0.filters', [{ type: 'Teleport' }]],
+    ['HTTPRoute path match type', 'HTTPRoute', 'spec.rules.0.matches.0.path.type', 'Glob'],
+    ['HTTPRoute header match type', 'HTTPRoute', 'spec.rules.0.matches.0.headers', [{ type: 'Fuzzy', name: 'a', value: 'b' }]],
+    ['HTTPRoute URLRewrite path type', 'HTTPRoute', 'spec.rules.0.filters', [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplaceSuffix' } } }]],
+    ['GRPCRoute filter type', 'GRPCRoute', 'spec.rules.0.filters', [{ type: 'URLRewrite' }]],
+    ['GRPCRoute method match type', 'GRPCRoute', 'spec.rules.0.matches.0.method.type', 'Prefix'],
+  ];
+  for (const [name, kind, field, value] of accepted) assert.equal(validateObject(withField(goodObject(kind), field, value)).ok, true, name);
+  // Closed enums stay refused, in routes too.
+  const method = validateObject(withField(goodObject('HTTPRoute'), 'spec.rules.0.matches.0.method', 'FETCH'));
+  assert.ok(!method.ok);
+  assert.equal(method.problems[0]?.path, 'spec.rules[0].matches[0].method');
+});

@@ -1,5 +1,7 @@
-// translateMesh, HTTPRoute status: Accepted for Service (GAMMA) and waypoint Gateway parents,
-// ResolvedRefs with BackendNotFound / InvalidKind, Istio's ResolvedWaypoints, parents of others skipped.
+// translateMesh, HTTPRoute status (the mesh's view: parents and backendRef existence): Accepted for
+// Service (GAMMA) and waypoint Gateway parents, NoMatchingParent for a port or sectionName the
+// Service lacks, consumer routes refused, ResolvedRefs with BackendNotFound / InvalidKind, Istio's
+// ResolvedWaypoints, parents of others skipped.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +25,7 @@ function status(objects: KubeObject[], spec: Record<string, unknown>): readonly 
 }
 
 const entry = (parentRef: Record<string, unknown>, conditions: RouteCondition[]): HttpRouteStatus[] => [
-  { namespace: 'default', name: 'r', parents: [{ parentRef: parentRef as never, controllerName: 'istio.io/mesh-controller', conditions }] },
+  { kind: 'HTTPRoute', namespace: 'default', name: 'r', parents: [{ parentRef: parentRef as never, controllerName: 'istio.io/mesh-controller', conditions }], problems: [] },
 ];
 
 const rows: [string, KubeObject[], Record<string, unknown>, HttpRouteStatus[]][] = [
@@ -55,19 +57,47 @@ const rows: [string, KubeObject[], Record<string, unknown>, HttpRouteStatus[]][]
     'backendRef to a missing Service: ResolvedRefs False, BackendNotFound',
     [service('echo', { labels: { 'istio.io/use-waypoint': 'wp' } })],
     { parentRefs: [svcParent], ...backend('gone') },
-    entry(svcParent, [ACCEPTED, no('ResolvedRefs', 'BackendNotFound', 'backend(gone.default.svc.cluster.local) not found'), WAYPOINTS]),
+    entry(svcParent, [ACCEPTED, no('ResolvedRefs', 'BackendNotFound', 'spec.rules[0].backendRefs[0]: backend(gone.default.svc.cluster.local) not found'), WAYPOINTS]),
   ],
   [
     'backendRef in another namespace that is missing',
     [service('echo', { labels: { 'istio.io/use-waypoint': 'wp' } })],
     { parentRefs: [svcParent], ...backend('echo', { namespace: 'other' }) },
-    entry(svcParent, [ACCEPTED, no('ResolvedRefs', 'BackendNotFound', 'backend(echo.other.svc.cluster.local) not found'), WAYPOINTS]),
+    entry(svcParent, [ACCEPTED, no('ResolvedRefs', 'BackendNotFound', 'spec.rules[0].backendRefs[0]: backend(echo.other.svc.cluster.local) not found'), WAYPOINTS]),
   ],
   [
     'backendRef of an unsupported kind: InvalidKind',
     [service('echo', { labels: { 'istio.io/use-waypoint': 'wp' } })],
     { parentRefs: [svcParent], ...backend('x', { group: 'example.com', kind: 'Bucket' }) },
-    entry(svcParent, [ACCEPTED, no('ResolvedRefs', 'InvalidKind', 'referencing unsupported backendRef: group "example.com" kind "Bucket"'), WAYPOINTS]),
+    entry(svcParent, [ACCEPTED, no('ResolvedRefs', 'InvalidKind', 'spec.rules[0].backendRefs[0]: unsupported backendRef kind: group "example.com" kind "Bucket"'), WAYPOINTS]),
+  ],
+  [
+    'Service parent with a port the Service does not have: NoMatchingParent',
+    [service('echo', { labels: { 'istio.io/use-waypoint': 'wp' } })],
+    { parentRefs: [{ ...svcParent, port: 8080 }], ...backend('echo') },
+    entry({ ...svcParent, port: 8080 }, [no('Accepted', 'NoMatchingParent', 'Service default/echo has no port with port 8080'), RESOLVED, WAYPOINTS]),
+  ],
+  [
+    'Service parent with a sectionName no port is named: NoMatchingParent',
+    [service('echo', { labels: { 'istio.io/use-waypoint': 'wp' } })],
+    { parentRefs: [{ ...svcParent, sectionName: 'grpc' }], ...backend('echo') },
+    entry({ ...svcParent, sectionName: 'grpc' }, [no('Accepted', 'NoMatchingParent', 'Service default/echo has no port with sectionName "grpc"'), RESOLVED, WAYPOINTS]),
+  ],
+  [
+    'consumer route (Service in another namespace): not applied in ambient',
+    [service('echo', { ns: 'other', labels: { 'istio.io/use-waypoint': 'wp' } })],
+    { parentRefs: [{ ...svcParent, namespace: 'other' }], ...backend('echo', { namespace: 'other' }) },
+    entry({ ...svcParent, namespace: 'other' }, [
+      no('Accepted', 'NotAllowedByListeners', 'consumer routes are not supported in ambient mode: this HTTPRoute in namespace "default" does not apply to Service other/echo; only routes in the Service\'s namespace do'),
+      RESOLVED,
+      WAYPOINTS,
+    ]),
+  ],
+  [
+    'backendRef without a port: BackendNotFound',
+    [service('echo', { labels: { 'istio.io/use-waypoint': 'wp' } })],
+    { parentRefs: [svcParent], rules: [{ backendRefs: [{ name: 'echo' }] }] },
+    entry(svcParent, [ACCEPTED, no('ResolvedRefs', 'BackendNotFound', 'spec.rules[0].backendRefs[0]: backend(echo.default.svc.cluster.local): port is required for a Service backendRef'), WAYPOINTS]),
   ],
   [
     'waypoint Gateway parent (default group and kind)',

@@ -6,7 +6,10 @@
 export { translateMesh, MeshTranslator } from './mesh.js';
 export { MESH_CONTROLLER } from './labels.js';
 export type { MeshTranslation, ObjectRef, TranslateOptions, TranslationError, WaypointInfo } from './types.js';
-export type { HttpRouteStatus, ParentRef, RouteCondition, RouteParentStatus } from './route-status.js';
+export { STATUS_KINDS, type HttpRouteStatus, type ParentRef, type RouteCondition, type RouteParentStatus, type RouteStatus } from './route-status.js';
+export { parentConditions, type ConditionType, type ParentFacts, type Verdict } from './route-conditions.js';
+export type { PortOutcome, RouteReport } from './route-findings.js';
+export { ruleFacts, type DroppedRule, type RouteRuleFacts, type UnresolvedRef } from './route-problems.js';
 export { translateWaypoints, type WaypointTranslation } from './waypoint-config.js';
 export { translateAll, type FullTranslation } from './translate-all.js';
 export { detectPortProtocol, type DetectedProtocol } from './port-protocol.js';

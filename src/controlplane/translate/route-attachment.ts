@@ -29,19 +29,28 @@ export const portKey = (hostname: string, port: number): string => `${hostname}:
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
-/** The served ports (`portKey`s) `route` attaches to at waypoint `wp`; problems go to `problems`. */
+/**
+ * The served ports (`portKey`s) `route` attaches to at waypoint `wp`; problems go to `problems`.
+ * `onParent(i, keys)`: the ports parentRefs[i] selects here (only for parents that select any),
+ * what route status reports per parent.
+ */
 export function attachedPorts(
   route: KubeObject<RouteKind>,
   wp: Waypoint,
   served: readonly ServedService[],
   snapshot: ObjectSnapshot,
   problems: Problems,
+  onParent?: (index: number, keys: readonly string[]) => void,
 ): Set<string> {
   const out = new Set<string>();
   const ns = route.metadata.namespace ?? '';
   const parents = (route.spec as { parentRefs?: readonly ParentRef[] } | undefined)?.parentRefs ?? [];
   for (const [i, p] of parents.entries()) {
     const at = `spec.parentRefs[${i}]`;
+    const add = (keys: readonly string[]): void => {
+      for (const k of keys) out.add(k);
+      if (keys.length > 0) onParent?.(i, keys);
+    };
     const parentNs = p.namespace ?? ns;
     if (isCoreGroup(p.group) && p.kind === 'Service') {
       const svc = served.find((s) => s.namespace === parentNs && s.name === p.name);
@@ -55,13 +64,13 @@ export function attachedPorts(
         const what = [p.port !== undefined ? `port ${p.port}` : '', p.sectionName !== undefined ? `sectionName "${p.sectionName}"` : ''].filter(Boolean).join(' and ');
         problems.warning(refOf(route), at, `NoMatchingParent: Service ${parentNs}/${p.name} has no port with ${what}`);
       }
-      for (const x of ports) out.add(portKey(svc.hostname, x.port));
+      add(ports.map((x) => portKey(svc.hostname, x.port)));
     } else if ((p.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && (p.kind ?? 'Gateway') === 'Gateway' && parentNs === wp.namespace && p.name === wp.name) {
       if (!admits(wp, ns, snapshot)) {
         problems.warning(refOf(route), at, `NotAllowedByListeners: namespace "${ns}" may not attach routes to waypoint ${wp.namespace}/${wp.name}`);
         continue;
       }
-      for (const s of served) for (const x of s.ports) out.add(portKey(s.hostname, x.port));
+      add(served.flatMap((s) => s.ports.map((x) => portKey(s.hostname, x.port))));
     }
   }
   return out;

@@ -40,6 +40,7 @@ export interface FilterView {
     readonly fraction?: { readonly numerator?: number; readonly denominator?: number };
   };
   readonly cors?: GatewayCorsView;
+  readonly extensionRef?: { readonly group?: string; readonly kind?: string; readonly name?: string };
 }
 
 /** What a filter list compiled into. `extensionRef`: an ExtensionRef Ambit cannot run (answer 500). */
@@ -123,10 +124,18 @@ export function compileFilters(filters: readonly FilterView[], at: string, ctx: 
       case 'CORS':
         out.cors = compileGatewayCors(f.cors ?? {});
         break;
-      case 'ExtensionRef':
-        ctx.problems.error(ctx.object, `${here}.extensionRef`, 'UnsupportedValue: ExtensionRef filters are not supported; matching requests are answered 500');
+      case 'ExtensionRef': {
+        // An unresolvable custom filter is not skipped (HTTPRouteFilter): requests get an error. Ambit
+        // knows no extension kinds, so the reference is reported as ResolvedRefs InvalidKind.
+        const ref = f.extensionRef ?? {};
+        ctx.problems.error(
+          ctx.object,
+          `${here}.extensionRef`,
+          `InvalidKind: ExtensionRef filter ${ref.group ?? ''}/${ref.kind ?? ''} "${ref.name ?? ''}" is not supported by Ambit's waypoint; matching requests are answered 500`,
+        );
         out.extensionRef = true;
         break;
+      }
       default:
         return drop(ctx, `${here}.type`, `UnsupportedValue: unsupported filter type "${type}"; rule dropped`);
     }

@@ -69,7 +69,11 @@ export interface MeshTranslation {
   readonly policies: readonly Authorization[];
   /** Waypoints found, sorted by `namespace/name`: the seam for the waypoint translation. */
   readonly waypoints: readonly WaypointInfo[];
-  /** Gateway API status for each HTTPRoute this control plane owns a parent of. */
+  /**
+   * Gateway API status for each HTTPRoute this control plane owns a parent of, as far as the mesh
+   * alone knows (parents, backendRef existence). The full status — every route kind, conflicts,
+   * dropped rules — is WaypointTranslation.routeStatus, which `ambit control` writes.
+   */
   readonly httpRouteStatus: readonly HttpRouteStatus[];
   readonly errors: readonly TranslationError[];
 }

@@ -9,6 +9,9 @@
 // VirtualService vs Gateway API routes on one Service (Istio: mixing is unsupported, the result
 // depends on object age): the VirtualService owns every port of the Service; HTTPRoutes,
 // GRPCRoutes and TCPRoutes attached to it are reported `Conflicted` there. Never merged.
+//
+// Route status comes out of the same pass (routeStatus): what happened to each route at each port
+// it attaches to, and which of its rules compiled.
 
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
@@ -29,6 +32,8 @@ import { compileHttpRoute, type CompiledRoute } from './http-route-compile.js';
 import { detectPortProtocol, isHttpProtocol } from './port-protocol.js';
 import { attachedPorts, portKey, type RouteKind, type ServedService } from './route-attachment.js';
 import type { RouteContext } from './route-context.js';
+import { APPLIED, RouteFindings } from './route-findings.js';
+import { routeStatuses, type RouteStatus } from './route-status.js';
 import { sortByPrecedence } from './route-precedence.js';
 import { compileTcpRoute, type CompiledTcpRoute } from './tcp-route-compile.js';
 import { Problems, refOf, type MeshTranslation, type TranslateOptions, type TranslationError, type WaypointInfo } from './types.js';
@@ -39,6 +44,12 @@ export interface WaypointTranslation {
   /** One per entry of MeshTranslation.waypoints, same order. */
   readonly configs: readonly WaypointConfig[];
   readonly errors: readonly TranslationError[];
+  /**
+   * Gateway API status of every HTTPRoute, GRPCRoute and TCPRoute with a parent this controller
+   * owns, including routes no waypoint serves (compiled for their status only; their problems are
+   * in their status entry, not in `errors`).
+   */
+  readonly routeStatus: readonly RouteStatus[];
 }
 
 /** Route kinds on one Service port: only the first kind present applies (GEP-1294). */
@@ -62,6 +73,7 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
   const index = new WaypointIndex(snapshot, options, new Problems());
   const routeProblems = new Map<KubeObject, Problems>();
   const compiled = new Map<KubeObject, Compiled>();
+  const findings = new RouteFindings();
   const compile = (route: KubeObject<RouteKind>): Compiled => {
     let c = compiled.get(route);
     if (c !== undefined) return c;
@@ -72,6 +84,9 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
     else if (route.kind === 'GRPCRoute') c = { kind: 'GRPCRoute', value: compileGrpcRoute(route as KubeObject<'GRPCRoute'>, ctx) };
     else c = { kind: 'TCPRoute', value: compileTcpRoute(route as KubeObject<'TCPRoute'>, ctx) };
     compiled.set(route, c);
+    // A TCPRoute uses its first rule only; HTTP/gRPC rules that compiled left model routes.
+    const rules = (route.spec as { rules?: readonly unknown[] } | undefined)?.rules ?? [];
+    findings.compiled(route, c.kind === 'TCPRoute' ? new Set(rules.length > 0 ? [0] : []) : new Set(c.value.entries.map((e) => e.route.source.rule)));
     return c;
   };
   // VirtualServices and DestinationRules are compiled per waypoint, port and cluster: each
@@ -80,13 +95,27 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
   // AuthorizationPolicy / RequestAuthentication with targetRefs: translated once, attached per waypoint.
   const security = new WaypointSecurityIndex(snapshot, options, problems);
   const configs = mesh.waypoints.map((info) => {
-    const cfg = waypointConfig(info, index, snapshot, mesh, options, problems, compile, istio);
+    const cfg = waypointConfig(info, index, snapshot, mesh, options, problems, compile, istio, findings);
     const sec = security.forWaypoint(info, servedServices(info, snapshot, mesh));
     return sec === undefined ? cfg : { ...cfg, security: sec };
   });
   const errors = [...problems.list, ...istio.problems.list];
   for (const p of routeProblems.values()) errors.push(...p.list);
-  return { configs, errors };
+  const translated = new Set(routeProblems.keys());
+  const byObject = new Map<string, TranslationError[]>();
+  const objectKey = (o: { kind: string; namespace?: string | undefined; name: string }): string => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
+  for (const e of errors) {
+    const k = objectKey(e.object);
+    const list = byObject.get(k);
+    if (list === undefined) byObject.set(k, [e]);
+    else list.push(e);
+  }
+  const routeStatus = routeStatuses(snapshot, index, options, (route) => {
+    compile(route);
+    const own = byObject.get(objectKey({ kind: route.kind, namespace: route.metadata.namespace, name: route.metadata.name })) ?? [];
+    return findings.report(route, translated.has(route) ? own : [...own, ...(routeProblems.get(route)?.list ?? [])]);
+  });
+  return { configs, errors, routeStatus };
 }
 
 /** The Services whose translated `waypoint` is this waypoint's address, sorted by namespace/hostname. */
@@ -112,6 +141,7 @@ function waypointConfig(
   problems: Problems,
   compile: (r: KubeObject<RouteKind>) => Compiled,
   istio: IstioInputs,
+  findings: RouteFindings,
 ): WaypointConfig {
   const served = servedServices(info, snapshot, mesh);
   const destinationRules = new DestinationRuleIndex(snapshot, options, info.namespace, istio.problems);
@@ -122,7 +152,8 @@ function waypointConfig(
   if (wp !== undefined) {
     for (const kind of KIND_ORDER) {
       for (const route of snapshot.list(kind)) {
-        for (const key of attachedPorts(route, wp, served, snapshot, problems)) {
+        const onParent = (i: number, keys: readonly string[]): void => findings.attached(route, i, keys);
+        for (const key of attachedPorts(route, wp, served, snapshot, problems, onParent)) {
           let byKind = attached.get(key);
           if (byKind === undefined) attached.set(key, (byKind = new Map()));
           let list = byKind.get(kind);
@@ -140,11 +171,11 @@ function waypointConfig(
         hostname: svc.hostname,
         namespace: svc.namespace,
         ports: svc.ports
-          .map((p) => portConfig(svc, p, attached.get(portKey(svc.hostname, p.port)), options, problems, compile, clusters))
+          .map((p) => portConfig(svc, p, attached.get(portKey(svc.hostname, p.port)), options, problems, compile, clusters, findings))
           .sort((a, b) => a.port - b.port),
       };
     }
-    reportConflicts(svc, vs, attached, problems);
+    reportConflicts(svc, vs, attached, problems, findings);
     const base: Omit<VsContext, 'listenPort'> = {
       object: refOf(vs), namespace: vs.metadata.namespace ?? '', options, problems: istio.problems,
       services: istio.services, destinationRules, endpoints: istio.endpoints,
@@ -173,6 +204,7 @@ function portConfig(
   problems: Problems,
   compile: (r: KubeObject<RouteKind>) => Compiled,
   clusters: Map<string, Cluster>,
+  findings: RouteFindings,
 ): ServicePortConfig {
   const own = serviceCluster(svc.object, p.port, options)!;
   clusters.set(own.name, own);
@@ -181,23 +213,36 @@ function portConfig(
   let routes: Route[] = [];
   let tcpBackends: ServicePortConfig['tcpBackends'];
   const where = `${svc.namespace}/${svc.name} port ${p.port}`;
-  let winner: RouteKind | undefined;
+  const key = portKey(svc.hostname, p.port);
+  const names = (list: readonly KubeObject[]): string => list.map((r) => `${r.metadata.namespace}/${r.metadata.name}`).join(', ');
+  let winner: { kind: RouteKind; routes: readonly KubeObject[] } | undefined;
   for (const kind of KIND_ORDER) {
     const list = byKind?.get(kind) ?? [];
     if (list.length === 0) continue;
     if (kind !== 'TCPRoute' && detected.declared && !isHttpProtocol(detected.protocol)) {
-      for (const r of list) problems.warning(refOf(r), 'spec.parentRefs', `Service ${where} is not an HTTP port (protocol ${detected.protocol}); ${kind} ignored there`);
+      for (const r of list) {
+        problems.warning(refOf(r), 'spec.parentRefs', `Service ${where} is not an HTTP port (protocol ${detected.protocol}); ${kind} ignored there`);
+        findings.outcome(r, key, { applied: false, reason: 'NotAllowedByListeners', message: `Service ${where} is not an HTTP port (protocol ${detected.protocol}): ${kind}s do not apply there` });
+      }
       continue;
     }
     if (winner !== undefined) {
-      for (const r of list) problems.error(refOf(r), 'spec.parentRefs', `Conflicted: ${winner} takes precedence over ${kind} on Service ${where}; not applied there`);
+      for (const r of list) {
+        problems.error(refOf(r), 'spec.parentRefs', `Conflicted: ${winner.kind} takes precedence over ${kind} on Service ${where}; not applied there`);
+        findings.outcome(r, key, { applied: false, reason: 'Conflicted', message: `${winner.kind} ${names(winner.routes)} takes precedence over ${kind} on Service ${where} (GEP-1294: GRPCRoute > HTTPRoute > TCPRoute)` });
+      }
       continue;
     }
-    winner = kind;
+    winner = { kind, routes: list };
     if (kind === 'TCPRoute') {
       // The oldest TCPRoute wins the port (then namespace/name): a connection has nothing to match on.
       const [first, ...rest] = [...list].sort(byString((r) => `${r.metadata.creationTimestamp ?? ''}\u0000${r.metadata.namespace}/${r.metadata.name}`));
-      for (const r of rest) problems.error(refOf(r), 'spec.parentRefs', `Conflicted: TCPRoute ${first!.metadata.namespace}/${first!.metadata.name} already takes Service ${where}`);
+      winner = { kind, routes: [first!] };
+      findings.outcome(first!, key, APPLIED);
+      for (const r of rest) {
+        problems.error(refOf(r), 'spec.parentRefs', `Conflicted: TCPRoute ${first!.metadata.namespace}/${first!.metadata.name} already takes Service ${where}`);
+        findings.outcome(r, key, { applied: false, reason: 'Conflicted', message: `TCPRoute ${names([first!])} already takes Service ${where} (the oldest TCPRoute on a port wins)` });
+      }
       const c = compile(first!);
       if (c.kind === 'TCPRoute') {
         for (const cl of c.value.clusters) clusters.set(cl.name, cl);
@@ -207,6 +252,7 @@ function portConfig(
     } else {
       const entries = [];
       for (const r of list) {
+        findings.outcome(r, key, APPLIED);
         const c = compile(r);
         if (c.kind === 'TCPRoute') continue;
         entries.push(...c.value.entries);
@@ -233,11 +279,15 @@ function reportConflicts(
   vs: KubeObject<'VirtualService'>,
   attached: Map<string, Map<RouteKind, KubeObject<RouteKind>[]>>,
   problems: Problems,
+  findings: RouteFindings,
 ): void {
   const seen = new Set<KubeObject>();
+  const message = `VirtualService ${vs.metadata.namespace}/${vs.metadata.name} owns Service ${svc.namespace}/${svc.name} (mixing VirtualService and Gateway API routes on one host is unsupported)`;
   for (const p of svc.ports) {
-    for (const list of attached.get(portKey(svc.hostname, p.port))?.values() ?? []) {
+    const key = portKey(svc.hostname, p.port);
+    for (const list of attached.get(key)?.values() ?? []) {
       for (const r of list) {
+        findings.outcome(r, key, { applied: false, reason: 'Conflicted', message });
         if (seen.has(r)) continue;
         seen.add(r);
         problems.error(

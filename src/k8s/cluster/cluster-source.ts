@@ -162,14 +162,16 @@ export class ClusterSource implements ObjectSource {
   /**
    * Writes `status` to the object's status subresource with a JSON merge patch (RFC 7386) and
    * returns the object as the server stored it. Merge-patch semantics: maps merge, lists (e.g.
-   * HTTPRoute `status.parents`) are replaced whole, `null` deletes a field. Throws KUBE_API.
+   * HTTPRoute `status.parents`) are replaced whole, `null` deletes a field. With `resourceVersion`
+   * the patch is conditional: the API server refuses it (409 Conflict) if the object changed since.
+   * Throws KUBE_API.
    */
-  async writeStatus(kind: Kind, namespace: string | undefined, name: string, status: unknown): Promise<Record<string, unknown>> {
+  async writeStatus(kind: Kind, namespace: string | undefined, name: string, status: unknown, resourceVersion?: string): Promise<Record<string, unknown>> {
     const version = this.watchers.get(kind)?.version ?? KIND_INFO[kind].versions[0]!;
     const path = `${collectionPath(kind, version, namespace)}/${encodeURIComponent(name)}/status`;
     return (await kubeRequest(this.kc, 'PATCH', path, {
       query: { fieldManager: this.options.fieldManager ?? 'ambit-control' },
-      body: { status },
+      body: resourceVersion !== undefined ? { metadata: { resourceVersion }, status } : { status },
       contentType: 'application/merge-patch+json',
       timeoutMs: this.options.requestTimeoutMs ?? 30_000,
     })) as Record<string, unknown>;
