@@ -15,10 +15,10 @@ import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
 import {
   WAYPOINT_CONFIG_VERSION, type Cluster, type PortProtocol, type Route, type ServiceConfig, type ServicePortConfig, type WaypointConfig,
 } from '../../waypoint/model/route-model.js';
-import { serviceCluster } from './backend-refs.js';
 import { withDestinationRule } from './destination-rule-policy.js';
 import { DestinationRuleIndex } from './destination-rules.js';
 import { ServiceHosts } from './istio-hosts.js';
+import { servedServiceOf, servedCluster } from './served-service-entries.js';
 import { ServiceEndpoints } from './subsets.js';
 import { UniqueProblems } from './unique-problems.js';
 import { VirtualServiceIndex } from './virtual-service-attachment.js';
@@ -89,16 +89,14 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
   return { configs, errors };
 }
 
-/** The Services whose translated `waypoint` is this waypoint's address, sorted by namespace/hostname. */
+/** The Services (and ServiceEntry hosts) whose translated `waypoint` is this waypoint's address, sorted by namespace/hostname. */
 export function servedServices(info: WaypointInfo, snapshot: ObjectSnapshot, mesh: MeshTranslation): ServedService[] {
   if (info.address === undefined) return [];
   const out: ServedService[] = [];
   for (const s of mesh.services) {
     if (!isDeepStrictEqual(s.waypoint, info.address)) continue;
-    const object = snapshot.get('Service', s.namespace, s.name);
-    if (object === undefined) continue;
-    const ports = (object.spec?.ports ?? []).map((p) => ({ port: p.port, name: p.name ?? '', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) }));
-    out.push({ object, namespace: s.namespace, name: s.name, hostname: s.hostname, ports });
+    const served = servedServiceOf(s, snapshot);
+    if (served !== undefined) out.push(served);
   }
   return out.sort(byString((s) => `${s.namespace}/${s.hostname}`));
 }
@@ -174,7 +172,7 @@ function portConfig(
   compile: (r: KubeObject<RouteKind>) => Compiled,
   clusters: Map<string, Cluster>,
 ): ServicePortConfig {
-  const own = serviceCluster(svc.object, p.port, options)!;
+  const own = servedCluster(svc, p.port, options)!;
   clusters.set(own.name, own);
   const detected = detectPortProtocol(p);
   let protocol: PortProtocol = detected.protocol;
