@@ -38,7 +38,8 @@ export type Route =
    * caller resolves it when it connects (ztunnel resolves such workloads with the system resolver).
    */
   | { readonly kind: 'dns'; readonly hostname: string; readonly port: number; readonly destWorkload: Workload; readonly destService: Service | undefined }
-  | { readonly kind: 'passthrough'; readonly target: SocketAddr };
+  /** To the address dialled; `destService` when it is a service VIP in Passthrough mode (telemetry). */
+  | { readonly kind: 'passthrough'; readonly target: SocketAddr; readonly destService?: Service };
 
 export interface RouteInput {
   readonly state: RouteState;
@@ -161,7 +162,7 @@ function decide(input: RouteInput, sourceIp: string | undefined): Route {
         };
       }
     }
-    if (svc.loadBalancer?.mode === 'Passthrough') return { kind: 'passthrough', target: dst };
+    if (svc.loadBalancer?.mode === 'Passthrough') return { kind: 'passthrough', target: dst, destService: svc };
     const ep = state.pickEndpoint(svc, dst.port, source);
     if (!ep) throw new MeshError('NO_HEALTHY_UPSTREAM', `no healthy upstream for ${svc.hostname}:${dst.port}`);
     return direct(input, ep.workload, ep.port, svc, [...svc.subjectAltNames]);

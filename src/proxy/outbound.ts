@@ -126,7 +126,7 @@ export class OutboundHandler {
     const srcIdentity = formatSpiffeId(identityFromWorkload(source));
     const hbone = route.kind === 'hbone';
     const destWorkload = route.kind === 'passthrough' ? undefined : route.destWorkload;
-    const destService = route.kind === 'passthrough' ? hostService : route.destService;
+    const destService = route.kind === 'passthrough' ? (route.destService ?? hostService) : route.destService;
     const dstIdentity = destWorkload && hbone ? formatSpiffeId(identityFromWorkload(destWorkload)) : undefined;
     const nextHop = route.kind === 'hbone' ? formatAddr(route.nextHop) : route.kind === 'dns' ? `${route.hostname}:${route.port}` : formatAddr(route.target);
     const record = new ConnectionRecord({
