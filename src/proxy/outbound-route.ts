@@ -162,7 +162,11 @@ function decide(input: RouteInput, sourceIp: string | undefined): Route {
         };
       }
     }
-    if (svc.loadBalancer?.mode === 'Passthrough') return { kind: 'passthrough', target: dst, destService: svc };
+    if (svc.loadBalancer?.mode === 'Passthrough') {
+      // ztunnel passes any port through; REGISTRY_ONLY registers only the ports the entry declares.
+      if (source.outboundTrafficPolicy === 'REGISTRY_ONLY' && !svc.ports.has(dst.port)) throw notRegistered(dst);
+      return { kind: 'passthrough', target: dst, destService: svc };
+    }
     const ep = state.pickEndpoint(svc, dst.port, source);
     if (!ep) throw new MeshError('NO_HEALTHY_UPSTREAM', `no healthy upstream for ${svc.hostname}:${dst.port}`);
     return direct(input, ep.workload, ep.port, svc, [...svc.subjectAltNames]);

@@ -63,6 +63,8 @@ export interface CpInpodMeshOptions {
   readonly ambient: boolean;
   /** Pods labelled istio.io/dataplane-mode=none. */
   readonly optOut?: readonly PodName[];
+  /** More pod namespaces on the bridge that are not in the manifests (outside the mesh). */
+  readonly extraPods?: readonly string[];
 }
 
 /**
@@ -91,7 +93,7 @@ export class CpInpodMesh {
   }
 
   static async create(opts: CpInpodMeshOptions): Promise<CpInpodMesh> {
-    const topo = await createTopology({ pods: POD_NAMES.map((name) => ({ name })) });
+    const topo = await createTopology({ pods: [...POD_NAMES, ...(opts.extraPods ?? [])].map((name) => ({ name })) });
     const pod = (n: PodName) => topo.pods.get(n)!;
     const pods: MeshPods = { c1: pod('c1'), c2: pod('c2'), s1: pod('s1'), s2: pod('s2'), vip: topo.vip(10) };
     const mesh = new CpInpodMesh(topo, pods, mkdtempSync(join(tmpdir(), 'ambit-cp-mesh-')));
@@ -122,11 +124,14 @@ export class CpInpodMesh {
     return join(this.controlStateDir, 'root-cert.pem');
   }
 
-  /** Token file (node → token) and the control plane, ready; its root CA now exists. */
-  async startControlPlane(): Promise<ControlPlaneProcess> {
+  /**
+   * Token file (node → token) and the control plane, ready; its root CA now exists. Called again
+   * after `cp.stop()` it restarts the control plane (same addresses and root), e.g. with other flags.
+   */
+  async startControlPlane(opts: { extraFlags?: readonly string[] } = {}): Promise<ControlPlaneProcess> {
     const tokenFile = join(this.dir, 'ca-tokens.yaml');
     writeFileSync(tokenFile, tokenFileYaml(this.tokens), { mode: 0o600 });
-    this.cp = new ControlPlaneProcess({ manifests: this.manifests.dir, bind: `${this.lo}.3`, stateDir: this.controlStateDir, tokenFile });
+    this.cp = new ControlPlaneProcess({ manifests: this.manifests.dir, bind: `${this.lo}.3`, stateDir: this.controlStateDir, tokenFile, ...opts });
     await this.cp.start();
     return this.cp;
   }

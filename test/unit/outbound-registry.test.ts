@@ -178,13 +178,16 @@ test('ServiceEntryHosts: answers expire after the TTL; failures are remembered b
   assert.deepEqual(hosts.dump().map((d) => d.ips), [['203.0.113.99']]);
 });
 
-test('ServiceEntryHosts: concurrent lookups of one host share one query; a slow one times out', async () => {
+test('ServiceEntryHosts: concurrent lookups of one host share one query; a slow one times out', async (t) => {
   const state = stateOf(MESH(''));
   const source = state.workloadByUid('c//Pod/default/client')!;
   let calls = 0;
   const hosts = new ServiceEntryHosts({ resolver: () => (calls++, new Promise(() => undefined)), timeoutMs: 50 });
   const dst = { ip: '203.0.113.5', port: 443 };
   const started = Date.now();
+  // The lookup timer is unref'd (it never keeps a process alive): hold the loop open meanwhile.
+  const hold = setInterval(() => undefined, 1_000);
+  t.after(() => clearInterval(hold));
   const answers = await Promise.all([hosts.serviceAt(state, source, dst), hosts.serviceAt(state, source, dst)]);
   assert.deepEqual(answers, [undefined, undefined]);
   assert.equal(calls, 1);
@@ -219,4 +222,11 @@ test('Workload extension ambit.dev/outbound-traffic-policy: round trip, absent =
   }
   const forged = Address.encode(Address.fromObject(msg)).finish();
   assert.throws(() => decodeAddress(forged, w.uid), (err: unknown) => isMeshError(err, 'XDS_INVALID') && /unknown outbound traffic policy "DENY_ALL"/.test(err.message));
+});
+
+test('REGISTRY_ONLY and a resolution NONE entry: only its declared ports pass through (ALLOW_ANY passes any, as ztunnel)', () => {
+  const strict = stateOf(MESH('REGISTRY_ONLY'));
+  assert.equal(flat(route(strict, '198.51.100.77', 443)), 'passthrough 198.51.100.77:443');
+  assert.throws(() => route(strict, '198.51.100.77', 22), (err: unknown) => isMeshError(err, 'NOT_REGISTERED'));
+  assert.equal(flat(route(stateOf(MESH('')), '198.51.100.77', 22)), 'passthrough 198.51.100.77:22');
 });
