@@ -192,6 +192,20 @@ function decide(input: RouteInput, sourceIp: string | undefined): Route {
   return direct(input, wl, dst.port, undefined, []);
 }
 
+/**
+ * The route of a connection to an address that DNS ServiceEntry host `svc` resolves to (found by
+ * name, see ServiceEntryHosts): as if the client had dialled the host's VIP (of the dialled family,
+ * else any) — its waypoint, or its endpoints; a host without a VIP (auto-allocation opted out, a
+ * wildcard) passes through to the address dialled, reported as that service.
+ */
+export function routeToServiceHost(input: RouteInput, svc: Service, sourceIp?: string): Route {
+  const family = isIP(input.dst.ip);
+  const vips = svc.vips.filter((v) => v.network === input.network);
+  const vip = vips.find((v) => isIP(v.ip) === family) ?? vips[0];
+  if (vip === undefined) return { kind: 'passthrough', target: input.dst, destService: svc };
+  return routeOutbound({ ...input, dst: { ip: vip.ip, port: input.dst.port } }, sourceIp);
+}
+
 /** The refusal of an unregistered destination under REGISTRY_ONLY (response flag NR). */
 export function notRegistered(dst: SocketAddr): MeshError {
   return new MeshError(

@@ -2,7 +2,7 @@
 // workload, route (ztunnel src/proxy/outbound.rs), then open HBONE through the pool or plain TCP,
 // and copy both ways.
 
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { MeshError, isMeshError } from '../common/errors.js';
 import { buildBaggage, buildForwarded, copyBidirectional, newTraceparent, type HbonePool } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
@@ -12,7 +12,7 @@ import { clientConnectOptions, formatSpiffeId, identityFromWorkload } from '../t
 import type { ConnectionManager } from './connection-manager.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
 import type { HandlerInputs } from './inbound.js';
-import { routeOutbound, type Route, type RouteInput, type SocketAddr } from './outbound-route.js';
+import { routeOutbound, routeToServiceHost, type Route, type RouteInput, type SocketAddr } from './outbound-route.js';
 import { selfCallError } from './own-listeners.js';
 import { ServiceEntryHosts } from './service-entry-hosts.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
@@ -112,7 +112,7 @@ export class OutboundHandler {
       hostService = await this.hosts.serviceAt(state, source, dst);
       if (hostService !== undefined) {
         try {
-          route = this.routeToHost(input, hostService, src.ip);
+          route = routeToServiceHost(input, hostService, src.ip);
         } catch (err) {
           this.earlyFailure(socket, dst, err as MeshError, hooks);
           return;
@@ -213,19 +213,6 @@ export class OutboundHandler {
       hooks.failed?.(mesh);
       socket.destroy();
     }
-  }
-
-  /**
-   * The route of a connection to an address of DNS ServiceEntry host `svc`: as if the client had
-   * dialled the host's VIP (of the dialled family, else any) — its waypoint or its endpoints; a
-   * host without a VIP (auto-allocation opted out) passes through to the address dialled.
-   */
-  private routeToHost(input: RouteInput, svc: Service, sourceIp: string): Route {
-    const family = isIP(input.dst.ip);
-    const vips = svc.vips.filter((v) => v.network === input.network);
-    const vip = vips.find((v) => isIP(v.ip) === family) ?? vips[0];
-    if (vip === undefined) return { kind: 'passthrough', target: input.dst };
-    return routeOutbound({ ...input, dst: { ip: vip.ip, port: input.dst.port } }, sourceIp);
   }
 
   /** An endpoint known by hostname: resolved (cached), of the dialled family when it has one; never one of our listeners. */

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isMeshError, MeshError } from '../../src/common/errors.js';
-import { OwnListeners, routeOutbound, ServiceEntryHosts, type Route } from '../../src/proxy/index.js';
+import { OwnListeners, routeOutbound, routeToServiceHost, ServiceEntryHosts, type Route } from '../../src/proxy/index.js';
 import { ProxyState, type Workload } from '../../src/state/index.js';
 import { decodeAddress, encodeAddress, parseLocalConfig, protoType } from '../../src/xds/index.js';
 
@@ -229,4 +229,35 @@ test('REGISTRY_ONLY and a resolution NONE entry: only its declared ports pass th
   assert.equal(flat(route(strict, '198.51.100.77', 443)), 'passthrough 198.51.100.77:443');
   assert.throws(() => route(strict, '198.51.100.77', 22), (err: unknown) => isMeshError(err, 'NOT_REGISTERED'));
   assert.equal(flat(route(stateOf(MESH('')), '198.51.100.77', 22)), 'passthrough 198.51.100.77:22');
+});
+
+test('routeToServiceHost: a DNS host with a waypoint is routed as its VIP (to the waypoint); without a VIP it passes through as that service', async () => {
+  const yaml = `${MESH('REGISTRY_ONLY')}
+- name: egress
+  namespace: default
+  hostname: egress.example.com
+  vips: ["/240.240.0.9", "/2001:2::9"]
+  ports: {443: 443}
+  waypoint: {destination: "/10.0.3.1", hboneMtlsPort: 15008}
+- name: novip
+  namespace: default
+  hostname: novip.example.com
+  ports: {443: 443}
+`.replace('\nservices:', `
+- uid: c//Pod/default/waypoint
+  name: waypoint
+  namespace: default
+  serviceAccount: waypoint
+  workloadIps: ["10.0.3.1"]
+  protocol: HBONE
+services:`);
+  const state = stateOf(yaml);
+  const source = state.workloadByUid('c//Pod/default/client')!;
+  const own = new OwnListeners({ listeners: () => [], localAddresses: () => [] });
+  const input = (ip: string) => ({ state, source, dst: { ip, port: 443 }, network: '', hbonePort: 15008, ownListenerAt: (a: { ip: string; port: number }) => own.at(a) });
+  assert.equal(flat(routeToServiceHost(input('203.0.113.5'), state.serviceByKey('default/egress.example.com')!)), 'hbone 10.0.3.1:15008 240.240.0.9:443');
+  assert.equal(flat(routeToServiceHost(input('2001:db8::5'), state.serviceByKey('default/egress.example.com')!)), 'hbone 10.0.3.1:15008 [2001:2::9]:443', 'the VIP of the dialled family');
+  const r = routeToServiceHost(input('203.0.113.6'), state.serviceByKey('default/novip.example.com')!);
+  assert.equal(flat(r), 'passthrough 203.0.113.6:443');
+  assert.equal(r.kind === 'passthrough' ? r.destService?.hostname : undefined, 'novip.example.com');
 });
