@@ -76,8 +76,8 @@ for (const row of serviceRows) {
 }
 
 test('automatic VIPs: one IPv4 in 240.240.0.0/16 and one IPv6 in 2001:2::/48 per host, distinct, stable across snapshots', () => {
-  const a = serviceEntry('a', { hosts: ['one.example.com', 'two.example.com'], ports: [HTTP], resolution: 'DNS' });
-  const b = serviceEntry('b', { hosts: ['three.example.com'], ports: [HTTP], resolution: 'STATIC', endpoints: [{ address: '192.0.2.3' }] });
+  const a = serviceEntry('a', { hosts: ['one.example.com', 'two.example.com'], ports: [HTTP], resolution: 'DNS' }, { created: '2025-01-01T00:00:00Z' });
+  const b = serviceEntry('b', { hosts: ['three.example.com'], ports: [HTTP], resolution: 'STATIC', endpoints: [{ address: '192.0.2.3' }] }, { created: '2025-01-02T00:00:00Z' });
   const t = translate(a, b);
   const vips = t.services.map((s) => s.vips.map((v) => v.ip));
   assert.equal(vips.length, 3);
