@@ -7,7 +7,7 @@ import { MeshError, isMeshError } from '../common/errors.js';
 import { buildBaggage, buildForwarded, copyBidirectional, newTraceparent, type HbonePool } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
 import { trafficLabels, type ConnectionLabels } from '../metrics/index.js';
-import type { Service, Workload } from '../state/index.js';
+import { serviceKey, type Service, type Workload } from '../state/index.js';
 import { clientConnectOptions, formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import type { ConnectionManager } from './connection-manager.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
@@ -109,7 +109,9 @@ export class OutboundHandler {
     // itself: then it is that host (ALLOW_ANY or REGISTRY_ONLY alike); else passthrough or refusal.
     let hostService: Service | undefined;
     if ((route === undefined || route.kind === 'passthrough') && this.hosts.candidates(state, source, dst.port).length > 0) {
-      hostService = await this.hosts.serviceAt(state, source, dst);
+      const found = await this.hosts.serviceAt(state, source, dst);
+      // The state may have changed during the lookup: only a host still registered counts.
+      hostService = found && state.serviceByKey(serviceKey(found.namespace, found.hostname));
       if (hostService !== undefined) {
         try {
           route = routeToServiceHost(input, hostService, src.ip);

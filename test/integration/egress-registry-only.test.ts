@@ -86,8 +86,9 @@ test('the policy reaches the agent on the client pod Workload; mesh traffic is u
   assert.equal(await roundTrip(addrs.vip, 80, 'to-the-vip'), 'to-the-vip');
 });
 
-test('an address outside the mesh is refused: NR in the access log, BlackHoleCluster in the metrics', async () => {
-  await assert.rejects(roundTrip(external.host, external.port, 'nope'));
+test('an address outside the mesh is refused: SOCKS "not allowed", NR in the access log, BlackHoleCluster in the metrics', async () => {
+  await assert.rejects(roundTrip(external.host, external.port, 'nope'), (err: Error & { socksReply?: number }) => err.socksReply === 2);
+  assert.deepEqual(external.peers, [], 'nothing reached the server');
   await waitUntil(() => outboundLines().some((l) => l['response_flags'] === 'NR'), 5_000);
   const line = outboundLines().find((l) => l['response_flags'] === 'NR')!;
   assert.equal(line['dst.addr'], `${external.host}:${external.port}`);
