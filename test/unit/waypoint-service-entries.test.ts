@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { authz } from '../helpers/k8s-objects.js';
 import { serviceEntry } from '../helpers/service-entry-objects.js';
-import { meshWithWaypoint, route, svc, translateWp } from '../helpers/waypoint-objects.js';
+import { meshWithWaypoint, route, svc, translateWp, virtualService } from '../helpers/waypoint-objects.js';
 
 const HTTPBIN = serviceEntry('httpbin', {
   hosts: ['httpbin.org', 'api.httpbin.org'],
@@ -60,4 +60,25 @@ test('an AuthorizationPolicy targeting the ServiceEntry applies to its hosts at 
   const t = translateWp(meshWithWaypoint(HTTPBIN, svc('other'), authz('get-only', 'default', { targetRefs: [SE_REF], rules: [{ to: [{ operation: { methods: ['GET'] } }] }] })));
   assert.deepEqual(t.problems, []);
   assert.deepEqual(t.config.security!.authorization.map((p) => [p.name, p.services]), [['get-only', ['default/api.httpbin.org', 'default/httpbin.org']]]);
+});
+
+test('a VirtualService on a ServiceEntry host routes to it (the egress timeout task); subsets of an entry are refused', () => {
+  const t = translateWp(meshWithWaypoint(
+    HTTPBIN,
+    virtualService('httpbin-timeout', {
+      hosts: ['httpbin.org'],
+      http: [
+        { match: [{ uri: { prefix: '/delay' } }], timeout: '3s', route: [{ destination: { host: 'httpbin.org' }, weight: 100 }] },
+        { route: [{ destination: { host: 'httpbin.org', subset: 'v1' } }] },
+      ],
+    }),
+  ));
+  const port = t.config.services.find((x) => x.hostname === 'httpbin.org')!.ports.find((p) => p.port === 80)!;
+  const [timed, subset] = port.routes;
+  assert.deepEqual(timed!.action, { kind: 'forward', backends: [{ cluster: 'outbound|80||httpbin.org', weight: 100 }] });
+  assert.equal(timed!.timeouts?.requestMs, 3000);
+  assert.deepEqual(subset!.action, { kind: 'forward', backends: [{ invalidStatus: 500, invalidReason: 'SubsetNotFound', weight: 100 }] });
+  assert.deepEqual(t.problems, [
+    'error VirtualService/default/httpbin-timeout spec.http[1].route[0].destination.subset: SubsetNotFound: subsets of ServiceEntry host httpbin.org are not supported; its share is answered 500',
+  ]);
 });

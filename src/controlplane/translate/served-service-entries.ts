@@ -45,3 +45,30 @@ export function servedCluster(svc: ServedService, port: number, options: Transla
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
   };
 }
+
+/**
+ * ServiceEntry hosts by hostname, for VirtualService destinations naming an external host: the
+ * entry in the VirtualService's namespace when there is one, else the canonical one (istiod's
+ * hostname resolution for destinations), as a served service (ports, protocol).
+ */
+export class EntryHosts {
+  private readonly byHost = new Map<string, Service[]>();
+
+  constructor(
+    private readonly snapshot: ObjectSnapshot,
+    services: readonly Service[],
+  ) {
+    for (const s of services) {
+      if (snapshot.get('ServiceEntry', s.namespace, s.name) === undefined) continue;
+      const l = this.byHost.get(s.hostname);
+      if (l === undefined) this.byHost.set(s.hostname, [s]);
+      else l.push(s);
+    }
+  }
+
+  get(hostname: string, preferNamespace: string): ServedService | undefined {
+    const candidates = this.byHost.get(hostname) ?? [];
+    const s = candidates.find((c) => c.namespace === preferNamespace) ?? candidates.find((c) => c.canonical) ?? candidates[0];
+    return s === undefined ? undefined : servedServiceOf(s, this.snapshot);
+  }
+}

@@ -18,7 +18,7 @@ import {
 import { withDestinationRule } from './destination-rule-policy.js';
 import { DestinationRuleIndex } from './destination-rules.js';
 import { ServiceHosts } from './istio-hosts.js';
-import { servedServiceOf, servedCluster } from './served-service-entries.js';
+import { EntryHosts, servedServiceOf, servedCluster } from './served-service-entries.js';
 import { ServiceEndpoints } from './subsets.js';
 import { UniqueProblems } from './unique-problems.js';
 import { VirtualServiceIndex } from './virtual-service-attachment.js';
@@ -47,6 +47,7 @@ const KIND_ORDER: readonly RouteKind[] = ['GRPCRoute', 'HTTPRoute', 'TCPRoute'];
 /** What VirtualService/DestinationRule translation shares across waypoints. */
 interface IstioInputs {
   readonly services: ServiceHosts;
+  readonly entryHosts: EntryHosts;
   readonly endpoints: ServiceEndpoints;
   readonly problems: UniqueProblems;
 }
@@ -76,7 +77,12 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
   };
   // VirtualServices and DestinationRules are compiled per waypoint, port and cluster: each
   // problem is reported once.
-  const istio: IstioInputs = { services: new ServiceHosts(snapshot, options.domainSuffix), endpoints: new ServiceEndpoints(mesh, snapshot), problems: new UniqueProblems() };
+  const istio: IstioInputs = {
+    services: new ServiceHosts(snapshot, options.domainSuffix),
+    entryHosts: new EntryHosts(snapshot, mesh.services),
+    endpoints: new ServiceEndpoints(mesh, snapshot),
+    problems: new UniqueProblems(),
+  };
   // AuthorizationPolicy / RequestAuthentication with targetRefs: translated once, attached per waypoint.
   const security = new WaypointSecurityIndex(snapshot, options, problems);
   const configs = mesh.waypoints.map((info) => {
@@ -145,7 +151,7 @@ function waypointConfig(
     reportConflicts(svc, vs, attached, problems);
     const base: Omit<VsContext, 'listenPort'> = {
       object: refOf(vs), namespace: vs.metadata.namespace ?? '', options, problems: istio.problems,
-      services: istio.services, destinationRules, endpoints: istio.endpoints,
+      services: istio.services, entryHosts: istio.entryHosts, destinationRules, endpoints: istio.endpoints,
     };
     return {
       hostname: svc.hostname,
