@@ -108,7 +108,8 @@ export class OutboundHandler {
     // An address the mesh does not know may still be a DNS ServiceEntry host the client resolved
     // itself: then it is that host (ALLOW_ANY or REGISTRY_ONLY alike); else passthrough or refusal.
     let hostService: Service | undefined;
-    if ((route === undefined || route.kind === 'passthrough') && this.hosts.candidates(state, source, dst.port).length > 0) {
+    const unknown = route === undefined || (route.kind === 'passthrough' && route.destService === undefined);
+    if (unknown && this.hosts.candidates(state, source, dst.port).length > 0) {
       const found = await this.hosts.serviceAt(state, source, dst);
       // The state may have changed during the lookup: only a host still registered counts.
       hostService = found && state.serviceByKey(serviceKey(found.namespace, found.hostname));
