@@ -2,6 +2,8 @@
 // (in-process, loopback, SOCKS5 from the client pod's address): the policy reaches the agent on the
 // pod's Workload, unknown addresses are refused with flag NR, and ServiceEntries (NONE with
 // addresses, STATIC behind a VIP, DNS resolved by the agent) make external servers reachable.
+// Agent a (the client's) runs its data plane in two worker threads: the policy, the refusal and
+// the name lookups are the workers' (the netns test covers the single event loop).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,7 +38,8 @@ before(async () => {
   cp.write('mesh.yaml', meshManifests(addrs));
   await waitUntil(() => (cp.plane.pipeline.state().translation?.workloads.length ?? 0) === 2, 10_000);
   for (const [node, bind] of [['a', addrs.nodeA], ['b', addrs.nodeB]] as const) {
-    const a = startXdsAgent({ nodeName: node, bind, stateDir, xdsAddress: cp.xdsAddress });
+    const env: Record<string, string> = node === 'a' ? { WORKER_THREADS: '2' } : {};
+    const a = startXdsAgent({ nodeName: node, bind, stateDir, xdsAddress: cp.xdsAddress, env });
     agents.push(a);
     await a.started;
     await a.agent.readiness.whenReady();
@@ -67,6 +70,13 @@ async function roundTrip(host: string, port: number, text: string): Promise<stri
 
 function outboundLines(): Record<string, unknown>[] {
   return agentA().logs.lines.filter((l) => l.msg === 'connection complete' && l['direction'] === 'outbound');
+}
+
+/** The first access line after `before` lines (the next connection's). */
+async function nextLine(before: number): Promise<Record<string, unknown>> {
+  // Worker threads' lines reach the main thread's log a tick later than the connection ends.
+  await waitUntil(() => outboundLines().length > before, 5_000);
+  return outboundLines()[before]!;
 }
 
 async function metrics(): Promise<string> {
@@ -102,8 +112,9 @@ test('an address outside the mesh is refused: SOCKS "not allowed", NR in the acc
 
 test('a ServiceEntry with the address (resolution NONE) admits it; removing it refuses again', async () => {
   await applyEntry('ext', { hosts: ['ext.example.com'], addresses: [external.host], ports: [{ number: external.port, name: 'tcp', protocol: 'TCP' }], resolution: 'NONE' }, 'ext.example.com');
+  const before = outboundLines().length;
   assert.equal(await roundTrip(external.host, external.port, 'registered'), 'registered');
-  const line = outboundLines().at(-1)!;
+  const line = await nextLine(before);
   assert.equal(line['dst.service'], 'ext.example.com');
   assert.equal(line['dst.addr'], `${external.host}:${external.port}`);
   await applyEntry('ext', undefined, 'ext.example.com');
@@ -113,8 +124,9 @@ test('a ServiceEntry with the address (resolution NONE) admits it; removing it r
 test('a STATIC ServiceEntry: its VIP leads to the endpoint, plain TCP', async () => {
   const vip = `${addrs.prefix}.200`;
   await applyEntry('static', { hosts: ['db.example.com'], addresses: [vip], ports: [{ number: 5432, name: 'pg', protocol: 'TCP', targetPort: external.port }], resolution: 'STATIC', endpoints: [{ address: external.host }] }, 'db.example.com');
+  const before = outboundLines().length;
   assert.equal(await roundTrip(vip, 5432, 'via-vip'), 'via-vip');
-  const line = outboundLines().at(-1)!;
+  const line = await nextLine(before);
   assert.equal(line['dst.addr'], `${external.host}:${external.port}`);
   assert.equal(line['dst.workload'], 'static');
   await applyEntry('static', undefined, 'db.example.com');
@@ -123,8 +135,9 @@ test('a STATIC ServiceEntry: its VIP leads to the endpoint, plain TCP', async ()
 test('a DNS ServiceEntry: the address its host resolves to is admitted, and its automatic VIP reaches the host by name', async () => {
   await assert.rejects(roundTrip('127.0.0.1', local.port, 'before'), 'not registered yet');
   await applyEntry('dns', { hosts: ['localhost'], ports: [{ number: local.port, name: 'tcp', protocol: 'TCP' }], resolution: 'DNS' }, 'localhost');
+  const before = outboundLines().length;
   assert.equal(await roundTrip('127.0.0.1', local.port, 'by-name'), 'by-name');
-  const byName = outboundLines().at(-1)!;
+  const byName = await nextLine(before);
   assert.equal(byName['dst.service'], 'localhost');
   assert.equal(byName['dst.addr'], `localhost:${local.port}`, 'routed as the host: its endpoint, resolved when connecting');
   const svc = agentA().agent.state.serviceByKey('default/localhost')!;
