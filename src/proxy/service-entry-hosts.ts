@@ -46,11 +46,6 @@ interface CacheEntry {
   readonly error: string | undefined;
 }
 
-/** A Service reached through hostname endpoints, by one of its ports. */
-interface NamedService {
-  readonly service: Service;
-}
-
 export class ServiceEntryHosts {
   private readonly resolver: HostResolver;
   private readonly ttlMs: number;
@@ -60,7 +55,7 @@ export class ServiceEntryHosts {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   /** Per snapshot: service port → services with hostname endpoints declaring it (state order). */
-  private readonly indexes = new WeakMap<StateSnapshot, ReadonlyMap<number, readonly NamedService[]>>();
+  private readonly indexes = new WeakMap<StateSnapshot, ReadonlyMap<number, readonly Service[]>>();
 
   constructor(options: ServiceEntryHostsOptions = {}) {
     this.resolver = options.resolver ?? systemResolver;
@@ -102,13 +97,13 @@ export class ServiceEntryHosts {
    */
   candidates(state: HostsState, source: Workload, port: number): Service[] {
     const out: Service[] = [];
-    for (const c of this.indexOf(state).get(port) ?? []) {
-      if (c.service.visibility !== 'Namespace' || c.service.namespace === source.namespace) out.push(c.service);
+    for (const s of this.indexOf(state).get(port) ?? []) {
+      if (s.visibility !== 'Namespace' || s.namespace === source.namespace) out.push(s);
     }
     return out;
   }
 
-  /** Cache entries held (for /config_dump). */
+  /** Cache entries held (diagnostics and tests; not yet in /config_dump). */
   dump(): Array<{ hostname: string; ips: readonly string[]; error?: string; expiresInMs: number }> {
     const now = this.now();
     return [...this.cache].map(([hostname, e]) => ({
@@ -119,7 +114,7 @@ export class ServiceEntryHosts {
     }));
   }
 
-  private indexOf(state: HostsState): ReadonlyMap<number, readonly NamedService[]> {
+  private indexOf(state: HostsState): ReadonlyMap<number, readonly Service[]> {
     const snapshot = state.snapshot();
     let index = this.indexes.get(snapshot);
     if (index === undefined) {
@@ -174,10 +169,12 @@ export class ServiceEntryHosts {
 
 /**
  * Services that have at least one endpoint known only by hostname (resolution DNS), not wildcard
- * hosts, by each of their ports; each service once per port, in state order.
+ * hosts, by each of their ports; each service once per port, in state order. Built at most once
+ * per snapshot, on the first unknown destination after a change (O(workloads), as the state's own
+ * indexes).
  */
-function buildIndex(snapshot: StateSnapshot, state: HostsState): Map<number, NamedService[]> {
-  const out = new Map<number, NamedService[]>();
+function buildIndex(snapshot: StateSnapshot, state: HostsState): Map<number, Service[]> {
+  const out = new Map<number, Service[]>();
   const seen = new Set<string>();
   for (const w of snapshot.workloads) {
     if (w.workloadIps.length > 0 || w.hostname === '') continue;
@@ -188,8 +185,8 @@ function buildIndex(snapshot: StateSnapshot, state: HostsState): Map<number, Nam
       if (service === undefined || service.hostname.startsWith('*')) continue;
       for (const port of service.ports.keys()) {
         const list = out.get(port);
-        if (list === undefined) out.set(port, [{ service }]);
-        else list.push({ service });
+        if (list === undefined) out.set(port, [service]);
+        else list.push(service);
       }
     }
   }
