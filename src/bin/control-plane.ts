@@ -91,6 +91,7 @@ export class ControlPlane {
         domainSuffix: config.clusterDomain,
         rootNamespace: config.rootNamespace,
         network: config.network,
+        outboundTrafficPolicy: config.outboundTrafficPolicy,
       },
       encoders: { encodeAddress, encodeAuthorization, encodeWaypointConfig },
       registry: this.registry,

@@ -10,7 +10,10 @@ export type ResponseFlag =
   | 'H2_HANDSHAKE_FAILURE'
   | 'NETWORK_POLICY'
   | 'IDENTITY_ERROR'
-  | 'CERT_REVOKED';
+  | 'CERT_REVOKED'
+  // Ambit addition (ztunnel has no outbound registry check): Envoy's "no route" flag, for a
+  // connection refused under outboundTrafficPolicy REGISTRY_ONLY.
+  | 'NR';
 
 interface CodeInfo {
   readonly flag: ResponseFlag;
@@ -47,6 +50,12 @@ export const ERROR_CODES = {
   SELF_CALL: { flag: 'CONNECT', status: 503, summary: 'the destination is one of the agent’s own listeners (proxy ports, admin, stats, readiness)' },
   NO_HEALTHY_UPSTREAM: { flag: 'CONNECT', status: 503, summary: 'the service has no healthy endpoint' },
   UPSTREAM_OVERFLOW: { flag: 'CONNECT', status: 503, summary: 'a cluster circuit breaker is at its limit (Envoy overflow, response flag UO)' },
+  NOT_REGISTERED: {
+    flag: 'NR',
+    status: 0,
+    summary: 'outboundTrafficPolicy REGISTRY_ONLY: the destination is no workload, service VIP or ServiceEntry host of the mesh',
+  },
+  DNS_LOOKUP: { flag: 'CONNECT', status: 503, summary: 'a hostname (an endpoint of a DNS ServiceEntry) could not be resolved' },
   POLICY_DENIED: { flag: 'DENY', status: 401, summary: 'authorization policy denied the connection' },
   POLICY_CHANGED: { flag: 'DENY', status: 0, summary: 'connection closed due to policy change' },
   PLAINTEXT_REFUSED: { flag: 'DENY', status: 0, summary: 'plaintext refused under STRICT mTLS' },

@@ -23,6 +23,8 @@ export const CONTROL_SETTINGS: readonly SettingSpec[] = [
   s('trustDomain', 'TRUST_DOMAIN', 'trust-domain', nonEmpty, D.trustDomain, 'SPIFFE trust domain of the mesh'),
   s('network', 'NETWORK', 'network', str, '""', 'network of this cluster ("" = default network)'),
   s('rootNamespace', 'AMBIT_ROOT_NAMESPACE', 'root-namespace', nonEmpty, D.rootNamespace, "Istio's root namespace: policies here apply mesh-wide"),
+  s('outboundTrafficPolicy', 'AMBIT_OUTBOUND_TRAFFIC_POLICY', 'outbound-traffic-policy', { type: 'enum', values: ['ALLOW_ANY', 'REGISTRY_ONLY'] }, D.outboundTrafficPolicy,
+    "Istio's meshConfig.outboundTrafficPolicy.mode: REGISTRY_ONLY makes node agents refuse (flag NR) what is no workload, service VIP or ServiceEntry host"),
   s('bindAddress', 'AMBIT_BIND_ADDRESS', 'bind-address', ip, D.bindAddress, 'address of the gRPC and monitoring listeners'),
   s('portXds', 'AMBIT_PORT_XDS', 'port-xds', port, D.portXds, 'plaintext gRPC: delta xDS and the CA, for local use (0 = any free port)'),
   s('portXdsTls', 'AMBIT_PORT_XDS_TLS', 'port-xds-tls', port, D.portXdsTls, 'TLS gRPC: delta xDS and the CA, with a serving certificate from the mesh CA (0 = any free port)'),

@@ -76,6 +76,8 @@ export const CONTROL_DEFAULTS = {
   network: '',
   /** istiod's root namespace: mesh-wide policies (and the static STRICT policy) live here. */
   rootNamespace: 'istio-system',
+  /** Istio's default meshConfig.outboundTrafficPolicy.mode. */
+  outboundTrafficPolicy: 'ALLOW_ANY',
   bindAddress: '::',
   /** istiod: 15010 plaintext gRPC (xDS + CA, for local use), 15012 TLS gRPC, 15014 HTTP monitoring/debug. */
   portXds: 15010,

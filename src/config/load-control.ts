@@ -18,6 +18,8 @@ export interface ControlConfig {
   readonly trustDomain: string;
   readonly network: string;
   readonly rootNamespace: string;
+  /** meshConfig.outboundTrafficPolicy.mode, carried to node agents on every pod Workload. */
+  readonly outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
   readonly bindAddress: string;
   /** 0 = any free port (tests). */
   readonly ports: { readonly xds: number; readonly xdsTls: number; readonly monitoring: number };
@@ -98,6 +100,7 @@ export function loadControlConfig(argv: readonly string[], env: Readonly<Record<
     trustDomain: get<string>('trustDomain', D.trustDomain),
     network: get<string>('network', D.network),
     rootNamespace: get<string>('rootNamespace', D.rootNamespace),
+    outboundTrafficPolicy: get<string>('outboundTrafficPolicy', D.outboundTrafficPolicy) as 'ALLOW_ANY' | 'REGISTRY_ONLY',
     bindAddress: get<string>('bindAddress', D.bindAddress),
     ports,
     tlsSans,

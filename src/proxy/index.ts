@@ -5,7 +5,8 @@ export { NodeProxy, type NodeProxyInputs, type ProxyAddresses } from './node-pro
 export { ProxyInstance, type ProxyInstanceInputs, type OriginalDstResolver } from './proxy-instance.js';
 export { HostSocketFactory, type SocketFactory, type ConnectOptions } from './socket-factory.js';
 export { Listener, type ListenerOptions } from './listener.js';
-export { routeOutbound, formatAuthority, type Route, type RouteInput, type RouteState, type SocketAddr } from './outbound-route.js';
+export { routeOutbound, routeToServiceHost, formatAuthority, notRegistered, type Route, type RouteInput, type RouteState, type SocketAddr } from './outbound-route.js';
+export { ServiceEntryHosts, systemResolver, type HostResolver, type HostsState, type ServiceEntryHostsOptions } from './service-entry-hosts.js';
 export { acceptSocks5, closeRefusedSocks, writeSocksReply, SOCKS_REFUSAL_LINGER_MS, SOCKS_REPLY, type Socks5Target } from './socks5.js';
 export { ConnectionManager, type ConnectionListing, type OutboundConnection, type TrackedConnection } from './connection-manager.js';
 export { LocalWorkloads, PodView, type LocalView } from './local-workloads.js';

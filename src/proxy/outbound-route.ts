@@ -33,7 +33,13 @@ export type Route =
       readonly viaWaypoint: boolean;
     }
   | { readonly kind: 'tcp'; readonly target: SocketAddr; readonly destWorkload: Workload; readonly destService: Service | undefined }
-  | { readonly kind: 'passthrough'; readonly target: SocketAddr };
+  /**
+   * Plain TCP to an endpoint known only by hostname (a ServiceEntry with resolution DNS): the
+   * caller resolves it when it connects (ztunnel resolves such workloads with the system resolver).
+   */
+  | { readonly kind: 'dns'; readonly hostname: string; readonly port: number; readonly destWorkload: Workload; readonly destService: Service | undefined }
+  /** To the address dialled; `destService` when it is a service VIP in Passthrough mode (telemetry). */
+  | { readonly kind: 'passthrough'; readonly target: SocketAddr; readonly destService?: Service };
 
 export interface RouteInput {
   readonly state: RouteState;
@@ -119,8 +125,9 @@ function isSourceTheWaypoint(source: Workload, sourceIp: string | undefined, wp:
 
 /**
  * Decides the route. Throws MeshError for a destination or plain-TCP target that is one of the
- * agent's own listeners, a service with no healthy upstream, or an unreachable waypoint; never
- * performs I/O. HBONE next hops are never checked: dialling a local workload's 15008 is the normal
+ * agent's own listeners, a service with no healthy upstream, an unreachable waypoint, or (source
+ * under outboundTrafficPolicy REGISTRY_ONLY) a destination the mesh does not know, NOT_REGISTERED
+ * (the caller may still admit it as a ServiceEntry host by name); never performs I/O. HBONE next hops are never checked: dialling a local workload's 15008 is the normal
  * path, and the inbound side refuses own-listener authorities.
  */
 export function routeOutbound(input: RouteInput, sourceIp?: string): Route {
@@ -155,13 +162,21 @@ function decide(input: RouteInput, sourceIp: string | undefined): Route {
         };
       }
     }
-    if (svc.loadBalancer?.mode === 'Passthrough') return { kind: 'passthrough', target: dst };
+    if (svc.loadBalancer?.mode === 'Passthrough') {
+      // ztunnel passes any port through; REGISTRY_ONLY registers only the ports the entry declares.
+      if (source.outboundTrafficPolicy === 'REGISTRY_ONLY' && !svc.ports.has(dst.port)) throw notRegistered(dst);
+      return { kind: 'passthrough', target: dst, destService: svc };
+    }
     const ep = state.pickEndpoint(svc, dst.port, source);
     if (!ep) throw new MeshError('NO_HEALTHY_UPSTREAM', `no healthy upstream for ${svc.hostname}:${dst.port}`);
     return direct(input, ep.workload, ep.port, svc, [...svc.subjectAltNames]);
   }
   const wl = state.workloadByIp(input.network, dst.ip);
-  if (!wl) return { kind: 'passthrough', target: dst };
+  if (!wl) {
+    // Ambit's REGISTRY_ONLY (Istio meshConfig.outboundTrafficPolicy): ztunnel always passes through.
+    if (source.outboundTrafficPolicy === 'REGISTRY_ONLY') throw notRegistered(dst);
+    return { kind: 'passthrough', target: dst };
+  }
   const w = wl.waypoint ? resolveWaypoint(input, wl.waypoint) : undefined;
   if (w && !isSourceTheWaypoint(source, sourceIp, w.workload)) {
     return {
@@ -177,9 +192,35 @@ function decide(input: RouteInput, sourceIp: string | undefined): Route {
   return direct(input, wl, dst.port, undefined, []);
 }
 
+/**
+ * The route of a connection to an address that DNS ServiceEntry host `svc` resolves to (found by
+ * name, see ServiceEntryHosts): as if the client had dialled the host's VIP (of the dialled family,
+ * else any) — its waypoint, or its endpoints; a host without a VIP (auto-allocation opted out, a
+ * wildcard) passes through to the address dialled, reported as that service.
+ */
+export function routeToServiceHost(input: RouteInput, svc: Service, sourceIp?: string): Route {
+  const family = isIP(input.dst.ip);
+  const vips = svc.vips.filter((v) => v.network === input.network);
+  const vip = vips.find((v) => isIP(v.ip) === family) ?? vips[0];
+  if (vip === undefined) return { kind: 'passthrough', target: input.dst, destService: svc };
+  return routeOutbound({ ...input, dst: { ip: vip.ip, port: input.dst.port } }, sourceIp);
+}
+
+/** The refusal of an unregistered destination under REGISTRY_ONLY (response flag NR). */
+export function notRegistered(dst: SocketAddr): MeshError {
+  return new MeshError(
+    'NOT_REGISTERED',
+    `${formatAuthority(dst.ip, dst.port)} is no workload, service VIP or ServiceEntry host of the mesh; refused by outboundTrafficPolicy REGISTRY_ONLY`,
+  );
+}
+
 function direct(input: RouteInput, wl: Workload, port: number, svc: Service | undefined, sans: string[]): Route {
   if (wl.network !== input.network) {
     throw new MeshError('NO_HEALTHY_UPSTREAM', `workload ${wl.uid} is on network "${wl.network}"; cross-network gateways are not supported`);
+  }
+  if (wl.workloadIps.length === 0 && wl.hostname !== '') {
+    if (wl.protocol === 'HBONE') throw new MeshError('NO_HEALTHY_UPSTREAM', `workload ${wl.uid} is known only by hostname ${wl.hostname}; HBONE to a hostname is not supported`);
+    return { kind: 'dns', hostname: wl.hostname, port, destWorkload: wl, destService: svc };
   }
   const ip = selectIp(wl, input.dst.ip);
   if (!ip) throw new MeshError('NO_HEALTHY_UPSTREAM', `workload ${wl.uid} has no IP address`);

@@ -6,12 +6,15 @@ import type { Socket } from 'node:net';
 import { MeshError, isMeshError } from '../common/errors.js';
 import { buildBaggage, buildForwarded, copyBidirectional, newTraceparent, type HbonePool } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
-import { trafficLabels } from '../metrics/index.js';
+import { trafficLabels, type ConnectionLabels } from '../metrics/index.js';
+import { serviceKey, type Service, type Workload } from '../state/index.js';
 import { clientConnectOptions, formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import type { ConnectionManager } from './connection-manager.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
 import type { HandlerInputs } from './inbound.js';
-import { routeOutbound, type Route, type SocketAddr } from './outbound-route.js';
+import { routeOutbound, routeToServiceHost, type Route, type RouteInput, type SocketAddr } from './outbound-route.js';
+import { selfCallError } from './own-listeners.js';
+import { ServiceEntryHosts } from './service-entry-hosts.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
 import { pipeTcp } from './upstream.js';
 
@@ -20,7 +23,15 @@ export interface OutboundInputs extends HandlerInputs {
   readonly pool: HbonePool;
   /** Where established connections are listed (admin /debug/connections); never re-authorized. */
   readonly connections?: ConnectionManager;
+  /** Hostname lookups (DNS ServiceEntries); one per handler when not given. */
+  readonly hosts?: ServiceEntryHosts;
 }
+
+/**
+ * Istio's telemetry for a connection refused under REGISTRY_ONLY: Envoy's sidecar sends it to
+ * BlackHoleCluster, which the stats filter reports as the destination service.
+ */
+const BLACK_HOLE = 'BlackHoleCluster';
 
 /** Hooks a front end (SOCKS5) uses to answer its client once the upstream is up or has failed. */
 export interface OutboundHooks {
@@ -29,7 +40,11 @@ export interface OutboundHooks {
 }
 
 export class OutboundHandler {
-  constructor(private readonly inputs: OutboundInputs) {}
+  private readonly hosts: ServiceEntryHosts;
+
+  constructor(private readonly inputs: OutboundInputs) {
+    this.hosts = inputs.hosts ?? new ServiceEntryHosts();
+  }
 
   /** Proxies `socket` to `dst`; resolves when the connection is over. Never throws. */
   async handle(socket: Socket, dst: SocketAddr, hooks: OutboundHooks = {}): Promise<void> {
@@ -77,20 +92,46 @@ export class OutboundHandler {
       this.earlyFailure(socket, dst, new MeshError('UNKNOWN_SOURCE', `no local workload has address ${src.ip}`), hooks);
       return;
     }
-    let route: Route;
+    const ownListenerAt = (a: SocketAddr) => this.inputs.ownListeners.at(a);
+    const input: RouteInput = { state, source, dst, network: config.network, hbonePort: config.ports.hbone, ownListenerAt };
+    let route: Route | undefined;
+    let refusal: MeshError | undefined;
     try {
-      const ownListenerAt = (a: SocketAddr) => this.inputs.ownListeners.at(a);
-      route = routeOutbound({ state, source, dst, network: config.network, hbonePort: config.ports.hbone, ownListenerAt }, src.ip);
+      route = routeOutbound(input, src.ip);
     } catch (err) {
-      this.earlyFailure(socket, dst, err as MeshError, hooks);
+      if (!isMeshError(err, 'NOT_REGISTERED')) {
+        this.earlyFailure(socket, dst, err as MeshError, hooks);
+        return;
+      }
+      refusal = err;
+    }
+    // An address the mesh does not know may still be a DNS ServiceEntry host the client resolved
+    // itself: then it is that host (ALLOW_ANY or REGISTRY_ONLY alike); else passthrough or refusal.
+    let hostService: Service | undefined;
+    const unknown = route === undefined || (route.kind === 'passthrough' && route.destService === undefined);
+    if (unknown && this.hosts.candidates(state, source, dst.port).length > 0) {
+      const found = await this.hosts.serviceAt(state, source, dst);
+      // The state may have changed during the lookup: only a host still registered counts.
+      hostService = found && state.serviceByKey(serviceKey(found.namespace, found.hostname));
+      if (hostService !== undefined) {
+        try {
+          route = routeToServiceHost(input, hostService, src.ip);
+        } catch (err) {
+          this.earlyFailure(socket, dst, err as MeshError, hooks);
+          return;
+        }
+      }
+    }
+    if (route === undefined) {
+      this.refuse(socket, src, source, dst, refusal!, hooks);
       return;
     }
     const srcIdentity = formatSpiffeId(identityFromWorkload(source));
     const hbone = route.kind === 'hbone';
     const destWorkload = route.kind === 'passthrough' ? undefined : route.destWorkload;
-    const destService = route.kind === 'passthrough' ? undefined : route.destService;
+    const destService = route.kind === 'passthrough' ? (route.destService ?? hostService) : route.destService;
     const dstIdentity = destWorkload && hbone ? formatSpiffeId(identityFromWorkload(destWorkload)) : undefined;
-    const nextHop = route.kind === 'hbone' ? route.nextHop : route.target;
+    const nextHop = route.kind === 'hbone' ? formatAddr(route.nextHop) : route.kind === 'dns' ? `${route.hostname}:${route.port}` : formatAddr(route.target);
     const record = new ConnectionRecord({
       accessLog: this.inputs.accessLog,
       metrics: this.inputs.metrics,
@@ -108,7 +149,7 @@ export class OutboundHandler {
         'src.workload': source.name,
         'src.namespace': source.namespace,
         'src.identity': hbone ? srcIdentity : undefined,
-        'dst.addr': formatAddr(nextHop),
+        'dst.addr': nextHop,
         'dst.hbone_addr': route.kind === 'hbone' ? route.authority : undefined,
         'dst.service': destService?.hostname,
         'dst.workload': destWorkload?.name,
@@ -152,14 +193,15 @@ export class OutboundHandler {
           untrack();
         }
       } else {
-        const upstream = await this.inputs.sockets.connect(route.target, { localAddress: this.sourceBind(src.ip) });
+        const target = route.kind === 'dns' ? await this.resolvedTarget(route.hostname, route.port, dst.ip) : route.target;
+        const upstream = await this.inputs.sockets.connect(target, { localAddress: this.sourceBind(src.ip) });
         if (socket.destroyed) {
           upstream.destroy();
           record.complete(new MeshError('UPSTREAM_CONNECT', 'client went away before the upstream was up'));
           return;
         }
         hooks.established?.();
-        const untrack = this.track(source.uid, src, dst, route.target, 'TCP', undefined);
+        const untrack = this.track(source.uid, src, dst, target, 'TCP', undefined);
         try {
           const err = await pipeTcp(socket, upstream, { aToB: (n) => record.upstream(n), bToA: (n) => record.downstream(n) });
           record.complete(err);
@@ -174,5 +216,35 @@ export class OutboundHandler {
       hooks.failed?.(mesh);
       socket.destroy();
     }
+  }
+
+  /** An endpoint known by hostname: resolved (cached), of the dialled family when it has one; never one of our listeners. */
+  private async resolvedTarget(hostname: string, port: number, dialled: string): Promise<SocketAddr> {
+    const target = { ip: await this.hosts.addressFor(hostname, dialled), port };
+    const own = this.inputs.ownListeners.at(target);
+    if (own) throw selfCallError(target, own);
+    return target;
+  }
+
+  /**
+   * REGISTRY_ONLY refusal: logged and counted like a connection with its response flag (NR) and,
+   * as Istio reports a sidecar's BlackHoleCluster, destination_service BlackHoleCluster.
+   */
+  private refuse(socket: Socket, src: SocketAddr, source: Workload, dst: SocketAddr, err: MeshError, hooks: OutboundHooks): void {
+    this.inputs.errors.inc('outbound', err.code);
+    const labels: ConnectionLabels = {
+      ...trafficLabels({ reporter: 'source', source, securityPolicy: 'unknown' }),
+      destination_service: BLACK_HOLE,
+      destination_service_name: BLACK_HOLE,
+    };
+    const record = new ConnectionRecord({
+      accessLog: this.inputs.accessLog,
+      metrics: this.inputs.metrics,
+      labels,
+      fields: { 'src.addr': formatAddr(src), 'src.workload': source.name, 'src.namespace': source.namespace, 'dst.addr': formatAddr(dst), direction: 'outbound' },
+    });
+    record.complete(err);
+    hooks.failed?.(err);
+    socket.destroy();
   }
 }

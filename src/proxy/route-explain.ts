@@ -154,6 +154,9 @@ function explainCaptured(inputs: ExplainInputs, source: Workload, srcIp: string,
     );
   } catch (err) {
     const e = isMeshError(err) ? err : new MeshError('INTERNAL', String(err));
+    if (e.code === 'NOT_REGISTERED') {
+      notes.push('the data path still admits it if a DNS ServiceEntry host of this port resolves to this address (explain does not resolve names)');
+    }
     return { route: { ...emptyRoute('error', undefined), error: { code: e.code, message: e.message } }, checks: [] };
   }
   const pickFor = (svc: Service | undefined, port: number): Pick | undefined => picks.find((p) => svc !== undefined && p.service === svc && p.port === port);
@@ -161,6 +164,18 @@ function explainCaptured(inputs: ExplainInputs, source: Workload, srcIp: string,
   if (route.kind === 'passthrough') {
     const r = { ...emptyRoute('passthrough', 'TCP'), nextHop: formatAddr(route.target) };
     return { route: r, checks: [], unenforced: `${formatAddr(dst)} is not a mesh address (or its service is in Passthrough mode): sent to it as it is` };
+  }
+  if (route.kind === 'dns') {
+    const pick = pickFor(route.destService, dst.port);
+    const address = `${route.hostname}:${route.port}`;
+    const r: ExplainedRoute = {
+      ...emptyRoute('tcp', 'TCP'),
+      nextHop: address,
+      service: route.destService && svcKey(route.destService),
+      endpoint: { workload: explainedWorkload(route.destWorkload), address },
+      candidates: (pick?.candidates ?? []).map((c) => endpointOf(c.workload, c.port, dst.ip)),
+    };
+    return { route: r, checks: [], unenforced: `${route.destWorkload.namespace}/${route.destWorkload.name} is known by hostname ${route.hostname} (resolved when connecting): plain TCP, no mesh authorization at the destination` };
   }
   if (route.kind === 'tcp') {
     const pick = pickFor(route.destService, dst.port);

@@ -66,7 +66,16 @@ export interface Workload {
    * (/var/run/netns/NAME or /proc/PID/ns/net). Only meaningful for workloads of this node.
    */
   readonly netns: string | undefined;
+  /**
+   * Ambit extension (not in Istio's API): how this workload's agent treats outbound connections to
+   * destinations the mesh does not know (Istio meshConfig.outboundTrafficPolicy.mode). Absent =
+   * ALLOW_ANY (plain passthrough, as ztunnel). Set by `ambit control` on pod workloads only.
+   */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
+
+/** Istio's OutboundTrafficPolicy.Mode values. */
+export type OutboundTrafficPolicy = 'ALLOW_ANY' | 'REGISTRY_ONLY';
 
 export interface NetworkAddress {
   readonly network: string;

@@ -16,6 +16,10 @@ export interface UpstreamEndpoint {
   /** `uid|ip:port`: the identity of the endpoint in counters and pools. */
   readonly key: string;
   readonly workload: Workload;
+  /**
+   * The IP dialled; for a plain-TCP endpoint known only by hostname (a ServiceEntry with resolution
+   * DNS) the hostname, which the TCP connect resolves (as Envoy's DNS clusters do).
+   */
   readonly ip: string;
   /** Target port on the workload. */
   readonly port: number;
@@ -40,7 +44,7 @@ export function clusterEndpoints(state: ProxyState, cluster: Cluster, network: s
     const wl = state.workloadByUid(ep.workloadUid);
     // Cross-network endpoints need an east-west gateway, which the node agent does not do either.
     if (!wl || wl.network !== network) continue;
-    const ip = wl.workloadIps[0];
+    const ip = wl.workloadIps[0] ?? (wl.protocol === 'TCP' && wl.hostname !== '' ? wl.hostname : undefined);
     const port = targetPortFor(svc, cluster.port, ep, wl);
     if (ip === undefined || port === undefined) continue;
     const healthy = ep.status === 'Healthy' || svc.loadBalancer?.healthPolicy === 'AllowAll';

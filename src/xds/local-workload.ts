@@ -11,8 +11,9 @@ const WORKLOAD_FIELDS = [
   'trustDomain', 'serviceAccount', 'waypoint', 'networkGateway', 'node', 'canonicalName',
   'canonicalRevision', 'workloadType', 'workloadName', 'nativeTunnel', 'applicationTunnel',
   'services', 'authorizationPolicies', 'status', 'clusterId', 'locality', 'capacity',
-  // Ambit extension: the pod's network namespace path (see docs in embedded-example.ts).
-  'netns',
+  // Ambit extensions: the pod's network namespace path (see docs in embedded-example.ts), and
+  // Istio's outboundTrafficPolicy mode for its outbound connections (ALLOW_ANY or REGISTRY_ONLY).
+  'netns', 'outboundTrafficPolicy',
 ] as const;
 
 const WORKLOAD_TYPES: readonly WorkloadType[] = ['deployment', 'cronjob', 'pod', 'job'];
@@ -77,6 +78,9 @@ export function readWorkload(r: YamlReader, value: unknown, path: YamlPath): Wor
   const netns = o.netns === undefined || o.netns === null ? undefined : r.string(o.netns, p('netns'));
   if (netns !== undefined && !isAbsolute(netns)) r.fail(p('netns'), `netns must be an absolute path, got "${netns}"`);
   const capacity = r.int(o.capacity, p('capacity'), 0, 0xffffffff, 1);
+  const policy = o.outboundTrafficPolicy === undefined || o.outboundTrafficPolicy === null
+    ? undefined
+    : r.enumOf(o.outboundTrafficPolicy, p('outboundTrafficPolicy'), ['ALLOW_ANY', 'REGISTRY_ONLY'] as const, 'ALLOW_ANY');
   const workload: Workload = {
     uid: r.string(o.uid, p('uid')) || defaultWorkloadUid(clusterId, namespace, name),
     name,
@@ -106,6 +110,7 @@ export function readWorkload(r: YamlReader, value: unknown, path: YamlPath): Wor
     networkMode: r.enumOf(o.networkMode, p('networkMode'), ['Standard', 'HostNetwork'] as const, 'Standard'),
     capacity,
     netns,
+    ...(policy === undefined ? {} : { outboundTrafficPolicy: policy }),
   };
   if (namespace === '' && o.namespace !== undefined && r.errors.length === errorsBefore) {
     r.fail(p('namespace'), 'namespace must not be empty');

@@ -2,7 +2,7 @@
 // (upstream: ztunnel src/state/workload.rs, `TryFrom<XdsWorkload>`), plus Ambit's netns extension.
 
 import { isAbsolute } from 'node:path';
-import type { ApplicationTunnel, Locality, NetworkMode, PortMap, TunnelProtocol, Workload, WorkloadStatus, WorkloadType } from '../state/index.js';
+import type { ApplicationTunnel, Locality, NetworkMode, OutboundTrafficPolicy, PortMap, TunnelProtocol, Workload, WorkloadStatus, WorkloadType } from '../state/index.js';
 import { protoType } from './proto-root.js';
 import {
   bytesToIp,
@@ -22,6 +22,13 @@ import {
 export const NETNS_EXTENSION = 'ambit.dev/netns';
 /** Its config is a google.protobuf.StringValue holding the path. */
 export const STRING_VALUE_TYPE_URL = 'type.googleapis.com/google.protobuf.StringValue';
+/**
+ * Name of the Workload.extensions entry carrying Ambit's Workload.outboundTrafficPolicy (a
+ * StringValue `ALLOW_ANY` or `REGISTRY_ONLY`, Istio's mode names). The workload API has no field
+ * for it; ztunnel ignores extensions, so istiod-fed agents keep ALLOW_ANY.
+ */
+export const OUTBOUND_POLICY_EXTENSION = 'ambit.dev/outbound-traffic-policy';
+const OUTBOUND_POLICIES: readonly OutboundTrafficPolicy[] = ['ALLOW_ANY', 'REGISTRY_ONLY'];
 
 /** Defaults ztunnel applies to empty fields. */
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
@@ -121,7 +128,38 @@ export function decodeWorkload(w: WireWorkload): Workload {
     // UInt32Value: absent = 1 (ztunnel), present = its value, 0 included.
     capacity: w.capacity ? w.capacity.value : DEFAULT_CAPACITY,
     netns: decodeNetns(w.extensions),
+    ...outboundPolicyField(w.extensions),
   };
+}
+
+/** The value of a StringValue extension, checked to be one; MeshError XDS_INVALID otherwise. */
+function stringExtension(ext: WireWorkload['extensions'][number]): string {
+  const what = `extension ${ext.name}`;
+  if (!ext.config || ext.config.type_url !== STRING_VALUE_TYPE_URL) {
+    throw invalid(`${what}: config must be a ${STRING_VALUE_TYPE_URL}, got ${ext.config ? JSON.stringify(ext.config.type_url) : 'none'}`);
+  }
+  try {
+    return (protoType('google.protobuf.StringValue').decode(ext.config.value) as unknown as { value: string }).value;
+  } catch (err) {
+    throw invalid(`${what}: decode: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Ambit's outbound traffic policy extension: absent ⇒ no field (ALLOW_ANY); an unknown mode is
+ * refused (NACK) rather than guessed, so a newer control plane's mode is never read as ALLOW_ANY.
+ */
+function outboundPolicyField(extensions: WireWorkload['extensions']): { outboundTrafficPolicy?: OutboundTrafficPolicy } {
+  let policy: OutboundTrafficPolicy | undefined;
+  for (const ext of extensions) {
+    if (ext.name !== OUTBOUND_POLICY_EXTENSION) continue;
+    const v = stringExtension(ext);
+    if (!(OUTBOUND_POLICIES as readonly string[]).includes(v)) {
+      throw invalid(`extension ${OUTBOUND_POLICY_EXTENSION}: unknown outbound traffic policy ${JSON.stringify(v)} (expected ${OUTBOUND_POLICIES.join(' or ')})`);
+    }
+    policy = v as OutboundTrafficPolicy;
+  }
+  return policy === undefined ? {} : { outboundTrafficPolicy: policy };
 }
 
 /** Ambit's netns extension (an absolute path); other extensions are ignored, as ztunnel ignores all. */
@@ -129,17 +167,8 @@ function decodeNetns(extensions: WireWorkload['extensions']): string | undefined
   let netns: string | undefined;
   for (const ext of extensions) {
     if (ext.name !== NETNS_EXTENSION) continue;
-    const what = `extension ${NETNS_EXTENSION}`;
-    if (!ext.config || ext.config.type_url !== STRING_VALUE_TYPE_URL) {
-      throw invalid(`${what}: config must be a ${STRING_VALUE_TYPE_URL}, got ${ext.config ? JSON.stringify(ext.config.type_url) : 'none'}`);
-    }
-    let path: string;
-    try {
-      path = (protoType('google.protobuf.StringValue').decode(ext.config.value) as unknown as { value: string }).value;
-    } catch (err) {
-      throw invalid(`${what}: decode: ${(err as Error).message}`);
-    }
-    if (!isAbsolute(path)) throw invalid(`${what}: the netns must be an absolute path, got ${JSON.stringify(path)}`);
+    const path = stringExtension(ext);
+    if (!isAbsolute(path)) throw invalid(`extension ${NETNS_EXTENSION}: the netns must be an absolute path, got ${JSON.stringify(path)}`);
     netns = path;
   }
   return netns;
@@ -147,9 +176,14 @@ function decodeNetns(extensions: WireWorkload['extensions']): string | undefined
 
 /** The protobufjs object of a Workload message. */
 export function workloadToWire(w: Workload): Record<string, unknown> {
-  const extensions = w.netns === undefined
-    ? []
-    : [{ name: NETNS_EXTENSION, config: { type_url: STRING_VALUE_TYPE_URL, value: protoType('google.protobuf.StringValue').encode({ value: w.netns }).finish() } }];
+  const stringValue = (name: string, value: string) => ({
+    name,
+    config: { type_url: STRING_VALUE_TYPE_URL, value: protoType('google.protobuf.StringValue').encode({ value }).finish() },
+  });
+  const extensions = [
+    ...(w.netns === undefined ? [] : [stringValue(NETNS_EXTENSION, w.netns)]),
+    ...(w.outboundTrafficPolicy === undefined ? [] : [stringValue(OUTBOUND_POLICY_EXTENSION, w.outboundTrafficPolicy)]),
+  ];
   const { region, zone, subzone } = w.locality;
   return {
     uid: w.uid,

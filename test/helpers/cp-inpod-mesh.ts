@@ -132,13 +132,16 @@ export class CpInpodMesh {
     return join(this.controlStateDir, 'root-cert.pem');
   }
 
-  /** Token file (node → token) and the control plane, ready; its root CA now exists. */
-  async startControlPlane(): Promise<ControlPlaneProcess> {
+  /**
+   * Token file (node → token) and the control plane, ready; its root CA now exists. Called again
+   * after `cp.stop()` it restarts the control plane (same addresses and root), e.g. with other flags.
+   */
+  async startControlPlane(opts: { extraFlags?: readonly string[] } = {}): Promise<ControlPlaneProcess> {
     const tokenFile = join(this.dir, 'ca-tokens.yaml');
     const extra = Object.entries(this.opts.extraTokens ?? {}).map(([token, caller]) => `${token}: ${caller}\n`).join('');
     writeFileSync(tokenFile, tokenFileYaml(this.tokens) + extra, { mode: 0o600 });
     const bind = this.opts.controlOn === 'bridge' ? this.topo.gatewayIp : `${this.lo}.3`;
-    this.cp = new ControlPlaneProcess({ manifests: this.manifests.dir, bind, stateDir: this.controlStateDir, tokenFile });
+    this.cp = new ControlPlaneProcess({ manifests: this.manifests.dir, bind, stateDir: this.controlStateDir, tokenFile, ...opts });
     await this.cp.start();
     return this.cp;
   }

@@ -135,6 +135,8 @@ for (const c of cases) {
     const flat: Record<string, unknown> = { kind: r.kind };
     if (r.kind === 'hbone') {
       Object.assign(flat, { nextHop: `${r.nextHop.ip}:${r.nextHop.port}`, authority: r.authority, expectedSans: r.expectedSans, viaWaypoint: r.viaWaypoint });
+    } else if (r.kind === 'dns') {
+      flat.target = `${r.hostname}:${r.port}`;
     } else {
       flat.target = `${r.target.ip}:${r.target.port}`;
     }

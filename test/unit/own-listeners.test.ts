@@ -145,6 +145,8 @@ const replies: Array<{ code: ErrorCode; status?: number; reply: number }> = [
   { code: 'SELF_CALL', reply: SOCKS_REPLY.notAllowed },
   { code: 'UNKNOWN_SOURCE', reply: SOCKS_REPLY.notAllowed },
   { code: 'POLICY_DENIED', reply: SOCKS_REPLY.notAllowed },
+  { code: 'NOT_REGISTERED', reply: SOCKS_REPLY.notAllowed },
+  { code: 'DNS_LOOKUP', reply: SOCKS_REPLY.hostUnreachable },
   { code: 'HBONE_STATUS', status: 401, reply: SOCKS_REPLY.notAllowed },
   { code: 'HBONE_STATUS', status: 503, reply: SOCKS_REPLY.hostUnreachable },
   { code: 'NO_HEALTHY_UPSTREAM', reply: SOCKS_REPLY.hostUnreachable },

@@ -51,6 +51,14 @@ test('after every change, of any kind, the incremental translation equals a tran
     { name: 'AuthorizationPolicy selecting a tier', changes: () => [upsert(authz('tier-web', ns, { selector: { matchLabels: { tier: 'web' } }, action: 'DENY', rules: [{}] }))] },
     { name: 'PeerAuthentication for a namespace', changes: () => [upsert(peerAuthn('off', ns, { mtls: { mode: 'DISABLE' } }))] },
     { name: 'Gateway (waypoint) removed', changes: () => [{ type: 'delete', kind: 'Gateway', namespace: namespaceName(0), name: 'waypoint' }] },
+    {
+      name: 'ServiceEntry selecting a tier, with endpoints and a DNS host',
+      changes: () => [
+        upsert({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'legacy', namespace: ns }, spec: { hosts: ['legacy.example.com'], addresses: ['192.0.2.1'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'STATIC', workloadSelector: { labels: { tier: 'web' } } } } as unknown as KubeObject),
+        upsert({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'ext', namespace: ns }, spec: { hosts: ['api.example.com'], ports: [{ number: 443, name: 'tls', protocol: 'TLS' }], resolution: 'DNS' } } as unknown as KubeObject),
+      ],
+    },
+    { name: 'ServiceEntry removed', changes: () => [{ type: 'delete', kind: 'ServiceEntry', namespace: ns, name: 'legacy' }] },
     { name: 'a pod whose IP does not parse (reported, left out)', changes: () => [upsert({ ...current(store, 'Pod', ns, app.pods[0]!), status: { podIP: 'not-an-ip' } } as KubeObject)] },
   ];
   const gen = new ChangeGenerator(cluster, OPTS.clusterId);

@@ -8,18 +8,20 @@
 import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
 import { canonicalIp, serviceKey, type Workload } from '../../state/index.js';
 import { LABEL, labelsOf, serviceHostname } from './labels.js';
-import type { ServiceInfo } from './services.js';
+import type { KubeServiceInfo, ServiceInfo } from './services.js';
 import { refOf, type Problems, type TranslateOptions } from './types.js';
 
 type Slice = KubeObject<'EndpointSlice'>;
 
 /** The Service a slice belongs to (label kubernetes.io/service-name), if it translated. */
-function sliceService(slice: Slice, servicesByKey: ReadonlyMap<string, ServiceInfo>, options: TranslateOptions): ServiceInfo | undefined {
+function sliceService(slice: Slice, servicesByKey: ReadonlyMap<string, ServiceInfo>, options: TranslateOptions): KubeServiceInfo | undefined {
   const name = labelsOf(slice)[LABEL.serviceName];
   if (name === undefined) return undefined; // not for a Service: an arbitrary bag of IPs
   if (slice.addressType === 'FQDN') return undefined; // istiod does not support FQDN slices
   const ns = slice.metadata.namespace ?? '';
-  return servicesByKey.get(serviceKey(ns, serviceHostname(name, ns, options.domainSuffix)));
+  const info = servicesByKey.get(serviceKey(ns, serviceHostname(name, ns, options.domainSuffix)));
+  // Only a Kubernetes Service has slices (istiod: FilterGeneric on kind Service).
+  return info?.source === 'Service' ? info : undefined;
 }
 
 /**
@@ -147,7 +149,7 @@ export function endpointSliceWorkloads(
  * that target port. TCP only. A slice port without a name or protocol gets the API server's
  * defaults ('' and TCP), as manifests are not defaulted.
  */
-function slicePortMap(slice: Slice, svc: ServiceInfo): ReadonlyMap<number, number> {
+function slicePortMap(slice: Slice, svc: KubeServiceInfo): ReadonlyMap<number, number> {
   const out = new Map<number, number>();
   for (const p of slice.ports ?? []) {
     if (p.port === undefined || (p.protocol ?? 'TCP') !== 'TCP') continue;

@@ -4,7 +4,7 @@
 //
 // Invariant: MeshTranslator.translate(s) deep-equals translateMesh(s) for every snapshot s, whatever
 // came before. Reuse is decided by object identity (stores replace objects, never mutate them):
-// - Services, when the Service, Gateway and Namespace objects are the same;
+// - Services (and ServiceEntry hosts), when the Service, ServiceEntry, Gateway and Namespace objects are the same;
 // - policies, when the AuthorizationPolicy and PeerAuthentication objects are the same;
 // - the EndpointSlice index and slice workloads, when the slices are the same and the Services reused;
 // - a pod's Workload, when the pod object is the same, every kind a Workload reads (POD_CONTEXT_KINDS)
@@ -20,18 +20,20 @@ import { translateAuthorizationPolicy, type TranslatedPolicy } from './authoriza
 import { endpointSliceWorkloads, PodSliceIndex } from './endpoint-slices.js';
 import { convertPeerAuthentication, staticStrictPolicy } from './peer-authentication.js';
 import { httpRouteStatuses } from './route-status.js';
-import { ServiceSelectorIndex, translateService, type ServiceInfo } from './services.js';
+import { resolveHostnames, translateServiceEntries } from './service-entries.js';
+import { serviceEntryWorkloads } from './service-entry-workloads.js';
+import { ServiceSelectorIndex, translateService, type ServiceEntryInfo, type ServiceInfo } from './services.js';
 import { Problems, type MeshTranslation, type TranslateOptions, type TranslationError } from './types.js';
 import { WaypointIndex } from './waypoints.js';
 import { translatePod, type WorkloadContext } from './workloads.js';
 
 /** What translateService and the WaypointIndex read. */
-const SERVICE_KINDS: readonly Kind[] = ['Service', 'Gateway', 'Namespace'];
+const SERVICE_KINDS: readonly Kind[] = ['Service', 'ServiceEntry', 'Gateway', 'Namespace'];
 const POLICY_KINDS: readonly Kind[] = ['AuthorizationPolicy', 'PeerAuthentication'];
 /** What the EndpointSlice stage reads besides the translated Services. */
 const SLICE_KINDS: readonly Kind[] = ['EndpointSlice'];
 /** Every kind translatePod reads (through WorkloadContext) besides the pod and the EndpointSlices. */
-export const POD_CONTEXT_KINDS: readonly Kind[] = ['Namespace', 'Node', 'Service', 'Gateway', 'AuthorizationPolicy', 'PeerAuthentication'];
+export const POD_CONTEXT_KINDS: readonly Kind[] = ['Namespace', 'Node', 'Service', 'ServiceEntry', 'Gateway', 'AuthorizationPolicy', 'PeerAuthentication'];
 const ALL_KINDS: readonly Kind[] = [...new Set([...SERVICE_KINDS, ...POLICY_KINDS, ...SLICE_KINDS, ...POD_CONTEXT_KINDS])];
 
 /** A stage's result with the problems it reported. */
@@ -65,6 +67,8 @@ interface Memo {
   readonly policies: Stage<Policies>;
   readonly slices: Stage<Slices>;
   readonly pods: WeakMap<KubeObject<'Pod'>, PodMemo>;
+  /** ServiceEntry endpoint Workloads by uid (rebuilt every time; equal ones handed back as before). */
+  readonly entryWorkloads: ReadonlyMap<string, Workload>;
 }
 
 const byString = <T>(key: (t: T) => string) => (a: T, b: T): number => {
@@ -119,12 +123,16 @@ export class MeshTranslator {
     const waypoints = new WaypointIndex(snapshot, options, waypointProblems);
     const services = stage(unchanged(SERVICE_KINDS) ? prev!.services : undefined, (problems) => {
       const before = new Map(prev?.services.value.map((s) => [serviceKey(s.service.namespace, s.service.hostname), s.service]));
-      const out: ServiceInfo[] = [];
+      const kube: ServiceInfo[] = [];
       for (const svc of list('Service')) {
         const info = translateService(svc, options, waypoints, problems);
-        if (info) out.push({ ...info, service: same(before.get(serviceKey(info.service.namespace, info.service.hostname)), info.service) });
+        if (info) kube.push(info);
       }
-      return out;
+      const entries = translateServiceEntries(list('ServiceEntry'), options, waypoints, problems);
+      return resolveHostnames(kube, entries, problems).map((info) => ({
+        ...info,
+        service: same(before.get(serviceKey(info.service.namespace, info.service.hostname)), info.service),
+      }));
     });
     const servicesByKey = new Map(services.value.map((s) => [serviceKey(s.service.namespace, s.service.hostname), s]));
 
@@ -186,8 +194,20 @@ export class MeshTranslator {
     }
     workloads.push(...slices.value.workloads);
 
+    // ServiceEntry endpoints: few, rebuilt every time (they read entries, policies and waypoints).
+    const entryProblems = new Problems();
+    const entryWorkloads = new Map<string, Workload>();
+    const entryInfos = services.value.filter((s): s is ServiceEntryInfo => s.source === 'ServiceEntry');
+    const ctxEntries = { options, policies: policies.value.translated, peerAuthentications: list('PeerAuthentication'), waypoints, problems: entryProblems };
+    for (const w of serviceEntryWorkloads(entryInfos, ctxEntries)) {
+      if (entryWorkloads.has(w.uid)) continue; // defensive: uids are unique per entry and address
+      const kept = same(prev?.entryWorkloads.get(w.uid), w);
+      entryWorkloads.set(w.uid, kept);
+      workloads.push(kept);
+    }
+
     for (const k of ALL_KINDS) list(k);
-    this.#memo = { lists, services, policies, slices, pods };
+    this.#memo = { lists, services, policies, slices, pods, entryWorkloads };
     return {
       workloads: workloads.sort(byString((w) => w.uid)),
       services: services.value.map((s) => s.service).sort(byString((s) => serviceKey(s.namespace, s.hostname))),
@@ -197,8 +217,8 @@ export class MeshTranslator {
         .map(({ namespace, name, trafficType, address }) => ({ namespace, name, trafficType, address }))
         .sort(byString((w) => `${w.namespace}/${w.name}`)),
       httpRouteStatus: httpRouteStatuses(snapshot, waypoints, options),
-      // The order a single pass reports them in: waypoints, Services, policies, pods, slices.
-      errors: [...waypointProblems.list, ...services.problems, ...policies.problems, ...podProblems.list, ...slices.problems],
+      // The order a single pass reports them in: waypoints, Services, policies, pods, slices, entry endpoints.
+      errors: [...waypointProblems.list, ...services.problems, ...policies.problems, ...podProblems.list, ...slices.problems, ...entryProblems.list],
     };
   }
 }

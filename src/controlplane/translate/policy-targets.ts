@@ -1,17 +1,20 @@
 // `targetRefs` of AuthorizationPolicy and RequestAuthentication as waypoints read them
 // (istio/api type/v1beta1 PolicyTargetReference; Istio's waypoint policy attachment): the
-// waypoint Gateway, a Service at its waypoint, or GatewayClass istio-waypoint from the root namespace.
+// waypoint Gateway, a Service or ServiceEntry at its waypoint, or GatewayClass istio-waypoint from
+// the root namespace.
 
 import type { KubeObject } from '../../k8s/index.js';
 import { WAYPOINT_CLASS } from './labels.js';
 import { refOf, type Problems } from './types.js';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+const NETWORKING_GROUP = 'networking.istio.io';
 
 export type PolicyTarget =
   | { readonly kind: 'Gateway'; readonly namespace: string; readonly name: string }
   | { readonly kind: 'GatewayClass' }
-  | { readonly kind: 'Service'; readonly namespace: string; readonly name: string };
+  | { readonly kind: 'Service'; readonly namespace: string; readonly name: string }
+  | { readonly kind: 'ServiceEntry'; readonly namespace: string; readonly name: string };
 
 interface TargetRefView {
   readonly group?: string;
@@ -34,8 +37,8 @@ export function hasTargetRefs(obj: KubeObject<'AuthorizationPolicy' | 'RequestAu
 
 /**
  * The targets of a policy's targetRefs (and the deprecated singular targetRef). Unsupported
- * entries are reported and skipped: another namespace, ServiceEntry, other kinds, GatewayClass
- * other than istio-waypoint or outside the root namespace.
+ * entries are reported and skipped: another namespace, other kinds, GatewayClass other than
+ * istio-waypoint or outside the root namespace.
  */
 export function policyTargets(obj: KubeObject<'AuthorizationPolicy' | 'RequestAuthentication'>, rootNamespace: string, problems: Problems): PolicyTarget[] {
   const ref = refOf(obj);
@@ -64,8 +67,8 @@ export function policyTargets(obj: KubeObject<'AuthorizationPolicy' | 'RequestAu
       if (name !== WAYPOINT_CLASS) problems.warning(ref, `${at}.name`, `GatewayClass "${name}" is not ${WAYPOINT_CLASS}; no waypoint enforces the policy`);
       else if (namespace !== rootNamespace) problems.error(ref, at, `a GatewayClass target is honoured only for policies in the root namespace (${rootNamespace})`);
       else out.push({ kind: 'GatewayClass' });
-    } else if (t.kind === 'ServiceEntry') problems.warning(ref, `${at}.kind`, 'ServiceEntry targets are not supported (Ambit has no ServiceEntry); ignored');
-    else problems.error(ref, at, `unsupported target ${group === '' ? '' : `${group}/`}${t.kind ?? '(no kind)'}: expected ${GATEWAY_GROUP}/Gateway, Service, or ${GATEWAY_GROUP}/GatewayClass ${WAYPOINT_CLASS}`);
+    } else if (t.kind === 'ServiceEntry' && group === NETWORKING_GROUP) out.push({ kind: 'ServiceEntry', namespace, name });
+    else problems.error(ref, at, `unsupported target ${group === '' ? '' : `${group}/`}${t.kind ?? '(no kind)'}: expected ${GATEWAY_GROUP}/Gateway, Service, ${NETWORKING_GROUP}/ServiceEntry, or ${GATEWAY_GROUP}/GatewayClass ${WAYPOINT_CLASS}`);
   }
   return out;
 }
@@ -77,7 +80,7 @@ export function policyTargets(obj: KubeObject<'AuthorizationPolicy' | 'RequestAu
 export function targetedServices(
   targets: readonly PolicyTarget[],
   waypoint: { readonly namespace: string; readonly name: string },
-  served: readonly { readonly namespace: string; readonly name: string; readonly hostname: string }[],
+  served: readonly { readonly namespace: string; readonly name: string; readonly hostname: string; readonly object?: { readonly kind: string } }[],
 ): 'all' | string[] {
   const keys: string[] = [];
   for (const t of targets) {
@@ -86,7 +89,8 @@ export function targetedServices(
       if (t.namespace === waypoint.namespace && t.name === waypoint.name) return 'all';
       continue;
     }
-    for (const s of served) if (s.namespace === t.namespace && s.name === t.name) keys.push(`${s.namespace}/${s.hostname}`);
+    // A Service target reaches that Service; a ServiceEntry target every host of it the waypoint serves.
+    for (const s of served) if (s.namespace === t.namespace && s.name === t.name && (s.object?.kind ?? 'Service') === t.kind) keys.push(`${s.namespace}/${s.hostname}`);
   }
   return [...new Set(keys)].sort();
 }

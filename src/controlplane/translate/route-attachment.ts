@@ -13,9 +13,9 @@ import type { Problems } from './types.js';
 import { refOf } from './types.js';
 import type { Waypoint } from './waypoints.js';
 
-/** A Service a waypoint serves, with its ports as written. */
+/** A Service (or one host of a ServiceEntry) a waypoint serves, with its ports as written. */
 export interface ServedService {
-  readonly object: KubeObject<'Service'>;
+  readonly object: KubeObject<'Service'> | KubeObject<'ServiceEntry'>;
   readonly namespace: string;
   readonly name: string;
   readonly hostname: string;
@@ -52,19 +52,17 @@ export function attachedPorts(
       if (keys.length > 0) onParent?.(i, keys);
     };
     const parentNs = p.namespace ?? ns;
-    if (isCoreGroup(p.group) && p.kind === 'Service') {
-      const svc = served.find((s) => s.namespace === parentNs && s.name === p.name);
-      if (svc === undefined) continue; // not this waypoint's (route status says why it has no effect)
-      if (parentNs !== ns) {
-        problems.warning(refOf(route), at, `consumer route (namespace "${ns}" for Service ${parentNs}/${p.name}) is not supported in ambient mode; ignored`);
-        continue;
+    const entry = p.group === 'networking.istio.io' && p.kind === 'ServiceEntry';
+    if ((isCoreGroup(p.group) && p.kind === 'Service') || entry) {
+      // A ServiceEntry parent is every host of it this waypoint serves (Istio attaches to all).
+      const hosts = served.filter((s) => s.namespace === parentNs && s.name === p.name && s.object.kind === (entry ? 'ServiceEntry' : 'Service'));
+      const reasons = new Set<string>();
+      for (const svc of hosts) {
+        const { keys, problem } = attachToService(svc, p, ns);
+        add(keys);
+        if (problem !== undefined) reasons.add(problem);
       }
-      const ports = svc.ports.filter((x) => (p.port === undefined || x.port === p.port) && (p.sectionName === undefined || x.name === p.sectionName));
-      if (ports.length === 0) {
-        const what = [p.port !== undefined ? `port ${p.port}` : '', p.sectionName !== undefined ? `sectionName "${p.sectionName}"` : ''].filter(Boolean).join(' and ');
-        problems.warning(refOf(route), at, `NoMatchingParent: Service ${parentNs}/${p.name} has no port with ${what}`);
-      }
-      add(ports.map((x) => portKey(svc.hostname, x.port)));
+      for (const reason of reasons) problems.warning(refOf(route), at, reason);
     } else if ((p.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && (p.kind ?? 'Gateway') === 'Gateway' && parentNs === wp.namespace && p.name === wp.name) {
       if (!admits(wp, ns, snapshot)) {
         problems.warning(refOf(route), at, `NotAllowedByListeners: namespace "${ns}" may not attach routes to waypoint ${wp.namespace}/${wp.name}`);
@@ -74,6 +72,23 @@ export function attachedPorts(
     }
   }
   return out;
+}
+
+/**
+ * The ports of one served service a parentRef to it selects, and why none when none (consumer
+ * routes are refused); the caller reports each reason once (a ServiceEntry has several hosts).
+ */
+function attachToService(svc: ServedService, p: ParentRef, ns: string): { keys: string[]; problem?: string } {
+  const kind = svc.object.kind;
+  if (svc.namespace !== ns) {
+    return { keys: [], problem: `consumer route (namespace "${ns}" for ${kind} ${svc.namespace}/${p.name}) is not supported in ambient mode; ignored` };
+  }
+  const ports = svc.ports.filter((x) => (p.port === undefined || x.port === p.port) && (p.sectionName === undefined || x.name === p.sectionName));
+  if (ports.length === 0) {
+    const what = [p.port !== undefined ? `port ${p.port}` : '', p.sectionName !== undefined ? `sectionName "${p.sectionName}"` : ''].filter(Boolean).join(' and ');
+    return { keys: [], problem: `NoMatchingParent: ${kind} ${svc.namespace}/${p.name} has no port with ${what}` };
+  }
+  return { keys: ports.map((x) => portKey(svc.hostname, x.port)) };
 }
 
 /** The waypoint listener's allowedRoutes.namespaces (Same by default). */

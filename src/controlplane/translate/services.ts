@@ -2,18 +2,34 @@
 // hostname, cluster IPs as VIPs, port map, load-balancing settings and the service waypoint.
 
 import type { KubeObject } from '../../k8s/index.js';
-import { canonicalIp, type LoadBalancing, type NetworkAddress, type Service } from '../../state/index.js';
+import { canonicalIp, type LoadBalancing, type NetworkAddress, type PortMap, type Service } from '../../state/index.js';
 import { ANNOTATION, labelsOf, selectsLabels, serviceHostname, type Labels } from './labels.js';
 import { servicePortMap } from './named-ports.js';
 import { refOf, type Problems, type TranslateOptions } from './types.js';
 import type { WaypointIndex } from './waypoints.js';
 
-/** A translated Service with what workloads need to join it. */
-export interface ServiceInfo {
+/** A translated Service, or one host of a ServiceEntry, with what workloads need to join it. */
+export type ServiceInfo = KubeServiceInfo | ServiceEntryInfo;
+
+export interface KubeServiceInfo {
+  readonly source: 'Service';
   readonly object: KubeObject<'Service'>;
   readonly service: Service;
   /** spec.selector; empty for a selector-less Service (endpoints then come from EndpointSlices). */
   readonly selector: Labels;
+}
+
+/** One host of a ServiceEntry (istiod makes one workload Service per host). */
+export interface ServiceEntryInfo {
+  readonly source: 'ServiceEntry';
+  readonly object: KubeObject<'ServiceEntry'>;
+  readonly service: Service;
+  /** spec.workloadSelector.labels: pods of the namespace it selects are endpoints; empty = none. */
+  readonly selector: Labels;
+  /** servicePort → targetPort as a selected pod serves it (targetPort, else the port number). */
+  readonly podPorts: PortMap;
+  /** Index of the host in spec.hosts (problems name `spec.hosts[i]`). */
+  readonly hostIndex: number;
 }
 
 /** Fields newer than the kubernetes-models ServiceSpec schema. */
@@ -70,7 +86,7 @@ export function translateService(
     canonical: true,
     visibility: 'Public',
   };
-  return { object: svc, service, selector: spec.selector ?? {} };
+  return { source: 'Service', object: svc, service, selector: spec.selector ?? {} };
 }
 
 /**
@@ -102,7 +118,7 @@ export function loadBalancing(svc: KubeObject<'Service'>): LoadBalancing | undef
   return lb;
 }
 
-function trafficDistribution(specValue: string | undefined, annotation: string | undefined): 'zone' | 'node' | undefined {
+export function trafficDistribution(specValue: string | undefined, annotation: string | undefined): 'zone' | 'node' | undefined {
   if (specValue === 'PreferClose' || specValue === 'PreferSameZone') return 'zone';
   if (specValue === 'PreferSameNode') return 'node';
   const a = annotation?.toLowerCase();

@@ -2,7 +2,7 @@
 // environment, the translated resources for node agents, per-object problems, and route status.
 
 import type { Kind } from '../../k8s/index.js';
-import type { Authorization, GatewayAddress, Service, Workload } from '../../state/index.js';
+import type { Authorization, GatewayAddress, OutboundTrafficPolicy, Service, Workload } from '../../state/index.js';
 import type { HttpRouteStatus } from './route-status.js';
 
 export interface TranslateOptions {
@@ -16,6 +16,11 @@ export interface TranslateOptions {
   readonly rootNamespace: string;
   /** Network of every workload and VIP of this cluster ('' = the default network). */
   readonly network: string;
+  /**
+   * meshConfig.outboundTrafficPolicy.mode, written on every pod Workload for its node agent
+   * (absent = ALLOW_ANY, nothing written: what istiod sends).
+   */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
 
 /** The object a problem is about. */

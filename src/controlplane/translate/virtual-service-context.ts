@@ -4,6 +4,7 @@
 
 import type { DestinationRuleIndex } from './destination-rules.js';
 import type { ServiceHosts } from './istio-hosts.js';
+import type { EntryHosts } from './served-service-entries.js';
 import type { ServiceEndpoints } from './subsets.js';
 import type { ObjectRef, Problems, TranslateOptions } from './types.js';
 
@@ -14,6 +15,8 @@ export interface VsContext {
   readonly options: TranslateOptions;
   readonly problems: Problems;
   readonly services: ServiceHosts;
+  /** ServiceEntry hosts, for destinations that name one (absent: Services only). */
+  readonly entryHosts?: EntryHosts;
   readonly destinationRules: DestinationRuleIndex;
   readonly endpoints: ServiceEndpoints;
   /** The Service port being compiled: match `port` conditions and default destination ports. */

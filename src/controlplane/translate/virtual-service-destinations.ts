@@ -3,15 +3,17 @@
 // (listener_waypoint.go waypointRouteDestination, getWaypointDestinationCluster).
 //
 // Host: a short name resolves in the VirtualService's namespace; it must be a Service of the
-// snapshot (ServiceEntry and external hosts are not supported). Port: `port.number`, else the
+// snapshot or a ServiceEntry host (no subsets there; other external hosts are not supported). Port: `port.number`, else the
 // Service's only port, else the port being served. Subset: defined by the host's DestinationRule;
 // its cluster `outbound|<port>|<subset>|<host>` holds the endpoints carrying the subset labels.
 // An unresolvable destination keeps its weighted share and answers 500, as an invalid backendRef.
 
 import { clusterName, type Cluster, type Mirror, type WeightedCluster } from '../../waypoint/model/route-model.js';
 import { serviceCluster } from './backend-refs.js';
+import { servedCluster } from './served-service-entries.js';
 import { resolveHost } from './istio-hosts.js';
 import { INVALID_BACKEND_STATUS } from './route-action.js';
+import type { ServedService } from './route-attachment.js';
 import type { VsContext } from './virtual-service-context.js';
 import { compileIstioHeaders, type IstioHeadersView } from './virtual-service-filters.js';
 
@@ -37,6 +39,8 @@ export function resolveDestination(d: DestinationView | undefined, at: string, c
   const host = resolveHost(d.host, ctx.namespace, ctx.options.domainSuffix);
   const svc = ctx.services.get(host);
   if (svc === undefined) {
+    const entry = ctx.entryHosts?.get(host, ctx.namespace);
+    if (entry !== undefined) return entryDestination(d, at, host, entry, ctx);
     return { ok: false, reason: 'BackendNotFound', field: `${at}.host`, message: `destination host ${host} is not a Service of this cluster (ServiceEntry and external hosts are not supported)` };
   }
   const ports = svc.spec?.ports ?? [];
@@ -61,6 +65,19 @@ export function resolveDestination(d: DestinationView | undefined, at: string, c
       workloadUids: ctx.endpoints.subsetUids(cluster.namespace, host, subset.labels),
     },
   };
+}
+
+/** A destination naming a ServiceEntry host: its cluster for the port (subsets are not supported there). */
+function entryDestination(d: DestinationView, at: string, host: string, entry: ServedService, ctx: VsContext): ResolvedDestination {
+  const port = d.port?.number ?? (entry.ports.length === 1 ? entry.ports[0]!.port : ctx.listenPort);
+  const cluster = servedCluster(entry, port, ctx.options);
+  if (cluster === undefined) {
+    return { ok: false, reason: 'BackendNotFound', field: d.port?.number !== undefined ? `${at}.port.number` : `${at}.port`, message: `destination ${host} (ServiceEntry ${entry.namespace}/${entry.name}) has no port ${port}` };
+  }
+  if (d.subset) {
+    return { ok: false, reason: 'SubsetNotFound', field: `${at}.subset`, message: `subsets of ServiceEntry host ${host} are not supported` };
+  }
+  return { ok: true, cluster };
 }
 
 /**

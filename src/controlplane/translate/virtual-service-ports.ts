@@ -5,9 +5,9 @@
 
 import type { KubeObject } from '../../k8s/index.js';
 import type { Cluster, PortProtocol, Route, ServicePortConfig, WeightedCluster } from '../../waypoint/model/route-model.js';
-import { serviceCluster } from './backend-refs.js';
 import { detectPortProtocol, isHttpProtocol } from './port-protocol.js';
 import type { ServedService } from './route-attachment.js';
+import { servedCluster } from './served-service-entries.js';
 import { compileVirtualServiceHttp, compileVirtualServiceTcp } from './virtual-service-compile.js';
 import type { VsContext } from './virtual-service-context.js';
 
@@ -18,7 +18,7 @@ export function virtualServicePortConfig(
   base: Omit<VsContext, 'listenPort'>,
   clusters: Map<string, Cluster>,
 ): ServicePortConfig {
-  const own = serviceCluster(svc.object, p.port, base.options)!;
+  const own = servedCluster(svc, p.port, base.options)!;
   clusters.set(own.name, own);
   const ctx: VsContext = { ...base, listenPort: p.port };
   const detected = detectPortProtocol(p);

@@ -18,10 +18,10 @@ import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
 import {
   WAYPOINT_CONFIG_VERSION, type Cluster, type PortProtocol, type Route, type ServiceConfig, type ServicePortConfig, type WaypointConfig,
 } from '../../waypoint/model/route-model.js';
-import { serviceCluster } from './backend-refs.js';
 import { withDestinationRule } from './destination-rule-policy.js';
 import { DestinationRuleIndex } from './destination-rules.js';
 import { ServiceHosts } from './istio-hosts.js';
+import { EntryHosts, servedServiceOf, servedCluster } from './served-service-entries.js';
 import { ServiceEndpoints } from './subsets.js';
 import { UniqueProblems } from './unique-problems.js';
 import { VirtualServiceIndex } from './virtual-service-attachment.js';
@@ -58,6 +58,7 @@ const KIND_ORDER: readonly RouteKind[] = ['GRPCRoute', 'HTTPRoute', 'TCPRoute'];
 /** What VirtualService/DestinationRule translation shares across waypoints. */
 interface IstioInputs {
   readonly services: ServiceHosts;
+  readonly entryHosts: EntryHosts;
   readonly endpoints: ServiceEndpoints;
   readonly problems: UniqueProblems;
 }
@@ -91,7 +92,12 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
   };
   // VirtualServices and DestinationRules are compiled per waypoint, port and cluster: each
   // problem is reported once.
-  const istio: IstioInputs = { services: new ServiceHosts(snapshot, options.domainSuffix), endpoints: new ServiceEndpoints(mesh, snapshot), problems: new UniqueProblems() };
+  const istio: IstioInputs = {
+    services: new ServiceHosts(snapshot, options.domainSuffix),
+    entryHosts: new EntryHosts(snapshot, mesh.services),
+    endpoints: new ServiceEndpoints(mesh, snapshot),
+    problems: new UniqueProblems(),
+  };
   // AuthorizationPolicy / RequestAuthentication with targetRefs: translated once, attached per waypoint.
   const security = new WaypointSecurityIndex(snapshot, options, problems);
   const configs = mesh.waypoints.map((info) => {
@@ -118,16 +124,14 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
   return { configs, errors, routeStatus };
 }
 
-/** The Services whose translated `waypoint` is this waypoint's address, sorted by namespace/hostname. */
+/** The Services (and ServiceEntry hosts) whose translated `waypoint` is this waypoint's address, sorted by namespace/hostname. */
 export function servedServices(info: WaypointInfo, snapshot: ObjectSnapshot, mesh: MeshTranslation): ServedService[] {
   if (info.address === undefined) return [];
   const out: ServedService[] = [];
   for (const s of mesh.services) {
     if (!isDeepStrictEqual(s.waypoint, info.address)) continue;
-    const object = snapshot.get('Service', s.namespace, s.name);
-    if (object === undefined) continue;
-    const ports = (object.spec?.ports ?? []).map((p) => ({ port: p.port, name: p.name ?? '', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) }));
-    out.push({ object, namespace: s.namespace, name: s.name, hostname: s.hostname, ports });
+    const served = servedServiceOf(s, snapshot);
+    if (served !== undefined) out.push(served);
   }
   return out.sort(byString((s) => `${s.namespace}/${s.hostname}`));
 }
@@ -178,7 +182,7 @@ function waypointConfig(
     reportConflicts(svc, vs, attached, problems, findings);
     const base: Omit<VsContext, 'listenPort'> = {
       object: refOf(vs), namespace: vs.metadata.namespace ?? '', options, problems: istio.problems,
-      services: istio.services, destinationRules, endpoints: istio.endpoints,
+      services: istio.services, entryHosts: istio.entryHosts, destinationRules, endpoints: istio.endpoints,
     };
     return {
       hostname: svc.hostname,
@@ -206,7 +210,7 @@ function portConfig(
   clusters: Map<string, Cluster>,
   findings: RouteFindings,
 ): ServicePortConfig {
-  const own = serviceCluster(svc.object, p.port, options)!;
+  const own = servedCluster(svc, p.port, options)!;
   clusters.set(own.name, own);
   const detected = detectPortProtocol(p);
   let protocol: PortProtocol = detected.protocol;

@@ -45,7 +45,7 @@ export class WaypointSecurityIndex {
   /** The security of one waypoint; undefined when nothing reaches it (no field in its config). */
   forWaypoint(
     waypoint: { readonly namespace: string; readonly name: string },
-    served: readonly { readonly namespace: string; readonly name: string; readonly hostname: string }[],
+    served: readonly { readonly namespace: string; readonly name: string; readonly hostname: string; readonly object?: { readonly kind: string } }[],
   ): WaypointSecurityConfig | undefined {
     const attach = <T extends object>(list: readonly Targeted<T>[]): T[] => {
       const out: T[] = [];

@@ -94,9 +94,22 @@ export class WaypointIndex {
     return this.withTrafficType(this.forTarget(svc), 'service');
   }
 
+  /** istiod fetchWaypointForService on a ServiceEntry: its own label, else its namespace's. */
+  forServiceEntry(se: KubeObject<'ServiceEntry'>): WaypointResolution {
+    return this.withTrafficType(this.forTarget(se), 'service');
+  }
+
   /** istiod fetchWaypointForWorkload (the caller handles a waypoint's own pods first). */
   forWorkload(pod: KubeObject<'Pod'>): WaypointResolution {
     return this.withTrafficType(this.forTarget(pod), 'workload');
+  }
+
+  /**
+   * The workload waypoint of a ServiceEntry endpoint (istiod computeWaypoint on an ObjectMeta made
+   * of the ServiceEntry's namespace and the endpoint's labels).
+   */
+  forEndpointLabels(namespace: string, labels: Readonly<Record<string, string>>): WaypointResolution {
+    return this.withTrafficType(this.forTarget({ metadata: { namespace, labels } }), 'workload');
   }
 
   private withTrafficType(r: WaypointResolution, type: 'service' | 'workload'): WaypointResolution {
@@ -119,7 +132,7 @@ export class WaypointIndex {
    * object's namespace) that is missing or not ready gives no waypoint and does NOT fall back to
    * the namespace label. The waypoint must allow attachment from the object's namespace.
    */
-  private forTarget(o: KubeObject<'Service' | 'Pod'>): WaypointResolution {
+  private forTarget(o: { readonly metadata: { readonly namespace?: string; readonly labels?: Record<string, string> } }): WaypointResolution {
     const ns = o.metadata.namespace ?? '';
     const own = useWaypoint(labelsOf(o), ns);
     const namespace = this.snapshot.get('Namespace', undefined, ns);

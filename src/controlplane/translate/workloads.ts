@@ -58,7 +58,7 @@ export function translatePod(pod: KubeObject<'Pod'>, ctx: WorkloadContext): Work
   const selected = ctx.serviceIndex.selecting(pod);
   const services = new Map<string, PortMap>();
   for (const s of [...selected, ...servicesFromSlices(pod, selected, ctx.slices)]) {
-    services.set(serviceKey(s.service.namespace, s.service.hostname), endpointPortMap(s.object, pod));
+    services.set(serviceKey(s.service.namespace, s.service.hostname), s.source === 'Service' ? endpointPortMap(s.object, pod) : s.podPorts);
   }
 
   const authorizationPolicies = [
@@ -107,6 +107,8 @@ export function translatePod(pod: KubeObject<'Pod'>, ctx: WorkloadContext): Work
     networkMode: tunnel.networkMode,
     capacity: 1,
     netns: isEnrolled(pod, nsObj) ? netns : undefined,
+    // Carried to the pod's node agent (Ambit extension); ALLOW_ANY is the absence of it.
+    ...(options.outboundTrafficPolicy === 'REGISTRY_ONLY' ? { outboundTrafficPolicy: 'REGISTRY_ONLY' as const } : {}),
   };
 }
 
