@@ -108,7 +108,7 @@ export interface WaypointRigOptions {
   readonly extra?: readonly string[];
   readonly localities?: Readonly<Record<string, Locality>>;
   readonly locality?: Locality;
-  /** The HTTP/1.1 backends' keep-alive timeout (Node's default 5 s otherwise): they close idle connections after it. */
+  /** The backends close connections idle this long, unannounced (HTTP/1.1 keepAliveTimeout, else Node's 5 s; HTTP/2 without GOAWAY, else never). */
   readonly backendKeepAliveTimeoutMs?: number;
 }
 

@@ -86,8 +86,9 @@ test('client agent → waypoint → server agent → a server: HBONE to the wayp
   assert.equal(out['dst.addr'], `${wm.ip('wp')}:15008`);
   assert.equal(out['dst.hbone_addr'], `${wm.vip('echo')}:80`, 'the CONNECT authority is the original destination');
   // Server agent: inbound from the waypoint, accepted. The waypoint keeps its upstream connections
-  // pooled (as Envoy: keep-alive, idle timeout 1 h), so the server agent's connection is still open
-  // and has no `connection complete` line yet: its opened counter tells.
+  // pooled (as Envoy: keep-alive, idle timeout 1 h), so the server agent's connection stays open
+  // until the echo server's keep-alive timeout and has no `connection complete` line yet: its
+  // opened counter tells.
   const fromWaypoint = { reporter: 'destination', source_workload: 'wp', source_principal: WAYPOINT_IDENTITY, destination_principal: spiffeOf('server'), connection_security_policy: 'mutual_tls' };
   const deadline = Date.now() + 10_000;
   let opened: Record<string, number> = {};
