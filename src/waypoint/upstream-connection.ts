@@ -20,6 +20,22 @@ export function socketShim(d: Duplex): net.Socket {
 }
 
 /**
+ * A CONNECT stream as a TCP socket without allowHalfOpen: the peer's end (END_STREAM: the endpoint
+ * closed its socket) ends ours too, so the stream closes. An Http2Stream is half-open by design
+ * (Node sets allowHalfOpen) and Node's http client ignores 'end' on an idle keep-alive socket:
+ * without this a connection the endpoint closed stays pooled and takes the next request, which
+ * then waits forever. `onPeerEnd` runs first, so the pool stops handing the connection out before
+ * it is gone (Envoy closes an idle upstream connection as soon as it reads the peer's FIN).
+ * (HTTP/2 sessions need none of this: Node's http2 ends its transport on EOF itself.)
+ */
+export function closeOnPeerEnd(d: Duplex, onPeerEnd: () => void): void {
+  d.once('end', () => {
+    onPeerEnd();
+    if (!d.writableEnded && !d.destroyed) d.end();
+  });
+}
+
+/**
  * One HTTP/1.1 connection. Requests go through `agent` (keep-alive, one socket: this one), so Node
  * parses responses and decides reuse (a `Connection: close` answer ends the connection). A stream
  * ends when the Agent frees the socket for the next request, or when the socket closes.
@@ -54,6 +70,10 @@ export class H1Connection implements PoolConnection {
       this.agent.destroy();
       hooks.closed();
     });
+    // An HTTP/1.1 connection whose peer closed carries no further request (RFC 9112 §9.6). A
+    // request in flight is failed by Node's client ('socket hang up' before a response, or the
+    // end of a close-delimited body); an idle one closes here.
+    closeOnPeerEnd(this.socket, () => hooks.unusable());
   }
 
   private endStream(): void {

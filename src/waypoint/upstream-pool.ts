@@ -16,7 +16,7 @@ export interface PoolConnection {
   destroy(): void;
 }
 
-/** What a connection reports to its pool. Each is called at most once. */
+/** What a connection reports to its pool. `closed` is called at most once; `unusable` may repeat. */
 export interface ConnectionHooks {
   /** The connection takes no new streams (peer GOAWAY). */
   unusable(): void;

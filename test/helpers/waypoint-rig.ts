@@ -108,6 +108,8 @@ export interface WaypointRigOptions {
   readonly extra?: readonly string[];
   readonly localities?: Readonly<Record<string, Locality>>;
   readonly locality?: Locality;
+  /** The backends close connections idle this long, unannounced (HTTP/1.1 keepAliveTimeout, else Node's 5 s; HTTP/2 without GOAWAY, else never). */
+  readonly backendKeepAliveTimeoutMs?: number;
 }
 
 export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<WaypointRig> {
@@ -132,6 +134,8 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
   const script = new Map<string, number[]>();
   const closers: Array<() => void> = [];
   const logger = silentLogger();
+  /** The HTTP/2 backends' TCP sockets by peer address (a session's own socket cannot be destroyed directly). */
+  const h2Sockets = new Map<string, net.Socket>();
 
   // Backends: HTTP/1.1 on :8080, HTTP/2 (h2c) on :9090, TCP echo on :7070, per workload IP.
   const onHttp = (who: string) => async (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): Promise<void> => {
@@ -142,9 +146,19 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
     const scripted = script.get(u.pathname)?.shift() ?? (u.searchParams.has(`status-${who}`) ? Number(u.searchParams.get(`status-${who}`)) : undefined);
     const delay = Number(u.searchParams.get(`delay-${who}`) ?? u.searchParams.get('delay') ?? 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    // `close` / `close-<who>`: the backend closes its connection without answering (HTTP/2: its
+    // transport, without GOAWAY), as a server whose keep-alive timeout fires as the request arrives.
+    if (u.searchParams.has('close') || u.searchParams.has(`close-${who}`)) {
+      if ('stream' in res) h2Sockets.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`)?.destroy();
+      else req.socket.destroy();
+      return;
+    }
     if (res.writableEnded || (res as http.ServerResponse).destroyed) return;
     const status = scripted ?? 200;
     res.setHeader('x-backend', who);
+    // Set by hand, `Connection` keeps Node from announcing `Keep-Alive: timeout=<s>` (which its
+    // client would act on): the backend closes idle connections unannounced, as most servers do.
+    if (opts.backendKeepAliveTimeoutMs !== undefined && !('stream' in res)) res.setHeader('connection', 'keep-alive');
     res.setHeader('content-type', 'application/json');
     if ('stream' in res && u.pathname.startsWith('/grpc-fail')) {
       // gRPC "Trailers-Only": one HEADERS frame with END_STREAM carrying the status (grpc-js errors).
@@ -170,6 +184,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
   ];
   for (const b of backends) {
     const h1 = http.createServer((req, res) => void onHttp(b.who)(req, res));
+    if (opts.backendKeepAliveTimeoutMs !== undefined) h1.keepAliveTimeout = opts.backendKeepAliveTimeoutMs;
     h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       hits.push({ who: b.who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body: '', conn: `${socket.remoteAddress}:${socket.remotePort}` });
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
@@ -177,6 +192,19 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
       socket.pipe(socket);
     });
     const h2 = http2.createServer((req, res) => void onHttp(b.who)(req, res));
+    h2.on('connection', (sock: net.Socket) => {
+      const key = `${sock.remoteAddress}:${sock.remotePort}`;
+      h2Sockets.set(key, sock);
+      sock.once('close', () => h2Sockets.delete(key));
+    });
+    // The same idle limit for HTTP/2, closing the transport without GOAWAY.
+    if (opts.backendKeepAliveTimeoutMs !== undefined) {
+      // Node emits the idle session with the server's 'timeout' (lib/internal/http2/core.js sessionOnTimeout).
+      h2.setTimeout(opts.backendKeepAliveTimeoutMs);
+      h2.on('timeout', (session: http2.Http2Session) => {
+        h2Sockets.get(`${session.socket.remoteAddress}:${session.socket.remotePort}`)?.destroy();
+      });
+    }
     const echo = net.createServer({ allowHalfOpen: true }, (s) => {
       s.on('error', () => {});
       s.write(`${b.who}:`);
