@@ -33,7 +33,8 @@ export const toSubset = (subset: string, weight?: number, host = 'echo'): Record
 export const GATEWAY_TARGET = { kind: 'Gateway', group: 'gateway.networking.k8s.io', name: WAYPOINT_NAME } as const;
 export const serviceTarget = (name: string): Record<string, unknown> => ({ kind: 'Service', group: '', name });
 
-export const authorizationPolicyYaml = (name: string, spec: Record<string, unknown>): string => object('security.istio.io/v1', 'AuthorizationPolicy', name, spec);
+export const authorizationPolicyYaml = (name: string, spec: Record<string, unknown>, annotations?: Record<string, string>): string =>
+  object('security.istio.io/v1', 'AuthorizationPolicy', name, spec, annotations);
 
 export const requestAuthenticationYaml = (name: string, spec: Record<string, unknown>): string => object('security.istio.io/v1', 'RequestAuthentication', name, spec);
 
@@ -49,6 +50,13 @@ export function routesAt(c: WaypointConfigView, key: string): readonly Route[] {
 /** `[cluster, weight]` pairs of every forward route at `svc:port`, route by route. */
 export function weightsAt(c: WaypointConfigView, key: string): Array<Array<[string, number]>> {
   return routesAt(c, key).map((r) => (r.action.kind === 'forward' ? r.action.backends.map((b): [string, number] => [b.cluster ?? '', b.weight]) : []));
+}
+
+/** `[cluster, weight]` of the TCP backends of `svc:port` ([] when the port has none). */
+export function tcpWeightsAt(c: WaypointConfigView, key: string): Array<[string, number]> {
+  const [svc, port] = key.split(':');
+  const p = fullConfig(c).services.find((s) => s.hostname === hostnameOf(svc!))?.ports.find((x) => x.port === Number(port));
+  return (p?.tcpBackends ?? []).map((b): [string, number] => [b.cluster ?? '', b.weight]);
 }
 
 /** `[cluster, percent]` of every route's mirrors at `svc:port`, route by route. */
@@ -80,6 +88,36 @@ export async function timedCurl(wm: WaypointMesh, url: string, args: readonly st
   if (r.code !== 0) throw new Error(`curl ${url} failed (${r.code}): ${r.stderr}`);
   const [status, seconds, who] = r.stdout.trim().split(' ');
   return { status: Number(status), seconds: Number(seconds), pod: who ?? '' };
+}
+
+/**
+ * `n` opaque TCP connections from `pod`, one after the other, each sending a line and reading the
+ * echo until the peer closes: how many echoed it back, and the errors of the others.
+ */
+export async function tcpConnections(wm: WaypointMesh, ip: string, port: number, n: number, pod: 'c1' | 'c2' = 'c1'): Promise<{ echoed: number; failed: string[] }> {
+  const script = [
+    'import json,socket,sys',
+    'ok=0; failed=[]',
+    `for i in range(${n}):`,
+    '  msg=("conn-%d" % i).encode()',
+    '  try:',
+    `    s=socket.create_connection((${JSON.stringify(ip)},${port}),timeout=10)`,
+    '    s.sendall(msg); s.shutdown(socket.SHUT_WR)',
+    '    out=b""',
+    '    while True:',
+    '      b=s.recv(65536)',
+    '      if not b: break',
+    '      out+=b',
+    '    s.close()',
+    '    if out==msg: ok+=1',
+    '    else: failed.append("conn-%d: got %r" % (i,out))',
+    '  except Exception as e:',
+    '    failed.append("conn-%d: %s" % (i,e))',
+    'print(json.dumps({"echoed":ok,"failed":failed}))',
+  ].join('\n');
+  const r = await wm.exec(pod, ['python3', '-c', script], 30_000 + n * 1_000);
+  if (r.code !== 0) throw new Error(`tcp client failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as { echoed: number; failed: string[] };
 }
 
 /**

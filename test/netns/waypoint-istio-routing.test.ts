@@ -1,13 +1,14 @@
 // Istio's routing tutorials at the waypoint, with Istio objects only: a DestinationRule with subsets
 // v1/v2 (`version` label) and a VirtualService on Service echo — traffic shifting 90/10 → 50/50 →
-// 0/100 over 1,000 requests each, request routing (A/B) on a header, mirroring to v2.
+// 0/100 over 1,000 requests each, request routing (A/B) on a header, mirroring to v2, TCP shifting.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertNoLeftovers, requireRoot } from '../helpers/netns-topology.js';
 import { WaypointMesh, echoed } from '../helpers/waypoint-mesh.js';
+import { ECHO_PORTS } from '../helpers/waypoint-manifests.js';
 import {
-  VERSION_SUBSETS, clusterName, destinationRuleYaml, mirrorsAt, toSubset, virtualServiceYaml, waypointMetric, weightsAt,
+  VERSION_SUBSETS, clusterName, destinationRuleYaml, mirrorsAt, tcpConnections, tcpWeightsAt, toSubset, virtualServiceYaml, waypointMetric, weightsAt,
 } from '../helpers/waypoint-istio-objects.js';
 
 let wm: WaypointMesh;
@@ -139,3 +140,30 @@ test('mirroring 50 %: v2 receives 200 ± 40 (±4σ) copies of 400 requests; the 
   // binomial(400, ½): σ = 10.
   assert.ok(copies >= 160 && copies <= 240, `v2 saw ${copies} copies of 400`);
 });
+
+// TCP traffic shifting (tasks/traffic-management/tcp-traffic-shifting): `tcp` routes of the same
+// VirtualService on the opaque port 9000, 100/0 then 80/20, counted by the waypoint per destination pod.
+const TCP_SHIFTS = [
+  { v1: 100, v2: 0, n: 40, v2Range: [0, 0] },
+  // binomial(200, 0.2): σ ≈ 5.7; ±4σ ≈ ±23.
+  { v1: 80, v2: 20, n: 200, v2Range: [17, 63] },
+] as const;
+
+for (const row of TCP_SHIFTS) {
+  test(`TCP traffic shifting ${row.v1}/${row.v2} on port 9000: v2 gets ${row.v2Range.join('..')} of ${row.n} connections, every one echoed`, async () => {
+    const dest = (subset: string, weight: number) => ({ destination: { host: 'echo', subset, port: { number: ECHO_PORTS.tcp } }, weight });
+    const routes = [dest('v1', row.v1), ...(row.v2 > 0 ? [dest('v2', row.v2)] : [])];
+    const want: Array<[string, number]> = routes.map((r) => [clusterName('echo', r.destination.subset, ECHO_PORTS.tcp), r.weight]);
+    await wm.apply(
+      { 'virtual-service.yaml': virtualServiceYaml('echo', { hosts: ['echo'], http: [{ route: [toSubset('v1')] }], tcp: [{ match: [{ port: ECHO_PORTS.tcp }], route: routes }] }) },
+      (c) => JSON.stringify(tcpWeightsAt(c, `echo:${ECHO_PORTS.tcp}`)) === JSON.stringify(want),
+    );
+    const opened = (pod: string) => waypointMetric(wm, 'istio_tcp_connections_opened_total', { reporter: 'waypoint', destination_service_name: 'echo', destination_workload: pod });
+    const before = { s1: await opened('s1'), s2: await opened('s2') };
+    const r = await tcpConnections(wm, wm.vip('echo'), ECHO_PORTS.tcp, row.n);
+    assert.deepEqual(r, { echoed: row.n, failed: [] });
+    const got = { s1: (await opened('s1')) - before.s1, s2: (await opened('s2')) - before.s2 };
+    assert.equal(got.s1 + got.s2, row.n, `every connection opened once at the waypoint: ${JSON.stringify(got)}`);
+    assert.ok(got.s2 >= row.v2Range[0] && got.s2 <= row.v2Range[1], `v2 got ${got.s2} of ${row.n}`);
+  });
+}

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { assertNoLeftovers, requireRoot } from '../helpers/netns-topology.js';
 import { WaypointMesh, echoed } from '../helpers/waypoint-mesh.js';
 import { epoch, jwksOf, makeKey, sign, type TestKey } from '../helpers/jwt-keys.js';
-import type { EchoService } from '../helpers/waypoint-manifests.js';
+import { ECHO_PORTS, type EchoService } from '../helpers/waypoint-manifests.js';
 import {
-  GATEWAY_TARGET, authorizationPolicyYaml, requestAuthenticationYaml, securityNames, serviceTarget, waypointMetric,
+  GATEWAY_TARGET, authorizationPolicyYaml, requestAuthenticationYaml, securityNames, serviceTarget, tcpConnections, waypointMetric,
 } from '../helpers/waypoint-istio-objects.js';
 
 let wm: WaypointMesh;
@@ -134,6 +134,53 @@ test('403 by path, method and principal: Gateway-wide DENY on /admin, per-Servic
   const line = wm.waypoint.lines.find((l) => l.msg === 'request complete' && l.path === '/admin/users');
   assert.deepEqual([line?.response_code, line?.response_flags, line?.response_code_details], [403, '-', 'rbac_access_denied_matched_policy[ns[demo]-policy[deny-admin]-rule[0]]']);
 });
+
+test('dry run (authz-dry-run): a DENY annotated istio.io/dry-run is evaluated and logged, never enforced', async () => {
+  await applySecurity([
+    authorizationPolicyYaml('deny-path-headers', { targetRefs: [serviceTarget('echo')], action: 'DENY', rules: [{ to: [{ operation: { paths: ['/headers'] } }] }] }, { 'istio.io/dry-run': 'true' }),
+  ], { authz: ['deny-path-headers'], jwt: [] });
+  await runTable([
+    { path: '/headers', status: 200 },
+    { path: '/ip', status: 200 },
+  ]);
+  const result = (path: string) => wm.waypoint.lines.filter((l) => l.msg === 'request complete' && l.path === path).at(-1)?.dry_run_result;
+  assert.deepEqual([result('/headers'), result('/ip')], ['denied[demo/deny-path-headers]', 'allowed']);
+});
+
+test('CUSTOM (ext-authz) is not supported: its targets fail closed — 403 with flag UAEX, as Envoy when the authorizer is unreachable', async () => {
+  await applySecurity([
+    authorizationPolicyYaml('ext-authz', { targetRefs: [serviceTarget('echo-v2')], action: 'CUSTOM', provider: { name: 'sample-ext-authz-http' }, rules: [{ to: [{ operation: { paths: ['/headers'] } }] }] }),
+  ], { authz: ['ext-authz'], jwt: [] });
+  await runTable([
+    { svc: 'echo-v2', path: '/ip', status: 403 },
+    { svc: 'echo-v1', path: '/ip', status: 200 },
+  ]);
+  const line = wm.waypoint.lines.filter((l) => l.msg === 'request complete' && l.path === '/ip' && l.response_code === 403).at(-1);
+  assert.deepEqual([line?.response_flags, line?.response_code_details], ['UAEX', 'ext_authz_error']);
+});
+
+// tasks/security/authorization/authz-tcp at the waypoint: the opaque port 9000 is authorized at
+// CONNECT with L4 attributes only. Each step: the policy, then 3 TCP connections and one HTTP request.
+const TCP_STEPS: ReadonlyArray<{ name: string; action: 'ALLOW' | 'DENY'; operation: Record<string, unknown>; tcpEchoed: boolean; http: number }> = [
+  { name: 'ALLOW ports 9000: TCP passes, HTTP on 80 is not allowed', action: 'ALLOW', operation: { ports: ['9000'] }, tcpEchoed: true, http: 403 },
+  // An HTTP-only field in an ALLOW rule never matches a TCP connection (Istio's TCP rules)...
+  { name: 'ALLOW GET on port 9000: the HTTP-only field never matches TCP, refused', action: 'ALLOW', operation: { methods: ['GET'], ports: ['9000'] }, tcpEchoed: false, http: 403 },
+  // ...and in a DENY rule it counts as matching: refused too; HTTP on 80 is untouched.
+  { name: 'DENY GET on port 9000: counts as matching at TCP, refused; HTTP on 80 allowed', action: 'DENY', operation: { methods: ['GET'], ports: ['9000'] }, tcpEchoed: false, http: 200 },
+];
+
+for (const step of TCP_STEPS) {
+  test(`TCP authorization: ${step.name}`, async () => {
+    const name = `tcp-${step.action.toLowerCase()}-${Object.keys(step.operation).join('-')}`;
+    await applySecurity([authorizationPolicyYaml(name, { targetRefs: [serviceTarget('echo')], action: step.action, rules: [{ to: [{ operation: step.operation }] }] })], { authz: [name], jwt: [] });
+    const deniedBefore = await waypointMetric(wm, 'ambit_waypoint_authz_denied_total', { protocol: 'tcp' });
+    const r = await tcpConnections(wm, wm.vip('echo'), ECHO_PORTS.tcp, 3);
+    assert.equal(r.echoed, step.tcpEchoed ? 3 : 0, JSON.stringify(r));
+    if (!step.tcpEchoed) assert.equal((await waypointMetric(wm, 'ambit_waypoint_authz_denied_total', { protocol: 'tcp' })) - deniedBefore, 3, 'each refused connection counted');
+    const h = await wm.curl(wm.url('echo', '/over-http'));
+    assert.equal(h.status, step.http, h.body);
+  });
+}
 
 test('RequestAuthentication (inline JWKS) on Service echo: no token passes; bad tokens are refused as Envoy refuses them; echo-v1 is not covered', async () => {
   const ra = requestAuthenticationYaml('jwt-echo', { targetRefs: [serviceTarget('echo')], jwtRules: [{ issuer: ISSUER, audiences: [AUDIENCE], jwks: jwksOf(key) }] });
