@@ -24,6 +24,7 @@ const HTTP = [
   { match: prefix('/fault-delay/'), route: [toSubset('v1')] },
   { match: prefix('/fault-abort/', jason), fault: { abort: { httpStatus: 500, percentage: { value: 100 } } }, route: [toSubset('v1')] },
   { match: prefix('/fault-abort/'), route: [toSubset('v1')] },
+  { match: prefix('/delay-half/'), fault: { delay: { fixedDelay: '400ms', percentage: { value: 50 } } }, route: [toSubset('v1')] },
   { match: prefix('/abort-half/'), fault: { abort: { httpStatus: 503, percentage: { value: 50 } } }, route: [toSubset('v1')] },
   { match: prefix('/timeout/'), timeout: '0.5s', route: [toSubset('v1')] },
   { match: prefix('/delay-and-timeout/'), fault: { delay: { fixedDelay: '1s', percentage: { value: 100 } } }, timeout: '0.5s', route: [toSubset('v1')] },
@@ -93,6 +94,26 @@ for (const row of TIMED) {
     }
   });
 }
+
+test('delay 400ms for 50 %: of 60 requests 30 ± 16 (±4σ) are delayed, marked DI, and at least that many took ≥ 400 ms', async () => {
+  const diSeries = { reporter: 'waypoint', destination_service_name: 'echo', response_code: '200', response_flags: 'DI' };
+  const diBefore = await waypointMetric(wm, 'istio_requests_total', diSeries);
+  // One curl, 60 URLs on one keep-alive connection: time_total per request, no exec overhead.
+  const urls = Array.from({ length: 60 }, (_, i) => wm.url('echo', `/delay-half/${i}`));
+  const r = await wm.exec('c1', ['curl', '-sS', '--max-time', '120', ...urls.flatMap((u) => ['-o', '/dev/null', '-w', '%{http_code} %{time_total}\\n', u])], 150_000);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number]);
+  assert.deepEqual(rows.map(([s]) => s), Array(60).fill(200));
+  // The waypoint's count of delayed requests; binomial(60, ½): σ ≈ 3.9, ±4σ ≈ ±16.
+  const delayed = (await waypointMetric(wm, 'istio_requests_total', diSeries)) - diBefore;
+  assert.ok(delayed >= 14 && delayed <= 46, `${delayed} of 60 delayed`);
+  // A delayed request cannot be faster than the delay (a quick one may be slow on a loaded machine,
+  // so only this direction is exact): the `delayed` slowest requests all took ≥ 400 ms.
+  const times = rows.map(([, t]) => t).sort((a, b) => b - a);
+  assert.ok(times[delayed - 1]! >= 0.4, `times: ${times.join(' ')}`);
+  // And most of the others were quick: the delay is the route's, not the backend's.
+  assert.ok(times.filter((t) => t < 0.4).length >= (60 - delayed) / 2, `times: ${times.join(' ')}`);
+});
 
 test('abort 100 % for jason: 500 "fault filter abort" (flag FI), never reaching a backend; others get v1', async () => {
   const from = wm.mark();

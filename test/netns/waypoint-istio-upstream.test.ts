@@ -180,6 +180,34 @@ test('consistent hash on a header (httpHeaderName x-user): every value sticks to
   }
 });
 
+test('consistent hash on a generated cookie (httpCookie with ttl): the first answer sets it, requests carrying it stick to one pod', async () => {
+  await wm.apply(
+    { 'dr-echo.yaml': destinationRuleYaml('echo', { host: 'echo', trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: 'session', path: '/', ttl: '60s' } } } } }) },
+    (c) => {
+      const lb = clusterIn(c, ECHO_CLUSTER)?.lb;
+      return lb?.kind === 'CONSISTENT_HASH' && 'cookie' in lb.key;
+    },
+  );
+  const first = await wm.curl(wm.url('echo', '/cookie/first'));
+  assert.equal(first.status, 200);
+  // Envoy's generated cookie: a quoted 16-hex value, Max-Age from the ttl, the path, HttpOnly.
+  const set = first.headers['set-cookie']?.[0] ?? '';
+  const m = /^session="([0-9a-f]{16})"; Max-Age=60; Path=\/; HttpOnly$/.exec(set);
+  assert.ok(m, `Set-Cookie: ${set}`);
+  const pods = new Set<string>();
+  for (let i = 0; i < 8; i++) pods.add(echoed(await wm.curl(wm.url('echo', `/cookie/again-${i}`), ['-H', `cookie: session="${m[1]}"`]))!.pod);
+  assert.equal(pods.size, 1, `one cookie, one pod: ${[...pods].join()}`);
+  assert.equal([...pods][0], echoed(first)!.pod, 'the pod the first request went to');
+  // Requests bringing their own cookie get no new one, and distinct cookies spread over both pods.
+  const spread = new Set<string>();
+  for (let i = 0; i < 16; i++) {
+    const r = await wm.curl(wm.url('echo', `/cookie/own-${i}`), ['-H', `cookie: session=own-${i}`]);
+    assert.equal(r.headers['set-cookie'], undefined);
+    spread.add(echoed(r)!.pod);
+  }
+  assert.deepEqual([...spread].sort(), ['s1', 's2']);
+});
+
 test('consistent hash on the source IP (useSourceIp): each client pod sticks to one pod over 10 requests', async () => {
   await wm.apply(
     { 'dr-echo.yaml': destinationRuleYaml('echo', { host: 'echo', trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true } } } }) },
