@@ -19,10 +19,15 @@ before(async () => {
   wm = await WaypointMesh.start();
   await wm.apply(
     {
-      // samples/httpbin's circuit-breaking DestinationRule (tasks/traffic-management/circuit-breaking), on echo-v1.
+      // The circuit-breaking task's DestinationRule (tasks/traffic-management/circuit-breaking), on
+      // echo-v1, outlier detection included: overflows must not count as the pod's errors (Envoy),
+      // or the one pod would be ejected for 3 minutes and answer 503 UH instead.
       'dr-echo-v1.yaml': destinationRuleYaml('echo-v1', {
         host: 'echo-v1',
-        trafficPolicy: { connectionPool: { tcp: { maxConnections: 1 }, http: { http1MaxPendingRequests: 1, maxRequestsPerConnection: 1 } } },
+        trafficPolicy: {
+          connectionPool: { tcp: { maxConnections: 1 }, http: { http1MaxPendingRequests: 1, maxRequestsPerConnection: 1 } },
+          outlierDetection: { consecutive5xxErrors: 1, interval: '1s', baseEjectionTime: '3m', maxEjectionPercent: 100 },
+        },
       }),
       // At most 2 requests in flight to echo-v2 (http2MaxRequests is Envoy's max_requests, HTTP/1.1 upstreams too).
       'dr-echo-v2.yaml': destinationRuleYaml('echo-v2', { host: 'echo-v2', trafficPolicy: { connectionPool: { http: { http2MaxRequests: 2 } } } }),
@@ -81,13 +86,15 @@ test('the tutorial\'s burst (hey -c 10, 200 requests, backend 50 ms): some pass,
   const ok = r.statuses[200] ?? 0;
   const overflow = r.statuses[503] ?? 0;
   assert.equal(ok + overflow, 200, JSON.stringify(r));
-  // With 10 clients and room for 2 (1 connection + 1 pending), most must overflow, yet the limit lets
-  // requests through all along. No exact split is predictable; both sides are far from 0.
-  assert.ok(ok >= 10 && overflow >= 50, `200: ${ok}, 503: ${overflow}`);
+  // 10 clients, room for 2 (1 connection + 1 pending): an overflow is answered at once while an
+  // admitted request takes ≥ 50 ms, so the clients cycle through refusals far faster than through
+  // the backend. The split depends on timing (one run: 8 passed); both sides are bounded away from 0.
+  assert.ok(ok >= 2 && overflow >= 100, `200: ${ok}, 503: ${overflow}`);
   await new Promise((res) => setTimeout(res, 300));
   assert.equal(wm.seenSince(from, '/cb-burst').length, ok, 'the backend saw exactly the 200s');
   assert.equal((await waypointMetric(wm, 'istio_requests_total', UO('echo-v1'))) - uoBefore, overflow, 'istio_requests_total{reporter="waypoint",response_flags="UO"}');
   assert.equal((await waypointMetric(wm, 'ambit_waypoint_upstream_overflow_total', { cluster: V1_CLUSTER, kind: 'pending' })) - pendingBefore, overflow, 'Envoy upstream_rq_pending_overflow');
+  assert.equal(await waypointMetric(wm, 'ambit_waypoint_outlier_ejections_active', { cluster: V1_CLUSTER }), 0, 'overflows are not the pod\'s errors: no ejection');
 });
 
 test('http2MaxRequests 2 under h2load (HTTP/2, one connection, 20 concurrent streams): 503 UO beyond 2 in flight, counted per request', async () => {
