@@ -10,7 +10,7 @@ import { BodyTap } from './body-tap.js';
 import type { CompiledConfig } from './compiled-config.js';
 import { applyCorsResponse } from './cors.js';
 import { headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
-import { abortResponse, endWithHead, isGrpcRequest, sendLocalReply, type DownstreamResponse } from './local-reply.js';
+import { abortResponse, endWithHead, isGrpcRequest, sendLocalReply, upstreamFailureBody, type DownstreamResponse } from './local-reply.js';
 import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
 import type { Readable } from 'node:stream';
 import { forward, type BodySource, type ForwarderInputs } from './request-forwarder.js';
@@ -190,7 +190,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     const status = timedOut || outcome.ok ? 504 : outcome.status;
     const upstreamFlags = timedOut ? 'UT' : (outcome as { flags: string }).flags;
     const flags = decision.delayInjected ? withResponseFlag(upstreamFlags, 'DI') : upstreamFlags;
-    local(status, flags, { body: timedOut ? 'upstream request timeout' : 'upstream unavailable', headers: outcome.ok ? undefined : outcome.responseHeaders, route, cluster, attempts: outcome.attempts, error: outcome.ok ? undefined : outcome.error });
+    local(status, flags, { body: upstreamFailureBody(upstreamFlags, outcome.attempts), headers: outcome.ok ? undefined : outcome.responseHeaders, route, cluster, attempts: outcome.attempts, error: outcome.ok ? undefined : outcome.error });
     return;
   }
   const { resp, endpoint } = outcome;

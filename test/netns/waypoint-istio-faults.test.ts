@@ -79,6 +79,10 @@ const TIMED: ReadonlyArray<{ name: string; path: string; args?: string[]; status
 
 for (const row of TIMED) {
   test(`fixed delay and timeouts: ${row.name} → ${row.status} in [${row.minS}, ${row.maxS}] s, flags ${row.flags}`, async () => {
+    if (row.status === 504) {
+      const body = await wm.curl(wm.url('echo', row.path.replace(/\/([^/?]*)(\?|$)/, '/$1-body$2')), row.args ?? []);
+      assert.deepEqual([body.status, body.body], [504, 'upstream request timeout'], "Envoy's timeout reply");
+    }
     const from = wm.mark();
     const t0 = Date.now();
     const r = await timedCurl(wm, wm.url('echo', row.path), row.args);

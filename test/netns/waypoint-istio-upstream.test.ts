@@ -71,6 +71,7 @@ test('maxConnections 1 + http1MaxPendingRequests 1: one request in flight, one p
     first: (await first).status,
   };
   assert.deepEqual(outcome, { third: [503, 'true'], second: 200, first: 200 });
+  assert.equal(third.body, 'upstream connect error or disconnect/reset before headers. reset reason: overflow', "Envoy's overflow reply");
   assert.ok(tookMs < 2000, `the overflow is answered at once, not after the first request (${tookMs} ms)`);
   assert.deepEqual(wm.seenSince(from, '/cb/').map((s) => s.url.split('?')[0]).sort(), ['/cb/first', '/cb/second'], 'the refused request never reached the backend');
   assert.equal((await waypointMetric(wm, 'istio_requests_total', UO('echo-v1'))) - uoBefore, 1);
@@ -162,6 +163,19 @@ test('outlier detection: s1 answering 500 three times in a row is ejected (all t
   // Lower bound: 5 s minus the client's own latency; upper: 5 s + one 1 s interval + slack for load.
   assert.ok(back >= 4_800 && back <= 9_000, `s1 returned ${back} ms after its ejection (baseEjectionTime 5s, interval 1s)`);
   assert.equal(await waypointMetric(wm, 'ambit_waypoint_outlier_ejections_active', { cluster: ECHO_CLUSTER }), 0);
+
+  // Phase 3: both pods fail. Three 500s each eject both (maxEjectionPercent 100; Istio sets no panic
+  // threshold), after which the waypoint has no endpoint left: 503 "no healthy upstream", flag UH.
+  const all: string[] = [];
+  for (let i = 0; i < 9; i++) {
+    const r = await wm.curl(wm.url('echo', `/od-all/${i}?status=500`));
+    all.push(r.status === 500 ? `500 ${r.headers['x-pod']?.[0]}` : `${r.status} ${r.body}`);
+  }
+  assert.deepEqual(all.slice(6), Array(3).fill('503 no healthy upstream'), all.join(' | '));
+  assert.deepEqual(all.slice(0, 6).map((a) => a.split(' ')[0]), Array(6).fill('500'), all.join(' | '));
+  assert.equal(await waypointMetric(wm, 'ambit_waypoint_outlier_ejections_active', { cluster: ECHO_CLUSTER }), 2);
+  const uh = wm.waypoint.lines.find((l) => l.msg === 'request complete' && l.path === '/od-all/8');
+  assert.deepEqual([uh?.response_code, uh?.response_flags], [503, 'UH']);
 });
 
 test('consistent hash on a header (httpHeaderName x-user): every value sticks to one pod over 8 requests; 16 values use both pods', async () => {
