@@ -123,7 +123,7 @@ test('abort 100 % for jason: 500 "fault filter abort" (flag FI), never reaching 
   const from = wm.mark();
   const rows: Array<[string[], number]> = [[JASON, 500], [[], 200], [['-H', 'end-user: mike'], 200], [JASON, 500]];
   const got: Array<[string, number]> = [];
-  for (const [args, _want] of rows) {
+  for (const [args] of rows) {
     const r = await wm.curl(wm.url('echo', '/fault-abort/x'), args);
     got.push([args.join(' ') || '(none)', r.status]);
     if (r.status === 500) assert.equal(r.body, 'fault filter abort');
