@@ -18,6 +18,28 @@ export function grpcStatusForHttp(status: number): number {
   }
 }
 
+/** Envoy's reset reason text (Http::Utility::resetReasonToString) for the flag a failed forward ends with. */
+const RESET_REASON: Readonly<Record<string, string>> = {
+  UO: 'overflow',
+  UF: 'remote connection failure',
+  UC: 'connection termination',
+};
+
+/**
+ * The body of a 503/504 the router makes when no upstream answered (Envoy router.cc): `no healthy
+ * upstream` (sendNoHealthyUpstreamResponse), `upstream request timeout` (onResponseTimeout / a
+ * per-try timeout with no retry left), otherwise onUpstreamReset's "upstream connect error or
+ * disconnect/reset before headers. [retried and the latest ]reset reason: <reason>", the middle part
+ * when more than one attempt was made. `flags` is the joined value (`UF,URX`); its first flag decides.
+ */
+export function upstreamFailureBody(flags: string, attempts: number): string {
+  const first = flags.split(',')[0]!;
+  if (first === 'UH') return 'no healthy upstream';
+  if (first === 'UT') return 'upstream request timeout';
+  const reason = RESET_REASON[first] ?? 'remote reset';
+  return `upstream connect error or disconnect/reset before headers. ${attempts > 1 ? 'retried and the latest ' : ''}reset reason: ${reason}`;
+}
+
 export function isGrpcRequest(contentType: string | undefined): boolean {
   return contentType !== undefined && contentType.toLowerCase().startsWith('application/grpc');
 }

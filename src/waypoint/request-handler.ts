@@ -10,14 +10,14 @@ import { BodyTap } from './body-tap.js';
 import type { CompiledConfig } from './compiled-config.js';
 import { applyCorsResponse } from './cors.js';
 import { headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
-import { abortResponse, endWithHead, isGrpcRequest, sendLocalReply, type DownstreamResponse } from './local-reply.js';
+import { abortResponse, endWithHead, isGrpcRequest, sendLocalReply, upstreamFailureBody, type DownstreamResponse } from './local-reply.js';
 import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
 import type { Readable } from 'node:stream';
 import { forward, type BodySource, type ForwarderInputs } from './request-forwarder.js';
 import { decide, type MutableRequest } from './route-decision.js';
 import { applyHeaderMutation, chance, headerValue, type HeaderMap } from './routing/index.js';
 import type { SecurityTunnel, WaypointSecurity } from './security/index.js';
-import { joinResponseFlags, type ResponseFlagName, type WaypointTelemetry } from './telemetry/index.js';
+import { joinResponseFlags, withResponseFlag, type ResponseFlagName, type WaypointTelemetry } from './telemetry/index.js';
 
 /** Who is on the other end of one CONNECT tunnel and what it targets. */
 export interface TunnelContext {
@@ -144,7 +144,8 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     const rh: HeaderMap = new Map(Object.entries(decision.headers ?? {}).map(([k, v]) => [k, [v]]));
     applyHeaderMutation(rh, route?.responseHeaders);
     applyCorsResponse(route?.cors, origin, rh);
-    local(decision.status, decision.flags, { body: decision.body, headers: toOutgoing(rh), route, grpcStatus: decision.grpcStatus });
+    const flags = decision.delayInjected ? withResponseFlag(decision.flags, 'DI') : decision.flags;
+    local(decision.status, flags, { body: decision.body, headers: toOutgoing(rh), route, grpcStatus: decision.grpcStatus });
     return;
   }
   const { cluster, backend } = decision;
@@ -187,8 +188,9 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     clearTimeout(timer);
     if (outcome.ok) outcome.resp.abort();
     const status = timedOut || outcome.ok ? 504 : outcome.status;
-    const flags = timedOut ? 'UT' : (outcome as { flags: string }).flags;
-    local(status, flags, { body: timedOut ? 'upstream request timeout' : 'upstream unavailable', headers: outcome.ok ? undefined : outcome.responseHeaders, route, cluster, attempts: outcome.attempts, error: outcome.ok ? undefined : outcome.error });
+    const upstreamFlags = timedOut ? 'UT' : (outcome as { flags: string }).flags;
+    const flags = decision.delayInjected ? withResponseFlag(upstreamFlags, 'DI') : upstreamFlags;
+    local(status, flags, { body: upstreamFailureBody(upstreamFlags, outcome.attempts), headers: outcome.ok ? undefined : outcome.responseHeaders, route, cluster, attempts: outcome.attempts, error: outcome.ok ? undefined : outcome.error });
     return;
   }
   const { resp, endpoint } = outcome;
@@ -206,6 +208,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     outcome.release();
     const grpcStatus = Number(headerValue(resp.trailers() ?? rh, 'grpc-status') ?? NaN);
     const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : 'UR'] : [];
+    if (decision.delayInjected) flags.push('DI');
     if (outcome.retryLimitExceeded) flags.push('URX');
     // A retry refused by the cluster's maxRetries (circuit breaker): UO on the passed-through answer.
     if (!error && outcome.flags === 'UO') flags.push('UO');

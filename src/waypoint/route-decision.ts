@@ -14,9 +14,16 @@ export interface MutableRequest {
   headers: HeaderMap;
 }
 
-export type Decision =
+export type Decision = (
   | { readonly kind: 'local'; readonly status: number; readonly flags: string; readonly body?: string; readonly headers?: Record<string, string>; readonly route?: Route; readonly grpcStatus?: number }
-  | { readonly kind: 'forward'; readonly cluster: Cluster; readonly backend: WeightedCluster | undefined; readonly route: Route | undefined };
+  | { readonly kind: 'forward'; readonly cluster: Cluster; readonly backend: WeightedCluster | undefined; readonly route: Route | undefined }
+) & {
+  /**
+   * The route's fault delayed the request: the caller adds Envoy's `DI` flag to whatever the
+   * request ends with (the fault filter sets DelayInjected on the stream when it starts a delay).
+   */
+  readonly delayInjected?: true;
+};
 
 export interface DecisionInputs {
   readonly port: CompiledPort;
@@ -69,7 +76,16 @@ export async function decide(inputs: DecisionInputs, req: MutableRequest): Promi
   }
   if (!route) return defaultDecision(inputs);
   const fault = route.fault;
-  if (fault?.delay && chance(fault.delay.percent, inputs.random)) await inputs.delay(fault.delay.ms);
+  if (fault?.delay && chance(fault.delay.percent, inputs.random)) {
+    await inputs.delay(fault.delay.ms);
+    return { ...afterDelay(inputs, req, route), delayInjected: true };
+  }
+  return afterDelay(inputs, req, route);
+}
+
+/** Everything after the fault delay: abort, request filters, redirect/direct answers, the backend. */
+function afterDelay(inputs: DecisionInputs, req: MutableRequest, route: Route): Decision {
+  const fault = route.fault;
   if (fault?.abort && chance(fault.abort.percent, inputs.random)) {
     const status = fault.abort.httpStatus ?? (fault.abort.grpcStatus !== undefined ? 200 : 503);
     return { kind: 'local', status, flags: 'FI', body: 'fault filter abort', route, grpcStatus: fault.abort.grpcStatus };

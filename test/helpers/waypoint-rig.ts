@@ -173,6 +173,10 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
       res.end();
       return;
     }
+    // `close-idle=<ms>`: the backend closes the connection that long after answering, as an HTTP/1.1
+    // server's keep-alive timeout closes an idle connection (Node's default: 5 s).
+    const closeIdle = Number(u.searchParams.get('close-idle') ?? 0);
+    if (closeIdle > 0 && !('stream' in res)) res.once('finish', () => setTimeout(() => req.socket.destroy(), closeIdle));
     res.writeHead(status);
     res.end(JSON.stringify({ who, url: req.url, body }));
   };

@@ -39,6 +39,18 @@ describe('waypoint upstream connection pool', () => {
     assert.equal(await connOf('/keep-2'), a);
   });
 
+  it('an upstream closing an idle keep-alive connection (its FIN relayed as END_STREAM): the connection leaves the pool, the next request gets a new one', async () => {
+    const { http } = configure(rig, { subset: 'remote-close', http: onlyV1 });
+    const a = await connOf('/remote-close-1?close-idle=100');
+    await until(async () => (await closed(http, 'remote')) === 1, 5000, 'the pool saw the upstream close');
+    assert.equal((dumpedCluster(rig, http).connectionPool as { connections: number }).connections, 0);
+    // Before the fix the request went into the half-closed stream and was never answered.
+    const t0 = Date.now();
+    const b = await connOf('/remote-close-2');
+    assert.notEqual(b, a, 'a new connection');
+    assert.ok(Date.now() - t0 < 2000, `answered after ${Date.now() - t0} ms`);
+  });
+
   it('closes a connection idle past idleTimeoutMs, but not one busy for longer', async () => {
     const { http } = configure(rig, { subset: 'idle', http: { ...onlyV1, idleTimeoutMs: 200 } });
     const slow = await rig.request({ path: '/idle-slow?delay=600' });

@@ -29,16 +29,19 @@ function compiled(routes: Route[], clusters = [cluster(DEFAULT), cluster(V2)]): 
   });
 }
 
-function run(cfg: CompiledConfig, path: string, pinnedWorkloadUid?: string): Promise<Decision> {
+function run(cfg: CompiledConfig, path: string, pinnedWorkloadUid?: string, delays: number[] = []): Promise<Decision> {
   const req: MutableRequest = { method: 'GET', path, query: '', headers: new Map([['host', ['reviews']]]) };
-  return decide({ port: cfg.port('default', HOST, 80)!, clusters: cfg.clusters, servicePort: 80, random: () => 0, delay: async () => undefined, pinnedWorkloadUid }, req);
+  return decide({ port: cfg.port('default', HOST, 80)!, clusters: cfg.clusters, servicePort: 80, random: () => 0, delay: async (ms) => { delays.push(ms); }, pinnedWorkloadUid }, req);
 }
 
-/** A decision as `forward <cluster> [uids] <route>` or `local <status> <flags>`. */
+/** A decision as `forward <cluster> [uids] <route>` or `local <status> <flags>`, `+DI` when a delay was injected. */
 function summary(d: Decision): string {
-  if (d.kind === 'local') return `local ${d.status} ${d.flags}`;
-  return `forward ${d.cluster.name} [${(d.cluster.workloadUids ?? []).join()}] ${d.route?.name ?? '-'}`;
+  const di = d.delayInjected ? ' +DI' : '';
+  if (d.kind === 'local') return `local ${d.status} ${d.flags}${di}`;
+  return `forward ${d.cluster.name} [${(d.cluster.workloadUids ?? []).join()}] ${d.route?.name ?? '-'}${di}`;
 }
+
+const withFault = (fault: Route['fault']): Route => ({ ...toV2, fault });
 
 const cases: Array<{ name: string; routes: Route[]; clusters?: Cluster[]; path: string; pinned?: string; want: string }> = [
   { name: 'no routes: the default cluster', routes: [], path: '/x', want: `forward ${DEFAULT} [] -` },
@@ -47,6 +50,11 @@ const cases: Array<{ name: string; routes: Route[]; clusters?: Cluster[]; path: 
   { name: 'pod-addressed, no routes: the default cluster narrowed to the pod', routes: [], path: '/x', pinned: 'k8s/default/reviews-v1', want: `forward ${DEFAULT} [k8s/default/reviews-v1] -` },
   { name: 'pod-addressed ignores a matching route', routes: [toV2], path: '/v2/a', pinned: 'k8s/default/reviews-v1', want: `forward ${DEFAULT} [k8s/default/reviews-v1] -` },
   { name: 'pod-addressed is never a route miss', routes: [toV2], path: '/other', pinned: 'k8s/default/reviews-v1', want: `forward ${DEFAULT} [k8s/default/reviews-v1] -` },
+  // Envoy's fault filter marks a delayed stream DelayInjected (DI), whatever follows: forward or abort.
+  { name: 'fault delay 100 %: forwarded, marked delay-injected', routes: [withFault({ delay: { ms: 250, percent: 100 } })], path: '/v2/a', want: `forward ${V2} [] default/r.r0.m0 +DI` },
+  { name: 'fault delay and abort: FI, still marked delay-injected', routes: [withFault({ delay: { ms: 250, percent: 100 }, abort: { httpStatus: 500, percent: 100 } })], path: '/v2/a', want: 'local 500 FI +DI' },
+  { name: 'fault abort alone: FI, no delay mark', routes: [withFault({ abort: { httpStatus: 503, percent: 100 } })], path: '/v2/a', want: 'local 503 FI' },
+  { name: 'fault delay at 0 %: not delayed, not marked', routes: [withFault({ delay: { ms: 250, percent: 0 } })], path: '/v2/a', want: `forward ${V2} [] default/r.r0.m0` },
   { name: 'pod-addressed without the default cluster: 503 NC', routes: [], clusters: [cluster(V2)], path: '/x', pinned: 'k8s/default/reviews-v1', want: 'local 503 NC' },
 ];
 
@@ -55,6 +63,12 @@ for (const c of cases) {
     assert.equal(summary(await run(compiled(c.routes, c.clusters), c.path, c.pinned)), c.want);
   });
 }
+
+test('decide: the delay waits the fault\'s milliseconds, once', async () => {
+  const delays: number[] = [];
+  await run(compiled([withFault({ delay: { ms: 250, percent: 100 } })]), '/v2/a', undefined, delays);
+  assert.deepEqual(delays, [250]);
+});
 
 test('decide: pinning does not change the shared cluster object', async () => {
   const cfg = compiled([]);

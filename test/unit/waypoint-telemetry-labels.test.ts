@@ -7,6 +7,7 @@ import {
   httpToGrpcStatus,
   isResponseFlags,
   joinResponseFlags,
+  withResponseFlag,
   REQUEST_LABEL_NAMES,
   requestLabels,
   RESPONSE_FLAGS,
@@ -31,6 +32,22 @@ const JOIN_CASES: Array<[readonly ResponseFlagName[], string]> = [
 for (const [flags, want] of JOIN_CASES) {
   test(`joinResponseFlags(${JSON.stringify(flags)}) = ${want}`, () => {
     assert.equal(joinResponseFlags(flags), want);
+    assert.equal(isResponseFlags(want), true);
+  });
+}
+
+// A fault delay (DI) joins whatever the request ends with, in Envoy's order (UT,DI,FI).
+const WITH_CASES: Array<[string, ResponseFlagName, string]> = [
+  ['-', 'DI', 'DI'],
+  ['FI', 'DI', 'DI,FI'],
+  ['UT', 'DI', 'UT,DI'],
+  ['UT,URX', 'DI', 'UT,DI,URX'],
+  ['DI', 'DI', 'DI'],
+];
+
+for (const [flags, add, want] of WITH_CASES) {
+  test(`withResponseFlag(${flags}, ${add}) = ${want}`, () => {
+    assert.equal(withResponseFlag(flags, add), want);
     assert.equal(isResponseFlags(want), true);
   });
 }

@@ -80,6 +80,15 @@ export function joinResponseFlags(flags: Iterable<ResponseFlagName>): string {
   return set.join(',');
 }
 
+/**
+ * A joined flag value with `flag` added, still in canonical order: `withResponseFlag('FI', 'DI')`
+ * is `'DI,FI'`, `withResponseFlag('-', 'DI')` is `'DI'`. Unknown parts are kept as they are.
+ */
+export function withResponseFlag(flags: string, flag: ResponseFlagName): string {
+  const parts = flags === NO_RESPONSE_FLAGS || flags === '' ? [] : (flags.split(',') as ResponseFlagName[]);
+  return joinResponseFlags([...parts, flag]);
+}
+
 /** True when `s` is '-' or a join of known flags in canonical order (what joinResponseFlags makes). */
 export function isResponseFlags(s: string): boolean {
   if (s === NO_RESPONSE_FLAGS) return true;
