@@ -65,25 +65,16 @@ export class H1Connection implements PoolConnection {
       if (s !== this.socket || s.destroyed || !s.writable) return;
       this.endStream();
     });
-    // The upstream ended its side: typically an HTTP/1.1 server closing an idle keep-alive
-    // connection (Node's keepAliveTimeout is 5 s), relayed by its node agent as END_STREAM. A
-    // CONNECT stream stays half-open (a net.Socket without allowHalfOpen would close itself), and
-    // Node's Agent does not watch 'end' on a free socket: the connection would stay pooled, the
-    // next request would be written into a dead stream and never answered. Idle: close it now.
-    // In flight: Node's http client has its own 'end' handler (the response ends or fails with
-    // "socket hang up", then it destroys the socket); ending our side completes the close.
-    this.socket.on('end', () => {
-      if (this.current === undefined) this.socket.destroy();
-      else if (this.socket.writable) this.socket.end();
-    });
     this.socket.once('close', () => {
       this.endStream();
       this.agent.destroy();
       hooks.closed();
     });
-    // An HTTP/1.1 connection whose peer closed carries no further request (RFC 9112 §9.6). A
-    // request in flight is failed by Node's client ('socket hang up' before a response, or the
-    // end of a close-delimited body); an idle one closes here.
+    // The upstream ended its side: typically an HTTP/1.1 server closing an idle keep-alive
+    // connection (Node's keepAliveTimeout is 5 s), relayed by its node agent as END_STREAM; Node's
+    // Agent does not watch 'end' on a free socket. Such a connection carries no further request
+    // (RFC 9112 §9.6): a request in flight is failed by Node's client ('socket hang up' before a
+    // response, or the end of a close-delimited body); an idle one closes here.
     closeOnPeerEnd(this.socket, () => hooks.unusable());
   }
 
