@@ -17,7 +17,7 @@ import { forward, type BodySource, type ForwarderInputs } from './request-forwar
 import { decide, type MutableRequest } from './route-decision.js';
 import { applyHeaderMutation, chance, headerValue, type HeaderMap } from './routing/index.js';
 import type { SecurityTunnel, WaypointSecurity } from './security/index.js';
-import { joinResponseFlags, type ResponseFlagName, type WaypointTelemetry } from './telemetry/index.js';
+import { addResponseFlags, joinResponseFlags, type ResponseFlagName, type WaypointTelemetry } from './telemetry/index.js';
 
 /** Who is on the other end of one CONNECT tunnel and what it targets. */
 export interface TunnelContext {
@@ -96,6 +96,8 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   res.once('close', () => {
     if (!res.writableFinished) clientGone.abort();
   });
+  // Flags set before the answer is known (the fault filter's DI) join whatever the end adds.
+  const early: ResponseFlagName[] = [];
   const local = (status: number, flags: string, opts: { body?: string; headers?: Record<string, string | string[]>; route?: Route; cluster?: Cluster; attempts?: number; error?: Error; grpcStatus?: number } = {}): void => {
     req.resume();
     let grpcStatus: number | undefined;
@@ -103,7 +105,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
       endWithHead(res, 200, { ...opts.headers, 'content-type': 'application/grpc', 'grpc-status': String(opts.grpcStatus) });
       grpcStatus = opts.grpcStatus;
     } else grpcStatus = sendLocalReply(res, status, { grpc, body: opts.body, headers: opts.headers, close });
-    span.end({ status: grpc ? 200 : status, grpcStatus, flags, route: opts.route?.name, cluster: opts.cluster?.name, requestBytes, responseBytes: Buffer.byteLength(opts.body ?? ''), attempts: opts.attempts, error: opts.error });
+    span.end({ status: grpc ? 200 : status, grpcStatus, flags: addResponseFlags(flags, early), route: opts.route?.name, cluster: opts.cluster?.name, requestBytes, responseBytes: Buffer.byteLength(opts.body ?? ''), attempts: opts.attempts, error: opts.error });
   };
   if (!port) {
     local(404, 'NR', { body: 'service port not served' });
@@ -138,8 +140,13 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     },
     mreq,
   );
-  if (clientGone.signal.aborted) return;
+  if (decision.delayed) early.push('DI');
   const route = decision.route;
+  if (clientGone.signal.aborted) {
+    // The client left during an injected delay: logged and counted as Envoy does (DI,DC).
+    span.end({ status: 499, flags: addResponseFlags('DC', early), route: route?.name, requestBytes: 0, responseBytes: 0 });
+    return;
+  }
   if (decision.kind === 'local') {
     const rh: HeaderMap = new Map(Object.entries(decision.headers ?? {}).map(([k, v]) => [k, [v]]));
     applyHeaderMutation(rh, route?.responseHeaders);
@@ -180,7 +187,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   if (clientGone.signal.aborted && !timedOut) {
     clearTimeout(timer);
     if (outcome.ok) outcome.resp.abort();
-    span.end({ status: 499, flags: 'DC', route: route?.name, cluster: cluster.name, requestBytes, responseBytes: 0, attempts: outcome.attempts });
+    span.end({ status: 499, flags: addResponseFlags('DC', early), route: route?.name, cluster: cluster.name, requestBytes, responseBytes: 0, attempts: outcome.attempts });
     return;
   }
   if (timedOut || !outcome.ok) {
@@ -205,7 +212,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     clearTimeout(timer);
     outcome.release();
     const grpcStatus = Number(headerValue(resp.trailers() ?? rh, 'grpc-status') ?? NaN);
-    const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : 'UR'] : [];
+    const flags: ResponseFlagName[] = error ? [...early, timedOut ? 'UT' : 'UR'] : [...early];
     if (outcome.retryLimitExceeded) flags.push('URX');
     // A retry refused by the cluster's maxRetries (circuit breaker): UO on the passed-through answer.
     if (!error && outcome.flags === 'UO') flags.push('UO');

@@ -5,6 +5,7 @@
 import type { Cluster, Route, WeightedCluster } from './model/route-model.js';
 import type { CompiledPort } from './compiled-config.js';
 import { corsPreflight } from './cors.js';
+import { addResponseFlags } from './telemetry/index.js';
 import { applyHeaderMutation, chance, headerValue, pickWeighted, redirectLocation, rewritePath, type HeaderMap, type RequestView } from './routing/index.js';
 
 export interface MutableRequest {
@@ -14,9 +15,13 @@ export interface MutableRequest {
   headers: HeaderMap;
 }
 
+/**
+ * `delayed`: the route's fault delay was injected (Envoy's fault filter then marks the stream
+ * DelayInjected, flag `DI`, whatever answers it afterwards).
+ */
 export type Decision =
-  | { readonly kind: 'local'; readonly status: number; readonly flags: string; readonly body?: string; readonly headers?: Record<string, string>; readonly route?: Route; readonly grpcStatus?: number }
-  | { readonly kind: 'forward'; readonly cluster: Cluster; readonly backend: WeightedCluster | undefined; readonly route: Route | undefined };
+  | { readonly kind: 'local'; readonly status: number; readonly flags: string; readonly body?: string; readonly headers?: Record<string, string>; readonly route?: Route; readonly grpcStatus?: number; readonly delayed?: boolean }
+  | { readonly kind: 'forward'; readonly cluster: Cluster; readonly backend: WeightedCluster | undefined; readonly route: Route | undefined; readonly delayed?: boolean };
 
 export interface DecisionInputs {
   readonly port: CompiledPort;
@@ -68,8 +73,19 @@ export async function decide(inputs: DecisionInputs, req: MutableRequest): Promi
     if (preflight) return { kind: 'local', status: 200, flags: '-', headers: preflight, route };
   }
   if (!route) return defaultDecision(inputs);
+  const delay = route.fault?.delay;
+  // Envoy's fault filter sets DelayInjected as it starts the delay (fault_filter.cc maybeSetupDelay).
+  if (delay && chance(delay.percent, inputs.random)) {
+    await inputs.delay(delay.ms);
+    const d = afterDelay(inputs, req, route);
+    return d.kind === 'local' ? { ...d, flags: addResponseFlags(d.flags, ['DI']), delayed: true } : { ...d, delayed: true };
+  }
+  return afterDelay(inputs, req, route);
+}
+
+/** The rest of the route's work once any fault delay is over: abort, filters, the action. */
+function afterDelay(inputs: DecisionInputs, req: MutableRequest, route: Route): Decision {
   const fault = route.fault;
-  if (fault?.delay && chance(fault.delay.percent, inputs.random)) await inputs.delay(fault.delay.ms);
   if (fault?.abort && chance(fault.abort.percent, inputs.random)) {
     const status = fault.abort.httpStatus ?? (fault.abort.grpcStatus !== undefined ? 200 : 503);
     return { kind: 'local', status, flags: 'FI', body: 'fault filter abort', route, grpcStatus: fault.abort.grpcStatus };

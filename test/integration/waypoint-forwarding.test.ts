@@ -1,4 +1,4 @@
-// Waypoint data path, forwarding behaviour: retries, route timeout, mirrors, HTTP/2 upstream with
+// Waypoint data path, forwarding behaviour: retries, route timeout, fault flags, mirrors, HTTP/2 upstream with
 // gRPC trailers, WebSocket upgrade, TCP relay, malformed and oversized requests, graceful drain.
 
 import { strict as assert } from 'node:assert';
@@ -67,6 +67,23 @@ describe('waypoint forwarding', () => {
     const r = await rig.request({ path: '/slow?delay=2000' });
     assert.equal(r.status, 504);
     assert.ok(Date.now() - t0 < 1500);
+  });
+
+  it('a fault delay is flagged DI on the forwarded answer, DI,FI with an abort (Envoy fault filter)', async () => {
+    rig.config({
+      http: [
+        route('delayed', fwd(DEFAULT_CLUSTER), { match: { path: { type: 'PathPrefix', value: '/delayed' } }, fault: { delay: { ms: 150, percent: 100 } } }),
+        route('both', fwd(DEFAULT_CLUSTER), { match: { path: { type: 'PathPrefix', value: '/both' } }, fault: { delay: { ms: 50, percent: 100 }, abort: { httpStatus: 503, percent: 100 } } }),
+      ],
+    });
+    const t0 = Date.now();
+    const r = await rig.request({ path: '/delayed' });
+    assert.equal(r.status, 200);
+    assert.ok(Date.now() - t0 >= 140, 'the delay was served');
+    assert.equal((await rig.request({ path: '/both' })).status, 503);
+    const text = await rig.registry.metrics();
+    assert.equal(metricSum(text, 'istio_requests_total', { response_code: '200', response_flags: 'DI' }), 1);
+    assert.equal(metricSum(text, 'istio_requests_total', { response_code: '503', response_flags: 'DI,FI' }), 1);
   });
 
   it('mirrors to the mirror backend while the client gets the primary answer', async () => {

@@ -1,6 +1,7 @@
 // decide(): what one request on a service port turns into — the default cluster without routes,
 // 404 NR when routes exist and none matches, the route's backend otherwise — and pod-addressed
-// traffic (pinned to a workload) forwarded to that workload with no routing at all.
+// traffic (pinned to a workload) forwarded to that workload with no routing at all; fault delays
+// mark the decision (Envoy's DI flag), aborts answer FI.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,3 +62,25 @@ test('decide: pinning does not change the shared cluster object', async () => {
   await run(cfg, '/x', 'k8s/default/reviews-v1');
   assert.equal(cfg.clusters.get(DEFAULT)!.workloadUids, undefined);
 });
+
+/** The route to v2 with a fault; `random` 0 injects every fault with a percentage above 0. */
+const faulty = (fault: Route['fault']): Route => ({ ...toV2, fault });
+
+const faultCases: Array<{ name: string; fault: Route['fault']; want: string; delayed: boolean; waited: number[] }> = [
+  { name: 'a delay: forwarded after it, marked delayed', fault: { delay: { ms: 70, percent: 100 } }, want: `forward ${V2} [] default/r.r0.m0`, delayed: true, waited: [70] },
+  { name: 'a delay at 0 %: not injected, not marked', fault: { delay: { ms: 70, percent: 0 } }, want: `forward ${V2} [] default/r.r0.m0`, delayed: false, waited: [] },
+  { name: 'an abort: FI, not delayed', fault: { abort: { httpStatus: 500, percent: 100 } }, want: 'local 500 FI', delayed: false, waited: [] },
+  { name: 'a delay then an abort: DI,FI', fault: { delay: { ms: 5, percent: 100 }, abort: { httpStatus: 503, percent: 100 } }, want: 'local 503 DI,FI', delayed: true, waited: [5] },
+];
+
+for (const c of faultCases) {
+  test(`decide, fault: ${c.name}`, async () => {
+    const cfg = compiled([faulty(c.fault)]);
+    const waited: number[] = [];
+    const req: MutableRequest = { method: 'GET', path: '/v2/x', query: '', headers: new Map([['host', ['reviews']]]) };
+    const d = await decide({ port: cfg.port('default', HOST, 80)!, clusters: cfg.clusters, servicePort: 80, random: () => 0, delay: async (ms) => void waited.push(ms) }, req);
+    assert.equal(summary(d), c.want);
+    assert.equal(d.delayed === true, c.delayed);
+    assert.deepEqual(waited, c.waited);
+  });
+}

@@ -7,6 +7,7 @@ import {
   httpToGrpcStatus,
   isResponseFlags,
   joinResponseFlags,
+  addResponseFlags,
   REQUEST_LABEL_NAMES,
   requestLabels,
   RESPONSE_FLAGS,
@@ -32,6 +33,21 @@ for (const [flags, want] of JOIN_CASES) {
   test(`joinResponseFlags(${JSON.stringify(flags)}) = ${want}`, () => {
     assert.equal(joinResponseFlags(flags), want);
     assert.equal(isResponseFlags(want), true);
+  });
+}
+
+const ADD_CASES: Array<[string, readonly ResponseFlagName[], string]> = [
+  ['-', [], '-'],
+  ['-', ['DI'], 'DI'],
+  ['FI', ['DI'], 'DI,FI'],
+  ['UT,URX', ['DI'], 'UT,DI,URX'],
+  ['DC', ['DI'], 'DI,DC'],
+  ['DI,FI', ['DI'], 'DI,FI'],
+];
+
+for (const [flags, more, want] of ADD_CASES) {
+  test(`addResponseFlags(${flags}, ${JSON.stringify(more)}) = ${want}`, () => {
+    assert.equal(addResponseFlags(flags, more), want);
   });
 }
 

@@ -4,7 +4,7 @@
 export { WaypointTelemetry } from './waypoint-telemetry.js';
 export type { WaypointPeer, RequestStart, RequestEnd, RequestSpan, RequestNotes, WaypointTelemetryOptions } from './waypoint-telemetry.js';
 export type { TcpRelay, TcpRelayStart, TcpRelayEnd } from './tcp-relay-record.js';
-export { RESPONSE_FLAGS, NO_RESPONSE_FLAGS, joinResponseFlags, isResponseFlags } from './response-flags.js';
+export { RESPONSE_FLAGS, NO_RESPONSE_FLAGS, joinResponseFlags, isResponseFlags, addResponseFlags } from './response-flags.js';
 export type { ResponseFlagName } from './response-flags.js';
 export { propagateTraceContext, parseTraceparent, RANDOM_IDS } from './trace-context.js';
 export type { TraceContext, TraceIdSource } from './trace-context.js';
