@@ -54,6 +54,16 @@ export class H1Connection implements PoolConnection {
       this.agent.destroy();
       hooks.closed();
     });
+    // The upstream ended its side (END_STREAM: the app closed the connection, e.g. its keep-alive
+    // timeout). No response can come on it any more, so it takes no new request; idle, it closes
+    // now (Envoy does not half-close upstream HTTP connections: a remote close removes it from the
+    // pool). A request in flight is Node's: its parser sees the end and destroys the socket. Left
+    // in the pool, the next request would go out on it and wait forever: the app's RST to those
+    // bytes never travels back through the tunnel.
+    this.socket.once('end', () => {
+      hooks.unusable();
+      if (this.current === undefined) this.socket.destroy();
+    });
   }
 
   private endStream(): void {

@@ -108,6 +108,8 @@ export interface WaypointRigOptions {
   readonly extra?: readonly string[];
   readonly localities?: Readonly<Record<string, Locality>>;
   readonly locality?: Locality;
+  /** keepAliveTimeout of the backends' HTTP/1.1 servers, ms (Node's default 5 s): when they close idle connections. */
+  readonly backendKeepAliveTimeoutMs?: number;
 }
 
 export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<WaypointRig> {
@@ -170,6 +172,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
   ];
   for (const b of backends) {
     const h1 = http.createServer((req, res) => void onHttp(b.who)(req, res));
+    if (opts.backendKeepAliveTimeoutMs !== undefined) h1.keepAliveTimeout = opts.backendKeepAliveTimeoutMs;
     h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       hits.push({ who: b.who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body: '', conn: `${socket.remoteAddress}:${socket.remotePort}` });
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');

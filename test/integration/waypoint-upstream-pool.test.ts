@@ -1,6 +1,7 @@
 // Upstream connection pooling of the waypoint over real HBONE endpoints: keep-alive reuse, the idle
-// timeout (DestinationRule connectionPool.http.idleTimeout) never cutting a busy connection, and
-// connections to endpoints that left the mesh state or clusters that left the config closed.
+// timeout (DestinationRule connectionPool.http.idleTimeout) never cutting a busy connection,
+// connections to endpoints that left the mesh state or clusters that left the config closed, and
+// an idle connection the app closed (its keep-alive timeout) dropped rather than reused.
 
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
@@ -53,5 +54,32 @@ describe('waypoint upstream connection pool', () => {
     rig.state.apply(snapshot);
     configure(rig, { subset: 'other' });
     await until(async () => (await closed(http, 'drained')) === 2, 5000, 'the cluster’s last connection closed');
+  });
+});
+
+describe('waypoint upstream connection pool, an app closing idle connections', () => {
+  let rig: WaypointRig;
+  before(async () => {
+    // Node's HTTP server closes a keep-alive connection idle for keepAliveTimeout (default 5 s).
+    rig = await startWaypointRig({ backendKeepAliveTimeoutMs: 150 });
+  });
+  after(async () => rig.close());
+
+  it('drops a connection the app ended while idle; the next request gets a new one and its answer', async () => {
+    const { http } = configure(rig, { subset: 'ka', http: { workloadUids: [uidOf('reviews-v1')] } });
+    const conn = async (path: string): Promise<string> => {
+      const start = rig.hits.length;
+      // Without the fix the request went out on the dead connection and was never answered.
+      const r = await Promise.race([rig.request({ path }), new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${path}: no answer within 3 s`)), 3000))]);
+      assert.equal(r.status, 200);
+      return rig.hits.slice(start).find((h) => h.url === path)!.conn;
+    };
+    const first = await conn('/ka-1');
+    await until(async () => (await metric(rig, 'ambit_waypoint_upstream_connections_closed_total', { cluster: http, reason: 'remote' })) === 1, 5000, 'the pool saw the app close the connection');
+    assert.equal((dumpedCluster(rig, http).connectionPool as { connections: number }).connections, 0);
+    assert.notEqual(await conn('/ka-2'), first, 'a new connection');
+    // And again, after the app closed that one too.
+    await until(async () => (await metric(rig, 'ambit_waypoint_upstream_connections_closed_total', { cluster: http, reason: 'remote' })) === 2, 5000, 'the second close seen');
+    assert.equal((await rig.request({ path: '/ka-3' })).status, 200);
   });
 });
