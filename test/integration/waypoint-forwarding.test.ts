@@ -2,6 +2,7 @@
 // gRPC trailers, WebSocket upgrade, TCP relay, malformed and oversized requests, graceful drain.
 
 import { strict as assert } from 'node:assert';
+import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
@@ -84,6 +85,25 @@ describe('waypoint forwarding', () => {
     const text = await rig.registry.metrics();
     assert.equal(metricSum(text, 'istio_requests_total', { response_code: '200', response_flags: 'DI' }), 1);
     assert.equal(metricSum(text, 'istio_requests_total', { response_code: '503', response_flags: 'DI,FI' }), 1);
+  });
+
+  it('a client gone during a fault delay is still counted: DI,DC, and the backend never sees the request', async () => {
+    rig.config({ http: [route('long-delay', fwd(DEFAULT_CLUSTER), { fault: { delay: { ms: 600, percent: 100 } } })] });
+    const before = rig.hits.length;
+    const req = http.request({ agent: rig.agent(), host: 'reviews', path: '/left-during-delay' });
+    req.on('error', () => undefined);
+    req.end();
+    await new Promise((r) => setTimeout(r, 150));
+    req.destroy();
+    const deadline = Date.now() + 3000;
+    let n = 0;
+    while (Date.now() < deadline && n === 0) {
+      n = metricSum(await rig.registry.metrics(), 'istio_requests_total', { response_flags: 'DI,DC' });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(n, 1);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(rig.hits.slice(before).filter((h) => h.url === '/left-during-delay').length, 0);
   });
 
   it('mirrors to the mirror backend while the client gets the primary answer', async () => {
