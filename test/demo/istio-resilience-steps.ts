@@ -135,6 +135,6 @@ export async function circuitBreaking(n: Narrator, wm: WaypointMesh): Promise<vo
     '',
     `waypoint access log: ${flagLine(lines)}`,
     `ambit_waypoint_upstream_overflow_total +${counted}`,
-    '(503 with x-envoy-overloaded: the breaker, not the pod)',
+    '(flag UO: the circuit breaker answered, not a pod)',
   ], [`${DEFAULT_CLUSTER}: ${describeCluster(cluster(a.config, DEFAULT_CLUSTER))}`]);
 }

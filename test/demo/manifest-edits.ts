@@ -16,7 +16,10 @@ export interface ManifestEdit {
 export interface Applied {
   /** `add manifests/x.yaml`, `edit ...`, `delete ...`, or a list of those. */
   readonly title: string;
-  /** The file as read back from the folder (new), a line diff with 3 lines of context (edit), or a deletion mark. */
+  /**
+   * The file as read back from the folder (new, or an edit that rewrote most of it: `(rewritten)`), a
+   * line diff with 3 lines of context (a smaller edit), or a deletion mark.
+   */
   readonly lines: string[];
   /** From the write until the waypoint held the change (translation + xDS push + apply). */
   readonly ms: number;
@@ -51,7 +54,17 @@ export async function applyEdits(
     if (edits.length > 1) lines.push(`# ${verb} manifests/${e.file}`);
     if (e.yaml === undefined) lines.push('- (the whole file)');
     else if (was === undefined) lines.push(...folder.read(e.file).trimEnd().split('\n'));
-    else lines.push(...lineDiff(was, folder.read(e.file), 3));
+    else {
+      // A rewrite reads better whole than as a diff of most of its lines.
+      const now = folder.read(e.file);
+      const diff = lineDiff(was, now, 3);
+      const changed = diff.filter((l) => l.startsWith('+') || l.startsWith('-')).length;
+      if (changed * 2 > now.trimEnd().split('\n').length) {
+        verbs[verbs.length - 1] += ' (rewritten)';
+        if (edits.length > 1) lines[lines.length - 1] += ' (rewritten)';
+        lines.push(...now.trimEnd().split('\n'));
+      } else lines.push(...diff);
+    }
   }
   return { title: verbs.join(', '), lines, ms, config };
 }
