@@ -47,6 +47,7 @@ export async function batch(wm: WaypointMesh, spec: BatchSpec): Promise<Outcome[
   for (let i = 0; i < spec.n; i++) args.push('-o', '/dev/null', url);
   const child = wm.topo.spawn(spec.pod ?? 'c1', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Outcome[] = [];
+  if (TTY) process.stdout.write(`\r      … 0/${spec.n}`);
   let partial = '';
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -57,12 +58,12 @@ export async function batch(wm: WaypointMesh, spec: BatchSpec): Promise<Outcome[
       const [code, version, seconds] = line.split('|');
       out.push({ status: Number(code), version: version ?? '', ms: Number(seconds) * 1000 });
     }
-    if (TTY && spec.n >= 20) process.stdout.write(`\r      … ${out.length}/${spec.n}`);
+    if (TTY) process.stdout.write(`\r      … ${out.length}/${spec.n}`);
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), (spec.maxTimeS ?? 10) * 1000 * spec.n + 30_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
-  if (TTY && spec.n >= 20) process.stdout.write('\r\x1b[K');
+  if (TTY) process.stdout.write('\r\x1b[K');
   // curl exits non-zero when a transfer fails (its line then has status 000); that is an outcome too.
   if (out.length !== spec.n) throw new Error(`curl in ${spec.pod ?? 'c1'} gave ${out.length} of ${spec.n} results (exit ${code}): ${stderr.trim()}`);
   // Every scenario expects an HTTP answer to every request: none is a failure whatever the step.

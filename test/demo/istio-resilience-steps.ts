@@ -53,18 +53,18 @@ export async function requestTimeouts(n: Narrator, wm: WaypointMesh): Promise<vo
   const log = wm.waypoint.lines.length;
   // The echo pod waits `delay` ms before answering: the tutorial's slow ratings service.
   const slow: BatchSpec = { path: '/reviews?delay=2000', n: 2 };
-  const fast: BatchSpec = { path: '/reviews?delay=100', n: 2 };
+  const fast: BatchSpec = { path: '/reviews?delay=50', n: 2 };
   const s = await batch(wm, slow);
   const f = await batch(wm, fast);
   expect(s.every((o) => o.status === 504 && o.ms >= 450 && o.ms < 1900), '504 after about 0.5 s when the backend needs 2 s', s.map((o) => `${o.status} in ${fmtMs(o.ms)}`).join(', '));
-  expect(f.every((o) => o.status === 200 && o.ms >= 90 && o.ms < 500), '200 after about 0.1 s when the backend needs 0.1 s', f.map((o) => `${o.status} in ${fmtMs(o.ms)}`).join(', '));
+  expect(f.every((o) => o.status === 200 && o.ms >= 45 && o.ms < 500), '200 after about 50 ms when the backend needs 50 ms', f.map((o) => `${o.status} in ${fmtMs(o.ms)}`).join(', '));
   const lines = await waitAccessLog(wm, log, '/reviews', 4);
   expect(lines.filter((l) => l.response_flags === 'UT').length === 2, 'flag UT on the timed-out requests', flagLine(lines));
   showApplied(n, a, [
     `${batchCommand(slow)}   (backend needs 2 s)`,
     `${slow.n} answers: ${statusLine(s)} ("upstream request timeout"), after ${timingLine(s)}`,
     '',
-    `${batchCommand(fast)}   (backend needs 0.1 s)`,
+    `${batchCommand(fast)}   (backend needs 50 ms)`,
     `${fast.n} answers: ${statusLine(f)}, after ${timingLine(f)}`,
     '',
     `waypoint access log: ${flagLine(lines)}`,
