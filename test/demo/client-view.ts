@@ -79,7 +79,7 @@ export function batchCommand(spec: BatchSpec): string {
   return `${spec.pod ?? 'c1'}$ curl${m}${h} http://${spec.svc ?? 'echo'}${spec.path}  ×${spec.n}`;
 }
 
-/** `{v1: 91, v2: 9}`: how many answers came from each version ('' = none, e.g. a waypoint reply). */
+/** How many items have each key (e.g. answers per version: `v1 → 91, v2 → 9`), sorted by key. */
 export function countBy<T>(items: readonly T[], key: (t: T) => string | number): Map<string, number> {
   const m = new Map<string, number>();
   for (const i of items) m.set(String(key(i)), (m.get(String(key(i))) ?? 0) + 1);
