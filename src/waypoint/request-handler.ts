@@ -138,8 +138,13 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     },
     mreq,
   );
-  if (clientGone.signal.aborted) return;
   const route = decision.route;
+  if (clientGone.signal.aborted) {
+    // Gone during a fault delay: still one request in the metrics and the access log (Envoy
+    // DownstreamConnectionTermination, with the DelayInjected the fault filter had set).
+    span.end({ status: 499, flags: decision.delayInjected ? withResponseFlag('DC', 'DI') : 'DC', route: route?.name, requestBytes: 0, responseBytes: 0 });
+    return;
+  }
   if (decision.kind === 'local') {
     const rh: HeaderMap = new Map(Object.entries(decision.headers ?? {}).map(([k, v]) => [k, [v]]));
     applyHeaderMutation(rh, route?.responseHeaders);

@@ -63,10 +63,11 @@ export function lineDiff(before: string, after: string, context = Infinity): str
       out.push({ mark: ' ', text: a[i]! });
       i++;
       j++;
-    } else if (j < b.length && (i >= a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
-      out.push({ mark: '+', text: b[j++]! });
-    } else {
+    } else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
+      // Removals before additions, as diff prints a changed block.
       out.push({ mark: '-', text: a[i++]! });
+    } else {
+      out.push({ mark: '+', text: b[j++]! });
     }
   }
   const changed = out.map((l, k) => (l.mark !== ' ' ? k : -1)).filter((k) => k >= 0);

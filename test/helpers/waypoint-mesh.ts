@@ -65,6 +65,9 @@ export function parseCurlI(out: string): { status: number; headers: Record<strin
   }
 }
 
+/** Start-up stages of WaypointMesh.start, each reported once done. */
+export type WaypointMeshStage = 'topology' | 'control-plane' | 'agents' | 'servers' | 'waypoint';
+
 export class WaypointMesh {
   /** Lines the echo servers printed (one per request they answered), per pod, in arrival order. */
   readonly seen = new Map<ServerPod, SeenRequest[]>(SERVERS.map((s) => [s, []]));
@@ -92,23 +95,32 @@ export class WaypointMesh {
     });
   }
 
-  /** Topology, control plane, agents, echo servers, waypoint; resolves once traffic can flow via the waypoint. */
-  static async start(): Promise<WaypointMesh> {
+  /**
+   * Topology, control plane, agents, echo servers, waypoint; resolves once traffic can flow via the
+   * waypoint. `onStage` is called after each stage (the waypoint demo narrates them).
+   */
+  static async start(opts: { onStage?: (stage: WaypointMeshStage, mesh: CpInpodMesh) => void | Promise<void> } = {}): Promise<WaypointMesh> {
     const token = randomBytes(16).toString('hex');
     const mesh = await CpInpodMesh.create({ ambient: true, extraPods: ['wp'], controlOn: 'bridge', extraTokens: { [token]: `${MESH_NAMESPACE}/${WAYPOINT_NAME}` } });
     const pods = Object.fromEntries(WP_POD_NAMES.map((n) => [n, mesh.topo.pods.get(n)!])) as unknown as Record<WpPodName, ManifestPod>;
     const t = mesh.topo;
     const addresses: WaypointMeshAddresses = { pods, vips: { echo: t.vip(10), 'echo-v1': t.vip(11), 'echo-v2': t.vip(12), waypoint: t.vip(20) } };
     for (const [file, yaml] of Object.entries(waypointMeshFiles(addresses))) mesh.manifests.write(file, yaml);
+    const stage = async (s: WaypointMeshStage): Promise<void> => opts.onStage?.(s, mesh);
     let wm: WaypointMesh | undefined;
     try {
+      await stage('topology');
       await mesh.startControlPlane();
+      await stage('control-plane');
       await mesh.startAgents();
+      await stage('agents');
       wm = new WaypointMesh(mesh, addresses, token);
       for (const s of SERVERS) mesh.servers.push(await wm.startEchoServer(s));
+      await stage('servers');
       await wm.waypoint.start(60_000);
       await mesh.waitEnrollment({ captured: { node1: ['c1', 'c2'], node2: ['s1', 's2'] }, protocol: { c1: 'HBONE', c2: 'HBONE', s1: 'HBONE', s2: 'HBONE', wp: 'HBONE' } }, 30_000);
       await wm.waitAgentsSeeWaypoint();
+      await stage('waypoint');
     } catch (err) {
       wm?.waypoint.kill();
       await mesh.close();

@@ -38,6 +38,11 @@ export class WaypointProcessHandle {
     return this.bound;
   }
 
+  /** The process id once spawned. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   url(port: number, path: string): string {
     return `http://${this.spec.bind}:${port}${path}`;
   }

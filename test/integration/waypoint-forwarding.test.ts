@@ -1,7 +1,8 @@
-// Waypoint data path, forwarding behaviour: retries, route timeout, mirrors, HTTP/2 upstream with
+// Waypoint data path, forwarding behaviour: retries, route timeout, fault flags, mirrors, HTTP/2 upstream with
 // gRPC trailers, WebSocket upgrade, TCP relay, malformed and oversized requests, graceful drain.
 
 import { strict as assert } from 'node:assert';
+import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
@@ -67,6 +68,42 @@ describe('waypoint forwarding', () => {
     const r = await rig.request({ path: '/slow?delay=2000' });
     assert.equal(r.status, 504);
     assert.ok(Date.now() - t0 < 1500);
+  });
+
+  it('a fault delay is flagged DI on the forwarded answer, DI,FI with an abort (Envoy fault filter)', async () => {
+    rig.config({
+      http: [
+        route('delayed', fwd(DEFAULT_CLUSTER), { match: { path: { type: 'PathPrefix', value: '/delayed' } }, fault: { delay: { ms: 150, percent: 100 } } }),
+        route('both', fwd(DEFAULT_CLUSTER), { match: { path: { type: 'PathPrefix', value: '/both' } }, fault: { delay: { ms: 50, percent: 100 }, abort: { httpStatus: 503, percent: 100 } } }),
+      ],
+    });
+    const t0 = Date.now();
+    const r = await rig.request({ path: '/delayed' });
+    assert.equal(r.status, 200);
+    assert.ok(Date.now() - t0 >= 140, 'the delay was served');
+    assert.equal((await rig.request({ path: '/both' })).status, 503);
+    const text = await rig.registry.metrics();
+    assert.equal(metricSum(text, 'istio_requests_total', { response_code: '200', response_flags: 'DI' }), 1);
+    assert.equal(metricSum(text, 'istio_requests_total', { response_code: '503', response_flags: 'DI,FI' }), 1);
+  });
+
+  it('a client gone during a fault delay is still counted: DI,DC, and the backend never sees the request', async () => {
+    rig.config({ http: [route('long-delay', fwd(DEFAULT_CLUSTER), { fault: { delay: { ms: 600, percent: 100 } } })] });
+    const before = rig.hits.length;
+    const req = http.request({ agent: rig.agent(), host: 'reviews', path: '/left-during-delay' });
+    req.on('error', () => undefined);
+    req.end();
+    await new Promise((r) => setTimeout(r, 150));
+    req.destroy();
+    const deadline = Date.now() + 3000;
+    let n = 0;
+    while (Date.now() < deadline && n === 0) {
+      n = metricSum(await rig.registry.metrics(), 'istio_requests_total', { response_flags: 'DI,DC' });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(n, 1);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(rig.hits.slice(before).filter((h) => h.url === '/left-during-delay').length, 0);
   });
 
   it('mirrors to the mirror backend while the client gets the primary answer', async () => {

@@ -45,8 +45,12 @@ async function answers(paths: readonly (string | [string, string[]])[]): Promise
   return out;
 }
 
+/**
+ * An agent logs a connection when it completes: the waypoint's pooled upstream connection to a
+ * server completes when the app closes it (Node's keep-alive timeout, 5 s), hence the 15 s.
+ */
 async function waitLine(node: NodeName, pred: (l: LogLine) => boolean): Promise<LogLine> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 15_000;
   for (;;) {
     const line = wm.mesh.agent(node).lines.find((l) => l.msg === 'connection complete' && pred(l));
     if (line) return line;

@@ -100,3 +100,12 @@ export function isResponseFlags(s: string): boolean {
   }
   return true;
 }
+
+/**
+ * A joined value (`'-'`, `'UF,URX'`) with `more` flags set too, re-joined by Envoy's rule: a flag set
+ * early in the request (the fault filter's `DI`) joins whatever the end of the request adds.
+ */
+export function addResponseFlags(flags: string, more: Iterable<ResponseFlagName>): string {
+  const have = flags === NO_RESPONSE_FLAGS || flags === '' ? [] : (flags.split(',') as ResponseFlagName[]);
+  return joinResponseFlags([...have, ...more]);
+}
