@@ -64,8 +64,13 @@ class Buckets {
   }
 }
 
+/** An opaque handle on one label set's series (RequestMetrics.seriesFor). */
+export interface RequestSeries {
+  readonly labels: Readonly<Record<string, string>>;
+}
+
 /** Everything one label set has; shared by the four metrics. */
-interface Series {
+interface Series extends RequestSeries {
   readonly labels: Labels;
   requests: number;
   readonly duration: Buckets;
@@ -107,6 +112,14 @@ export class RequestMetrics {
 
   /** Records one completed request: +1 request, one observation in each histogram. */
   record(labels: RequestLabels, durationMs: number, requestBytes: number, responseBytes: number): void {
+    this.observe(this.seriesFor(labels), durationMs, requestBytes, responseBytes);
+  }
+
+  /**
+   * The series of one label set, created on first use. A handle stays valid for the life of this
+   * RequestMetrics (series are never removed; reset() zeroes them in place), so callers may cache it.
+   */
+  seriesFor(labels: RequestLabels): RequestSeries {
     const key = keyOf(labels);
     let s = this.series.get(key);
     if (s === undefined) {
@@ -119,6 +132,12 @@ export class RequestMetrics {
       };
       this.series.set(key, s);
     }
+    return s;
+  }
+
+  /** record() on a handle from seriesFor(): no label set built, no key hashed. */
+  observe(series: RequestSeries, durationMs: number, requestBytes: number, responseBytes: number): void {
+    const s = series as Series;
     s.requests += 1;
     s.duration.observe(Math.max(0, durationMs));
     s.requestBytes.observe(Math.max(0, requestBytes));

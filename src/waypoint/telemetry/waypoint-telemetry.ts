@@ -7,7 +7,8 @@ import { formatAuthority } from '../../hbone/index.js';
 import { TrafficMetrics } from '../../metrics/index.js';
 import type { Service, Workload } from '../../state/index.js';
 import { elapsedMs, RequestMetrics } from './request-metrics.js';
-import { requestLabels, spiffeUri, waypointTrafficLabels, type WaypointSelf } from './request-labels.js';
+import { spiffeUri, type WaypointSelf } from './request-labels.js';
+import { RequestSeriesCache } from './request-series-cache.js';
 import { TcpRelayRecord, type TcpRelay, type TcpRelayStart } from './tcp-relay-record.js';
 import { propagateTraceContext, RANDOM_IDS, type TraceContext, type TraceIdSource } from './trace-context.js';
 
@@ -137,6 +138,7 @@ class Span implements RequestSpan {
  */
 export class WaypointTelemetry {
   private readonly metrics: RequestMetrics;
+  private readonly seriesCache: RequestSeriesCache;
   private readonly tcpMetrics: TrafficMetrics;
   private readonly logger: Logger;
   private readonly waypoint: WaypointSelf;
@@ -146,6 +148,7 @@ export class WaypointTelemetry {
 
   constructor(options: WaypointTelemetryOptions) {
     this.metrics = new RequestMetrics(options.registry);
+    this.seriesCache = new RequestSeriesCache(options.waypoint, this.metrics);
     this.tcpMetrics = options.tcpMetrics ?? new TrafficMetrics(options.registry);
     this.logger = options.logger;
     this.waypoint = options.waypoint;
@@ -176,19 +179,21 @@ export class WaypointTelemetry {
   finish(start: RequestStart, trace: TraceContext, result: RequestEnd, notes?: RequestNotes): void {
     const durationMs = elapsedMs(start.startedAt, this.now());
     const up = result.upstream;
-    const traffic = waypointTrafficLabels({
-      waypoint: this.waypoint,
+    const series = this.seriesCache.seriesOf({
       source: start.source.workload,
       sourcePrincipal: start.source.identity,
       destination: up?.workload,
-      destinationPrincipal: spiffeUri(up?.identity),
+      destinationIdentity: up?.identity,
       destinationService: start.destinationService,
       authority: start.authority,
+      protocol: start.protocol,
+      status: result.status,
+      grpcStatus: result.grpcStatus,
+      flags: result.flags,
     });
-    const labels = requestLabels(traffic, { protocol: start.protocol, status: result.status, grpcStatus: result.grpcStatus, flags: result.flags });
-    this.metrics.record(labels, durationMs, result.requestBytes, result.responseBytes);
+    this.metrics.observe(series, durationMs, result.requestBytes, result.responseBytes);
     // Off the hot path when unwanted: no object is built unless the line will be written.
-    if (this.accessLog && this.logger.isLevelEnabled('info')) this.logRequest(start, trace, result, labels.response_flags, durationMs, notes);
+    if (this.accessLog && this.logger.isLevelEnabled('info')) this.logRequest(start, trace, result, series.labels.response_flags!, durationMs, notes);
   }
 
   private logRequest(start: RequestStart, trace: TraceContext, result: RequestEnd, flags: string, durationMs: number, notes: RequestNotes | undefined): void {
