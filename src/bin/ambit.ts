@@ -4,11 +4,7 @@
 // `ambit help` lists commands. Settings come through config/ (the only place that reads the environment).
 
 import { CONTROL_SETTINGS, WAYPOINT_SETTINGS, formatSettingsHelp, formatTableHelp, loadConfig, loadControlConfig, loadWaypointConfig } from '../config/index.js';
-import { ControlPlane } from './control-plane.js';
-import { runCtlCommand } from './ctl.js';
 import { runDaemon } from './daemon.js';
-import { NodeAgent } from './node-agent.js';
-import { WaypointProcess } from './waypoint.js';
 
 const USAGE = `Usage: ambit <command> [flags]
 
@@ -22,7 +18,11 @@ Commands:
 With no config file the node agent starts on a built-in example (see README, "Quick start").
 `;
 
-function runNode(argv: string[]): Promise<number> {
+// Each command's composition root is imported when that command runs, so a process holds only its
+// own role's modules (a waypoint does not load the control plane, the node agent or ctl).
+
+async function runNode(argv: string[]): Promise<number> {
+  const { NodeAgent } = await import('./node-agent.js');
   return runDaemon(
     {
       name: 'ambit node',
@@ -35,7 +35,8 @@ function runNode(argv: string[]): Promise<number> {
   );
 }
 
-function runControl(argv: string[]): Promise<number> {
+async function runControl(argv: string[]): Promise<number> {
+  const { ControlPlane } = await import('./control-plane.js');
   return runDaemon(
     {
       name: 'ambit control',
@@ -51,7 +52,8 @@ function runControl(argv: string[]): Promise<number> {
   );
 }
 
-function runWaypoint(argv: string[]): Promise<number> {
+async function runWaypoint(argv: string[]): Promise<number> {
+  const { WaypointProcess } = await import('./waypoint.js');
   return runDaemon(
     {
       name: 'ambit waypoint',
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
       code = await runWaypoint(rest);
       break;
     case 'ctl':
-      code = await runCtlCommand(rest);
+      code = await (await import('./ctl.js')).runCtlCommand(rest);
       break;
     case undefined:
     case 'help':
