@@ -38,17 +38,32 @@ export function headerMapFromObject(obj: Readonly<Record<string, string | string
  * `upgrading`, Upgrade and Connection stay (the upgrade is passed through end to end).
  */
 export function stripHopByHop(headers: HeaderMap, upgrading = false): void {
-  const named = (headers.get('connection') ?? []).flatMap((v) => v.split(',')).map((s) => s.trim().toLowerCase());
-  for (const n of named) if (n !== '' && !(upgrading && n === 'upgrade')) headers.delete(n);
+  // Runs on every request (clients send `Connection: keep-alive`): no intermediate arrays.
+  const connection = headers.get('connection');
+  if (connection !== undefined) {
+    for (const value of connection) {
+      for (const part of value.split(',')) {
+        const n = part.trim().toLowerCase();
+        if (n !== '' && !(upgrading && n === 'upgrade')) headers.delete(n);
+      }
+    }
+  }
   for (const n of HOP_BY_HOP) {
     if (upgrading && (n === 'upgrade' || n === 'connection')) continue;
-    if (n === 'te' && headers.get('te')?.every((v) => v.trim().toLowerCase() === 'trailers')) continue;
+    if (n === 'te' && headers.get('te')?.every(isTrailers)) continue;
     headers.delete(n);
   }
 }
 
+function isTrailers(v: string): boolean {
+  return v.trim().toLowerCase() === 'trailers';
+}
+
+/** The default `skip` of the outgoing shapes (one instance, not one per call). */
+const SKIP_NONE: ReadonlySet<string> = new Set();
+
 /** For http.request / writeHead: one entry per name, a list for repeated headers (sent as separate lines). */
-export function toOutgoing(headers: HeaderMap, skip: ReadonlySet<string> = new Set()): Record<string, string | string[]> {
+export function toOutgoing(headers: HeaderMap, skip: ReadonlySet<string> = SKIP_NONE): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of headers) {
     if (skip.has(k) || v.length === 0) continue;
@@ -58,7 +73,7 @@ export function toOutgoing(headers: HeaderMap, skip: ReadonlySet<string> = new S
 }
 
 /** For HTTP/2 where only set-cookie may repeat: other repeated headers are joined with ',' (RFC 9110 §5.3). */
-export function toH2Outgoing(headers: HeaderMap, skip: ReadonlySet<string> = new Set()): Record<string, string | string[]> {
+export function toH2Outgoing(headers: HeaderMap, skip: ReadonlySet<string> = SKIP_NONE): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of headers) {
     if (skip.has(k) || v.length === 0 || k === 'host') continue;

@@ -33,7 +33,28 @@ export interface UpstreamEndpoint {
  * All endpoints of a cluster: workloads of its service with a target port for the cluster's port,
  * on our network, narrowed to `workloadUids`; unhealthy ones are kept (marked) for the dump.
  */
-export function clusterEndpoints(state: ProxyState, cluster: Cluster, network: string): UpstreamEndpoint[] {
+export function clusterEndpoints(state: ProxyState, cluster: Cluster, network: string): readonly UpstreamEndpoint[] {
+  // Every request asks (pick, retries); the answer changes only with the mesh state or the
+  // cluster (a new object per WaypointConfig), so it is kept per (state, cluster, network) and
+  // shared (callers never mutate it). Keyed by the applied snapshot object too, so a new state is
+  // seen at once, even by state listeners that run before ours; ours drops the entries on any
+  // apply(), also one that re-applies the same snapshot object.
+  let cached = ENDPOINTS.get(state);
+  if (cached === undefined || cached.snapshot !== state.snapshot()) {
+    if (cached === undefined) state.onChange(() => ENDPOINTS.set(state, { snapshot: state.snapshot(), byCluster: new WeakMap() }));
+    ENDPOINTS.set(state, (cached = { snapshot: state.snapshot(), byCluster: new WeakMap() }));
+  }
+  let byNetwork = cached.byCluster.get(cluster);
+  if (byNetwork === undefined) cached.byCluster.set(cluster, (byNetwork = new Map()));
+  let eps = byNetwork.get(network);
+  if (eps === undefined) byNetwork.set(network, (eps = Object.freeze(buildClusterEndpoints(state, cluster, network))));
+  return eps;
+}
+
+/** clusterEndpoints' cache, per state: the snapshot it was built on, then per cluster and network. */
+const ENDPOINTS = new WeakMap<ProxyState, { readonly snapshot: object; readonly byCluster: WeakMap<Cluster, Map<string, readonly UpstreamEndpoint[]>> }>();
+
+function buildClusterEndpoints(state: ProxyState, cluster: Cluster, network: string): UpstreamEndpoint[] {
   const key = serviceKey(cluster.namespace, cluster.hostname);
   const svc = state.serviceByKey(key);
   if (!svc || !svc.ports.has(cluster.port)) return [];
