@@ -105,6 +105,9 @@ interface Levels {
 /** An endpoint as locality-aware LB compares it with the waypoint. */
 const localityOf = (e: UpstreamEndpoint): LocalitySelf => ({ locality: e.workload.locality, labels: topologyLabels(e.workload) });
 
+/** priorityLoads of a single fully usable level. */
+const ALL_TO_LEVEL_0: readonly number[] = Object.freeze([100]);
+
 /** Hash tables kept per cluster level. */
 const TABLES_KEPT = 4;
 
@@ -160,8 +163,22 @@ export class LoadBalancer {
     // Locality needs distribute rules or outlier detection; skip the waypoint's lookup otherwise.
     const mayApply = cluster.outlierDetection !== undefined || (cluster.localityLb?.distribute?.length ?? 0) > 0;
     const plan = localityPlan(mayApply ? this.options.self?.() : undefined, all, localityOf, cluster.localityLb, cluster.outlierDetection !== undefined);
-    const usable = plan.levels.map((l) => l.filter((e) => this.usable(cluster, e)));
+    // Per request: a level whose endpoints are all usable is reused as is (no copy).
+    let allUsable = true;
+    const usable = plan.levels.map((l) => {
+      const u = this.usableOf(cluster, l);
+      if (u !== l) allUsable = false;
+      return u;
+    });
+    // One level, all usable (the common case): priorityLoads gives it everything.
+    if (allUsable && usable.length === 1 && usable[0]!.length > 0) return { plan, usable, loads: ALL_TO_LEVEL_0 };
     return { plan, usable, loads: priorityLoads(usable.map((l) => l.length), plan.levels.map((l) => l.length)) };
+  }
+
+  /** `level` itself when every endpoint in it is usable, else the usable ones. */
+  private usableOf(cluster: Cluster, level: readonly UpstreamEndpoint[]): readonly UpstreamEndpoint[] {
+    for (const e of level) if (!this.usable(cluster, e)) return level.filter((x) => this.usable(cluster, x));
+    return level;
   }
 
   /**
