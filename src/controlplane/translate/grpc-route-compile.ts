@@ -3,12 +3,12 @@
 // redirect and rewrite (GRPCRoute defines neither).
 
 import type { KubeObject } from '../../k8s/index.js';
-import type { Cluster, HeaderMatch, Route, RouteMatch } from '../../waypoint/model/route-model.js';
-import { compileStringMatches, type CompiledRoute, type StringMatchView } from './http-route-compile.js';
+import type { HeaderMatch, RouteMatch } from '../../waypoint/model/route-model.js';
+import { compileStringMatches, type StringMatchView } from './http-route-compile.js';
 import { compileAction, type RouteBackendView } from './route-action.js';
 import type { RouteContext } from './route-context.js';
 import { compileFilters, type FilterView } from './route-filters.js';
-import { precedenceKey, type PrecedenceKey } from './route-precedence.js';
+import { compileRouteRules, type CompiledRoute } from './route-rules.js';
 import { re2Problem } from './re2-check.js';
 
 interface GrpcMatchView {
@@ -26,43 +26,28 @@ const RULE_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier',
 const BACKEND_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror']);
 
 export function compileGrpcRoute(route: KubeObject<'GRPCRoute'>, ctx: RouteContext): CompiledRoute {
-  const rules = ((route.spec as { rules?: readonly GrpcRuleView[] } | undefined)?.rules ?? [{}]) as readonly GrpcRuleView[];
-  const entries: { route: Route; key: PrecedenceKey }[] = [];
-  const clusters = new Map<string, Cluster>();
-  const object = `${ctx.namespace}/${route.metadata.name}`;
-  const created = route.metadata.creationTimestamp ? String(route.metadata.creationTimestamp) : '';
-  for (const [i, rule] of rules.entries()) {
-    const at = `spec.rules[${i}]`;
-    const views = rule.matches?.length ? rule.matches : [{}];
-    const matches: RouteMatch[] = [];
-    for (const [j, m] of views.entries()) {
-      const compiled = compileGrpcMatch(m, `${at}.matches[${j}]`, ctx);
-      if (compiled === undefined) break;
-      matches.push(compiled);
-    }
-    if (matches.length !== views.length) continue;
-    const ruleClusters = new Map<string, Cluster>();
-    const filters = compileFilters(rule.filters ?? [], `${at}.filters`, ctx, { allowed: RULE_FILTERS, prefixMatch: undefined }, ruleClusters);
-    if (filters === undefined) continue;
-    const action = compileAction(rule.backendRefs ?? [], filters, at, ctx, { allowed: BACKEND_FILTERS, prefixMatch: undefined }, ruleClusters);
-    if (action === undefined) continue;
-    for (const [c, v] of ruleClusters) clusters.set(c, v);
-    for (const [j, match] of matches.entries()) {
-      entries.push({
-        route: {
-          name: `${object}.r${i}.m${j}`,
-          source: { kind: 'GRPCRoute', namespace: ctx.namespace, name: route.metadata.name, rule: i, match: j },
-          match,
-          action,
+  return compileRouteRules<GrpcRuleView, GrpcMatchView>(ctx, {
+    kind: 'GRPCRoute',
+    name: route.metadata.name,
+    creationTimestamp: route.metadata.creationTimestamp,
+    rules: ((route.spec as { rules?: readonly GrpcRuleView[] } | undefined)?.rules ?? [{}]) as readonly GrpcRuleView[],
+    matchesOf: (rule) => rule.matches,
+    compileMatch: (m, at) => compileGrpcMatch(m, at, ctx),
+    compileBody: (rule, at, _matches, ruleClusters) => {
+      const filters = compileFilters(rule.filters ?? [], `${at}.filters`, ctx, { allowed: RULE_FILTERS, prefixMatch: undefined }, ruleClusters);
+      if (filters === undefined) return undefined;
+      const action = compileAction(rule.backendRefs ?? [], filters, at, ctx, { allowed: BACKEND_FILTERS, prefixMatch: undefined }, ruleClusters);
+      if (action === undefined) return undefined;
+      return {
+        action,
+        fields: {
           ...(filters.requestHeaders ? { requestHeaders: filters.requestHeaders } : {}),
           ...(filters.responseHeaders ? { responseHeaders: filters.responseHeaders } : {}),
           ...(filters.mirrors ? { mirrors: filters.mirrors } : {}),
         },
-        key: precedenceKey(match, { created, object, rule: i, match: j }),
-      });
-    }
-  }
-  return { entries, clusters: [...clusters.values()] };
+      };
+    },
+  });
 }
 
 /** One GRPCRouteMatch; no method match = any method. undefined when invalid (reported). */

@@ -3,19 +3,15 @@
 // route's other rules still compile.
 
 import type { KubeObject } from '../../k8s/index.js';
-import type { Cluster, HeaderMatch, PathMatch, QueryParamMatch, Route, RouteMatch } from '../../waypoint/model/route-model.js';
+import type { HeaderMatch, PathMatch, QueryParamMatch, RouteMatch } from '../../waypoint/model/route-model.js';
 import { compileAction, type RouteBackendView } from './route-action.js';
 import type { RouteContext } from './route-context.js';
 import { compileFilters, type FilterView } from './route-filters.js';
-import { precedenceKey, type PrecedenceKey } from './route-precedence.js';
+import { compileRouteRules, type CompiledRoute } from './route-rules.js';
 import { compileTimeouts, type RetryView, type TimeoutsView } from './route-timeouts.js';
 import { re2Problem } from './re2-check.js';
 
-/** A compiled route object: its model Routes (unsorted) and the clusters they name. */
-export interface CompiledRoute {
-  readonly entries: readonly { readonly route: Route; readonly key: PrecedenceKey }[];
-  readonly clusters: readonly Cluster[];
-}
+export type { CompiledRoute } from './route-rules.js';
 
 export interface StringMatchView {
   readonly type?: string;
@@ -43,38 +39,25 @@ const BACKEND_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifie
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 
 export function compileHttpRoute(route: KubeObject<'HTTPRoute'>, ctx: RouteContext): CompiledRoute {
-  const rules = ((route.spec as { rules?: readonly HttpRuleView[] } | undefined)?.rules ?? [{}]) as readonly HttpRuleView[];
-  const entries: { route: Route; key: PrecedenceKey }[] = [];
-  const clusters = new Map<string, Cluster>();
-  const object = `${ctx.namespace}/${route.metadata.name}`;
-  const created = route.metadata.creationTimestamp ? String(route.metadata.creationTimestamp) : '';
-  for (const [i, rule] of rules.entries()) {
-    const at = `spec.rules[${i}]`;
-    const views = rule.matches?.length ? rule.matches : [{}];
-    const matches: RouteMatch[] = [];
-    for (const [j, m] of views.entries()) {
-      const compiled = compileHttpMatch(m, `${at}.matches[${j}]`, ctx);
-      if (compiled === undefined) break;
-      matches.push(compiled);
-    }
-    if (matches.length !== views.length) continue;
-    const only = matches.length === 1 ? matches[0]!.path : undefined;
-    const prefixMatch = only?.type === 'PathPrefix' ? only.value : undefined;
-    const ruleClusters = new Map<string, Cluster>();
-    const filters = compileFilters(rule.filters ?? [], `${at}.filters`, ctx, { allowed: RULE_FILTERS, prefixMatch }, ruleClusters);
-    if (filters === undefined) continue;
-    const limits = compileTimeouts(rule.timeouts, rule.retry, at, ctx);
-    if (limits === undefined) continue;
-    const action = compileAction(rule.backendRefs ?? [], filters, at, ctx, { allowed: BACKEND_FILTERS, prefixMatch }, ruleClusters);
-    if (action === undefined) continue;
-    for (const [c, v] of ruleClusters) clusters.set(c, v);
-    for (const [j, match] of matches.entries()) {
-      entries.push({
-        route: {
-          name: `${object}.r${i}.m${j}`,
-          source: { kind: 'HTTPRoute', namespace: ctx.namespace, name: route.metadata.name, rule: i, match: j },
-          match,
-          action,
+  return compileRouteRules<HttpRuleView, HttpMatchView>(ctx, {
+    kind: 'HTTPRoute',
+    name: route.metadata.name,
+    creationTimestamp: route.metadata.creationTimestamp,
+    rules: ((route.spec as { rules?: readonly HttpRuleView[] } | undefined)?.rules ?? [{}]) as readonly HttpRuleView[],
+    matchesOf: (rule) => rule.matches,
+    compileMatch: (m, at) => compileHttpMatch(m, at, ctx),
+    compileBody: (rule, at, matches, ruleClusters) => {
+      const only = matches.length === 1 ? matches[0]!.path : undefined;
+      const prefixMatch = only?.type === 'PathPrefix' ? only.value : undefined;
+      const filters = compileFilters(rule.filters ?? [], `${at}.filters`, ctx, { allowed: RULE_FILTERS, prefixMatch }, ruleClusters);
+      if (filters === undefined) return undefined;
+      const limits = compileTimeouts(rule.timeouts, rule.retry, at, ctx);
+      if (limits === undefined) return undefined;
+      const action = compileAction(rule.backendRefs ?? [], filters, at, ctx, { allowed: BACKEND_FILTERS, prefixMatch }, ruleClusters);
+      if (action === undefined) return undefined;
+      return {
+        action,
+        fields: {
           ...(filters.requestHeaders ? { requestHeaders: filters.requestHeaders } : {}),
           ...(filters.responseHeaders ? { responseHeaders: filters.responseHeaders } : {}),
           ...(filters.rewrite ? { rewrite: filters.rewrite } : {}),
@@ -83,11 +66,9 @@ export function compileHttpRoute(route: KubeObject<'HTTPRoute'>, ctx: RouteConte
           ...(limits.retry ? { retry: limits.retry } : {}),
           ...(filters.cors ? { cors: filters.cors } : {}),
         },
-        key: precedenceKey(match, { created, object, rule: i, match: j }),
-      });
-    }
-  }
-  return { entries, clusters: [...clusters.values()] };
+      };
+    },
+  });
 }
 
 /** One HTTPRouteMatch; undefined when invalid (reported: the rule is dropped). */
