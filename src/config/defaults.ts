@@ -47,12 +47,18 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   drainDeadlineMs: 5_000,
   /**
-   * Data-plane worker threads when WORKER_THREADS / --workers is unset: `1` = the single event loop
-   * of before the worker model (every listener, the HBONE server and pool on the main thread).
+   * Data-plane worker threads when WORKER_THREADS / --workers is unset: `auto` = the rule below on
+   * the CPUs available (affinity set and cgroup quota, cpu-budget.ts). ztunnel's default is a flat 2.
    */
-  workers: 1,
-  /** ztunnel's WORKER_THREADS default; an automatic choice never exceeds the CPUs available. */
+  workers: 'auto',
+  /** `auto` on a node with at least workersAutoMinCpus CPUs: ztunnel's WORKER_THREADS default. */
   workersAutoMax: 2,
+  /**
+   * Below this many CPUs `auto` keeps one event loop. Measured on a 2-vCPU node (README
+   * "Performance", ambit-w1 vs ambit-w2): a second worker gained nothing (throughput and req/s within
+   * noise) and cost ~39 MB RSS per agent, since the node's pods share those cores with the agent.
+   */
+  workersAutoMinCpus: 4,
   enableResponseBaggage: true,
   /**
    * How pods are captured: `own-rules` = Ambit installs its redirect rules in the pod netns named by
