@@ -55,8 +55,9 @@ export const DEFAULTS = {
   workersAutoMax: 2,
   /**
    * Below this many CPUs `auto` keeps one event loop. Measured on a 2-vCPU node (README
-   * "Performance", ambit-w1 vs ambit-w2): a second worker gained nothing (throughput and req/s within
-   * noise) and cost ~39 MB RSS per agent, since the node's pods share those cores with the agent.
+   * "Performance", ambit-w1 vs ambit-w2): a second worker gave no throughput or conn/s, a somewhat
+   * lower p99, and 44-136 MB more peak RSS per agent, the node's pods sharing those cores with it.
+   * 4 is a judgement (no many-core run yet): the smallest node where a second core can be idle.
    */
   workersAutoMinCpus: 4,
   enableResponseBaggage: true,
