@@ -86,6 +86,8 @@ export interface AgentSpec {
   readonly waitReady?: boolean;
   /** Replaces the agent's own close() on /quitquitquit (tests count shutdown requests). */
   readonly onQuit?: () => void;
+  /** The CPU budget `auto` workers see (default TEST_HOST: one event loop). */
+  readonly host?: HostFacts;
 }
 
 export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
@@ -100,7 +102,7 @@ export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
     AMBIT_LOG_LEVEL: 'debug',
     CONNECTION_TERMINATION_DEADLINE: '5s',
     ...spec.env,
-  }, TEST_HOST);
+  }, spec.host ?? TEST_HOST);
   const agent = new NodeAgent({ config, logDestination: logs.stream, onQuit: spec.onQuit });
   await agent.start();
   if (spec.waitReady ?? true) await agent.readiness.whenReady();
