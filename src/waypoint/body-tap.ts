@@ -5,6 +5,8 @@
 // the primary reader applies backpressure to the source; a mirror that falls behind is dropped.
 
 import { PassThrough, type Readable } from 'node:stream';
+import { headerMapFromRaw } from './header-map.js';
+import type { HeaderMap } from './routing/index.js';
 
 /** Bodies up to this size are kept for retries (Envoy's default per_request_buffer_limit is 1 MiB too). */
 export const RETRY_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -32,10 +34,20 @@ export class BodyTap {
     return this.ended;
   }
 
+  /** The source's trailers (HTTP/1.1 chunked, HTTP/2), once it ended; undefined when none. */
+  trailers(): HeaderMap | undefined {
+    if (!this.ended) return undefined;
+    const raw = (this.src as Readable & { rawTrailers?: string[] }).rawTrailers;
+    return raw && raw.length > 0 ? headerMapFromRaw(raw) : undefined;
+  }
+
   /** A new reader from the first byte, or undefined when that is no longer possible. */
   reader(primary: boolean): Readable | undefined {
     if (this.overflow) return undefined;
     const r = new PassThrough();
+    // A reader no attempt consumes yet (a mirror still connecting) may be failed by the source:
+    // that must not become an uncaught 'error'. Consumers add their own listeners.
+    r.on('error', () => {});
     for (const c of this.chunks) r.write(c);
     if (this.failed) r.destroy(this.failed);
     else if (this.ended) r.end();

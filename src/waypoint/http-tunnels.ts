@@ -10,6 +10,7 @@ import { handleRequest, type RequestHandlerInputs, type TunnelContext } from './
 import { decide, type MutableRequest } from './route-decision.js';
 import { clusterEndpoints } from './load-balancer.js';
 import { buffersOnly } from './buffers-only.js';
+import type { BadRequestCounter } from './bad-request-counter.js';
 
 /** RFC 9113 §3.4 client connection preface. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -36,7 +37,7 @@ export class HttpTunnels {
   private pending: Tunnel | undefined;
   private draining = false;
 
-  constructor(private readonly inputs: RequestHandlerInputs & { readonly upgrade: UpgradeInputs }) {
+  constructor(private readonly inputs: RequestHandlerInputs & { readonly upgrade: UpgradeInputs; readonly badRequests: BadRequestCounter }) {
     this.h1 = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 60_000 });
     this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onH1Request(req, res));
     this.h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));

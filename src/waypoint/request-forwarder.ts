@@ -17,6 +17,8 @@ export interface BodySource {
   reader(primary: boolean): Readable | undefined;
   readonly replayable: boolean;
   release(r: Readable): void;
+  /** The request's trailers once its body ended. */
+  trailers?(): HeaderMap | undefined;
 }
 
 export interface ForwarderInputs {
@@ -156,7 +158,7 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
     r.signal.addEventListener('abort', onOuter, { once: true });
     const perTry = r.perTryMs && r.perTryMs > 0 ? setTimeout(() => attempt.abort(), r.perTryMs) : undefined;
     try {
-      const resp = await exchange(inputs.clients, ep, r.cluster, { method: r.method, target: r.target, headers: r.headers, body }, r.ctx, attempt.signal);
+      const resp = await exchange(inputs.clients, ep, r.cluster, { method: r.method, target: r.target, headers: r.headers, body, trailers: () => r.tap?.trailers?.() }, r.ctx, attempt.signal);
       endRetry();
       if (!r.signal.aborted) inputs.upstream?.report(r.cluster, ep, resp.status);
       const canRetry = calls < maxCalls && (!r.tap || r.tap.replayable) && !r.signal.aborted;

@@ -12,6 +12,7 @@ import type { CertSource } from '../identity/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
 import type { ProxyState, Service } from '../state/index.js';
 import { formatSpiffeId, serverSecureContext, serverSocketOptions, verifyClientPeer } from '../tls/index.js';
+import { BadRequestCounter } from './bad-request-counter.js';
 import { ClusterManager } from './cluster-manager.js';
 import { CompiledConfig } from './compiled-config.js';
 import { HttpTunnels } from './http-tunnels.js';
@@ -49,7 +50,8 @@ export interface WaypointProxyInputs {
   readonly hbonePort?: number;
   /**
    * Registry for the waypoint's own metrics: L7 security (ambit_waypoint_authz_*, _jwt_*, _jwks_*)
-   * and upstream policies (circuit breakers, outlier detection, connections); default private.
+   * upstream policies (circuit breakers, outlier detection, connections) and malformed input
+   * (ambit_waypoint_bad_requests_total); default private.
    */
   readonly registry?: Registry;
   /** JWKS refresh/retry timing and the JWT clock (tests); defaults as Istio. */
@@ -103,6 +105,7 @@ export class WaypointProxy {
       logger: inputs.logger,
       security: this.security,
       upgrade: { open: (ep, ctx) => this.clients.open(ep, ctx) },
+      badRequests: new BadRequestCounter(inputs.registry),
     });
     this.server = new HboneServer({
       http2: inputs.http2,

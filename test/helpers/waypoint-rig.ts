@@ -1,6 +1,7 @@
 // In-process waypoint rig: a test PKI, a ProxyState with a client, two server workloads (v1, v2)
-// and a mirror workload, each behind real HBONE termination on its own loopback IP, HTTP/1.1,
-// HTTP/2 and TCP echo backends, a WaypointProxy, and a client speaking HTTP over CONNECT streams.
+// and a mirror workload, each behind real HBONE termination on its own loopback IP, a plaintext
+// (non-mesh, tunnel protocol TCP) workload, HTTP/1.1, HTTP/2 and TCP echo backends, a
+// WaypointProxy, and a client speaking HTTP over CONNECT streams.
 
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
@@ -28,6 +29,10 @@ export const HOST = `reviews.${NS}.svc.cluster.local`;
 export const MIRROR_HOST = `mirror.${NS}.svc.cluster.local`;
 export const VIP = '10.96.0.10';
 export const MIRROR_VIP = '10.96.0.11';
+export const LEGACY_HOST = `legacy.${NS}.svc.cluster.local`;
+export const LEGACY_VIP = '10.96.0.12';
+/** The waypoint's own Service (what workloads' `waypoint` address points at). */
+export const WAYPOINT_VIP = '10.96.0.100';
 /** Service ports: 80 http, 81 http2 (gRPC-ish), 82 tcp; target ports 8080 / 9090 / 7070. */
 export const HTTP_PORT = 80;
 export const H2_PORT = 81;
@@ -35,10 +40,12 @@ export const TCP_PORT = 82;
 export const DEFAULT_CLUSTER = clusterName(HOST, HTTP_PORT);
 export const H2_CLUSTER = clusterName(HOST, H2_PORT);
 export const MIRROR_CLUSTER = clusterName(MIRROR_HOST, HTTP_PORT);
+export const LEGACY_CLUSTER = clusterName(LEGACY_HOST, HTTP_PORT);
+export const LEGACY_H2_CLUSTER = clusterName(LEGACY_HOST, H2_PORT);
 
-export function workload(p: { name: string; ip: string; sa: string; services?: Map<string, Map<number, number>>; version?: string; locality?: Locality }): Workload {
+export function workload(p: { name: string; ip: string; sa: string; services?: Map<string, Map<number, number>>; version?: string; locality?: Locality; protocol?: 'HBONE' | 'TCP' }): Workload {
   return {
-    uid: `Kubernetes//Pod/${NS}/${p.name}`, name: p.name, namespace: NS, workloadIps: [p.ip], hostname: '', network: '', protocol: 'HBONE',
+    uid: `Kubernetes//Pod/${NS}/${p.name}`, name: p.name, namespace: NS, workloadIps: [p.ip], hostname: '', network: '', protocol: p.protocol ?? 'HBONE',
     trustDomain: TD, serviceAccount: p.sa, waypoint: undefined, networkGateway: undefined, node: 'node-a', canonicalName: p.name,
     canonicalRevision: p.version ?? 'latest', workloadType: 'pod', workloadName: p.name, nativeTunnel: false, applicationTunnel: undefined,
     services: p.services ?? new Map(), authorizationPolicies: [], status: 'Healthy', clusterId: 'Kubernetes',
@@ -46,7 +53,7 @@ export function workload(p: { name: string; ip: string; sa: string; services?: M
   };
 }
 
-function service(name: string, vip: string, ports: Map<number, number>): Service {
+export function service(name: string, vip: string, ports: Map<number, number>): Service {
   return {
     name, namespace: NS, hostname: `${name}.${NS}.svc.cluster.local`, vips: [{ network: '', ip: vip }], cidrVips: [], ports,
     subjectAltNames: [], waypoint: { destination: { kind: 'address', network: '', ip: '127.0.0.1' }, hboneMtlsPort: 15008 },
@@ -64,16 +71,32 @@ export interface BackendHit {
   readonly conn: string;
 }
 
+/** A backend request handler taking over from the default JSON answer (the body is not read for it). */
+export type BackendHandler = (
+  who: string,
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
 export interface WaypointRig {
   readonly proxy: WaypointProxy;
   readonly state: ProxyState;
-  /** The registry of the waypoint's telemetry, security and upstream-policy metrics. */
+  /** The registry of the waypoint's telemetry, security, upstream-policy and bad-request metrics. */
   readonly registry: Registry;
-  readonly ips: { client: string; v1: string; v2: string; mirror: string; waypoint: string; prefix: string; extra: Record<string, string> };
+  /** `legacy`: a plaintext (tunnel protocol TCP) workload; `down`: an IP nothing listens on. */
+  readonly ips: { client: string; v1: string; v2: string; mirror: string; legacy: string; down: string; waypoint: string; prefix: string; extra: Record<string, string> };
   /** Every request each backend received, in order. */
   readonly hits: BackendHit[];
   /** Per-path scripted statuses: the backend answers them in order, then 200. */
   readonly script: Map<string, number[]>;
+  /** Path prefix → handler, checked in insertion order before the default answer (hits still recorded, body ''). */
+  readonly handlers: Map<string, BackendHandler>;
+  /** Replaces the state's workloads with `fn(current)` (services and policies kept). */
+  setWorkloads(fn: (current: readonly Workload[]) => Workload[]): void;
+  /** The registry's Prometheus text. */
+  metrics(): Promise<string>;
+  /** A plaintext TCP listener on 127.0.0.1 whose every connection is tunnelled to `authority` (curl, python). */
+  plain(authority?: string): Promise<{ port: number; close(): void }>;
   config(routes: { http?: Route[]; h2?: Route[] }, clusters?: Cluster[], security?: WaypointSecurityConfig): void;
   /** A CONNECT stream from the client to `authority` (default VIP:80). */
   connect(authority?: string): Promise<HboneClientStream>;
@@ -115,7 +138,7 @@ export interface WaypointRigOptions {
 export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<WaypointRig> {
   const prefix = randomLoopbackPrefix();
   const extraIps = Object.fromEntries((opts.extra ?? []).map((who, i) => [who, `${prefix}.${21 + i}`]));
-  const ips = { client: `${prefix}.2`, v1: `${prefix}.11`, v2: `${prefix}.12`, mirror: `${prefix}.13`, waypoint: `${prefix}.100`, prefix, extra: extraIps };
+  const ips = { client: `${prefix}.2`, v1: `${prefix}.11`, v2: `${prefix}.12`, mirror: `${prefix}.13`, legacy: `${prefix}.14`, down: `${prefix}.15`, waypoint: `${prefix}.100`, prefix, extra: extraIps };
   const pki: TestPki = await makeTestPki();
   const certCache = new Map<string, WorkloadCertificate>();
   const certs: CertSource = {
@@ -132,6 +155,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
   };
   const hits: BackendHit[] = [];
   const script = new Map<string, number[]>();
+  const handlers = new Map<string, BackendHandler>();
   const closers: Array<() => void> = [];
   const logger = silentLogger();
   /** The HTTP/2 backends' TCP sockets by peer address (a session's own socket cannot be destroyed directly). */
@@ -139,8 +163,16 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
 
   // Backends: HTTP/1.1 on :8080, HTTP/2 (h2c) on :9090, TCP echo on :7070, per workload IP.
   const onHttp = (who: string) => async (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): Promise<void> => {
-    const body = await collect(req);
-    hits.push({ who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body, conn: `${req.socket.remoteAddress}:${req.socket.remotePort}` });
+    const conn = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    for (const [prefix, h] of handlers) {
+      if (!(req.url ?? '').startsWith(prefix)) continue;
+      hits.push({ who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body: '', conn });
+      h(who, req, res);
+      return;
+    }
+    const body = await collect(req).catch(() => undefined);
+    if (body === undefined) return;
+    hits.push({ who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body, conn });
     const u = new URL(req.url ?? '/', 'http://x');
     // `status-<who>` / `delay-<who>`: only that backend answers with that status / that late.
     const scripted = script.get(u.pathname)?.shift() ?? (u.searchParams.has(`status-${who}`) ? Number(u.searchParams.get(`status-${who}`)) : undefined);
@@ -238,6 +270,20 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
     });
   }
 
+  // The plaintext workload: the same HTTP/1.1 and h2c backends, no HBONE termination.
+  {
+    const h1 = http.createServer((req, res) => void onHttp('legacy')(req, res));
+    const h2 = http2.createServer((req, res) => void onHttp('legacy')(req, res));
+    for (const [srv, port] of [[h1, 8080], [h2, 9090]] as const) {
+      srv.listen(port, ips.legacy);
+      await once(srv, 'listening');
+      closers.push(() => {
+        (srv as http.Server).closeAllConnections?.();
+        srv.close();
+      });
+    }
+  }
+
   const svcKey = `${NS}/${HOST}`;
   const ports = new Map([[HTTP_PORT, 8080], [H2_PORT, 9090], [TCP_PORT, 7070]]);
   const state = new ProxyState();
@@ -248,8 +294,14 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
       workload({ name: 'reviews-v2', ip: ips.v2, sa: 'reviews', version: 'v2', services: new Map([[svcKey, ports]]), locality: opts.localities?.v2 }),
       ...Object.entries(extraIps).map(([who, ip]) => workload({ name: `reviews-${who}`, ip, sa: 'reviews', version: who, services: new Map([[svcKey, ports]]), locality: opts.localities?.[who] })),
       workload({ name: 'mirror', ip: ips.mirror, sa: 'mirror', services: new Map([[`${NS}/${MIRROR_HOST}`, new Map([[HTTP_PORT, 8080]])]]) }),
+      workload({ name: 'legacy', ip: ips.legacy, sa: 'legacy', protocol: 'TCP', services: new Map([[`${NS}/${LEGACY_HOST}`, new Map([[HTTP_PORT, 8080], [H2_PORT, 9090]])]]) }),
     ],
-    services: [service('reviews', VIP, ports), service('mirror', MIRROR_VIP, new Map([[HTTP_PORT, 8080]]))],
+    services: [
+      service('reviews', VIP, ports),
+      service('mirror', MIRROR_VIP, new Map([[HTTP_PORT, 8080]])),
+      service('legacy', LEGACY_VIP, new Map([[HTTP_PORT, 8080], [H2_PORT, 9090]])),
+      service('waypoint', WAYPOINT_VIP, new Map([[15008, 15008]])),
+    ],
     policies: [],
   });
 
@@ -290,8 +342,31 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
     return a;
   };
 
+  const plains: net.Server[] = [];
   const rig: WaypointRig = {
-    proxy, state, registry, ips, hits, script,
+    proxy, state, registry, ips, hits, script, handlers,
+    setWorkloads(fn) {
+      const snap = state.snapshot();
+      state.apply({ ...snap, workloads: fn(snap.workloads) });
+    },
+    metrics: () => registry.metrics(),
+    async plain(authority) {
+      const srv = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
+        sock.on('error', () => {});
+        connect(authority).then(({ stream }) => {
+          stream.on('error', () => {});
+          sock.pipe(stream);
+          stream.pipe(sock);
+          stream.once('close', () => setTimeout(() => sock.destroy(), 100).unref());
+          sock.once('close', () => stream.destroy());
+          sock.resume();
+        }, () => sock.destroy());
+      });
+      srv.listen(0, '127.0.0.1');
+      await once(srv, 'listening');
+      plains.push(srv);
+      return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() };
+    },
     config(routes, clusters, security) {
       const cfg: WaypointConfig = {
         version: WAYPOINT_CONFIG_VERSION,
@@ -302,6 +377,10 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
             { port: H2_PORT, name: 'grpc', protocol: 'grpc', routes: routes.h2 ?? [], defaultCluster: H2_CLUSTER },
             { port: TCP_PORT, name: 'tcp', protocol: 'tcp', routes: [], defaultCluster: clusterName(HOST, TCP_PORT) },
           ] },
+          { hostname: LEGACY_HOST, namespace: NS, ports: [
+            { port: HTTP_PORT, name: 'http', protocol: 'http', routes: [], defaultCluster: LEGACY_CLUSTER },
+            { port: H2_PORT, name: 'http2', protocol: 'http2', routes: [], defaultCluster: LEGACY_H2_CLUSTER },
+          ] },
         ],
         clusters: clusters ?? [
           baseCluster(DEFAULT_CLUSTER, HOST, HTTP_PORT),
@@ -311,6 +390,9 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
         ],
         ...(security ? { security } : {}),
       };
+      // The plaintext service's clusters are always there (tests giving their own list keep them).
+      const legacy = [baseCluster(LEGACY_CLUSTER, LEGACY_HOST, HTTP_PORT), baseCluster(LEGACY_H2_CLUSTER, LEGACY_HOST, H2_PORT, { protocol: 'http2' })];
+      (cfg as { clusters: readonly Cluster[] }).clusters = [...cfg.clusters, ...legacy.filter((l) => !cfg.clusters.some((c) => c.name === l.name))];
       proxy.setConfig(cfg);
     },
     connect,
@@ -326,6 +408,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
       });
     },
     async close() {
+      for (const p of plains) p.close();
       for (const a of agents) a.destroy();
       pool.destroy();
       proxy.destroy();
