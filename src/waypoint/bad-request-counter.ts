@@ -18,6 +18,18 @@ export function clientErrorReason(err: NodeJS.ErrnoException): string | undefine
   return undefined;
 }
 
+const BAD_REQUEST = Symbol('ambit.badRequestStatus');
+
+/** Marks a request whose own bytes were malformed after its head (e.g. a bad chunk size): answer `status`. */
+export function markBadRequest(req: object, status: number): void {
+  (req as Record<symbol, number>)[BAD_REQUEST] = status;
+}
+
+/** The status a request marked malformed must be answered, or undefined. */
+export function badRequestStatus(req: object): number | undefined {
+  return (req as Record<symbol, number | undefined>)[BAD_REQUEST];
+}
+
 export class BadRequestCounter {
   private readonly counter: Counter<'reason'>;
 

@@ -23,7 +23,17 @@ export class BodyTap {
   /** Bytes read from the source. */
   bytes = 0;
 
-  constructor(private readonly src: Readable, private readonly limit = RETRY_BODY_LIMIT_BYTES) {}
+  /** Failure listeners are on from the start: a body can fail before any attempt reads it. */
+  constructor(private readonly src: Readable, private readonly limit = RETRY_BODY_LIMIT_BYTES) {
+    const fail = (err: Error): void => {
+      if (this.ended || this.failed) return;
+      this.failed = err;
+      for (const r of this.readers) r.destroy(err);
+      this.readers.clear();
+    };
+    src.once('error', fail);
+    src.once('aborted', () => fail(new Error('client aborted the request')));
+  }
 
   /** Whether a new reader would see the whole body (false once more than the limit was read). */
   get replayable(): boolean {
@@ -32,6 +42,11 @@ export class BodyTap {
 
   get complete(): boolean {
     return this.ended;
+  }
+
+  /** The source failed (client gone, malformed body): no attempt can get the whole body. */
+  get broken(): boolean {
+    return this.failed !== undefined;
   }
 
   /** The source's trailers (HTTP/1.1 chunked, HTTP/2), once it ended; undefined when none. */
@@ -75,18 +90,11 @@ export class BodyTap {
     this.started = true;
     this.src.on('data', (c: Buffer) => this.onData(c));
     this.src.once('end', () => {
+      if (this.failed) return;
       this.ended = true;
       for (const r of this.readers) r.end();
       this.readers.clear();
     });
-    const fail = (err: Error): void => {
-      if (this.ended) return;
-      this.failed = err;
-      for (const r of this.readers) r.destroy(err);
-      this.readers.clear();
-    };
-    this.src.once('error', fail);
-    this.src.once('aborted', () => fail(new Error('client aborted the request')));
   }
 
   private onData(c: Buffer): void {

@@ -6,11 +6,11 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { headerMapFromRaw, requestHead, stripHopByHop } from './header-map.js';
-import { handleRequest, type RequestHandlerInputs, type TunnelContext } from './request-handler.js';
+import { handleRequest, MAX_REQUEST_HEADERS, type RequestHandlerInputs, type TunnelContext } from './request-handler.js';
 import { decide, type MutableRequest } from './route-decision.js';
 import { clusterEndpoints } from './load-balancer.js';
 import { buffersOnly } from './buffers-only.js';
-import type { BadRequestCounter } from './bad-request-counter.js';
+import { clientErrorReason, markBadRequest } from './bad-request-counter.js';
 
 /** RFC 9113 §3.4 client connection preface. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -27,6 +27,10 @@ interface Tunnel {
   kind: 'sniffing' | 'h1' | 'h2' | 'upgraded';
   active: number;
   session?: http2.ServerHttp2Session;
+  /** HTTP/1.1: a malformed request was seen; the tunnel ends after the answers owed. */
+  failed?: boolean;
+  /** Runs once no response is in flight (the error answer after pipelined responses). */
+  afterIdle?: () => void;
 }
 
 export class HttpTunnels {
@@ -37,27 +41,27 @@ export class HttpTunnels {
   private pending: Tunnel | undefined;
   private draining = false;
 
-  constructor(private readonly inputs: RequestHandlerInputs & { readonly upgrade: UpgradeInputs; readonly badRequests: BadRequestCounter }) {
+  constructor(private readonly inputs: RequestHandlerInputs & { readonly upgrade: UpgradeInputs }) {
     this.h1 = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 60_000 });
+    // One more than allowed, so an excess reaches the handler (431) instead of being dropped.
+    this.h1.maxHeadersCount = MAX_REQUEST_HEADERS + 1;
     this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onH1Request(req, res));
     this.h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
-    // Malformed HTTP costs only its own tunnel: 431 for oversized heads, else 400 (Node's own
-    // answers, but ended gracefully so the client reads them before the CONNECT stream closes).
-    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const text = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-      if (socket.writable && !(socket as unknown as { _httpMessage?: unknown })._httpMessage) {
-        socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-        setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
-      } else socket.destroy();
-    });
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
     this.h2 = http2.createServer({});
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
+      // A protocol error ends this session (GOAWAY) and its tunnel only; counted, never thrown.
+      session.on('error', (err) => {
+        this.inputs.badRequests.h2(err);
+        this.inputs.logger.debug({ err: err.message, code: (err as NodeJS.ErrnoException).code }, 'waypoint: h2 session error in a tunnel');
+      });
+      session.on('frameError', (type: number, code: number) => {
+        this.inputs.logger.debug({ type, code }, 'waypoint: h2 frame error in a tunnel');
+      });
       const t = this.pending;
       if (!t) return;
       t.session = session;
       this.byStream.set(session, t);
-      session.on('error', () => {});
     });
     this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
       const t = this.byStream.get(req.stream.session as object);
@@ -120,8 +124,44 @@ export class HttpTunnels {
     t.active++;
     res.once('close', () => {
       t.active--;
+      if (t.active === 0 && t.afterIdle) t.afterIdle();
       if (this.draining) this.endIfIdle(t);
     });
+  }
+
+  /**
+   * Malformed HTTP/1.1 costs only its own tunnel (RFC 9112 §2.2, §6.3: the connection cannot be
+   * trusted after a framing error): answered 431 for oversized heads, 408 for a head too slow,
+   * else 400, with Connection: close, after the responses to the requests before it (pipelining);
+   * logged and counted. A request whose body turned out malformed is answered by its handler
+   * (400 too, see markBadRequest). Plain socket errors (a reset peer) just end the tunnel.
+   */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const t = this.byStream.get(socket);
+    const reason = clientErrorReason(err);
+    if (reason === undefined || !t || t.failed || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    t.failed = true;
+    const status = reason === 'header_overflow' ? 431 : reason === 'headers_timeout' ? 408 : 400;
+    this.inputs.badRequests.inc(reason);
+    this.inputs.logger.debug({ code: err.code, reason: err.message, peer: t.ctx.peerIdentity, client: t.ctx.clientIp }, 'waypoint: malformed HTTP/1.1 request');
+    // Nothing more is parsed on this tunnel.
+    socket.pause();
+    const incoming = (socket as unknown as { parser?: { incoming?: http.IncomingMessage | null } }).parser?.incoming;
+    if (incoming && !incoming.complete) {
+      // Mid-body: that request is being handled; its body fails and its handler answers `status`.
+      markBadRequest(incoming, status);
+      incoming.emit('error', err);
+      return;
+    }
+    const answer = (): void => {
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
+    };
+    if (t.active === 0) answer();
+    else t.afterIdle = answer;
   }
 
   private onH1Request(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -143,7 +183,12 @@ export class HttpTunnels {
     if (!t) return reply(503, 'Service Unavailable');
     t.kind = 'upgraded';
     t.active++;
-    void upgradeThrough(this.inputs, t.ctx, req, socket, head, reply).finally(() => t.active--);
+    upgradeThrough(this.inputs, t.ctx, req, socket, head, reply)
+      .catch((err: unknown) => {
+        this.inputs.logger.error({ err }, 'waypoint: upgrade failed');
+        socket.destroy();
+      })
+      .finally(() => t.active--);
   }
 
   get activeTunnels(): number {

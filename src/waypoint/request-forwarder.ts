@@ -19,6 +19,8 @@ export interface BodySource {
   release(r: Readable): void;
   /** The request's trailers once its body ended. */
   trailers?(): HeaderMap | undefined;
+  /** The downstream body failed: nothing left to retry with. */
+  readonly broken?: boolean;
 }
 
 export interface ForwarderInputs {
@@ -195,7 +197,8 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
       if (body && r.tap) r.tap.release(body);
       const kind = err instanceof AttemptFailure ? err.kind : 'reset';
       last = { kind, err: err as Error, endpoint: ep };
-      if (r.signal.aborted) break;
+      // A body the client broke (gone, malformed) cannot be sent again.
+      if (r.signal.aborted || r.tap?.broken) break;
       // Envoy maps local-origin failures to 503 (connect failure, reset) or 504 (timeout) for
       // outlier detection; an overflow is the cluster's, not the endpoint's, and is not counted.
       if (kind !== 'overflow') inputs.upstream?.report(r.cluster, ep, kind === 'timeout' ? 504 : 503);

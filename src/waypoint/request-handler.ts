@@ -6,6 +6,7 @@ import type * as http from 'node:http';
 import type * as http2 from 'node:http2';
 import type { Logger } from '../common/log.js';
 import type { Service, Workload } from '../state/index.js';
+import { badRequestStatus, type BadRequestCounter } from './bad-request-counter.js';
 import { BodyTap } from './body-tap.js';
 import type { CompiledConfig } from './compiled-config.js';
 import { applyCorsResponse } from './cors.js';
@@ -42,6 +43,7 @@ export interface RequestHandlerInputs {
   readonly logger: Logger;
   /** AuthorizationPolicy / RequestAuthentication; absent ⇒ none. */
   readonly security?: WaypointSecurity;
+  readonly badRequests: BadRequestCounter;
 }
 
 type DownstreamRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -51,6 +53,19 @@ const H2_RESPONSE_SKIP = new Set<string>();
 
 /** Mirrors never run longer than this, whatever the route says, ms. */
 const MIRROR_TIMEOUT_MS = 30_000;
+
+/**
+ * Request header fields accepted (Envoy's max_headers_count default): more ⇒ 431. The HTTP/1
+ * server is told to parse one more than this so an excess is seen instead of silently dropped.
+ */
+export const MAX_REQUEST_HEADERS = 100;
+
+/** Header fields of a request, HTTP/2 pseudo-headers not counted. */
+function fieldCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (!raw[i]!.startsWith(':')) n++;
+  return n;
+}
 
 function hasBody(req: DownstreamRequest): boolean {
   if ('stream' in req && req.stream) return !req.stream.readableEnded && !(req.stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders;
@@ -64,10 +79,17 @@ function splitUrl(url: string): { path: string; query: string } {
 }
 
 export function handleRequest(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: DownstreamRequest, res: DownstreamResponse): void {
+  // Writing to a response whose tunnel is gone must never become an uncaught 'error'.
+  res.on('error', () => {});
+  req.on('error', () => {});
   serve(inputs, tunnel, req, res).catch((err: unknown) => {
     inputs.logger.error({ err }, 'waypoint: unexpected request failure');
-    if (!res.headersSent) sendLocalReply(res, 500, { grpc: false, body: 'internal error' });
-    else abortResponse(res);
+    try {
+      if (!res.headersSent) sendLocalReply(res, 500, { grpc: false, body: 'internal error', close: true });
+      else abortResponse(res);
+    } catch {
+      abortResponse(res);
+    }
   });
 }
 
@@ -96,15 +118,23 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   res.once('close', () => {
     if (!res.writableFinished) clientGone.abort();
   });
-  const local = (status: number, flags: string, opts: { body?: string; headers?: Record<string, string | string[]>; route?: Route; cluster?: Cluster; attempts?: number; error?: Error; grpcStatus?: number } = {}): void => {
+  const local = (status: number, flags: string, opts: { body?: string; headers?: Record<string, string | string[]>; route?: Route; cluster?: Cluster; attempts?: number; error?: Error; grpcStatus?: number; close?: boolean } = {}): void => {
     req.resume();
     let grpcStatus: number | undefined;
     if (opts.grpcStatus !== undefined && grpc) {
       endWithHead(res, 200, { ...opts.headers, 'content-type': 'application/grpc', 'grpc-status': String(opts.grpcStatus) });
       grpcStatus = opts.grpcStatus;
-    } else grpcStatus = sendLocalReply(res, status, { grpc, body: opts.body, headers: opts.headers, close });
+    } else grpcStatus = sendLocalReply(res, status, { grpc, body: opts.body, headers: opts.headers, close: close || opts.close });
     span.end({ status: grpc ? 200 : status, grpcStatus, flags, route: opts.route?.name, cluster: opts.cluster?.name, requestBytes, responseBytes: Buffer.byteLength(opts.body ?? ''), attempts: opts.attempts, error: opts.error });
   };
+  // Before any await: the body's failure listeners must be on before the parser can fail it.
+  const tap = hasBody(req) ? new BodyTap(req) : undefined;
+  if (fieldCount(req.rawHeaders) > MAX_REQUEST_HEADERS) {
+    // Envoy answers 431 and, on HTTP/1.1, closes the connection (a codec error).
+    inputs.badRequests.inc('too_many_headers');
+    local(431, 'DPE', { body: 'too many header fields', close: true });
+    return;
+  }
   if (!port) {
     local(404, 'NR', { body: 'service port not served' });
     return;
@@ -159,7 +189,6 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   if (!mreq.headers.has('x-forwarded-proto')) mreq.headers.set('x-forwarded-proto', ['http']);
   mreq.headers.delete('expect');
   const target = mreq.query === '' ? mreq.path : `${mreq.path}?${mreq.query}`;
-  const tap = hasBody(req) ? new BodyTap(req) : undefined;
   const ctx = { clientIp: tunnel.clientIp, clientPort: tunnel.clientPort, service: tunnel.service.hostname };
   const hash = { headers: mreq.headers, query: mreq.query, sourceIp: tunnel.clientIp };
 
@@ -185,13 +214,26 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   requestBytes = tap?.bytes ?? 0;
   if (clientGone.signal.aborted && !timedOut) {
     clearTimeout(timer);
-    if (outcome.ok) outcome.resp.abort();
-    span.end({ status: 499, flags: 'DC', route: route?.name, cluster: cluster.name, requestBytes, responseBytes: 0, attempts: outcome.attempts });
+    if (outcome.ok) {
+      outcome.resp.abort();
+      outcome.release();
+    }
+    span.end({ status: 499, flags: decision.delayInjected ? withResponseFlag('DC', 'DI') : 'DC', route: route?.name, cluster: cluster.name, requestBytes, responseBytes: 0, attempts: outcome.attempts });
+    return;
+  }
+  const bad = badRequestStatus(req);
+  if (bad !== undefined && !outcome.ok) {
+    // The body was malformed (the HTTP/1.1 parser failed mid-body): the client's fault, 400.
+    clearTimeout(timer);
+    local(bad, decision.delayInjected ? withResponseFlag('DPE', 'DI') : 'DPE', { body: 'malformed request body', route, cluster, attempts: outcome.attempts, close: true });
     return;
   }
   if (timedOut || !outcome.ok) {
     clearTimeout(timer);
-    if (outcome.ok) outcome.resp.abort();
+    if (outcome.ok) {
+      outcome.resp.abort();
+      outcome.release();
+    }
     const status = timedOut || outcome.ok ? 504 : outcome.status;
     const upstreamFlags = timedOut ? 'UT' : (outcome as { flags: string }).flags;
     const flags = decision.delayInjected ? withResponseFlag(upstreamFlags, 'DI') : upstreamFlags;
@@ -207,7 +249,23 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   applyCorsResponse(route?.cors, origin, rh);
   const h2 = 'stream' in res;
   if (close && !h2) rh.set('connection', ['close']);
-  const outgoing = h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh);
+  let outgoing: Record<string, string | string[]>;
+  try {
+    outgoing = h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh);
+    if (resp.headersOnly) {
+      // The answer ended with its headers (gRPC Trailers-Only): forwarded the same way, head + end.
+      endWithHead(res, resp.status, outgoing);
+    } else res.writeHead(resp.status, outgoing);
+  } catch (err) {
+    // An upstream head this side cannot express (a status or field the downstream protocol
+    // refuses): Envoy's 502 UPE (upstream protocol error).
+    clearTimeout(timer);
+    resp.abort();
+    outcome.release();
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    local(502, decision.delayInjected ? withResponseFlag('UPE', 'DI') : 'UPE', { body: 'upstream response not forwardable', route, cluster, attempts: outcome.attempts, error: err as Error });
+    return;
+  }
   const finish = (error?: Error): void => {
     clearTimeout(timer);
     outcome.release();
@@ -231,13 +289,10 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     });
   };
   if (resp.headersOnly) {
-    // The answer ended with its headers (gRPC Trailers-Only): forwarded the same way, head + end.
-    endWithHead(res, resp.status, outgoing);
     resp.body.resume();
     finish();
     return;
   }
-  res.writeHead(resp.status, outgoing);
   if (req.method === 'HEAD') resp.body.resume();
   let settled = false;
   const fail = (err: Error): void => {
