@@ -10,6 +10,8 @@ import { handleRequest, MAX_REQUEST_HEADERS, type RequestHandlerInputs, type Tun
 import { decide, type MutableRequest } from './route-decision.js';
 import { clusterEndpoints } from './load-balancer.js';
 import { buffersOnly } from './buffers-only.js';
+import { h2RequestProblem } from './request-validation.js';
+import { watchGoaway } from './h2-goaway-watch.js';
 import { clientErrorReason, markBadRequest } from './bad-request-counter.js';
 
 /** RFC 9113 §3.4 client connection preface. */
@@ -17,6 +19,9 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /** Idle keep-alive between requests on one tunnel, ms (Envoy's idle_timeout default is 1 h; we keep it shorter). */
 const KEEP_ALIVE_MS = 60_000;
+
+/** Time for a GOAWAY (connection error) to be written before its tunnel is ended, ms. */
+const H2_GOAWAY_FLUSH_MS = 50;
 
 /** How long an idle HTTP/1.1 tunnel ended by a drain may wait for the client to close its half, ms. */
 const DRAIN_IDLE_GRACE_MS = 1000;
@@ -69,6 +74,14 @@ export class HttpTunnels {
         res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
         return;
       }
+      const problem = h2RequestProblem(req.rawHeaders);
+      if (problem !== undefined) {
+        // Malformed (RFC 9113 §8.1.1): a stream error on this stream only.
+        this.inputs.badRequests.inc('h2_stream');
+        this.inputs.logger.debug({ reason: problem, peer: t.ctx.peerIdentity }, 'waypoint: malformed HTTP/2 request');
+        res.stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+        return;
+      }
       this.track(t, res);
       handleRequest(this.inputs, t.ctx, req, res);
     });
@@ -94,6 +107,7 @@ export class HttpTunnels {
       const isH2 = buf.length >= H2_PREFACE.length && buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE);
       t.kind = isH2 ? 'h2' : 'h1';
       if (isH2) {
+        watchGoaway(stream, (code) => this.onH2ConnectionError(t, code));
         this.pending = t;
         try {
           this.h2.emit('connection', stream);
@@ -127,6 +141,20 @@ export class HttpTunnels {
       if (t.active === 0 && t.afterIdle) t.afterIdle();
       if (this.draining) this.endIfIdle(t);
     });
+  }
+
+  /**
+   * The session sent GOAWAY for a connection error (the client broke HTTP/2): counted, and the
+   * tunnel ended once the GOAWAY had time to leave, since Node would keep it open.
+   */
+  private onH2ConnectionError(t: Tunnel, code: number): void {
+    this.inputs.badRequests.inc('h2_session');
+    this.inputs.logger.debug({ code, peer: t.ctx.peerIdentity, client: t.ctx.clientIp }, 'waypoint: h2 connection error in a tunnel');
+    setTimeout(() => {
+      t.session?.destroy();
+      if (!t.stream.writableEnded) t.stream.end();
+      setTimeout(() => t.stream.destroy(), DRAIN_IDLE_GRACE_MS).unref();
+    }, H2_GOAWAY_FLUSH_MS).unref();
   }
 
   /**
