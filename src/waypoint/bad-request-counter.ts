@@ -8,7 +8,7 @@ import { meshErrorOf } from '../common/errors.js';
  * Reasons besides the HTTP/1 parser's own (`HPE_INVALID_METHOD` ⇒ `invalid_method`: llhttp's
  * closed error enum, so the label set stays bounded).
  */
-export type BadRequestReason = 'too_many_headers' | 'headers_timeout' | 'h2_session' | 'h2_stream' | 'other';
+export type BadRequestReason = 'too_many_headers' | 'headers_timeout' | 'invalid_host' | 'h2_session' | 'h2_stream';
 
 /** The label for an HTTP/1 server `clientError`, or undefined when it is no parse error (a reset peer). */
 export function clientErrorReason(err: NodeJS.ErrnoException): string | undefined {

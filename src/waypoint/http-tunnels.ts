@@ -10,7 +10,7 @@ import { handleRequest, MAX_REQUEST_HEADERS, type RequestHandlerInputs, type Tun
 import { decide, type MutableRequest } from './route-decision.js';
 import { clusterEndpoints } from './load-balancer.js';
 import { buffersOnly } from './buffers-only.js';
-import { h2RequestProblem } from './request-validation.js';
+import { h1HostProblem, h2RequestProblem } from './request-validation.js';
 import { watchGoaway } from './h2-goaway-watch.js';
 import { clientErrorReason, markBadRequest } from './bad-request-counter.js';
 
@@ -53,6 +53,13 @@ export class HttpTunnels {
     this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onH1Request(req, res));
     this.h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+    // CONNECT inside a tunnel: Envoy answers 403 to an upgrade its route does not enable (Istio
+    // enables none for CONNECT); Node would silently drop the tunnel without this listener.
+    this.h1.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+      const t = this.byStream.get(socket);
+      if (!t) socket.destroy();
+      else this.finalAnswer(t, socket, 403);
+    });
     this.h2 = http2.createServer({});
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       // A protocol error ends this session (GOAWAY) and its tunnel only; counted, never thrown.
@@ -117,6 +124,10 @@ export class HttpTunnels {
         if (this.draining) t.session?.close();
       } else {
         buffersOnly(stream);
+        // Node's HTTP/1 server ends its half only when it is done with the connection (close,
+        // error answer, drain); a client that keeps its half open (or whose FIN is never read,
+        // the parser having stopped) is cut after a grace period instead of holding the tunnel.
+        stream.once('finish', () => setTimeout(() => stream.destroy(), DRAIN_IDLE_GRACE_MS).unref());
         this.h1.emit('connection', stream);
         if (this.draining) this.endIfIdle(t);
       }
@@ -181,9 +192,17 @@ export class HttpTunnels {
     if (incoming && !incoming.complete) {
       // Mid-body: that request is being handled; its body fails and its handler answers `status`.
       markBadRequest(incoming, status);
+      // Never unheard: a request no handler holds (refused early) has no listener of its own.
+      incoming.on('error', () => {});
       incoming.emit('error', err);
       return;
     }
+    this.finalAnswer(t, socket, status);
+  }
+
+  /** Writes a last bodiless answer and ends the tunnel, once the responses owed before it are out. */
+  private finalAnswer(t: Tunnel, socket: Duplex, status: number): void {
+    t.failed = true;
     const answer = (): void => {
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
@@ -193,9 +212,19 @@ export class HttpTunnels {
   }
 
   private onH1Request(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.on('error', () => {});
     const t = this.byStream.get(req.socket);
     if (!t) {
       res.writeHead(503, { connection: 'close' }).end();
+      return;
+    }
+    const hostProblem = h1HostProblem(req.httpVersion, req.rawHeaders);
+    if (hostProblem !== undefined) {
+      this.inputs.badRequests.inc('invalid_host');
+      this.inputs.logger.debug({ reason: hostProblem, peer: t.ctx.peerIdentity }, 'waypoint: malformed HTTP/1.1 request');
+      this.track(t, res);
+      req.resume();
+      res.writeHead(400, { 'content-length': '0', connection: 'close' }).end();
       return;
     }
     this.track(t, res);

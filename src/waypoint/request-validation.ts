@@ -1,6 +1,6 @@
-// HTTP/2 request field checks nghttp2 leaves to the application (RFC 9113 §8.2.1, §8.2.2): a
-// malformed request is a stream error (PROTOCOL_ERROR) on that stream alone, never forwarded.
-// HTTP/1.1 heads are checked by the HTTP/1 parser (llhttp) before they reach the handler.
+// Request checks the protocol stacks leave to the application: HTTP/2 fields nghttp2 passes
+// (RFC 9113 §8.2.1, §8.2.2; a stream error on that stream alone) and the HTTP/1.1 Host rule
+// llhttp does not enforce (RFC 9112 §3.2). Malformed requests are never forwarded.
 
 /** RFC 9110 §5.6.2 tchar, lower case only (RFC 9113 §8.2.1: upper case is malformed). */
 const NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
@@ -27,4 +27,19 @@ export function h2RequestProblem(raw: readonly string[]): string | undefined {
     if (value.length > 0 && (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09)) return `leading or trailing whitespace in ${name}`;
   }
   return undefined;
+}
+
+/** RFC 3986 authority as a Host value: reg-name or IP-literal, an optional port. */
+const HOST_VALUE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(:[0-9]*)?$/;
+
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request without Host, with more than one Host line, or with an
+ * invalid Host value MUST be answered 400 (HTTP/1.0 may omit it). Returns why, or undefined.
+ */
+export function h1HostProblem(httpVersion: string, raw: readonly string[]): string | undefined {
+  const hosts: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'host') hosts.push(raw[i + 1]!);
+  if (hosts.length > 1) return 'more than one Host field';
+  if (hosts.length === 0) return httpVersion === '1.0' ? undefined : 'no Host field';
+  return HOST_VALUE.test(hosts[0]!) ? undefined : `invalid Host ${JSON.stringify(hosts[0]!.slice(0, 64))}`;
 }
