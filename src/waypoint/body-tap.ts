@@ -5,7 +5,7 @@
 // the primary reader applies backpressure to the source; a mirror that falls behind is dropped.
 
 import { PassThrough, type Readable } from 'node:stream';
-import { headerMapFromRaw } from './header-map.js';
+import { forwardableTrailers, headerMapFromRaw } from './header-map.js';
 import type { HeaderMap } from './routing/index.js';
 
 /** Bodies up to this size are kept for retries (Envoy's default per_request_buffer_limit is 1 MiB too). */
@@ -53,7 +53,7 @@ export class BodyTap {
   trailers(): HeaderMap | undefined {
     if (!this.ended) return undefined;
     const raw = (this.src as Readable & { rawTrailers?: string[] }).rawTrailers;
-    return raw && raw.length > 0 ? headerMapFromRaw(raw) : undefined;
+    return raw && raw.length > 0 ? forwardableTrailers(headerMapFromRaw(raw)) : undefined;
   }
 
   /** A new reader from the first byte, or undefined when that is no longer possible. */

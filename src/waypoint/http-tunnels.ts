@@ -186,8 +186,7 @@ export class HttpTunnels {
     const status = reason === 'header_overflow' ? 431 : reason === 'headers_timeout' ? 408 : 400;
     this.inputs.badRequests.inc(reason);
     this.inputs.logger.debug({ code: err.code, reason: err.message, peer: t.ctx.peerIdentity, client: t.ctx.clientIp }, 'waypoint: malformed HTTP/1.1 request');
-    // Nothing more is parsed on this tunnel.
-    socket.pause();
+    stopParsing(socket);
     const incoming = (socket as unknown as { parser?: { incoming?: http.IncomingMessage | null } }).parser?.incoming;
     if (incoming && !incoming.complete) {
       // Mid-body: that request is being handled; its body fails and its handler answers `status`.
@@ -195,6 +194,13 @@ export class HttpTunnels {
       // Never unheard: a request no handler holds (refused early) has no listener of its own.
       incoming.on('error', () => {});
       incoming.emit('error', err);
+      // Its answer is the tunnel's last (it may have gone out already, before the body broke).
+      const end = (): void => {
+        if (!socket.writableEnded) socket.end();
+        setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
+      };
+      if (t.active === 0) end();
+      else t.afterIdle = end;
       return;
     }
     this.finalAnswer(t, socket, status);
@@ -203,6 +209,7 @@ export class HttpTunnels {
   /** Writes a last bodiless answer and ends the tunnel, once the responses owed before it are out. */
   private finalAnswer(t: Tunnel, socket: Duplex, status: number): void {
     t.failed = true;
+    stopParsing(socket);
     const answer = (): void => {
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
@@ -278,6 +285,19 @@ export class HttpTunnels {
     }
     this.h1.closeAllConnections?.();
   }
+}
+
+/**
+ * Nothing more is parsed on a tunnel after a framing error: the HTTP/1 server's readers are taken
+ * off and the client's further bytes discarded, its EOF still read (so the tunnel closes as soon
+ * as both halves are done, instead of lingering paused until a timer cuts it).
+ */
+function stopParsing(socket: Duplex): void {
+  socket.removeAllListeners('data');
+  socket.removeAllListeners('end');
+  socket.on('data', () => {});
+  socket.on('end', () => {});
+  socket.resume();
 }
 
 export interface UpgradeInputs {

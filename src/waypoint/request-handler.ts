@@ -10,7 +10,7 @@ import { badRequestStatus, type BadRequestCounter } from './bad-request-counter.
 import { BodyTap } from './body-tap.js';
 import type { CompiledConfig } from './compiled-config.js';
 import { applyCorsResponse } from './cors.js';
-import { headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
+import { forwardableTrailers, headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
 import { abortResponse, endWithHead, isGrpcRequest, sendLocalReply, upstreamFailureBody, type DownstreamResponse } from './local-reply.js';
 import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
 import type { Readable } from 'node:stream';
@@ -73,6 +73,19 @@ function hasBody(req: DownstreamRequest): boolean {
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
+/**
+ * An absolute-form target (`GET http://host/p HTTP/1.1`) as origin-form: routed and forwarded by
+ * its path, its authority replacing Host (RFC 9112 §3.2.2, §3.2.1). Other forms are unchanged.
+ */
+function originForm(url: string, headers: HeaderMap): string {
+  const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(url);
+  if (!m) return url;
+  const authority = m[1]!.slice(m[1]!.lastIndexOf('@') + 1);
+  if (authority !== '') headers.set('host', [authority]);
+  const rest = m[2]!;
+  return rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}`;
+}
+
 function splitUrl(url: string): { path: string; query: string } {
   const q = url.indexOf('?');
   return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
@@ -96,9 +109,9 @@ export function handleRequest(inputs: RequestHandlerInputs, tunnel: TunnelContex
 async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
   const startedAt = process.hrtime.bigint();
   const cfg = inputs.config();
-  const { path: rawPath, query } = splitUrl(req.url ?? '/');
-  let path = rawPath;
   const headers = headerMapFromRaw(req.rawHeaders);
+  const { path: rawPath, query } = splitUrl(originForm(req.url ?? '/', headers));
+  let path = rawPath;
   const grpc = isGrpcRequest(headerValue(headers, 'content-type'));
   const close = inputs.draining();
   const span = inputs.telemetry.begin({
@@ -124,7 +137,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     if (opts.grpcStatus !== undefined && grpc) {
       endWithHead(res, 200, { ...opts.headers, 'content-type': 'application/grpc', 'grpc-status': String(opts.grpcStatus) });
       grpcStatus = opts.grpcStatus;
-    } else grpcStatus = sendLocalReply(res, status, { grpc, body: opts.body, headers: opts.headers, close: close || opts.close });
+    } else grpcStatus = sendLocalReply(res, status, { grpc, body: opts.body, headers: opts.headers, close: close || opts.close || badRequestStatus(req) !== undefined });
     span.end({ status: grpc ? 200 : status, grpcStatus, flags, route: opts.route?.name, cluster: opts.cluster?.name, requestBytes, responseBytes: Buffer.byteLength(opts.body ?? ''), attempts: opts.attempts, error: opts.error });
   };
   // Before any await: the body's failure listeners must be on before the parser can fail it.
@@ -248,7 +261,8 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   applyHeaderMutation(rh, route?.responseHeaders);
   applyCorsResponse(route?.cors, origin, rh);
   const h2 = 'stream' in res;
-  if (close && !h2) rh.set('connection', ['close']);
+  // Draining, or the request's own bytes turned out malformed: this answer is the tunnel's last.
+  if ((close || badRequestStatus(req) !== undefined) && !h2) rh.set('connection', ['close']);
   let outgoing: Record<string, string | string[]>;
   try {
     outgoing = h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh);
@@ -313,7 +327,8 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   resp.body.once('end', () => {
     if (settled) return;
     settled = true;
-    const trailers = resp.trailers();
+    const raw = resp.trailers();
+    const trailers = raw ? forwardableTrailers(raw) : undefined;
     if (trailers && trailers.size > 0) res.addTrailers(h2 ? toH2Outgoing(trailers) : toOutgoing(trailers));
     res.end();
     finish();
