@@ -47,7 +47,8 @@ export class HttpTunnels {
   private draining = false;
 
   constructor(private readonly inputs: RequestHandlerInputs & { readonly upgrade: UpgradeInputs }) {
-    this.h1 = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 60_000 });
+    // requireHostHeader off: the Host rule is checked (and counted) by h1HostProblem.
+    this.h1 = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 60_000, requireHostHeader: false });
     // One more than allowed, so an excess reaches the handler (431) instead of being dropped.
     this.h1.maxHeadersCount = MAX_REQUEST_HEADERS + 1;
     this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onH1Request(req, res));

@@ -112,6 +112,9 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   const headers = headerMapFromRaw(req.rawHeaders);
   const { path: rawPath, query } = splitUrl(originForm(req.url ?? '/', headers));
   let path = rawPath;
+  // An HTTP/1.0 request may come without Host; upstream HTTP/1.1 needs one: the Service addressed
+  // (Envoy's default_host_for_http_10 does the same with a configured name).
+  if (!headers.has('host')) headers.set('host', [tunnel.servicePort === 80 ? tunnel.service.hostname : `${tunnel.service.hostname}:${tunnel.servicePort}`]);
   const grpc = isGrpcRequest(headerValue(headers, 'content-type'));
   const close = inputs.draining();
   const span = inputs.telemetry.begin({

@@ -94,6 +94,24 @@ describe('waypoint bad input', () => {
     await stillServing('fields');
   });
 
+  it('answers 400 to a missing, repeated or invalid Host (RFC 9112 §3.2)', async () => {
+    const b0 = await badCounts(rig);
+    for (const head of ['GET /h HTTP/1.1\r\n', 'GET /h HTTP/1.1\r\nHost: a\r\nHost: b\r\n', 'GET /h HTTP/1.1\r\nHost: bad host\r\n', 'GET /h HTTP/1.1\r\nHost: a/b\r\n']) {
+      const r = await refused(`${head}\r\n`);
+      assert.equal(r.status, 400, JSON.stringify(head));
+    }
+    const d = delta(b0, await badCounts(rig));
+    assert.equal(Object.values(d).reduce((a, b) => a + b, 0), 4, JSON.stringify(d));
+    assert.ok(!rig.hits.some((h) => h.url === '/h'));
+    // HTTP/1.0 may omit it.
+    const { stream } = await rig.connect();
+    const rd = new WireReader(stream);
+    stream.write('GET /h10 HTTP/1.0\r\n\r\n');
+    assert.equal((await rd.response()).status, 200);
+    stream.destroy();
+    await stillServing('host');
+  });
+
   it('answers 431 to an oversized head and to too many header fields', async () => {
     const b0 = await badCounts(rig);
     const big = await refused(`GET /big HTTP/1.1\r\nHost: reviews\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`);

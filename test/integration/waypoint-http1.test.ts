@@ -6,7 +6,10 @@ import { strict as assert } from 'node:assert';
 import type * as http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { WireReader, wireHeader } from '../helpers/http1-wire.js';
-import { seen, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
+import { clusterName } from '../../src/waypoint/index.js';
+import { DEFAULT_CLUSTER, HOST, HTTP_PORT, NS, baseCluster, seen, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
+
+const V1 = clusterName(HOST, HTTP_PORT, 'v1');
 
 function json(body: Buffer): { who: string; url: string; body: string } {
   return JSON.parse(body.toString()) as { who: string; url: string; body: string };
@@ -197,6 +200,58 @@ describe('waypoint HTTP/1.1', () => {
     assert.equal(json(next.body).url, '/next');
     assert.equal(rd.pending.length, 0, 'no stray body bytes');
     stream.destroy();
+  });
+
+  it('routes an absolute-form target by its path, forwarded in origin-form with its authority as Host', async () => {
+    const { stream } = await rig.connect();
+    const rd = new WireReader(stream);
+    stream.write('GET http://reviews.default:80/abs/form?x=1 HTTP/1.1\r\nHost: ignored\r\n\r\n');
+    const r = await rd.response();
+    assert.equal(r.status, 200);
+    assert.equal(json(r.body).url, '/abs/form?x=1');
+    assert.deepEqual(seen(rig.hits.findLast((h) => h.url === '/abs/form?x=1')!, 'host'), ['reviews.default:80']);
+    stream.destroy();
+  });
+
+  it('answers 403 to CONNECT inside a tunnel, after the responses owed', async () => {
+    const { stream } = await rig.connect();
+    const rd = new WireReader(stream);
+    stream.write('GET /before-connect?delay=100 HTTP/1.1\r\nHost: reviews\r\n\r\nCONNECT other:443 HTTP/1.1\r\nHost: other:443\r\n\r\n');
+    assert.equal(json((await rd.response()).body).url, '/before-connect?delay=100');
+    const r = await rd.response();
+    assert.equal(r.status, 403);
+    await rd.closed;
+  });
+
+  it('drops framing, routing and hop-by-hop fields from trailers; the upstream connection stays usable', async () => {
+    // One endpoint, so both requests may share one upstream keep-alive connection.
+    rig.config({ http: [{ name: 'v1', source: { kind: 'HTTPRoute', namespace: NS, name: 'r', rule: 0, match: 0 }, match: {}, action: { kind: 'forward', backends: [{ cluster: V1, weight: 1 }] } }] }, [
+      baseCluster(DEFAULT_CLUSTER, HOST, HTTP_PORT),
+      baseCluster(V1, HOST, HTTP_PORT, { workloadUids: [`Kubernetes//Pod/${NS}/reviews-v1`] }),
+    ]);
+    rig.handlers.set('/tr-port', (_who, req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const body = JSON.stringify({ port: (req.socket as unknown as { remotePort?: number }).remotePort, trailers: req.rawTrailers });
+        res.writeHead(200, { 'content-length': String(body.length) });
+        res.end(body);
+      });
+    });
+    const a = (await rig.connect()).stream;
+    const rda = new WireReader(a);
+    a.write('POST /tr-port HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nx-sum: s2\r\nConnection: close\r\nHost: evil\r\nKeep-Alive: 1\r\n\r\n');
+    const first = JSON.parse((await rda.response('POST')).body.toString()) as { port: number; trailers: string[] };
+    assert.deepEqual(first.trailers, ['x-sum', 's2'], 'only the forwardable trailer reached the upstream');
+    a.destroy();
+    const b = (await rig.connect()).stream;
+    const rdb = new WireReader(b);
+    b.write('POST /tr-port HTTP/1.1\r\nHost: reviews\r\nContent-Length: 0\r\n\r\n');
+    const second = await rdb.response('POST');
+    assert.equal(second.status, 200, second.body.toString());
+    assert.equal((JSON.parse(second.body.toString()) as { port: number }).port, first.port, 'the same upstream connection, not closed by a smuggled trailer');
+    b.destroy();
+    rig.handlers.delete('/tr-port');
+    rig.config({});
   });
 
   it('passes trailers of chunked messages both ways', async () => {
