@@ -107,6 +107,14 @@ export class HttpTunnels {
     }));
     const chunks: Buffer[] = [];
     const decideKind = (): void => {
+      try {
+        handOver();
+      } catch (err) {
+        this.inputs.logger.error({ err }, 'waypoint: tunnel hand-over failed');
+        stream.destroy();
+      }
+    };
+    const handOver = (): void => {
       stream.off('data', onData);
       stream.off('end', decideKind);
       stream.pause();

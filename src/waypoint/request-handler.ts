@@ -332,8 +332,15 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     settled = true;
     const raw = resp.trailers();
     const trailers = raw ? forwardableTrailers(raw) : undefined;
-    if (trailers && trailers.size > 0) res.addTrailers(h2 ? toH2Outgoing(trailers) : toOutgoing(trailers));
-    res.end();
+    try {
+      if (trailers && trailers.size > 0) res.addTrailers(h2 ? toH2Outgoing(trailers) : toOutgoing(trailers));
+      res.end();
+    } catch (err) {
+      // Trailers this side cannot express: the response must not look complete.
+      abortResponse(res);
+      finish(err as Error);
+      return;
+    }
     finish();
   });
 }

@@ -136,8 +136,12 @@ async function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, cluste
       body.once('end', () => {
         // Trailers go out only with chunked coding (Node ignores them otherwise).
         const t = req.trailers?.();
-        if (t && t.size > 0) r.addTrailers(toOutgoing(t));
-        r.end();
+        try {
+          if (t && t.size > 0) r.addTrailers(toOutgoing(t));
+          r.end();
+        } catch {
+          r.destroy();
+        }
       });
     } else r.end();
   });
@@ -202,7 +206,11 @@ async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, cluste
     if (req.body) {
       stream.once('wantTrailers', () => {
         const t = req.trailers?.();
-        stream.sendTrailers(t && t.size > 0 ? toH2Outgoing(t) : {});
+        try {
+          stream.sendTrailers(t && t.size > 0 ? toH2Outgoing(t) : {});
+        } catch {
+          if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+        }
       });
       req.body.on('error', () => {
         if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);

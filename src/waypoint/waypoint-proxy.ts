@@ -187,7 +187,17 @@ export class WaypointProxy {
     return pinned === undefined ? { service, port } : { service, port, pinned };
   }
 
+  /** One CONNECT: whatever goes wrong serving it costs that stream only (never thrown to HboneServer). */
   private onConnect(req: HboneInboundRequest): void {
+    try {
+      this.serveConnect(req);
+    } catch (err) {
+      this.inputs.logger.error({ err, authority: req.authority }, 'waypoint: CONNECT handling failed');
+      if (!req.stream.destroyed) req.stream.destroy();
+    }
+  }
+
+  private serveConnect(req: HboneInboundRequest): void {
     if (this.draining) {
       respondError(req.stream, 503);
       return;
@@ -236,8 +246,9 @@ export class WaypointProxy {
       return;
     }
     const p = this.serveTcp(req, ctx, compiled.port.defaultCluster, compiled.port.tcpBackends);
-    this.tcpRelays.add(p);
-    void p.finally(() => this.tcpRelays.delete(p));
+    const safe = p.catch((err: unknown) => this.inputs.logger.error({ err }, 'waypoint: tcp relay failed'));
+    this.tcpRelays.add(safe);
+    void safe.finally(() => this.tcpRelays.delete(safe));
   }
 
   /**
@@ -282,7 +293,7 @@ export class WaypointProxy {
         throw err;
       }
       this.upstream.report(cluster, ep, 200);
-      if (req.stream.destroyed) {
+      if (req.stream.destroyed || req.stream.closed) {
         up.destroy();
         record.close({ flags: 'DC' });
         return;
@@ -292,7 +303,7 @@ export class WaypointProxy {
       record.close({ error });
     } catch (err) {
       this.inputs.logger.debug({ endpoint: ep.key, err: (err as Error).message }, 'waypoint: tcp upstream failed');
-      respondError(req.stream, 503);
+      if (!req.stream.closed) respondError(req.stream, 503);
       record.close({ flags: 'UF', error: err as Error });
     } finally {
       release();

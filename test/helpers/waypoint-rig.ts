@@ -116,6 +116,9 @@ function collect(s: NodeJS.EventEmitter): Promise<string> {
   });
 }
 
+/** Deadline of rig.request, ms (generous: the machine is shared). */
+const REQUEST_DEADLINE_MS = 30_000;
+
 export function baseCluster(name: string, host: string, port: number, extra: Partial<Cluster> = {}): Cluster {
   return { name, hostname: host, namespace: NS, port, protocol: 'http1', lb: { kind: 'ROUND_ROBIN' }, connectTimeoutMs: 2000, ...extra };
 }
@@ -404,6 +407,9 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
           collect(res).then((b) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, trailers: res.trailers }), reject);
         });
         r.on('error', reject);
+        // A hang is a failure with a message, not a test-runner timeout minutes later.
+        const timer = setTimeout(() => r.destroy(new Error(`no answer to ${o.method ?? 'GET'} ${o.path ?? '/'} within ${REQUEST_DEADLINE_MS} ms`)), REQUEST_DEADLINE_MS);
+        r.once('close', () => clearTimeout(timer));
         r.end(body);
       });
     },

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Route } from '../../src/waypoint/index.js';
 import type { Workload } from '../../src/state/index.js';
 import { WireReader, wireHeader } from '../helpers/http1-wire.js';
+import { metricSum } from '../helpers/prometheus-text.js';
 import { DEFAULT_CLUSTER, H2_PORT, HTTP_PORT, LEGACY_VIP, NS, TCP_PORT, VIP, WAYPOINT_VIP, seen, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
 
 function route(name: string, extra: Partial<Route>): Route {
@@ -130,6 +131,26 @@ describe('waypoint protocols and targets', () => {
     for (const n of ['connection', 'keep-alive', 'x-hop', 'transfer-encoding']) assert.equal(r.headers[n], undefined, n);
     assert.equal(r.trailers?.['x-sum'], 'done');
     s.destroy();
+  });
+
+  it('an upstream answer the client protocol cannot carry (HTTP/1.1 status 799 to HTTP/2) is a 502 UPE; the session serves on', async () => {
+    rig.handlers.set('/odd-status', (_who, req) => {
+      req.resume();
+      const sock = (req as import('node:http').IncomingMessage).socket;
+      // Written past Node's response object: the connection cannot be reused afterwards.
+      sock.end('HTTP/1.1 799 Odd\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+    });
+    const { stream } = await rig.connect(`${VIP}:${HTTP_PORT}`);
+    const s = h2session(stream);
+    const before = metricSum(await rig.metrics(), 'istio_requests_total', { response_flags: 'UPE', response_code: '502' });
+    const r = await h2request(s, { ':path': '/odd-status' });
+    assert.equal(r.headers[':status'], 502);
+    assert.equal(metricSum(await rig.metrics(), 'istio_requests_total', { response_flags: 'UPE', response_code: '502' }), before + 1);
+    // The same HTTP/1.1 client gets it as is.
+    assert.equal((await rig.request({ path: '/odd-status' })).status, 799);
+    assert.equal((await h2request(s, { ':path': '/fields', ':method': 'POST' }, 'x')).headers[':status'], 200);
+    s.destroy();
+    rig.handlers.delete('/odd-status');
   });
 
   describe('pod-addressed traffic', () => {
