@@ -234,16 +234,22 @@ export class HttpTunnels {
       res.writeHead(503, { connection: 'close' }).end();
       return;
     }
+    this.track(t, res);
     const hostProblem = h1HostProblem(req.httpVersion, req.rawHeaders);
-    if (hostProblem !== undefined) {
-      this.inputs.badRequests.inc('invalid_host');
-      this.inputs.logger.debug({ reason: hostProblem, peer: t.ctx.peerIdentity }, 'waypoint: malformed HTTP/1.1 request');
-      this.track(t, res);
+    // Envoy answers an excess of fields 431 and closes the connection (a codec error).
+    const refusal = hostProblem !== undefined ? { status: 400, reason: 'invalid_host', why: hostProblem }
+      : req.rawHeaders.length / 2 > MAX_REQUEST_HEADERS ? { status: 431, reason: 'too_many_headers', why: `more than ${MAX_REQUEST_HEADERS} fields` }
+        : undefined;
+    if (refusal) {
+      // The request's last answer: requests pipelined behind it are not parsed, let alone forwarded.
+      this.inputs.badRequests.inc(refusal.reason);
+      this.inputs.logger.debug({ reason: refusal.why, peer: t.ctx.peerIdentity }, 'waypoint: malformed HTTP/1.1 request');
+      t.failed = true;
+      stopParsing(req.socket);
       req.resume();
-      res.writeHead(400, { 'content-length': '0', connection: 'close' }).end();
+      res.writeHead(refusal.status, { 'content-length': '0', connection: 'close' }).end();
       return;
     }
-    this.track(t, res);
     handleRequest(this.inputs, t.ctx, req, res);
   }
 
@@ -302,6 +308,7 @@ export class HttpTunnels {
  * as both halves are done, instead of lingering paused until a timer cuts it).
  */
 function stopParsing(socket: Duplex): void {
+  // The tunnel's 'data'/'end' listeners are the HTTP server's alone once it was handed over.
   socket.removeAllListeners('data');
   socket.removeAllListeners('end');
   socket.on('data', () => {});
