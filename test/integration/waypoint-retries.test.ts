@@ -25,7 +25,7 @@ describe('waypoint retries', () => {
   /** Backend calls per path: [time ms, backend]. */
   const calls = new Map<string, Array<[number, string]>>();
   /** Per path: what the n-th call (0-based) does; past the end: 200. */
-  const plan = new Map<string, Array<'hang' | 'reset' | number>>();
+  const plan = new Map<string, Array<'hang' | 'reset' | 'refuse' | number>>();
 
   const clusters = (): ReturnType<typeof baseCluster>[] => [
     // The service's own clusters keep to the live endpoints (the dead ones join the service below).
@@ -62,7 +62,11 @@ describe('waypoint retries', () => {
       const step = plan.get(path)?.[list.length - 1] ?? 200;
       req.resume();
       if (step === 'hang') return;
-      if (step === 'reset') {
+      if (step === 'refuse' && 'stream' in req) {
+        req.stream.close(7 /* REFUSED_STREAM */);
+        return;
+      }
+      if (step === 'reset' || step === 'refuse') {
         if ('stream' in req) req.stream.close(2);
         else req.socket.destroy();
         return;
@@ -79,7 +83,7 @@ describe('waypoint retries', () => {
   });
   after(async () => rig.close());
 
-  function reset(path: string, steps: Array<'hang' | 'reset' | number>): void {
+  function reset(path: string, steps: Array<'hang' | 'reset' | 'refuse' | number>): void {
     calls.delete(path);
     plan.set(path, steps);
   }
@@ -122,6 +126,14 @@ describe('waypoint retries', () => {
     assert.equal(await flags('UC', '503'), before + 1);
   });
 
+  it('the default policy retries a refused HTTP/2 stream', async () => {
+    rig.config({}, clusters());
+    reset('/r/refused', ['refuse']);
+    const r = await rig.request({ path: '/r/refused', authority: `${VIP}:${H2_PORT}` });
+    assert.equal(r.status, 200);
+    assert.equal(calls.get('/r/refused')!.length, 2);
+  });
+
   it('the default policy retries gRPC UNAVAILABLE and CANCELLED answers', async () => {
     rig.config({}, clusters());
     for (const [path, status] of [['/r/grpc-unavailable', 14], ['/r/grpc-cancelled', 1], ['/r/grpc-internal', 13]] as const) {
@@ -135,7 +147,7 @@ describe('waypoint retries', () => {
   });
 
   it('retry_on: 5xx, gateway-error, reset and retriable status codes', async () => {
-    const cases: Array<[string, RetryPolicy, Array<'hang' | 'reset' | number>, number, number]> = [
+    const cases: Array<[string, RetryPolicy, Array<'hang' | 'reset' | 'refuse' | number>, number, number]> = [
       // [path, policy, plan, final status, calls]
       ['/r/5xx', retry({ retryOn: ['5xx'] }), [500, 503], 200, 3],
       ['/r/5xx-exhausted', retry({ retryOn: ['5xx'] }), [500, 502, 504], 504, 3],

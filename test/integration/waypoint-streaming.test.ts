@@ -133,6 +133,30 @@ describe('waypoint streaming', () => {
     rig.config({});
   });
 
+  it('streams 100 MiB each way HTTP/2 → HTTP/2 with small memory growth', async () => {
+    const total = 100 * MiB;
+    const { stream } = await rig.connect(`${VIP}:${H2_PORT}`);
+    const session = http2.connect('http://reviews', { createConnection: () => stream as never });
+    session.on('error', () => {});
+    await h2Transfer(session, '/echo', 8 * MiB);
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 25);
+    try {
+      const r = await h2Transfer(session, '/echo', total);
+      assert.equal(r.status, 200);
+      assert.deepEqual({ sha: r.sha, bytes: r.bytes }, { sha: patternSha256(total), bytes: total });
+      const growth = (peak - baseline) / MiB;
+      // HTTP/2 windows (4 MiB per stream, 16 MiB per connection in the rig) bound what is in flight.
+      assert.ok(growth < 96, `RSS grew by ${growth.toFixed(1)} MiB moving 2×100 MiB`);
+    } finally {
+      clearInterval(sampler);
+      session.destroy();
+    }
+  });
+
   it('streams 200 MiB each way through one request with small memory growth', async () => {
     const total = 200 * MiB;
     const agent = rig.agent();
