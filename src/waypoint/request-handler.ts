@@ -131,8 +131,10 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   let requestBytes = 0;
   const port = cfg.port(tunnel.service.namespace, tunnel.service.hostname, tunnel.servicePort);
   const clientGone = new AbortController();
+  // Closed before we ended it: the client went away (reset, tunnel gone). Not writableFinished:
+  // Node's HTTP/2 compatibility response reports itself finished when its stream is reset.
   res.once('close', () => {
-    if (!res.writableFinished) clientGone.abort();
+    if (!res.writableEnded) clientGone.abort();
   });
   const local = (status: number, flags: string, opts: { body?: string; headers?: Record<string, string | string[]>; route?: Route; cluster?: Cluster; attempts?: number; error?: Error; grpcStatus?: number; close?: boolean } = {}): void => {
     req.resume();

@@ -188,6 +188,47 @@ describe('waypoint bad input', () => {
     await stillServing('pipelined');
   });
 
+  it('clients vanishing mid-request (stream reset with an error code, tunnel reset) cost nothing else', async () => {
+    rig.handlers.set('/slow-stream', (_who, req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const t = setInterval(() => (res as NodeJS.WritableStream).write('tick\n'), 10);
+      res.once('close', () => clearInterval(t));
+    });
+    // HTTP/2 inside the tunnel: the client resets its request streams with error codes mid-response.
+    const { stream } = await rig.connect(`${VIP}:${H2_PORT}`);
+    const http2 = await import('node:http2');
+    const session = http2.connect('http://reviews', { createConnection: () => stream as never });
+    session.on('error', () => {});
+    for (const code of [http2.constants.NGHTTP2_PROTOCOL_ERROR, http2.constants.NGHTTP2_INTERNAL_ERROR, http2.constants.NGHTTP2_CANCEL]) {
+      const req = session.request({ ':method': 'POST', ':path': '/slow-stream' });
+      req.on('error', () => {});
+      req.write('partial body');
+      await new Promise((r) => req.once('data', r));
+      req.close(code);
+    }
+    const ok = session.request({ ':path': '/h2-after-resets' });
+    ok.end();
+    assert.equal((await new Promise<Record<string, unknown>>((r) => ok.once('response', r)))[':status'], 200);
+    ok.resume();
+    session.destroy();
+    // HTTP/1.1: the whole tunnel reset while the response streams, and while the request body streams.
+    for (const head of ['GET /slow-stream HTTP/1.1\r\nHost: reviews\r\n\r\n', 'POST /slow-stream HTTP/1.1\r\nHost: reviews\r\nContent-Length: 100000\r\n\r\nabc']) {
+      const t = (await rig.connect()).stream;
+      t.on('error', () => {});
+      t.write(head);
+      await new Promise((r) => t.once('data', r));
+      t.destroy();
+    }
+    rig.handlers.delete('/slow-stream');
+    await stillServing('vanishing');
+    // Nothing left streaming from the backends for the vanished clients.
+    const deadline = Date.now() + 5000;
+    const active = (): number => (rig.proxy.configDump() as { clusters: Array<{ endpoints: Array<{ activeRequests: number }> }> }).clusters.flatMap((c) => c.endpoints).reduce((n, e) => n + e.activeRequests, 0);
+    while (active() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(active(), 0, `no request left active upstream: ${JSON.stringify((rig.proxy.configDump() as { clusters: Array<{ name: string; endpoints: Array<{ address: string; activeRequests: number }> }> }).clusters.map((c) => [c.name, c.endpoints.filter((e) => e.activeRequests > 0)]).filter(([, e]) => (e as unknown[]).length > 0))}`);
+  });
+
   it('an HTTP/2 stream error resets that stream only; a session error ends that tunnel only', async () => {
     const { stream } = await rig.connect(`${VIP}:${H2_PORT}`);
     const raw = await rawHeaderSession(stream);
