@@ -289,7 +289,8 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     clearTimeout(timer);
     outcome.release();
     const grpcStatus = Number(headerValue(resp.trailers() ?? rh, 'grpc-status') ?? NaN);
-    const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : 'UR'] : [];
+    // Cut mid-response: by the route timeout (UT), by the client going away (DC), else upstream (UR).
+    const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : clientGone.signal.aborted ? 'DC' : 'UR'] : [];
     if (decision.delayInjected) flags.push('DI');
     if (outcome.retryLimitExceeded) flags.push('URX');
     // A retry refused by the cluster's maxRetries (circuit breaker): UO on the passed-through answer.

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { rawHeaderSession, type RawField } from '../helpers/h2-raw-headers.js';
 import { WireReader, wireHeader, type WireResponse } from '../helpers/http1-wire.js';
-import { parseExposition, parseLabels, splitSeries } from '../helpers/prometheus-text.js';
+import { metricSum, parseExposition, parseLabels, splitSeries } from '../helpers/prometheus-text.js';
 import { H2_PORT, VIP, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
 
 /** ambit_waypoint_bad_requests_total by reason. */
@@ -196,6 +196,7 @@ describe('waypoint bad input', () => {
       res.once('close', () => clearInterval(t));
     });
     // HTTP/2 inside the tunnel: the client resets its request streams with error codes mid-response.
+    const dc0 = metricSum(await rig.metrics(), 'istio_requests_total', { response_flags: 'DC' });
     const { stream } = await rig.connect(`${VIP}:${H2_PORT}`);
     const http2 = await import('node:http2');
     const session = http2.connect('http://reviews', { createConnection: () => stream as never });
@@ -212,6 +213,8 @@ describe('waypoint bad input', () => {
     assert.equal((await new Promise<Record<string, unknown>>((r) => ok.once('response', r)))[':status'], 200);
     ok.resume();
     session.destroy();
+    // Reported as downstream disconnects (Envoy's DC), not upstream resets.
+    assert.equal(metricSum(await rig.metrics(), 'istio_requests_total', { response_flags: 'DC' }), dc0 + 3);
     // HTTP/1.1: the whole tunnel reset while the response streams, and while the request body streams.
     for (const head of ['GET /slow-stream HTTP/1.1\r\nHost: reviews\r\n\r\n', 'POST /slow-stream HTTP/1.1\r\nHost: reviews\r\nContent-Length: 100000\r\n\r\nabc']) {
       const t = (await rig.connect()).stream;
