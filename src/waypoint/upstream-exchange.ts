@@ -93,9 +93,26 @@ export function h1RequestHeaders(headers: HeaderMap, hasBody: boolean): Record<s
   return out;
 }
 
+/**
+ * The request body already failed (malformed, client gone) while the attempt waited for its
+ * connection: its 'error' went by before our listeners, and piping a destroyed stream never ends,
+ * so the attempt would wait forever for the rest of a body that is not coming.
+ */
+function bodyFailed(body: Readable | undefined): Error | undefined {
+  if (!body) return undefined;
+  if (body.errored) return body.errored;
+  return body.readableAborted ? new Error('request body aborted') : undefined;
+}
+
 async function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
   // The connection's Agent ends the lease itself (socket freed or closed).
   const lease = await leaseFor(() => clients.acquireH1(cluster, ep, ctx, signal), signal);
+  const broken = bodyFailed(req.body);
+  if (broken) {
+    // Nothing was written: the connection goes back as it was.
+    lease.done();
+    throw new AttemptFailure('reset', `request body failed: ${broken.message}`, { cause: broken });
+  }
   return new Promise((resolve, reject) => {
     let r: http.ClientRequest;
     try {
@@ -149,6 +166,11 @@ async function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, cluste
 
 async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
   const lease = await leaseFor(() => clients.acquireH2(cluster, ep, ctx, signal), signal);
+  const broken = bodyFailed(req.body);
+  if (broken) {
+    lease.done();
+    throw new AttemptFailure('reset', `request body failed: ${broken.message}`, { cause: broken });
+  }
   const session = lease.conn.session;
   return new Promise((resolve, reject) => {
     let stream: http2.ClientHttp2Stream;
