@@ -6,11 +6,11 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { headerMapFromRaw, requestHead, stripHopByHop } from './header-map.js';
-import { handleRequest, MAX_REQUEST_HEADERS, type RequestHandlerInputs, type TunnelContext } from './request-handler.js';
+import { handleRequest, type RequestHandlerInputs, type TunnelContext } from './request-handler.js';
 import { decide, type MutableRequest } from './route-decision.js';
 import { clusterEndpoints } from './load-balancer.js';
 import { buffersOnly } from './buffers-only.js';
-import { h1HostProblem, h2RequestProblem } from './request-validation.js';
+import { h1HostProblem, h2RequestProblem, MAX_REQUEST_HEADERS } from './request-validation.js';
 import { watchGoaway } from './h2-goaway-watch.js';
 import { clientErrorReason, markBadRequest } from './bad-request-counter.js';
 

@@ -15,6 +15,7 @@ import { abortResponse, endWithHead, isGrpcRequest, sendLocalReply, upstreamFail
 import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
 import type { Readable } from 'node:stream';
 import { forward, type BodySource, type ForwarderInputs } from './request-forwarder.js';
+import { fieldCount, MAX_REQUEST_HEADERS } from './request-validation.js';
 import { decide, type MutableRequest } from './route-decision.js';
 import { applyHeaderMutation, chance, headerValue, type HeaderMap } from './routing/index.js';
 import type { SecurityTunnel, WaypointSecurity } from './security/index.js';
@@ -53,19 +54,6 @@ const H2_RESPONSE_SKIP = new Set<string>();
 
 /** Mirrors never run longer than this, whatever the route says, ms. */
 const MIRROR_TIMEOUT_MS = 30_000;
-
-/**
- * Request header fields accepted (Envoy's max_headers_count default): more ⇒ 431. The HTTP/1
- * server is told to parse one more than this so an excess is seen instead of silently dropped.
- */
-export const MAX_REQUEST_HEADERS = 100;
-
-/** Header fields of a request, HTTP/2 pseudo-headers not counted. */
-function fieldCount(raw: readonly string[]): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (!raw[i]!.startsWith(':')) n++;
-  return n;
-}
 
 function hasBody(req: DownstreamRequest): boolean {
   if ('stream' in req && req.stream) return !req.stream.readableEnded && !(req.stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders;

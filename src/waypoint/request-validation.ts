@@ -1,6 +1,19 @@
 // Request checks the protocol stacks leave to the application: HTTP/2 fields nghttp2 passes
-// (RFC 9113 §8.2.1, §8.2.2; a stream error on that stream alone) and the HTTP/1.1 Host rule
-// llhttp does not enforce (RFC 9112 §3.2). Malformed requests are never forwarded.
+// (RFC 9113 §8.2.1, §8.2.2; a stream error on that stream alone), the HTTP/1.1 Host rule
+// llhttp does not enforce (RFC 9112 §3.2) and the field count limit. Never forwarded when malformed.
+
+/**
+ * Request header fields accepted (Envoy's max_headers_count default): more ⇒ 431. The HTTP/1
+ * server is told to parse one more than this so an excess is seen instead of silently dropped.
+ */
+export const MAX_REQUEST_HEADERS = 100;
+
+/** Header fields of a request (Node's rawHeaders: name, value, ...), HTTP/2 pseudo-headers not counted. */
+export function fieldCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (!raw[i]!.startsWith(':')) n++;
+  return n;
+}
 
 /** RFC 9110 §5.6.2 tchar, lower case only (RFC 9113 §8.2.1: upper case is malformed). */
 const NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;

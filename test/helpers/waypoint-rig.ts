@@ -20,6 +20,7 @@ import { makeTestPki, type TestPki } from './certs.js';
 import { TEST_HTTP2, TEST_POOL, dialUpstream } from './hbone-fixture.js';
 import { hboneClientTls, hboneServerContext, hboneServerTlsOptions, verifyPeerInTrustDomain } from './hbone-tls.js';
 import { randomLoopbackPrefix } from './tcp.js';
+import { tunnelListener } from './tunnel-listener.js';
 
 export const TD = 'cluster.local';
 export const NS = 'default';
@@ -31,8 +32,6 @@ export const VIP = '10.96.0.10';
 export const MIRROR_VIP = '10.96.0.11';
 export const LEGACY_HOST = `legacy.${NS}.svc.cluster.local`;
 export const LEGACY_VIP = '10.96.0.12';
-/** The waypoint's own Service (what workloads' `waypoint` address points at). */
-export const WAYPOINT_VIP = '10.96.0.100';
 /** Service ports: 80 http, 81 http2 (gRPC-ish), 82 tcp; target ports 8080 / 9090 / 7070. */
 export const HTTP_PORT = 80;
 export const H2_PORT = 81;
@@ -53,7 +52,7 @@ export function workload(p: { name: string; ip: string; sa: string; services?: M
   };
 }
 
-export function service(name: string, vip: string, ports: Map<number, number>): Service {
+function service(name: string, vip: string, ports: Map<number, number>): Service {
   return {
     name, namespace: NS, hostname: `${name}.${NS}.svc.cluster.local`, vips: [{ network: '', ip: vip }], cidrVips: [], ports,
     subjectAltNames: [], waypoint: { destination: { kind: 'address', network: '', ip: '127.0.0.1' }, hboneMtlsPort: 15008 },
@@ -215,11 +214,13 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
     res.writeHead(status);
     res.end(JSON.stringify({ who, url: req.url, body }));
   };
-  const backends: Array<{ who: string; ip: string; sa: string; version: string }> = [
+  // `plain`: no HBONE termination (the legacy workload, tunnel protocol TCP).
+  const backends: Array<{ who: string; ip: string; sa: string; version: string; plain?: true }> = [
     { who: 'v1', ip: ips.v1, sa: 'reviews', version: 'v1' },
     { who: 'v2', ip: ips.v2, sa: 'reviews', version: 'v2' },
     { who: 'mirror', ip: ips.mirror, sa: 'mirror', version: 'v1' },
     ...Object.entries(extraIps).map(([who, ip]) => ({ who, ip, sa: 'reviews', version: who })),
+    { who: 'legacy', ip: ips.legacy, sa: 'legacy', version: 'v1', plain: true },
   ];
   for (const b of backends) {
     const h1 = http.createServer((req, res) => void onHttp(b.who)(req, res));
@@ -257,6 +258,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
         srv.close();
       });
     }
+    if (b.plain) continue;
     // HBONE termination for the endpoint: the endpoint's node agent (dials the CONNECT authority).
     const cert = await pki.issue(`spiffe://${TD}/ns/${NS}/sa/${b.sa}`);
     const ctx = hboneServerContext(cert);
@@ -271,20 +273,6 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
       hs.destroy();
       l.close();
     });
-  }
-
-  // The plaintext workload: the same HTTP/1.1 and h2c backends, no HBONE termination.
-  {
-    const h1 = http.createServer((req, res) => void onHttp('legacy')(req, res));
-    const h2 = http2.createServer((req, res) => void onHttp('legacy')(req, res));
-    for (const [srv, port] of [[h1, 8080], [h2, 9090]] as const) {
-      srv.listen(port, ips.legacy);
-      await once(srv, 'listening');
-      closers.push(() => {
-        (srv as http.Server).closeAllConnections?.();
-        srv.close();
-      });
-    }
   }
 
   const svcKey = `${NS}/${HOST}`;
@@ -303,7 +291,6 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
       service('reviews', VIP, ports),
       service('mirror', MIRROR_VIP, new Map([[HTTP_PORT, 8080]])),
       service('legacy', LEGACY_VIP, new Map([[HTTP_PORT, 8080], [H2_PORT, 9090]])),
-      service('waypoint', WAYPOINT_VIP, new Map([[15008, 15008]])),
     ],
     policies: [],
   });
@@ -345,7 +332,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
     return a;
   };
 
-  const plains: net.Server[] = [];
+  const plains: Array<{ close(): void }> = [];
   const rig: WaypointRig = {
     proxy, state, registry, ips, hits, script, handlers,
     setWorkloads(fn) {
@@ -354,21 +341,9 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
     },
     metrics: () => registry.metrics(),
     async plain(authority) {
-      const srv = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
-        sock.on('error', () => {});
-        connect(authority).then(({ stream }) => {
-          stream.on('error', () => {});
-          sock.pipe(stream);
-          stream.pipe(sock);
-          stream.once('close', () => setTimeout(() => sock.destroy(), 100).unref());
-          sock.once('close', () => stream.destroy());
-          sock.resume();
-        }, () => sock.destroy());
-      });
-      srv.listen(0, '127.0.0.1');
-      await once(srv, 'listening');
-      plains.push(srv);
-      return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() };
+      const l = await tunnelListener(() => connect(authority));
+      plains.push(l);
+      return l;
     },
     config(routes, clusters, security) {
       const cfg: WaypointConfig = {

@@ -37,11 +37,19 @@ describe('waypoint faults and config', () => {
     return metricSum(await rig.metrics(), 'istio_requests_total', { response_flags: flags });
   }
 
-  /** What the waypoint will do with the next request under `fault` (one backend): [delayed, aborted]. */
+  /**
+   * What the waypoint will do with the next request under `fault` (one backend): [delayed, aborted].
+   * Its draws, in order: the delay, the abort (each only when configured), then for a forwarded
+   * request the backend (pickWeighted) and the load balancer's priority level (Envoy draws one per
+   * pick even with a single level; round robin draws nothing more).
+   */
   function predict(fault: Fault): [boolean, boolean] {
     const delayed = fault.delay !== undefined && chance(fault.delay.percent, replica);
     const aborted = fault.abort !== undefined && chance(fault.abort.percent, replica);
-    if (!aborted) pickWeighted([{ weight: 1 }], replica);
+    if (!aborted) {
+      pickWeighted([{ weight: 1 }], replica);
+      replica();
+    }
     return [delayed, aborted];
   }
 
@@ -150,6 +158,7 @@ describe('waypoint faults and config', () => {
     assert.deepEqual(v1.endpoints, [{
       workload: `${NS}/reviews-v1`, uid: `Kubernetes//Pod/${NS}/reviews-v1`, address: `${rig.ips.v1}:8080`,
       identity: `spiffe://cluster.local/ns/${NS}/sa/reviews`, protocol: 'HBONE', health: 'HEALTHY', activeRequests: 1,
+      locality: { region: '', zone: '', subzone: '' },
     }]);
     const all = dump.clusters.find((c) => c.name === DEFAULT_CLUSTER)!;
     assert.deepEqual(all.endpoints.map((e) => e.address).sort(), [`${rig.ips.v1}:8080`, `${rig.ips.v2}:8080`]);

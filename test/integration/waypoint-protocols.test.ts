@@ -7,10 +7,9 @@ import { strict as assert } from 'node:assert';
 import * as http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import type { Route } from '../../src/waypoint/index.js';
-import type { Workload } from '../../src/state/index.js';
 import { WireReader, wireHeader } from '../helpers/http1-wire.js';
 import { metricSum } from '../helpers/prometheus-text.js';
-import { DEFAULT_CLUSTER, H2_PORT, HTTP_PORT, LEGACY_VIP, NS, TCP_PORT, VIP, WAYPOINT_VIP, seen, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
+import { DEFAULT_CLUSTER, H2_PORT, HTTP_PORT, LEGACY_VIP, NS, TCP_PORT, VIP, seen, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
 
 function route(name: string, extra: Partial<Route>): Route {
   return { name, source: { kind: 'HTTPRoute', namespace: NS, name: 'r', rule: 0, match: 0 }, match: {}, action: { kind: 'forward', backends: [{ cluster: DEFAULT_CLUSTER, weight: 1 }] }, ...extra };
@@ -153,21 +152,10 @@ describe('waypoint protocols and targets', () => {
     rig.handlers.delete('/odd-status');
   });
 
+  // Pod-addressed traffic (CONNECT to a workload IP:port of a served Service): the service port
+  // whose target port was dialled names the cluster, narrowed to that pod, and no route applies.
   describe('pod-addressed traffic', () => {
-    const useWaypoint = (names: string[], dest: Workload['waypoint']): void =>
-      rig.setWorkloads((wls) => wls.map((w) => (names.includes(w.name) ? { ...w, waypoint: dest } : w)));
-    const byVip: Workload['waypoint'] = { destination: { kind: 'address', network: '', ip: WAYPOINT_VIP }, hboneMtlsPort: 15008 };
-
-    it('is refused for a workload that does not use this waypoint', async () => {
-      useWaypoint(['reviews-v1'], undefined);
-      await assert.rejects(rig.connect(`${rig.ips.v1}:8080`), /status 404/);
-      // Another waypoint's address.
-      useWaypoint(['reviews-v1'], { destination: { kind: 'address', network: '', ip: VIP }, hboneMtlsPort: 15008 });
-      await assert.rejects(rig.connect(`${rig.ips.v1}:8080`), /status 404/);
-    });
-
     it('goes to that pod without the Service routes (HTTP/1.1 and HTTP/2 ports)', async () => {
-      useWaypoint(['reviews-v1'], byVip);
       // Service routes that would answer 404 or redirect every request.
       rig.config({
         http: [route('only-nothing', { match: { path: { type: 'Exact', value: '/nothing' } } })],
@@ -188,21 +176,19 @@ describe('waypoint protocols and targets', () => {
       rig.config({});
     });
 
-    it('relays a TCP port, and an undeclared port, to that pod; a hostname waypoint address works too', async () => {
-      useWaypoint(['reviews-v1', 'reviews-v2'], { destination: { kind: 'hostname', namespace: NS, hostname: `waypoint.${NS}.svc.cluster.local` }, hboneMtlsPort: 15008 });
+    it('relays a TCP port to that pod, speaks HTTP on an HTTP port, refuses a port no served Service targets', async () => {
       const { stream } = await rig.connect(`${rig.ips.v2}:7070`);
       stream.write('ping');
       assert.equal(await readUntil(stream, (t) => t.endsWith('ping')), 'v2:ping');
       stream.destroy();
       assert.equal(TCP_PORT, 82);
-      // Port 8080 of a pod is declared HTTP by its Service; a port no Service declares is TCP.
+      // Port 8080 of a pod is the target of the Service's HTTP port: served as HTTP/1.1 to that pod.
       const raw = (await rig.connect(`${rig.ips.v2}:8080`)).stream;
       raw.write('GET /raw HTTP/1.1\r\nHost: x\r\n\r\n');
       const got = await readUntil(raw, (t) => t.includes('"who":"v2"'));
       assert.match(got, /^HTTP\/1.1 200/);
       raw.destroy();
-      await assert.rejects(rig.connect(`${rig.ips.v2}:6000`), /status 503/);
-      useWaypoint(['reviews-v1', 'reviews-v2'], undefined);
+      await assert.rejects(rig.connect(`${rig.ips.v2}:6000`), /status 404/);
     });
   });
 });

@@ -196,13 +196,14 @@ describe('waypoint retries', () => {
       assert.equal(calls.get(path)!.length, 2, path);
       assert.ok(took >= 300 && took < 2500, `${path}: ${took} ms`);
     }
-    // Every try times out: 504 UT.
+    // Every try times out: 504 UT, and URX for the retries used up (Envoy's router sets
+    // UpstreamRetryLimitExceeded when the retry state answers NoRetryLimitExceeded).
     rig.config({ http: [route('pertry-all', { retry: retry({ attempts: 1, retryOn: ['5xx'], perTryTimeoutMs: 200 }) })] }, clusters());
     reset('/r/pertry-all', ['hang', 'hang']);
-    const before = await flags('UT', '504');
+    const before = await flags('UT,URX', '504');
     assert.equal((await rig.request({ path: '/r/pertry-all' })).status, 504);
     assert.equal(calls.get('/r/pertry-all')!.length, 2);
-    assert.equal(await flags('UT', '504'), before + 1);
+    assert.equal(await flags('UT,URX', '504'), before + 1);
     // The default policy does not retry a per-try timeout.
     rig.config({ http: [route('timeout-noretry', { timeouts: { backendRequestMs: 200 } })] }, clusters());
     reset('/r/timeout-default', ['hang']);
