@@ -163,8 +163,8 @@ describe('waypoint gRPC streaming (grpc-js through a WaypointProxy)', { timeout:
       const ahead = rec.sentBytes;
       assert.ok(rec.sent < count, `the server sent all ${count} messages to a reader that read one`);
       // Windows on the way: the client's, the CONNECT streams' (4 MiB each), the waypoint's upstream
-      // stream and socket buffers: tens of MiB at most, never the 200 MiB the server has.
-      assert.ok(ahead < 64 * MiB, `the server got ${(ahead / MiB).toFixed(1)} MiB ahead of a stalled reader`);
+      // stream and socket buffers: about 8 MiB here, never the 200 MiB the server has.
+      assert.ok(ahead < 32 * MiB, `the server got ${(ahead / MiB).toFixed(1)} MiB ahead of a stalled reader`);
       // Now read it all, slowly.
       let seq = 1;
       for (;;) {
@@ -177,7 +177,7 @@ describe('waypoint gRPC streaming (grpc-js through a WaypointProxy)', { timeout:
       assert.equal(seq, count);
       const growth = (peak - baseline) / MiB;
       // Buffering the stream would add 200 MiB (client, waypoint and servers share this process).
-      assert.ok(growth < 96, `RSS grew by ${growth.toFixed(1)} MiB streaming 200 MiB to a slow reader (server was ${(ahead / MiB).toFixed(1)} MiB ahead when stalled)`);
+      assert.ok(growth < 64, `RSS grew by ${growth.toFixed(1)} MiB streaming 200 MiB to a slow reader (server was ${(ahead / MiB).toFixed(1)} MiB ahead when stalled)`);
     } finally {
       clearInterval(sampler);
     }
@@ -211,9 +211,9 @@ describe('waypoint gRPC streaming (grpc-js through a WaypointProxy)', { timeout:
 
   describe('deadlines, cancellation and errors', () => {
     it('a client deadline gives DEADLINE_EXCEEDED at the client and cancels the upstream stream', async () => {
-      const r = await collectCall(list(client, { count: 100, size: 16, intervalMs: 100 }, callMetadata('deadline'), { deadline: Date.now() + 600 }));
+      const r = await collectCall(list(client, { count: 100, size: 16, intervalMs: 100 }, callMetadata('deadline'), { deadline: Date.now() + 1500 }));
       assert.equal(r.status.code, grpc.status.DEADLINE_EXCEEDED, r.status.details);
-      assert.ok(r.messages.length >= 1 && r.messages.length < 100, `${r.messages.length} messages before the deadline`);
+      assert.ok(r.messages.length < 100, `${r.messages.length} messages before the deadline`);
       const rec = await servers.cancelled('deadline');
       assert.ok(rec.sent < 100);
     });
@@ -223,7 +223,7 @@ describe('waypoint gRPC streaming (grpc-js through a WaypointProxy)', { timeout:
       // tell the server the call is over.
       rig.config({ h2: [grpcRoute('no-deadline', { requestHeaders: { remove: ['grpc-timeout'] } })] });
       try {
-        const r = await collectCall(list(client, { count: 0, hold: true }, callMetadata('deadline-relayed'), { deadline: Date.now() + 500 }));
+        const r = await collectCall(list(client, { count: 0, hold: true }, callMetadata('deadline-relayed'), { deadline: Date.now() + 1500 }));
         assert.equal(r.status.code, grpc.status.DEADLINE_EXCEEDED, r.status.details);
         const rec = await servers.cancelled('deadline-relayed');
         assert.equal(rec.metadata['grpc-timeout'], undefined, 'the server saw no deadline');
@@ -284,21 +284,21 @@ describe('waypoint gRPC streaming (grpc-js through a WaypointProxy)', { timeout:
     after(() => rig.config({}));
 
     it('cuts a server stream that outlives it: the client sees an error after some messages, the server a cancel; UT', async () => {
-      rig.config({ h2: [timeoutRoute(600)] });
+      rig.config({ h2: [timeoutRoute(1000)] });
       const before = await requests({ response_flags: 'UT', response_code: '200', grpc_response_status: '2' });
       const t0 = Date.now();
       const r = await collectCall(list(client, { count: 100, size: 16, intervalMs: 50 }, callMetadata('timeout-list')));
       const took = Date.now() - t0;
       assert.equal(r.status.code, grpc.status.INTERNAL, r.status.details);
       assert.ok(r.messages.length > 0 && r.messages.length < 100, `${r.messages.length} messages`);
-      assert.ok(took >= 550 && took < 5000, `cut after ${took} ms`);
+      assert.ok(took >= 950 && took < 5000, `cut after ${took} ms`);
       await servers.cancelled('timeout-list');
       // Headers had gone out: code 200, flag UT, and UNKNOWN for the missing grpc-status.
       await requestsReach({ response_flags: 'UT', response_code: '200', grpc_response_status: '2' }, before + 1);
     });
 
     it('answers UNAVAILABLE (504 as gRPC) when nothing came back in time', async () => {
-      rig.config({ h2: [timeoutRoute(500)] });
+      rig.config({ h2: [timeoutRoute(1000)] });
       const r = await collectCall(list(client, { count: 0, hold: true }, callMetadata('timeout-silent')));
       assert.equal(r.status.code, grpc.status.UNAVAILABLE, r.status.details);
       assert.equal(r.status.details, 'upstream request timeout');
