@@ -36,6 +36,6 @@ COPY proto ./proto
 # Non-root by default: the control plane and waypoints run as this user; the node agent's
 # DaemonSet runs it as uid 0 with exactly the capabilities it needs.
 USER 1000:1000
-# --single-threaded-gc: AGENT_NODE_FLAGS (src/bin/node-flags.ts); see "Performance" in the README.
-ENTRYPOINT ["node", "--single-threaded-gc", "/app/dist/src/bin/ambit.js"]
+# --single-threaded-gc --max-semi-space-size=4: AGENT_NODE_FLAGS (src/bin/node-flags.ts); see "Performance" in the README.
+ENTRYPOINT ["node", "--single-threaded-gc", "--max-semi-space-size=4", "/app/dist/src/bin/ambit.js"]
 CMD ["help"]

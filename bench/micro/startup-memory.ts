@@ -2,7 +2,7 @@
 // its built-in local config and on xDS, the waypoint on xDS and on a manifests folder. Not a test.
 //
 // `node dist/bench/micro/startup-memory.js [runs] [--settle ms] [--only a,b] [--node-flag F]...`
-// (defaults 3 runs, 2000 ms). Each run spawns each command as users do (`node --single-threaded-gc
+// (defaults 3 runs, 2000 ms). Each run spawns each command as users do (`node <AGENT_NODE_FLAGS>
 // ambit.js <command>`, plus any --node-flag), on a loopback address of its own, waits for
 // /healthz/ready = 200, lets it settle, then reads /proc/<pid>/status (VmRSS; RssAnon = heap,
 // malloc and stacks; RssFile = the node binary's and libraries' pages it touched) and the V8 heap

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc
+#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=4
 // The `ambit` command line: `ambit node` runs the node agent, `ambit control` the control plane,
 // `ambit waypoint` a waypoint, `ambit ctl` inspects a running mesh;
 // `ambit help` lists commands. Settings come through config/ (the only place that reads the environment).

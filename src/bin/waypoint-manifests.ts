@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { translateAll, type TranslateOptions } from '../controlplane/index.js';
+import { translateAll, type TranslateOptions } from '../controlplane/translate/index.js';
 import { ManifestsSource, type ObjectSnapshot } from '../k8s/index.js';
 import type { ErrorCounter, Registry } from '../metrics/index.js';
 import type { SnapshotSink } from '../state/index.js';

@@ -12,7 +12,7 @@ import { CertManager, createCaClient, type CaClient } from '../identity/index.js
 import { createRegistry, ErrorCounter, StatsServer, XdsMetrics, type Registry } from '../metrics/index.js';
 import { isNetworkReachableBind } from '../proxy/index.js';
 import { ProxyState, type Workload } from '../state/index.js';
-import { topologyLabels, WaypointProxy } from '../waypoint/index.js';
+import { prepareWaypointConfig, topologyLabels, WaypointProxy } from '../waypoint/index.js';
 import type { WaypointConfig } from '../waypoint/model/route-model.js';
 import { WaypointTelemetry } from '../waypoint/telemetry/index.js';
 import { adsNode, decodeWaypointConfig, WAYPOINT_CONFIG_TYPE_URL, XdsClient } from '../xds/index.js';
@@ -74,6 +74,8 @@ export class WaypointProcess {
   #lastRejection: { readonly version: string; readonly reason: string; readonly at: string } | undefined;
   #releaseConfig: (() => void) | undefined;
   #closing = false;
+  /** The configs waiting for what they need to be loaded, chained in arrival order (undefined: none). */
+  #applying: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #closed: Promise<void>;
   #markClosed!: () => void;
@@ -192,6 +194,9 @@ export class WaypointProcess {
       await Promise.race([this.#manifests.start(), this.#closed]);
       if (this.#closing) return;
     }
+    // The first config may still be loading what it needs: it goes in before the listener opens.
+    await Promise.race([this.#applying, this.#closed]);
+    if (this.#closing) return;
     releaseState();
     await this.#proxy.start();
     releaseProxy();
@@ -208,12 +213,31 @@ export class WaypointProcess {
     }
   }
 
-  /** A config for another waypoint is refused: the resource name and its content must agree. */
+  /**
+   * A config for another waypoint is refused: the resource name and its content must agree. A
+   * config that needs a library loaded first (jose for jwtRules) goes in once it is, so no request
+   * waits on an import; configs are applied in the order they came.
+   */
   #setConfig(c: WaypointConfig, version: string, source: AppliedWaypointConfig['source']): void {
     const { namespace, name } = this.config.waypoint;
     if (c.waypoint?.namespace !== namespace || c.waypoint?.name !== name) {
       throw new MeshError('XDS_INVALID', `WaypointConfig is for ${c.waypoint?.namespace}/${c.waypoint?.name}, not this waypoint ${namespace}/${name}`);
     }
+    const ready = prepareWaypointConfig(c);
+    if (ready === undefined && this.#applying === undefined) return this.#swapConfig(c, version, source);
+    const queued = (this.#applying ?? Promise.resolve())
+      .then(() => ready)
+      .then(() => {
+        if (!this.#closing) this.#swapConfig(c, version, source);
+      })
+      .catch((err: unknown) => this.#reject(err, version));
+    this.#applying = queued;
+    void queued.finally(() => {
+      if (this.#applying === queued) this.#applying = undefined;
+    });
+  }
+
+  #swapConfig(c: WaypointConfig, version: string, source: AppliedWaypointConfig['source']): void {
     this.proxy.setConfig(c);
     this.#applied = { version, source, appliedAt: new Date().toISOString(), config: c };
     this.logger.info({ version, source, services: c.services.length, clusters: c.clusters.length }, 'WaypointConfig applied');

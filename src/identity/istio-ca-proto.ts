@@ -1,7 +1,8 @@
 // Wire codec of istio.v1.auth.IstioCertificateService (proto/citadel.proto) and the subset of
 // google.protobuf.Struct it carries, built with protobufjs from an in-code descriptor (no .proto at run time).
 
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufJs } from '../common/lazy-packages.js';
 
 /** Full gRPC method path of the unary CA call. */
 export const CREATE_CERTIFICATE_PATH = '/istio.v1.auth.IstioCertificateService/CreateCertificate';
@@ -62,9 +63,15 @@ const DESCRIPTOR = {
   },
 };
 
-const root = protobuf.Root.fromJSON(DESCRIPTOR);
-const RequestType = root.lookupType('istio.v1.auth.IstioCertificateRequest');
-const ResponseType = root.lookupType('istio.v1.auth.IstioCertificateResponse');
+let types: { readonly request: protobuf.Type; readonly response: protobuf.Type } | undefined;
+
+/** The two message types, built on first use (only the istiod CA provider and its tests need protobufjs). */
+function messageTypes(): NonNullable<typeof types> {
+  if (types) return types;
+  const root = protobufJs().Root.fromJSON(DESCRIPTOR);
+  types = { request: root.lookupType('istio.v1.auth.IstioCertificateRequest'), response: root.lookupType('istio.v1.auth.IstioCertificateResponse') };
+  return types;
+}
 
 export interface IstioCertificateRequest {
   /** PEM PKCS#10 CSR. */
@@ -86,6 +93,7 @@ export function encodeCertificateRequest(req: IstioCertificateRequest): Buffer {
     for (const [k, v] of Object.entries(req.metadata)) fields[k] = { string_value: v };
     msg.metadata = { fields };
   }
+  const RequestType = messageTypes().request;
   return Buffer.from(RequestType.encode(RequestType.fromObject(msg)).finish());
 }
 
@@ -94,6 +102,7 @@ export function encodeCertificateRequest(req: IstioCertificateRequest): Buffer {
  * JSON text so a test can still see that something unexpected was sent. Throws on malformed bytes.
  */
 export function decodeCertificateRequest(bytes: Uint8Array): IstioCertificateRequest {
+  const RequestType = messageTypes().request;
   const obj = RequestType.toObject(RequestType.decode(bytes), { longs: Number }) as {
     csr?: string;
     validity_duration?: number;
@@ -115,11 +124,13 @@ export function decodeCertificateRequest(bytes: Uint8Array): IstioCertificateReq
 }
 
 export function encodeCertificateResponse(res: IstioCertificateResponse): Buffer {
+  const ResponseType = messageTypes().response;
   return Buffer.from(ResponseType.encode(ResponseType.fromObject({ cert_chain: [...res.certChain] })).finish());
 }
 
 /** Throws on malformed bytes (grpc-js turns a throwing deserializer into an INTERNAL status). */
 export function decodeCertificateResponse(bytes: Uint8Array): IstioCertificateResponse {
+  const ResponseType = messageTypes().response;
   const obj = ResponseType.toObject(ResponseType.decode(bytes)) as { cert_chain?: string[] };
   return { certChain: obj.cert_chain ?? [] };
 }

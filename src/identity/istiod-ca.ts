@@ -5,7 +5,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from '../common/lazy-packages.js';
 import { caAddressProblem } from '../config/index.js';
 import type { AuthTokenSource } from '../config/types.js';
 import type { Logger } from '../common/log.js';
@@ -122,11 +123,11 @@ export class IstiodCaClient implements CaClient {
 
   #newClient(rootsPem: string | undefined): grpc.Client {
     // Server-authenticated TLS 1.3, no client certificate; there is no insecure path at all.
-    return new grpc.Client(this.#target, istiodChannelCredentials(rootsPem, this.#options.altHostname), ISTIOD_CHANNEL_OPTIONS);
+    return new (grpcJs().Client)(this.#target, istiodChannelCredentials(rootsPem, this.#options.altHostname), ISTIOD_CHANNEL_OPTIONS);
   }
 
   async #callMetadata(): Promise<grpc.Metadata> {
-    const md = new grpc.Metadata();
+    const md = new (grpcJs().Metadata)();
     const token = await readBearerToken(this.#options.authToken, { component: 'istiod CA', code: 'CA_ERROR' });
     if (token !== undefined) md.set('authorization', `Bearer ${token}`);
     md.set('clusterid', this.#options.clusterId);
@@ -205,7 +206,7 @@ function grpcTarget(address: string): string {
 }
 
 function statusError(err: grpc.ServiceError, address: string, spiffeId: string): MeshError {
-  const status = grpc.status[err.code] ?? String(err.code);
+  const status = grpcJs().status[err.code] ?? String(err.code);
   return new MeshError('CA_ERROR', `istiod CA at ${address} failed to issue a certificate for ${spiffeId}: ${status}: ${err.details}`, { cause: err });
 }
 

@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from '../common/lazy-packages.js';
 import type { AuthTokenSource } from '../config/types.js';
 import { MeshError, type ErrorCode } from '../common/errors.js';
 import { splitPemBundle } from './x509.js';
@@ -88,7 +89,7 @@ export function systemRoots(): string | undefined {
  */
 export function istiodChannelCredentials(rootsPem: string | undefined, altHostname: string | undefined): grpc.ChannelCredentials {
   const context = tls.createSecureContext({ ...(rootsPem !== undefined ? { ca: rootsPem } : {}), minVersion: 'TLSv1.3' });
-  return grpc.credentials.createFromSecureContext(context, {
+  return grpcJs().credentials.createFromSecureContext(context, {
     checkServerIdentity: (host, cert) => {
       const primary = tls.checkServerIdentity(host, cert);
       if (primary === undefined || altHostname === undefined) return primary;

@@ -2,8 +2,9 @@
 // sends, the hello and acks the agent sends. Built from an in-code descriptor so the agent needs no
 // .proto at run time; a unit test checks it against proto/istio/zds/zds.proto field by field.
 
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { MeshError } from '../common/errors.js';
+import { protobufJs } from '../common/lazy-packages.js';
 
 /** The descriptor of proto/istio/zds/zds.proto (field numbers are the wire contract). */
 export const ZDS_DESCRIPTOR = {
@@ -47,12 +48,19 @@ export const ZDS_DESCRIPTOR = {
 /** ZDS protocol version this agent speaks (Version.V1). */
 export const ZDS_VERSION = 1;
 
-const root = protobuf.Root.fromJSON(ZDS_DESCRIPTOR);
-const T = {
-  hello: root.lookupType('istio.workload.zds.ZdsHello'),
-  request: root.lookupType('istio.workload.zds.WorkloadRequest'),
-  response: root.lookupType('istio.workload.zds.WorkloadResponse'),
-};
+let types: { readonly hello: protobuf.Type; readonly request: protobuf.Type; readonly response: protobuf.Type } | undefined;
+
+/** The message types, built on first use (protobufjs is loaded only by an agent that speaks ZDS). */
+function T(): NonNullable<typeof types> {
+  if (types) return types;
+  const root = protobufJs().Root.fromJSON(ZDS_DESCRIPTOR);
+  types = {
+    hello: root.lookupType('istio.workload.zds.ZdsHello'),
+    request: root.lookupType('istio.workload.zds.WorkloadRequest'),
+    response: root.lookupType('istio.workload.zds.WorkloadResponse'),
+  };
+  return types;
+}
 
 /** The pod as istio-cni names it (ztunnel WorkloadInfo): found in the xDS state by these, on this node. */
 export interface ZdsWorkloadInfo {
@@ -85,7 +93,7 @@ const DECODE_OPTIONS = { oneofs: true, defaults: true } as const;
 export function decodeWorkloadRequest(bytes: Uint8Array): ZdsRequest {
   let raw: RawRequest;
   try {
-    raw = T.request.toObject(T.request.decode(bytes), DECODE_OPTIONS) as RawRequest;
+    raw = T().request.toObject(T().request.decode(bytes), DECODE_OPTIONS) as RawRequest;
   } catch (err) {
     throw new MeshError('ZDS_PROTOCOL', `malformed WorkloadRequest (${bytes.length} bytes): ${(err as Error).message}`, { cause: err });
   }
@@ -116,35 +124,35 @@ export function encodeWorkloadRequest(req: ZdsRequest): Uint8Array {
   switch (req.kind) {
     case 'add': {
       const info = req.info ? { name: req.info.name, namespace: req.info.namespace, service_account: req.info.serviceAccount } : undefined;
-      return T.request.encode(T.request.fromObject({ add: { uid: req.uid, workload_info: info } })).finish();
+      return T().request.encode(T().request.fromObject({ add: { uid: req.uid, workload_info: info } })).finish();
     }
     case 'keep':
-      return T.request.encode(T.request.fromObject({ keep: { uid: req.uid } })).finish();
+      return T().request.encode(T().request.fromObject({ keep: { uid: req.uid } })).finish();
     case 'del':
-      return T.request.encode(T.request.fromObject({ del: { uid: req.uid } })).finish();
+      return T().request.encode(T().request.fromObject({ del: { uid: req.uid } })).finish();
     case 'snapshot-sent':
-      return T.request.encode(T.request.fromObject({ snapshot_sent: {} })).finish();
+      return T().request.encode(T().request.fromObject({ snapshot_sent: {} })).finish();
   }
 }
 
 /** ZdsHello{version: V1}: the first message on every connection. */
 export function encodeZdsHello(): Uint8Array {
-  return T.hello.encode(T.hello.fromObject({ version: ZDS_VERSION })).finish();
+  return T().hello.encode(T().hello.fromObject({ version: ZDS_VERSION })).finish();
 }
 
 export function decodeZdsHello(bytes: Uint8Array): { version: number } {
-  const o = T.hello.toObject(T.hello.decode(bytes), { enums: Number, defaults: true }) as { version: number };
+  const o = T().hello.toObject(T().hello.decode(bytes), { enums: Number, defaults: true }) as { version: number };
   return { version: o.version };
 }
 
 /** WorkloadResponse{ack: {error}}; an empty error is success. */
 export function encodeAck(error: string): Uint8Array {
-  return T.response.encode(T.response.fromObject({ ack: { error } })).finish();
+  return T().response.encode(T().response.fromObject({ ack: { error } })).finish();
 }
 
 /** The ack of a WorkloadResponse; throws when it carries none. */
 export function decodeAck(bytes: Uint8Array): { error: string } {
-  const o = T.response.toObject(T.response.decode(bytes), DECODE_OPTIONS) as { payload?: string; ack?: { error?: string } };
+  const o = T().response.toObject(T().response.decode(bytes), DECODE_OPTIONS) as { payload?: string; ack?: { error?: string } };
   if (o.payload !== 'ack') throw new Error('WorkloadResponse without an ack');
   return { error: o.ack?.error ?? '' };
 }

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufJs } from '../common/lazy-packages.js';
 
 /** The files that make up the schema (their imports are resolved under proto/). */
 const ENTRY_FILES = [
@@ -47,7 +48,7 @@ let cached: protobuf.Root | undefined;
 export function protoRoot(): protobuf.Root {
   if (cached) return cached;
   const base = protoDir();
-  const root = new protobuf.Root();
+  const root = new (protobufJs().Root)();
   root.resolvePath = (_origin: string, target: string): string => {
     if (target.startsWith('google/protobuf/')) return target;
     return isAbsolute(target) ? target : join(base, target);

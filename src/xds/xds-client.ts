@@ -2,7 +2,8 @@
 // wildcard Address then Authorization (plus any types a caller subscribes by name), per-resource ACK/NACK,
 // reconnects; the last good state stays in force.
 
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from '../common/lazy-packages.js';
 import { MeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { xdsAddressProblem, xdsTarget, type XdsConfig } from '../config/index.js';
@@ -172,7 +173,7 @@ export class XdsClient {
       if (this.#closed) break;
       const decision = nextReconnect(end, backoffMs, this.#limits);
       backoffMs = decision.nextBackoffMs;
-      const detail = end.kind === 'status' ? `${grpc.status[end.code] ?? end.code}: ${end.details}` : end.kind === 'complete' ? 'stream ended by the server' : end.detail;
+      const detail = end.kind === 'status' ? `${grpcJs().status[end.code] ?? end.code}: ${end.details}` : end.kind === 'complete' ? 'stream ended by the server' : end.detail;
       this.#lastTermination = { reason: decision.reason, detail, at: new Date().toISOString() };
       this.#o.metrics?.termination(decision.reason);
       const log = decision.reason === 'Reconnect' ? this.#o.logger.debug.bind(this.#o.logger) : this.#o.logger.warn.bind(this.#o.logger);
@@ -202,7 +203,7 @@ export class XdsClient {
     let client: grpc.Client;
     let metadata: grpc.Metadata;
     try {
-      client = new grpc.Client(this.#target, this.#credentials(), ISTIOD_CHANNEL_OPTIONS);
+      client = new (grpcJs().Client)(this.#target, this.#credentials(), ISTIOD_CHANNEL_OPTIONS);
       // The token is re-read for every stream: projected service-account tokens rotate.
       metadata = await this.#metadata();
     } catch (err) {
@@ -223,7 +224,7 @@ export class XdsClient {
 
   /** TLS from XDS_ROOT_CA (re-read per connect, the last good roots kept if it turned bad), or plaintext. */
   #credentials(): grpc.ChannelCredentials {
-    if (!this.#tls) return grpc.credentials.createInsecure();
+    if (!this.#tls) return grpcJs().credentials.createInsecure();
     try {
       this.#roots = loadTrustRoots(this.#o.config.rootCa, ROOTS_NAMING);
     } catch (err) {
@@ -234,7 +235,7 @@ export class XdsClient {
 
   async #metadata(): Promise<grpc.Metadata> {
     const { config } = this.#o;
-    const md = new grpc.Metadata();
+    const md = new (grpcJs().Metadata)();
     // Never over plaintext: the token is a credential and http:// is for a local control plane.
     const token = this.#tls ? await readBearerToken(config.authToken, { component: 'xDS', code: 'XDS_STREAM' }) : undefined;
     if (token !== undefined) md.set('authorization', `Bearer ${token}`);
@@ -253,7 +254,7 @@ export class XdsClient {
       let timedOut = false;
       // grpc-js has no connect timeout for a stream: give up if the channel is not up in time.
       const timer = setTimeout(() => {
-        if (headers || client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) return;
+        if (headers || client.getChannel().getConnectivityState(false) === grpcJs().connectivityState.READY) return;
         timedOut = true;
         call.cancel();
       }, this.#o.connectTimeoutMs ?? XDS_CONNECT_TIMEOUT_MS);
@@ -276,9 +277,9 @@ export class XdsClient {
         if (this.#call === call) this.#call = undefined;
         if (localError !== undefined) resolve({ kind: 'error', detail: localError });
         else if (timedOut) resolve({ kind: 'connect-failed', detail: `not connected within ${this.#o.connectTimeoutMs ?? XDS_CONNECT_TIMEOUT_MS} ms` });
-        else if (status.code === grpc.status.OK) resolve({ kind: 'complete' });
+        else if (status.code === grpcJs().status.OK) resolve({ kind: 'complete' });
         // No response header: the call never got going (refused, TLS, or an immediate error status).
-        else if (!headers) resolve({ kind: 'connect-failed', detail: `${grpc.status[status.code] ?? status.code}: ${status.details}` });
+        else if (!headers) resolve({ kind: 'connect-failed', detail: `${grpcJs().status[status.code] ?? status.code}: ${status.details}` });
         else resolve({ kind: 'status', code: status.code, details: status.details });
       });
       for (const typeUrl of SUBSCRIBED_TYPES) {

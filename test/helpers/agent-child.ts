@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { AGENT_NODE_FLAGS } from '../../src/bin/node-flags.js';
 import { AMBIT_CLI } from './agent-readiness.js';
 
 export interface AgentChild {
@@ -22,7 +23,7 @@ const live = new Set<ChildProcess>();
  * another command that then execs it (e.g. `ip netns exec NAME`), so the child's pid is the agent's.
  */
 export function spawnAgentChild(env: Record<string, string>, args: string[] = [], prefix: string[] = []): AgentChild {
-  const argv = [...prefix, process.execPath, '--single-threaded-gc', AMBIT_CLI, 'node', ...args];
+  const argv = [...prefix, process.execPath, ...AGENT_NODE_FLAGS, AMBIT_CLI, 'node', ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

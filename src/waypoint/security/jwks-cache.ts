@@ -3,6 +3,7 @@
 // and missing ⇒ tokens of that issuer are refused (fail closed). Long-lived: start/close/destroy.
 
 import type { Logger } from '../../common/log.js';
+import { loadedJose, loadJose } from './jose-loader.js';
 import { discoverJwks, fetchJwks, keySetOf, type FetchedKeys, type KeySet } from './jwks-fetch.js';
 
 export type JwksSource =
@@ -51,6 +52,8 @@ export function sourceKey(s: JwksSource): string {
 export class JwksCache {
   private readonly inline = new Map<string, KeySet | Error>();
   private readonly remote = new Map<string, RemoteEntry>();
+  /** The sources of the last sync. */
+  private wanted: readonly JwksSource[] = [];
   private readonly refreshMs: number;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
@@ -76,6 +79,7 @@ export class JwksCache {
    * forgotten (timers and fetches cancelled); kept ones keep their keys and schedule.
    */
   sync(sources: readonly JwksSource[]): void {
+    this.wanted = sources;
     const wanted = new Map(sources.map((s) => [sourceKey(s), s]));
     for (const [k, e] of this.remote) {
       if (!wanted.has(k)) {
@@ -84,12 +88,12 @@ export class JwksCache {
       }
     }
     for (const k of this.inline.keys()) if (!wanted.has(k)) this.inline.delete(k);
+    let pendingInline = false;
     for (const [k, s] of wanted) {
       if (s.kind === 'inline') {
         if (!this.inline.has(k)) {
-          const v = parseInline(s.jwks);
-          if (v instanceof Error) this.options.logger.warn({ err: v.message }, 'waypoint: inline JWKS is unusable; tokens of its issuer are refused');
-          this.inline.set(k, v);
+          if (loadedJose() === undefined) pendingInline = true;
+          else this.addInline(k, s.jwks);
         }
         continue;
       }
@@ -98,6 +102,19 @@ export class JwksCache {
       this.remote.set(k, e);
       if (this.started && !this.closed) this.fetch(e);
     }
+    // Inline sets are parsed with jose; without it yet (a config applied unprepared), once it loads.
+    if (pendingInline) void loadJose().then(() => this.parsePendingInline(), () => undefined);
+  }
+
+  private addInline(k: string, jwks: string): void {
+    const v = parseInline(jwks);
+    if (v instanceof Error) this.options.logger.warn({ err: v.message }, 'waypoint: inline JWKS is unusable; tokens of its issuer are refused');
+    this.inline.set(k, v);
+  }
+
+  /** Parses the inline sources the current sources named before jose was loaded. */
+  private parsePendingInline(): void {
+    for (const s of this.wanted) if (s.kind === 'inline' && !this.inline.has(sourceKey(s))) this.addInline(sourceKey(s), s.jwks);
   }
 
   /**
@@ -107,6 +124,7 @@ export class JwksCache {
   keys(source: JwksSource): KeySet | undefined | Promise<KeySet | undefined> {
     const k = sourceKey(source);
     if (source.kind === 'inline') {
+      if (loadedJose() === undefined) return loadJose().then(() => this.keys(source), () => undefined);
       const v = this.inline.get(k) ?? parseInline(source.jwks);
       return v instanceof Error ? undefined : v;
     }
@@ -206,6 +224,7 @@ export class JwksCache {
     this.close();
     this.remote.clear();
     this.inline.clear();
+    this.wanted = [];
   }
 }
 

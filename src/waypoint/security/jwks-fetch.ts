@@ -4,7 +4,8 @@
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
+import type { createLocalJWKSet, JSONWebKeySet } from 'jose';
+import { loadJose, requireJose } from './jose-loader.js';
 
 export type KeySet = ReturnType<typeof createLocalJWKSet>;
 
@@ -62,16 +63,17 @@ export function getJson(uri: string, timeoutMs: number, signal?: AbortSignal): P
   });
 }
 
-/** A JWKS JSON value → a key set; throws when it is not `{ "keys": [...] }` of JWK objects. */
+/** A JWKS JSON value → a key set; throws when it is not `{ "keys": [...] }` of JWK objects. jose must be loaded. */
 export function keySetOf(value: unknown): { keys: KeySet; keyCount: number } {
   const v = value as JSONWebKeySet;
   if (typeof v !== 'object' || v === null || !Array.isArray(v.keys)) throw new Error('not a JSON Web Key Set ({"keys": [...]})');
-  return { keys: createLocalJWKSet(v), keyCount: v.keys.length };
+  return { keys: requireJose().createLocalJWKSet(v), keyCount: v.keys.length };
 }
 
 /** Downloads a JWKS. */
 export async function fetchJwks(uri: string, timeoutMs: number, signal?: AbortSignal): Promise<FetchedKeys> {
-  return { ...keySetOf(await getJson(uri, timeoutMs, signal)), uri };
+  const [json] = await Promise.all([getJson(uri, timeoutMs, signal), loadJose()]);
+  return { ...keySetOf(json), uri };
 }
 
 /** OpenID Connect discovery (`<issuer>/.well-known/openid-configuration` → `jwks_uri`), then the JWKS. */

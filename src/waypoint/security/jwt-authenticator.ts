@@ -8,6 +8,7 @@ import type { RequestAuth } from './authz-request.js';
 import type { JwksCache, JwksSource } from './jwks-cache.js';
 import { JWT_FAILURE_REPLY, jwtDetails, type JwtFailure } from './jwt-failure.js';
 import { extractTokens, locationKey, locationsOf, removeToken, type FoundToken, type TokenLocation } from './jwt-locations.js';
+import { loadedJose, loadJose } from './jose-loader.js';
 import { peek, verifyJwt } from './jwt-verify.js';
 
 /** Claims Envoy always treats as space-delimited lists (Istio `spaceDelimitedClaims` doc). */
@@ -117,6 +118,9 @@ export class JwtAuthenticator {
     for (const h of sj.outputHeaders) headers.delete(h);
     const tokens = extractTokens(sj.locations, headers, query);
     if (tokens.length === 0) return { kind: 'ok', auth: undefined };
+    // Loaded before the config was swapped in (prepareSecurity); awaited here only when a caller
+    // applied a config without preparing it. A jose that cannot load verifies nothing.
+    if (loadedJose() === undefined && (await loadJose().catch(() => undefined)) === undefined) return failure('jwks_unavailable');
     const verified: { found: FoundToken; rule: JwtRule; payload: Record<string, unknown> }[] = [];
     for (const found of tokens) {
       const u = peek(found.token);

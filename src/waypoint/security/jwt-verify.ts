@@ -1,11 +1,12 @@
-// Verification of one JWT against one jwtRule and its key set (jose): signature with an allowed
+// Verification of one JWT against one jwtRule and its key set (jose, loaded lazily): signature with an allowed
 // asymmetric algorithm, issuer, exp/nbf with Envoy's 60 s clock skew, then the audiences.
 
 import type { webcrypto } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyResult } from 'jose';
+import type { JWTPayload, JWTVerifyResult } from 'jose';
 import type { JwtRule } from '../model/security-model.js';
 import type { KeySet } from './jwks-fetch.js';
 import type { JwtFailure } from './jwt-failure.js';
+import { loadedJose, loadJose, requireJose, type JoseLib } from './jose-loader.js';
 
 /** Envoy jwt_authn `clock_skew_seconds` default (Istio sets none). */
 export const JWT_CLOCK_SKEW_S = 60;
@@ -18,8 +19,9 @@ export const JWT_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS
 
 export type Unverified = { readonly ok: true; readonly issuer: string | undefined; readonly kid: string | undefined } | { readonly ok: false; readonly failure: 'malformed' };
 
-/** Reads a token's header and payload without trusting them, to pick its rule by `iss`. */
+/** Reads a token's header and payload without trusting them, to pick its rule by `iss`. jose must be loaded (loadJose). */
 export function peek(token: string): Unverified {
+  const { decodeJwt, decodeProtectedHeader } = requireJose();
   try {
     const header = decodeProtectedHeader(token);
     const payload = decodeJwt(token);
@@ -34,7 +36,7 @@ export function normalizeAudience(a: string): string {
   return a.replace(/^https?:\/\//, '').replace(/\/$/, '');
 }
 
-function failureOf(err: unknown): JwtFailure {
+function failureOf(err: unknown, { errors }: JoseLib): JwtFailure {
   if (err instanceof errors.JWTExpired) return 'expired';
   if (err instanceof errors.JWTClaimValidationFailed) return err.claim === 'nbf' ? 'not_yet_valid' : 'invalid_claims';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'bad_signature';
@@ -52,12 +54,14 @@ export type Verified = { readonly ok: true; readonly payload: JWTPayload } | { r
  * tries every key of the set whose algorithm fits).
  */
 export async function verifyJwt(token: string, rule: JwtRule, keys: KeySet, now: Date): Promise<Verified> {
+  const jose = loadedJose() ?? (await loadJose());
+  const { errors, jwtVerify } = jose;
   const options = { issuer: rule.issuer, algorithms: [...JWT_ALGORITHMS], clockTolerance: JWT_CLOCK_SKEW_S, currentDate: now };
   let result: JWTVerifyResult;
   try {
     result = await jwtVerify(token, keys, options);
   } catch (err) {
-    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) return { ok: false, failure: failureOf(err) };
+    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) return { ok: false, failure: failureOf(err, jose) };
     let last: unknown = err;
     let found: JWTVerifyResult | undefined;
     for await (const key of err as unknown as AsyncIterable<webcrypto.CryptoKey>) {
@@ -68,7 +72,7 @@ export async function verifyJwt(token: string, rule: JwtRule, keys: KeySet, now:
         last = e;
       }
     }
-    if (found === undefined) return { ok: false, failure: failureOf(last) };
+    if (found === undefined) return { ok: false, failure: failureOf(last, jose) };
     result = found;
   }
   const payload = result.payload;

@@ -1,6 +1,7 @@
 // WaypointSecurity: RequestAuthentication and AuthorizationPolicy at the waypoint. One per
-// WaypointProxy; setConfig compiles a config's security once; checkRequest runs per HTTP request
-// (normalize → JWT → authorize), checkConnection per TCP tunnel. Owns the JWKS cache's lifecycle.
+// WaypointProxy; setConfig compiles a config's security once (prepareSecurity first loads what it
+// needs); checkRequest runs per HTTP request (normalize → JWT → authorize), checkConnection per TCP
+// tunnel. Owns the JWKS cache's lifecycle.
 
 import { Registry } from 'prom-client';
 import type { Logger } from '../../common/log.js';
@@ -10,6 +11,7 @@ import type { RequestNotes } from '../telemetry/index.js';
 import { ipBytes } from './authz-checks.js';
 import { AuthzTable, evaluateAuthz, type AuthzDecision } from './authz-evaluate.js';
 import { peerIdentity, type AuthzRequest, type RequestAuth } from './authz-request.js';
+import { loadedJose, loadJose } from './jose-loader.js';
 import { JwksCache, type JwksCacheOptions } from './jwks-cache.js';
 import { JwtAuthenticator } from './jwt-authenticator.js';
 import { methodProblem, normalizePath } from './path-normalize.js';
@@ -78,10 +80,22 @@ function notesOf(d: AuthzDecision, auth: RequestAuth | undefined): RequestNotes 
   };
 }
 
+/**
+ * What a config's security needs loaded before it is swapped in, so that no request waits on an
+ * import: jose when it has jwtRules. undefined = nothing to wait for (the config can go in now);
+ * else a promise that settles when it is loaded (it rejects if jose cannot be loaded: the config
+ * cannot be enforced and must not go in).
+ */
+export function prepareSecurity(cfg: WaypointSecurityConfig | undefined): Promise<void> | undefined {
+  if ((cfg?.jwtRules ?? []).length === 0 || loadedJose() !== undefined) return undefined;
+  return loadJose().then(() => undefined);
+}
+
 export class WaypointSecurity {
   private readonly jwks: JwksCache;
   private readonly metrics: SecurityMetrics;
   private readonly now: () => Date;
+  private readonly logger: Logger;
   private authz = new AuthzTable([]);
   private jwt: JwtAuthenticator;
   private xffHops = 0;
@@ -91,6 +105,7 @@ export class WaypointSecurity {
     this.metrics = new SecurityMetrics(options.registry ?? new Registry());
     this.jwks = new JwksCache({ ...options.jwks, logger: options.logger, onFetch: (r) => this.metrics.jwksFetch(r) });
     this.now = options.now ?? (() => new Date());
+    this.logger = options.logger;
     this.jwt = new JwtAuthenticator([], this.jwks, this.now);
   }
 
@@ -100,6 +115,8 @@ export class WaypointSecurity {
 
   /** Compiles the config's security and swaps it in one step; JWKS fetches follow the new rules. */
   setConfig(cfg: WaypointSecurityConfig | undefined): void {
+    // Unprepared (prepareSecurity not awaited): start loading now; JWT checks wait for it.
+    prepareSecurity(cfg)?.catch((err: unknown) => this.logger.error({ err }, 'waypoint: cannot load the JWT library; requests with tokens are refused'));
     const authz = new AuthzTable(cfg?.authorization ?? []);
     const jwt = new JwtAuthenticator(cfg?.jwtRules ?? [], this.jwks, this.now);
     this.jwks.sync(jwt.sources());
