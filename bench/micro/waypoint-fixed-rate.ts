@@ -5,7 +5,8 @@
 // 1000, `waypoint`; paths a comma list of `waypoint`, `ambit`): the latency suite's measurement
 // (4 keep-alive connections, 1 KB responses, 200 warm-up requests per connection) on the same pods
 // and processes as `npm run bench`, without the rest of the run. `AMBIT_HOLD=1` prints the
-// waypoint's pid and waits 3 s before each round, so perf/strace can attach for the round.
+// waypoint's pid and waits 3 s before each round, so perf/strace can attach for the round;
+// `AMBIT_DIAG=1` prints the tail of the proxies' output at the end (e.g. a build run with --trace-gc).
 // Compare builds by running this file from each build's dist/ in alternation.
 
 import { benchPaths, createBenchEnv, podsOf, type BenchEnv, type BenchPath } from '../paths/index.js';
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (process.env.AMBIT_DIAG === '1') for (const p of paths) log((p as { diagnostics?: () => string }).diagnostics?.() ?? '');
   } finally {
     await stop();
   }

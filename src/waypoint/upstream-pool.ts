@@ -3,6 +3,7 @@
 // maxRequestsPerConnection, idle timeout, and draining when the endpoint or cluster goes away.
 
 import { MeshError } from '../common/errors.js';
+import type { CancelSignal } from './cancellation.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 
 /** One upstream connection as the pool drives it. */
@@ -99,7 +100,7 @@ export class HostPool<C extends PoolConnection> {
    * made (unless maxConnections is reached and this endpoint already has one). Rejects with
    * UPSTREAM_OVERFLOW, a connect failure, or DRAINING when `signal` aborts first.
    */
-  acquire(signal: AbortSignal): Promise<Lease<C>> {
+  acquire(signal: CancelSignal): Promise<Lease<C>> {
     if (this.destroyed || this.draining) return Promise.reject(new MeshError('DRAINING', 'upstream connection pool is closing'));
     const ready = this.readyClient();
     if (ready) {
