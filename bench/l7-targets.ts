@@ -83,6 +83,13 @@ export function checkL7Targets(ms: readonly Measurement[], paths: readonly strin
     );
   }
 
+  // The waypoint path contains the L4 path (client agent → … → server agent), so it can make no
+  // more requests/s than the L4 path does: when that alone is under the target, say so with figures.
+  const l4Bound = (ref: string | null, nginxReqs: number): string => {
+    const l4Rps = figure(ms, 'rps.requestsPerSecond', ref);
+    if (l4Rps === null || nginxReqs <= 0 || l4Rps / nginxReqs >= T.rpsVsNginx) return '';
+    return `; bound: the L4-only path it contains makes ${(l4Rps / nginxReqs).toFixed(2)}× nginx (${formatValue(l4Rps)} req/s) by itself`;
+  };
   const checks: L7TargetCheck[] = [];
   for (const w of subjects) {
     const ref = l4PathFor(w, paths);
@@ -96,7 +103,7 @@ export function checkL7Targets(ms: readonly Measurement[], paths: readonly strin
       unit: '× nginx',
       limit: T.rpsVsNginx,
       status: status(ratio, (v) => v >= T.rpsVsNginx),
-      detail: ratio !== null ? `${formatValue(rps)} / ${formatValue(nginxRps)} req/s` : nginx === null ? 'nginx not in this run' : 'no keep-alive req/s figure (http-rps suite not run or failed)',
+      detail: ratio !== null ? `${formatValue(rps)} / ${formatValue(nginxRps)} req/s${l4Bound(ref, nginxRps!)}` : nginx === null ? 'nginx not in this run' : 'no keep-alive req/s figure (http-rps suite not run or failed)',
     });
     for (const [q, limit] of [['p50', T.addedP50Ms], ['p99', T.addedP99Ms]] as const) {
       const [a, b] = [lat(q, w), lat(q, ref)];

@@ -20,6 +20,7 @@ import {
   MonitoringServer,
   MESH_CONTROLLER,
   RouteStatusWriter,
+  GatewayStatusWriter,
   type AdsAuthenticator,
   type TokenAuthenticator,
 } from '../controlplane/index.js';
@@ -51,6 +52,7 @@ export class ControlPlane {
   private monitoring: MonitoringServer | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private statusWriter: RouteStatusWriter | undefined;
+  private gatewayStatusWriter: GatewayStatusWriter | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(options: ControlPlaneOptions) {
@@ -79,7 +81,7 @@ export class ControlPlane {
     return this.#pipeline;
   }
 
-  private build(source: ObjectSource, statusWriter: RouteStatusWriter | undefined): void {
+  private build(source: ObjectSource, statusWriters: { routes: RouteStatusWriter; gateways: GatewayStatusWriter } | undefined): void {
     const config = this.config;
     this.#source = source;
     this.#pipeline = new MeshPipeline({
@@ -98,9 +100,11 @@ export class ControlPlane {
       logger: this.logger.child({ component: 'translate' }),
       // Route status needs the waypoint translation (conflicts, dropped rules); without it (it
       // failed) the last written status stands rather than a partial one.
-      onTranslated: statusWriter
+      onTranslated: statusWriters
         ? (snapshot, _mesh, waypoints) => {
-            if (waypoints !== undefined) statusWriter.update(snapshot, waypoints.routeStatus);
+            if (waypoints === undefined) return;
+            statusWriters.routes.update(snapshot, waypoints.routeStatus);
+            statusWriters.gateways.update(snapshot, waypoints.gatewayStatus);
           }
         : undefined,
     });
@@ -115,8 +119,14 @@ export class ControlPlane {
       this.logger.child({ component: 'status' }),
       [MESH_CONTROLLER],
     );
+    // Waypoint Gateways: addresses, Programmed, listeners' attachedRoutes (istiod's gateway status).
+    const gatewayStatusWriter = new GatewayStatusWriter(
+      (kind, ns, name, status, resourceVersion) => cluster.writeStatus(kind, ns, name, status, resourceVersion),
+      this.logger.child({ component: 'status' }),
+    );
     this.statusWriter = statusWriter;
-    this.build(cluster, statusWriter);
+    this.gatewayStatusWriter = gatewayStatusWriter;
+    this.build(cluster, { routes: statusWriter, gateways: gatewayStatusWriter });
   }
 
   /** Start-up order: mesh root → objects (first full sync) → translation → gRPC (xDS + CA) → monitoring. */
@@ -250,7 +260,7 @@ export class ControlPlane {
       this.#pipeline?.close();
       this.ca?.close();
       // A status write in flight finishes while the xDS streams drain (same deadline).
-      await Promise.all([this.ads?.close(this.config.drainDeadlineMs), this.statusWriter?.close(this.config.drainDeadlineMs)]);
+      await Promise.all([this.ads?.close(this.config.drainDeadlineMs), this.statusWriter?.close(this.config.drainDeadlineMs), this.gatewayStatusWriter?.close(this.config.drainDeadlineMs)]);
       await this.#source?.close();
       this.tokens?.destroy?.();
       await this.monitoring?.close();
@@ -265,6 +275,7 @@ export class ControlPlane {
     clearTimeout(this.renewTimer);
     this.#pipeline?.destroy();
     this.statusWriter?.destroy();
+    this.gatewayStatusWriter?.destroy();
     this.ca?.destroy();
     this.ads?.destroy();
     this.#source?.destroy();

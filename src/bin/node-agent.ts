@@ -2,10 +2,9 @@
 // wires them, and owns start-up order, readiness and graceful shutdown. Tests start it in-process.
 
 import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
 import type { DestinationStream } from 'pino';
 import { createLogger, stdoutDestination, targetLogger, type Logger } from '../common/log.js';
-import { redactedConfig, type Config } from '../config/index.js';
+import { readCpuBudget, redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, AMBIT_VERSION, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
 import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, XdsMetrics } from '../metrics/index.js';
@@ -17,6 +16,7 @@ import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { WorkerPool, type LogLevelsPayload } from '../workers/index.js';
 import { nodeDebugViews } from './node-debug-views.js';
+import { workerCountAtStart, type WorkerCount } from './worker-count.js';
 import { createNodeInpod, localPodFactory, remotePodFactory, type NodeInpodInputs } from './node-inpod.js';
 import { adsNode, EMBEDDED_EXAMPLE_YAML, LocalConfigSource, SnapshotMerger, XdsClient } from '../xds/index.js';
 
@@ -78,6 +78,8 @@ export class NodeAgent {
   private zdsPods: ZdsPodSource | undefined;
   /** The data-plane worker threads, when the data plane runs on more than one (WORKER_THREADS). */
   private workers: WorkerPool | undefined;
+  /** The worker count in force and why (set at start: the config's choice, after the native-addon check). */
+  private workerChoice: Omit<WorkerCount, 'fallback'> | undefined;
   /** Where log lines go, raw: worker threads' lines arrive formatted and are written as they are. */
   private readonly logSink: DestinationStream;
   private admin: AdminServer | undefined;
@@ -203,18 +205,18 @@ export class NodeAgent {
     }
   }
 
-  /** The worker threads to run, from WORKER_THREADS: more than one needs the addon (SO_REUSEPORT). */
+  /** The worker threads to run (worker-count.ts), logged with the reason and kept for /config_dump. */
   private workerCount(native: NativeSocketsLoad): number {
-    const { workers } = this.config;
-    if (workers <= 1) return 1;
-    if (!native.ok) {
-      this.logger.warn({ workers }, 'worker threads need the native addon (SO_REUSEPORT listeners): the data plane runs on one event loop');
-      return 1;
-    }
-    const cpus = availableParallelism();
-    if (workers > cpus) this.logger.warn({ workers, cpus }, 'more data-plane worker threads than CPUs available');
+    const choice = workerCountAtStart(this.config, native);
+    const { fallback, ...shown } = choice;
+    this.workerChoice = shown;
+    if (fallback?.level === 'warn') this.logger.warn({ workers: this.config.workers, reason: fallback.why }, 'the data plane runs on one event loop');
+    this.logger.info(shown, `data-plane workers: ${choice.count}`);
+    if (choice.count <= 1) return 1;
+    const cpus = readCpuBudget().cpus;
+    if (choice.count > cpus) this.logger.warn({ workers: choice.count, cpus }, 'more data-plane worker threads than CPUs available');
     if (this.options.originalDst) this.logger.warn('the originalDst test seam is ignored with worker threads');
-    return workers;
+    return choice.count;
   }
 
   /** The data plane on this event loop (one worker): the host proxy and one PodProxy per pod. */
@@ -352,6 +354,8 @@ export class NodeAgent {
       zds: this.zds?.dump(),
       // The data-plane worker threads (absent with one: the data plane is this event loop).
       workers: this.workers?.status(),
+      // How many data-plane workers run and why (`auto`'s rule and CPU budget, or a fallback).
+      dataPlaneWorkers: this.workerChoice,
     };
   }
 

@@ -47,12 +47,19 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   drainDeadlineMs: 5_000,
   /**
-   * Data-plane worker threads when WORKER_THREADS / --workers is unset: `1` = the single event loop
-   * of before the worker model (every listener, the HBONE server and pool on the main thread).
+   * Data-plane worker threads when WORKER_THREADS / --workers is unset: `auto` = the rule below on
+   * the CPUs available (affinity set and cgroup quota, cpu-budget.ts). ztunnel's default is a flat 2.
    */
-  workers: 1,
-  /** ztunnel's WORKER_THREADS default; an automatic choice never exceeds the CPUs available. */
+  workers: 'auto',
+  /** `auto` on a node with at least workersAutoMinCpus CPUs: ztunnel's WORKER_THREADS default. */
   workersAutoMax: 2,
+  /**
+   * Below this many CPUs `auto` keeps one event loop. Measured on a 2-vCPU node (README
+   * "Performance", ambit-w1 vs ambit-w2): a second worker gave no throughput or conn/s, a somewhat
+   * lower p99, and 44-136 MB more peak RSS per agent, the node's pods sharing those cores with it.
+   * 4 is a judgement (no many-core run yet): the smallest node where a second core can be idle.
+   */
+  workersAutoMinCpus: 4,
   enableResponseBaggage: true,
   /**
    * How pods are captured: `own-rules` = Ambit installs its redirect rules in the pod netns named by

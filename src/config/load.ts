@@ -3,15 +3,15 @@
 
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { MeshError } from '../common/errors.js';
 import { caAddressProblem } from './ca-address.js';
+import { describeCpuBudget, readCpuBudget } from './cpu-budget.js';
 import { xdsAddressProblem } from './xds-address.js';
 import { deepFreeze } from './deep-freeze.js';
 import { DEFAULTS } from './defaults.js';
 import { readSettings, type RawPrefixed, type RawSetting } from './env.js';
 import { CA_HEADER_ENV_PREFIX, SETTINGS, XDS_HEADER_ENV_PREFIX } from './settings.js';
-import type { AuthTokenSource, CaProviderName, Config, InboundBind, LogLevel, MetadataValue, ProxyMode, WorkloadInfo, InpodMode } from './types.js';
+import type { AuthTokenSource, CaProviderName, Config, InboundBind, LogLevel, MetadataValue, ProxyMode, WorkloadInfo, InpodMode, WorkersChoice } from './types.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -84,13 +84,24 @@ export function withScheme(address: string): string {
 
 /** What the machine offers, for settings whose default depends on it (tests pass their own). */
 export interface HostFacts {
-  /** CPUs this process may run on (os.availableParallelism: the affinity mask, not cgroup quota). */
+  /** Whole CPUs this process may use: the affinity set capped by the cgroup CPU quota (cpu-budget.ts). */
   readonly cpus: number;
+  /** Where `cpus` came from, for the reason of an `auto` choice ("8 CPUs (affinity set)"). */
+  readonly cpuSource?: string;
 }
 
-/** `auto` workers: ztunnel's default of 2, never more than the CPUs (and at least 1). */
+/** The real machine's facts: read only when a setting needs them (`auto` workers). */
+export function hostFacts(): HostFacts {
+  const budget = readCpuBudget();
+  return { cpus: budget.cpus, cpuSource: describeCpuBudget(budget) };
+}
+
+/**
+ * `auto` workers: ztunnel's default of 2 once at least DEFAULTS.workersAutoMinCpus CPUs are
+ * available, else 1 (on 2 cores a second worker measured no gain for ~39 MB RSS; defaults.ts).
+ */
 export function autoWorkers(cpus: number): number {
-  return Math.max(1, Math.min(DEFAULTS.workersAutoMax, Math.floor(cpus)));
+  return cpus >= DEFAULTS.workersAutoMinCpus ? DEFAULTS.workersAutoMax : 1;
 }
 
 /**
@@ -101,7 +112,7 @@ export function autoWorkers(cpus: number): number {
 export function loadConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-  host: HostFacts = { cpus: availableParallelism() },
+  host?: HostFacts,
 ): Config {
   const raw = readSettings(argv, env);
   const errors = [...raw.errors];
@@ -171,11 +182,32 @@ export function loadConfig(
   const proxyMetadata = parseProxyMetadata(raw.proxyMetadata, raw.proxyMetadataJson, errors);
 
   const workersSetting = get<number | string>('workers', DEFAULTS.workers as number | string);
-  const workers = workersSetting === 'auto' ? autoWorkers(host.cpus) : (workersSetting as number);
   // Every worker binds the same ports (SO_REUSEPORT); a port 0 is resolved once, by the first worker,
   // which cannot be done for inbound listeners that come and go with the workloads.
-  if (workers > 1 && inboundBind === 'workloads' && (ports.hbone === 0 || ports.inboundPlaintext === 0)) {
-    errors.push(`${origin('workers')}=${workers}: several workers need fixed inbound ports with ${origin('inboundBind')}=workloads (port 0 is not supported there)`);
+  const portZeroProblem = inboundBind === 'workloads' && (ports.hbone === 0 || ports.inboundPlaintext === 0)
+    ? `${ports.hbone === 0 ? origin('portHbone') : origin('portInboundPlaintext')}=0 with ${origin('inboundBind')}=workloads (port 0 is not supported there with several workers)`
+    : undefined;
+  let workers: number;
+  let workersChoice: WorkersChoice;
+  if (workersSetting === 'auto') {
+    const facts = host ?? hostFacts();
+    const cpus = facts.cpuSource ?? `${facts.cpus} CPU${facts.cpus === 1 ? '' : 's'}`;
+    const rule = autoWorkers(facts.cpus);
+    const given = raw.values.has('workers') ? `${origin('workers')}=auto` : 'auto (default)';
+    // `auto` never turns a working config into an error: where several workers cannot run, it is one.
+    workers = rule > 1 && portZeroProblem !== undefined ? 1 : rule;
+    const reason = rule === 1
+      ? `${given}: ${cpus}; ${DEFAULTS.workersAutoMax} workers from ${DEFAULTS.workersAutoMinCpus} CPUs, one event loop below`
+      : workers === 1
+        ? `${given}: ${cpus} would give ${rule} workers, but ${portZeroProblem}: one event loop`
+        : `${given}: ${cpus}, at least ${DEFAULTS.workersAutoMinCpus}: ${rule} workers, as ztunnel`;
+    workersChoice = { setting: 'auto', reason };
+  } else {
+    workers = workersSetting as number;
+    workersChoice = { setting: workers, reason: `${origin('workers')}=${workers}` };
+    if (workers > 1 && portZeroProblem !== undefined) {
+      errors.push(`${origin('workers')}=${workers}: several workers need fixed inbound ports with ${origin('inboundBind')}=workloads (port 0 is not supported there)`);
+    }
   }
   // INPOD_UDS alone means zds (ztunnel's variable: a ztunnel deployment sets just that); an explicit
   // own-rules beside it is a contradiction, refused rather than one of the two ignored.
@@ -236,6 +268,7 @@ export function loadConfig(
     connectTimeoutMs: get('connectTimeout', DEFAULTS.connectTimeoutMs as number),
     drainDeadlineMs: get('drainDeadline', DEFAULTS.drainDeadlineMs as number),
     workers,
+    workersChoice,
     enableResponseBaggage: get('enableResponseBaggage', DEFAULTS.enableResponseBaggage as boolean),
     inpod: { mode: inpodMode, uds: get<string>('inpodUds', DEFAULTS.inpodUds) },
     logLevel: get<string>('logLevel', DEFAULTS.logLevel) as LogLevel,

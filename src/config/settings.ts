@@ -114,7 +114,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   s('drainDeadline', 'CONNECTION_TERMINATION_DEADLINE', 'connection-termination-deadline', { type: 'duration', minMs: 0 },
     ms(DEFAULTS.drainDeadlineMs), 'graceful drain deadline on shutdown'),
   s('workers', ['AMBIT_WORKERS', 'WORKER_THREADS'], 'workers', { type: 'workers', max: 256 }, DEFAULTS.workers,
-    `data-plane worker threads, each with its own listeners on the same ports (SO_REUSEPORT; needs the native addon): an integer, or auto = min(${DEFAULTS.workersAutoMax}, CPUs available); 1 = one event loop, as before`),
+    `data-plane worker threads, each with its own listeners on the same ports (SO_REUSEPORT; needs the native addon): an integer, or auto = ${DEFAULTS.workersAutoMax} (ztunnel's default) when at least ${DEFAULTS.workersAutoMinCpus} CPUs are available (affinity set, capped by the cgroup CPU quota), else 1; auto falls back to 1 where several workers cannot run (no native addon; port 0 with AMBIT_INBOUND_BIND=workloads); 1 = one event loop`),
   s('inpodMode', 'AMBIT_INPOD_MODE', 'inpod-mode', { type: 'enum', values: ['own-rules', 'zds'] }, `${DEFAULTS.inpodMode} (zds when INPOD_UDS is set)`,
     'in-pod capture: own-rules = Ambit installs its redirect rules in the netns named by a workload\'s `netns` (no istio-cni; the demo); zds = istio-cni hands pods (netns fds) over on INPOD_UDS and owns the rules, as for ztunnel'),
   s('inpodUds', 'INPOD_UDS', 'inpod-uds', nonEmpty, DEFAULTS.inpodUds,

@@ -141,10 +141,13 @@ export interface Config {
   /** Graceful drain deadline on SIGTERM, ms (CONNECTION_TERMINATION_DEADLINE). */
   readonly drainDeadlineMs: number;
   /**
-   * Data-plane worker threads (WORKER_THREADS), resolved (`auto` → min(2, CPUs)). 1 = the proxy
-   * runs on the main event loop; N > 1 = N threads, each with its own listeners on the same ports.
+   * Data-plane worker threads (WORKER_THREADS), resolved (`auto` → 2 from 4 CPUs available, else 1).
+   * 1 = the proxy runs on the main event loop; N > 1 = N threads, each with its own listeners on the
+   * same ports.
    */
   readonly workers: number;
+  /** How `workers` was chosen: logged at start-up and shown in /config_dump. */
+  readonly workersChoice: WorkersChoice;
   readonly enableResponseBaggage: boolean;
   readonly inpod: InpodConfig;
   readonly logLevel: LogLevel;
@@ -157,4 +160,12 @@ export interface Config {
    * ISTIO_METAJSON_<K> parsed (a JSON key wins over a string key of the same name, as in ztunnel).
    */
   readonly proxyMetadata: Readonly<Record<string, MetadataValue>>;
+}
+
+/** The worker count's origin: the setting as given and why it resolved to `Config.workers`. */
+export interface WorkersChoice {
+  /** `auto` (the default) or the explicit count. */
+  readonly setting: 'auto' | number;
+  /** One line: the rule and CPU budget behind `auto`, a fallback to 1, or which variable/flag set it. */
+  readonly reason: string;
 }

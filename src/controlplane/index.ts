@@ -6,4 +6,5 @@ export * from './ca/index.js';
 export * from './translate/index.js';
 export { MeshPipeline, type MeshPipelineInputs, type PipelineState, type ResourceEncoders } from './mesh-pipeline.js';
 export { MonitoringServer, type MonitoredPlane, type MonitoringServerOptions } from './monitoring-server.js';
-export { RouteStatusWriter, desiredParents, newestObserved, type StatusPatcher } from './route-status-writer.js';
+export { RouteStatusWriter, desiredParents, newestObserved, type StatusKind, type StatusPatcher } from './route-status-writer.js';
+export { GatewayStatusWriter, desiredGatewayStatus, newestObservedGateway, type StoredGatewayStatus } from './gateway-status-writer.js';

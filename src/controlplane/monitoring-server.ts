@@ -73,7 +73,8 @@ export class MonitoringServer extends HttpEndpoint {
   /**
    * The last translation: resources for node agents, waypoints, every problem (mesh and waypoint
    * translation), and route status — `routeStatus` per HTTPRoute/GRPCRoute/TCPRoute with the
-   * problems found in that route (`httpRouteStatus`: the HTTPRoutes of it, as earlier releases).
+   * problems found in that route (`httpRouteStatus`: the HTTPRoutes of it, as earlier releases),
+   * and `gatewayStatus` per waypoint Gateway (what is written to its status in cluster mode).
    */
   private resources(): unknown {
     const s = this.plane.pipeline.state();
@@ -89,6 +90,7 @@ export class MonitoringServer extends HttpEndpoint {
       waypoints: t?.waypoints ?? [],
       httpRouteStatus: routeStatus?.filter((r) => r.kind === 'HTTPRoute') ?? t?.httpRouteStatus ?? [],
       routeStatus: routeStatus ?? t?.httpRouteStatus ?? [],
+      gatewayStatus: s.waypoints?.gatewayStatus ?? [],
       problems: [...(t?.errors ?? []), ...(s.waypoints?.errors ?? [])],
     };
   }

@@ -1,11 +1,24 @@
 // X.509 primitives the CA providers share: ECDSA P-256 keys, self-signed roots, SPIFFE leaf
-// certificates and CSRs. Node's crypto cannot build certificates, so @peculiar/x509 does (README).
+// certificates and CSRs. Node's crypto cannot build certificates or parse CSRs, so x509-der.ts does.
 
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { KeyObject, webcrypto, randomBytes, createPublicKey, type X509Certificate } from 'node:crypto';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+import { KeyObject, webcrypto, randomBytes, X509Certificate } from 'node:crypto';
+import {
+  authorityKeyIdentifier,
+  basicConstraints,
+  buildCertificate,
+  buildCsr,
+  certificateSubject,
+  encodeName,
+  parseCsr,
+  extendedKeyUsage,
+  KEY_USAGE,
+  keyUsage,
+  spkiDer,
+  subjectAltName,
+  subjectKeyIdentifier,
+  toPem,
+  type Extension,
+} from './x509-der.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -56,10 +69,6 @@ export async function importSigningKey(pem: string): Promise<CryptoKey> {
   return webcrypto.subtle.importKey('pkcs8', der, alg, false, ['sign']) as Promise<CryptoKey>;
 }
 
-function signingAlgorithmFor(key: CryptoKey): typeof EC_ALG | typeof RSA_SIGN_ALG {
-  return key.algorithm.name === 'ECDSA' ? EC_ALG : RSA_SIGN_ALG;
-}
-
 function randomSerial(): string {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive INTEGER
@@ -79,20 +88,25 @@ export interface RootOptions {
 export async function createRootCa(options: RootOptions): Promise<SigningCa> {
   const now = options.now ?? new Date();
   const keys = await generateKeyPair(options.keyKind ?? 'ec-p256');
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: options.subject,
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter: new Date(now.getTime() + options.validityMs),
-    keys: { privateKey: keys.privateKey, publicKey: keys.publicKey },
-    signingAlgorithm: signingAlgorithmFor(keys.privateKey),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { certPem: cert.toString('pem') + '\n', keyPem: privateKeyToPem(keys.privateKey) };
+  const publicKey = KeyObject.from(keys.publicKey);
+  const name = encodeName(options.subject);
+  const der = buildCertificate(
+    {
+      serial: Buffer.from(randomSerial(), 'hex'),
+      issuer: name,
+      subject: name,
+      notBefore: new Date(now.getTime() - BACKDATE_MS),
+      notAfter: new Date(now.getTime() + options.validityMs),
+      subjectPublicKey: publicKey,
+      extensions: [
+        basicConstraints(true, undefined, true),
+        keyUsage([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign], true),
+        subjectKeyIdentifier(spkiDer(publicKey)),
+      ],
+    },
+    KeyObject.from(keys.privateKey),
+  );
+  return { certPem: toPem('CERTIFICATE', der) + '\n', keyPem: privateKeyToPem(keys.privateKey) };
 }
 
 export interface LeafOptions {
@@ -119,48 +133,43 @@ export interface LeafOptions {
  * (critical because the subject is empty, RFC 5280 §4.2.1.6): URIs, then DNS names, then IPs.
  */
 export async function issueCertificate(options: LeafOptions): Promise<string> {
-  const issuer = new x509.X509Certificate(options.ca.certPem);
+  const issuer = new X509Certificate(options.ca.certPem);
   const signingKey = await importSigningKey(options.ca.keyPem);
-  const extensions: x509.Extension[] = options.isCa
+  const publicKey = KeyObject.from(options.publicKey);
+  const extensions: Extension[] = options.isCa
     ? [
-        new x509.BasicConstraintsExtension(true, options.pathLength ?? 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(options.publicKey),
+        basicConstraints(true, options.pathLength ?? 0, true),
+        keyUsage([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign], true),
+        subjectKeyIdentifier(spkiDer(publicKey)),
       ]
     : [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-        new x509.ExtendedKeyUsageExtension([EKU_SERVER_AUTH, EKU_CLIENT_AUTH]),
+        basicConstraints(false, undefined, true),
+        keyUsage([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment], true),
+        extendedKeyUsage([EKU_SERVER_AUTH, EKU_CLIENT_AUTH]),
       ];
-  const names = [
-    ...options.uris.map((value) => ({ type: 'url' as const, value })),
-    ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
-    ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
-  ];
-  if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, true));
-  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer, false));
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: options.isCa ? (options.subject ?? `O=ambit-intermediate-${randomSerial().slice(0, 8)}`) : '',
-    issuer: issuer.subject,
-    notBefore: options.notBefore,
-    notAfter: options.notAfter,
-    signingKey,
-    publicKey: options.publicKey,
-    signingAlgorithm: signingAlgorithmFor(signingKey),
-    extensions,
-  });
-  return cert.toString('pem') + '\n';
+  if (options.uris.length + (options.dnsNames?.length ?? 0) + (options.ipAddresses?.length ?? 0) > 0) {
+    extensions.push(subjectAltName({ uris: options.uris, dnsNames: options.dnsNames, ipAddresses: options.ipAddresses }, true));
+  }
+  extensions.push(authorityKeyIdentifier(spkiDer(issuer.publicKey)));
+  const der = buildCertificate(
+    {
+      serial: Buffer.from(randomSerial(), 'hex'),
+      issuer: certificateSubject(issuer.raw),
+      subject: encodeName(options.isCa ? (options.subject ?? `O=ambit-intermediate-${randomSerial().slice(0, 8)}`) : ''),
+      notBefore: options.notBefore,
+      notAfter: options.notAfter,
+      subjectPublicKey: publicKey,
+      extensions,
+    },
+    KeyObject.from(signingKey),
+  );
+  return toPem('CERTIFICATE', der) + '\n';
 }
 
 /** A PEM CSR as ztunnel sends it: empty subject, one critical URI SAN, ECDSA-SHA256. */
 export async function createCsr(spiffeId: string, keys: KeyPair): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    keys: { privateKey: keys.privateKey, publicKey: keys.publicKey },
-    signingAlgorithm: EC_ALG,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }], true)],
-  });
-  return csr.toString('pem') + '\n';
+  const der = buildCsr([subjectAltName({ uris: [spiffeId] }, true)], KeyObject.from(keys.privateKey), KeyObject.from(keys.publicKey));
+  return toPem('CERTIFICATE REQUEST', der) + '\n';
 }
 
 /** Splits a PEM bundle into individual PEM certificates (each ending in a newline). */
@@ -238,23 +247,15 @@ export interface VerifiedCsr {
 
 /** Parses a PEM PKCS#10 CSR, checks its self-signature and its key type. Throws a plain Error. */
 export async function readCsr(pem: string): Promise<VerifiedCsr> {
-  const csr = new x509.Pkcs10CertificateRequest(pem);
-  if (!(await csr.verify())) throw new Error('CSR signature does not verify');
-  const spki = Buffer.from(csr.publicKey.rawData);
-  const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  const csr = parseCsr(pem);
+  const key = csr.publicKey;
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new Error(`CSR key must be EC P-256, got ${key.asymmetricKeyType ?? '?'} ${key.asymmetricKeyDetails?.namedCurve ?? ''}`.trim());
   }
-  const publicKey = (await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
+  const publicKey = (await webcrypto.subtle.importKey('spki', csr.spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
     'verify',
   ])) as CryptoKey;
-  const uris: string[] = [];
-  for (const ext of csr.extensions) {
-    if (ext.type !== '2.5.29.17') continue;
-    const san = ext instanceof x509.SubjectAlternativeNameExtension ? ext : new x509.SubjectAlternativeNameExtension(ext.rawData);
-    for (const name of san.names.items) if (name.type === 'url') uris.push(name.value);
-  }
-  return { uris, publicKey };
+  return { uris: csr.uris, publicKey };
 }
 
 /** Validity window of a parsed certificate (Node 20 only exposes it as text). */

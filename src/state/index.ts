@@ -6,3 +6,4 @@ export { ProxyState, type StateChange, type StateListener, type ProxyStateOption
 export { endpointCandidates, targetPortFor, type PickedEndpoint, type RandomSource } from './endpoint-picker.js';
 export { toJson, type StateDump, type JsonValue } from './state-dump.js';
 export { canonicalIp, ipFamily, ipToBigInt, parseCidr, cidrContains, type ParsedCidr } from './ip-address.js';
+export type { PolicySourceFields, PolicyOperationFields } from './policy-fields.js';

@@ -5,6 +5,8 @@
 // the primary reader applies backpressure to the source; a mirror that falls behind is dropped.
 
 import { PassThrough, type Readable } from 'node:stream';
+import { forwardableTrailers, headerMapFromRaw } from './header-map.js';
+import type { HeaderMap } from './routing/index.js';
 
 /** Bodies up to this size are kept for retries (Envoy's default per_request_buffer_limit is 1 MiB too). */
 export const RETRY_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -21,7 +23,17 @@ export class BodyTap {
   /** Bytes read from the source. */
   bytes = 0;
 
-  constructor(private readonly src: Readable, private readonly limit = RETRY_BODY_LIMIT_BYTES) {}
+  /** Failure listeners are on from the start: a body can fail before any attempt reads it. */
+  constructor(private readonly src: Readable, private readonly limit = RETRY_BODY_LIMIT_BYTES) {
+    const fail = (err: Error): void => {
+      if (this.ended || this.failed) return;
+      this.failed = err;
+      for (const r of this.readers) r.destroy(err);
+      this.readers.clear();
+    };
+    src.once('error', fail);
+    src.once('aborted', () => fail(new Error('client aborted the request')));
+  }
 
   /** Whether a new reader would see the whole body (false once more than the limit was read). */
   get replayable(): boolean {
@@ -32,10 +44,25 @@ export class BodyTap {
     return this.ended;
   }
 
+  /** The source failed (client gone, malformed body): no attempt can get the whole body. */
+  get broken(): boolean {
+    return this.failed !== undefined;
+  }
+
+  /** The source's trailers (HTTP/1.1 chunked, HTTP/2), once it ended; undefined when none. */
+  trailers(): HeaderMap | undefined {
+    if (!this.ended) return undefined;
+    const raw = (this.src as Readable & { rawTrailers?: string[] }).rawTrailers;
+    return raw && raw.length > 0 ? forwardableTrailers(headerMapFromRaw(raw)) : undefined;
+  }
+
   /** A new reader from the first byte, or undefined when that is no longer possible. */
   reader(primary: boolean): Readable | undefined {
     if (this.overflow) return undefined;
     const r = new PassThrough();
+    // A reader no attempt consumes yet (a mirror still connecting) may be failed by the source:
+    // that must not become an uncaught 'error'. Consumers add their own listeners.
+    r.on('error', () => {});
     for (const c of this.chunks) r.write(c);
     if (this.failed) r.destroy(this.failed);
     else if (this.ended) r.end();
@@ -63,18 +90,11 @@ export class BodyTap {
     this.started = true;
     this.src.on('data', (c: Buffer) => this.onData(c));
     this.src.once('end', () => {
+      if (this.failed) return;
       this.ended = true;
       for (const r of this.readers) r.end();
       this.readers.clear();
     });
-    const fail = (err: Error): void => {
-      if (this.ended) return;
-      this.failed = err;
-      for (const r of this.readers) r.destroy(err);
-      this.readers.clear();
-    };
-    this.src.once('error', fail);
-    this.src.once('aborted', () => fail(new Error('client aborted the request')));
   }
 
   private onData(c: Buffer): void {

@@ -62,6 +62,27 @@ function isTrailers(v: string): boolean {
 /** The default `skip` of the outgoing shapes (one instance, not one per call). */
 const SKIP_NONE: ReadonlySet<string> = new Set();
 
+/**
+ * Fields a trailer section must not carry, or that a recipient must not act on there (RFC 9110
+ * §6.5.1: framing, routing, request modifiers, authentication, response control, content
+ * metadata; RFC 9112 §7.1.2): dropped with the hop-by-hop ones before trailers are forwarded, so a
+ * client cannot smuggle e.g. `Connection: close` or `Host` into the upstream connection's state.
+ */
+const NOT_IN_TRAILERS = new Set([
+  'host', 'content-length', 'content-type', 'content-encoding', 'content-range', 'trailer', 'expect', 'max-forwards', 'range',
+  'cache-control', 'pragma', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since', 'if-range',
+  'authorization', 'proxy-authorization', 'www-authenticate', 'proxy-authenticate', 'cookie', 'set-cookie',
+  'age', 'expires', 'date', 'location', 'retry-after', 'vary', 'warning',
+]);
+
+/** A trailer section without the fields that may not be forwarded in one (see NOT_IN_TRAILERS). */
+export function forwardableTrailers(trailers: HeaderMap): HeaderMap {
+  const out: HeaderMap = new Map([...trailers].filter(([k]) => !NOT_IN_TRAILERS.has(k) && !k.startsWith(':')));
+  stripHopByHop(out);
+  out.delete('te');
+  return out;
+}
+
 /** For http.request / writeHead: one entry per name, a list for repeated headers (sent as separate lines). */
 export function toOutgoing(headers: HeaderMap, skip: ReadonlySet<string> = SKIP_NONE): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};

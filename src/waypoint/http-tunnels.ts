@@ -10,12 +10,18 @@ import { handleRequest, type RequestHandlerInputs, type TunnelContext } from './
 import { decide, type MutableRequest } from './route-decision.js';
 import { clusterEndpoints } from './load-balancer.js';
 import { buffersOnly } from './buffers-only.js';
+import { h1HostProblem, h2RequestProblem, MAX_REQUEST_HEADERS } from './request-validation.js';
+import { watchGoaway } from './h2-goaway-watch.js';
+import { clientErrorReason, markBadRequest } from './bad-request-counter.js';
 
 /** RFC 9113 §3.4 client connection preface. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /** Idle keep-alive between requests on one tunnel, ms (Envoy's idle_timeout default is 1 h; we keep it shorter). */
 const KEEP_ALIVE_MS = 60_000;
+
+/** Time for a GOAWAY (connection error) to be written before its tunnel is ended, ms. */
+const H2_GOAWAY_FLUSH_MS = 50;
 
 /** How long an idle HTTP/1.1 tunnel ended by a drain may wait for the client to close its half, ms. */
 const DRAIN_IDLE_GRACE_MS = 1000;
@@ -26,6 +32,10 @@ interface Tunnel {
   kind: 'sniffing' | 'h1' | 'h2' | 'upgraded';
   active: number;
   session?: http2.ServerHttp2Session;
+  /** HTTP/1.1: a malformed request was seen; the tunnel ends after the answers owed. */
+  failed?: boolean;
+  /** Runs once no response is in flight (the error answer after pipelined responses). */
+  afterIdle?: () => void;
 }
 
 export class HttpTunnels {
@@ -37,31 +47,47 @@ export class HttpTunnels {
   private draining = false;
 
   constructor(private readonly inputs: RequestHandlerInputs & { readonly upgrade: UpgradeInputs }) {
-    this.h1 = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 60_000 });
+    // requireHostHeader off: the Host rule is checked (and counted) by h1HostProblem.
+    this.h1 = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 60_000, requireHostHeader: false });
+    // One more than allowed, so an excess reaches the handler (431) instead of being dropped.
+    this.h1.maxHeadersCount = MAX_REQUEST_HEADERS + 1;
     this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onH1Request(req, res));
     this.h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
-    // Malformed HTTP costs only its own tunnel: 431 for oversized heads, else 400 (Node's own
-    // answers, but ended gracefully so the client reads them before the CONNECT stream closes).
-    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const text = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-      if (socket.writable && !(socket as unknown as { _httpMessage?: unknown })._httpMessage) {
-        socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-        setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
-      } else socket.destroy();
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+    // CONNECT inside a tunnel: Envoy answers 403 to an upgrade its route does not enable (Istio
+    // enables none for CONNECT); Node would silently drop the tunnel without this listener.
+    this.h1.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+      const t = this.byStream.get(socket);
+      if (!t) socket.destroy();
+      else this.finalAnswer(t, socket, 403);
     });
     this.h2 = http2.createServer({});
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
+      // A protocol error ends this session (GOAWAY) and its tunnel only; counted, never thrown.
+      session.on('error', (err) => {
+        this.inputs.badRequests.h2(err);
+        this.inputs.logger.debug({ err: err.message, code: (err as NodeJS.ErrnoException).code }, 'waypoint: h2 session error in a tunnel');
+      });
+      session.on('frameError', (type: number, code: number) => {
+        this.inputs.logger.debug({ type, code }, 'waypoint: h2 frame error in a tunnel');
+      });
       const t = this.pending;
       if (!t) return;
       t.session = session;
       this.byStream.set(session, t);
-      session.on('error', () => {});
     });
     this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
       const t = this.byStream.get(req.stream.session as object);
       if (!t) {
         res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      const problem = h2RequestProblem(req.rawHeaders);
+      if (problem !== undefined) {
+        // Malformed (RFC 9113 §8.1.1): a stream error on this stream only.
+        this.inputs.badRequests.inc('h2_stream');
+        this.inputs.logger.debug({ reason: problem, peer: t.ctx.peerIdentity }, 'waypoint: malformed HTTP/2 request');
+        res.stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
         return;
       }
       this.track(t, res);
@@ -81,6 +107,14 @@ export class HttpTunnels {
     }));
     const chunks: Buffer[] = [];
     const decideKind = (): void => {
+      try {
+        handOver();
+      } catch (err) {
+        this.inputs.logger.error({ err }, 'waypoint: tunnel hand-over failed');
+        stream.destroy();
+      }
+    };
+    const handOver = (): void => {
       stream.off('data', onData);
       stream.off('end', decideKind);
       stream.pause();
@@ -89,6 +123,7 @@ export class HttpTunnels {
       const isH2 = buf.length >= H2_PREFACE.length && buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE);
       t.kind = isH2 ? 'h2' : 'h1';
       if (isH2) {
+        watchGoaway(stream, (code) => this.onH2ConnectionError(t, code));
         this.pending = t;
         try {
           this.h2.emit('connection', stream);
@@ -98,6 +133,10 @@ export class HttpTunnels {
         if (this.draining) t.session?.close();
       } else {
         buffersOnly(stream);
+        // Node's HTTP/1 server ends its half only when it is done with the connection (close,
+        // error answer, drain); a client that keeps its half open (or whose FIN is never read,
+        // the parser having stopped) is cut after a grace period instead of holding the tunnel.
+        stream.once('finish', () => setTimeout(() => stream.destroy(), DRAIN_IDLE_GRACE_MS).unref());
         this.h1.emit('connection', stream);
         if (this.draining) this.endIfIdle(t);
       }
@@ -119,17 +158,98 @@ export class HttpTunnels {
     t.active++;
     res.once('close', () => {
       t.active--;
+      if (t.active === 0 && t.afterIdle) t.afterIdle();
       if (this.draining) this.endIfIdle(t);
     });
   }
 
+  /**
+   * The session sent GOAWAY for a connection error (the client broke HTTP/2): counted, and the
+   * tunnel ended once the GOAWAY had time to leave, since Node would keep it open.
+   */
+  private onH2ConnectionError(t: Tunnel, code: number): void {
+    this.inputs.badRequests.inc('h2_session');
+    this.inputs.logger.debug({ code, peer: t.ctx.peerIdentity, client: t.ctx.clientIp }, 'waypoint: h2 connection error in a tunnel');
+    setTimeout(() => {
+      t.session?.destroy();
+      if (!t.stream.writableEnded) t.stream.end();
+      setTimeout(() => t.stream.destroy(), DRAIN_IDLE_GRACE_MS).unref();
+    }, H2_GOAWAY_FLUSH_MS).unref();
+  }
+
+  /**
+   * Malformed HTTP/1.1 costs only its own tunnel (RFC 9112 §2.2, §6.3: the connection cannot be
+   * trusted after a framing error): answered 431 for oversized heads, 408 for a head too slow,
+   * else 400, with Connection: close, after the responses to the requests before it (pipelining);
+   * logged and counted. A request whose body turned out malformed is answered by its handler
+   * (400 too, see markBadRequest). Plain socket errors (a reset peer) just end the tunnel.
+   */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const t = this.byStream.get(socket);
+    const reason = clientErrorReason(err);
+    if (reason === undefined || !t || t.failed || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    t.failed = true;
+    const status = reason === 'header_overflow' ? 431 : reason === 'headers_timeout' ? 408 : 400;
+    this.inputs.badRequests.inc(reason);
+    this.inputs.logger.debug({ code: err.code, reason: err.message, peer: t.ctx.peerIdentity, client: t.ctx.clientIp }, 'waypoint: malformed HTTP/1.1 request');
+    stopParsing(socket);
+    const incoming = (socket as unknown as { parser?: { incoming?: http.IncomingMessage | null } }).parser?.incoming;
+    if (incoming && !incoming.complete) {
+      // Mid-body: that request is being handled; its body fails and its handler answers `status`.
+      markBadRequest(incoming, status);
+      // Never unheard: a request no handler holds (refused early) has no listener of its own.
+      incoming.on('error', () => {});
+      incoming.emit('error', err);
+      // Its answer is the tunnel's last (it may have gone out already, before the body broke).
+      const end = (): void => {
+        if (!socket.writableEnded) socket.end();
+        setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
+      };
+      if (t.active === 0) end();
+      else t.afterIdle = end;
+      return;
+    }
+    this.finalAnswer(t, socket, status);
+  }
+
+  /** Writes a last bodiless answer and ends the tunnel, once the responses owed before it are out. */
+  private finalAnswer(t: Tunnel, socket: Duplex, status: number): void {
+    t.failed = true;
+    stopParsing(socket);
+    const answer = (): void => {
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      setTimeout(() => socket.destroy(), DRAIN_IDLE_GRACE_MS).unref();
+    };
+    if (t.active === 0) answer();
+    else t.afterIdle = answer;
+  }
+
   private onH1Request(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.on('error', () => {});
     const t = this.byStream.get(req.socket);
     if (!t) {
       res.writeHead(503, { connection: 'close' }).end();
       return;
     }
     this.track(t, res);
+    const hostProblem = h1HostProblem(req.httpVersion, req.rawHeaders);
+    // Envoy answers an excess of fields 431 and closes the connection (a codec error).
+    const refusal = hostProblem !== undefined ? { status: 400, reason: 'invalid_host', why: hostProblem }
+      : req.rawHeaders.length / 2 > MAX_REQUEST_HEADERS ? { status: 431, reason: 'too_many_headers', why: `more than ${MAX_REQUEST_HEADERS} fields` }
+        : undefined;
+    if (refusal) {
+      // The request's last answer: requests pipelined behind it are not parsed, let alone forwarded.
+      this.inputs.badRequests.inc(refusal.reason);
+      this.inputs.logger.debug({ reason: refusal.why, peer: t.ctx.peerIdentity }, 'waypoint: malformed HTTP/1.1 request');
+      t.failed = true;
+      stopParsing(req.socket);
+      req.resume();
+      res.writeHead(refusal.status, { 'content-length': '0', connection: 'close' }).end();
+      return;
+    }
     handleRequest(this.inputs, t.ctx, req, res);
   }
 
@@ -142,7 +262,12 @@ export class HttpTunnels {
     if (!t) return reply(503, 'Service Unavailable');
     t.kind = 'upgraded';
     t.active++;
-    void upgradeThrough(this.inputs, t.ctx, req, socket, head, reply).finally(() => t.active--);
+    upgradeThrough(this.inputs, t.ctx, req, socket, head, reply)
+      .catch((err: unknown) => {
+        this.inputs.logger.error({ err }, 'waypoint: upgrade failed');
+        socket.destroy();
+      })
+      .finally(() => t.active--);
   }
 
   get activeTunnels(): number {
@@ -175,6 +300,20 @@ export class HttpTunnels {
     }
     this.h1.closeAllConnections?.();
   }
+}
+
+/**
+ * Nothing more is parsed on a tunnel after a framing error: the HTTP/1 server's readers are taken
+ * off and the client's further bytes discarded, its EOF still read (so the tunnel closes as soon
+ * as both halves are done, instead of lingering paused until a timer cuts it).
+ */
+function stopParsing(socket: Duplex): void {
+  // The tunnel's 'data'/'end' listeners are the HTTP server's alone once it was handed over.
+  socket.removeAllListeners('data');
+  socket.removeAllListeners('end');
+  socket.on('data', () => {});
+  socket.on('end', () => {});
+  socket.resume();
 }
 
 export interface UpgradeInputs {

@@ -17,6 +17,10 @@ export interface BodySource {
   reader(primary: boolean): Readable | undefined;
   readonly replayable: boolean;
   release(r: Readable): void;
+  /** The request's trailers once its body ended. */
+  trailers?(): HeaderMap | undefined;
+  /** The downstream body failed: nothing left to retry with. */
+  readonly broken?: boolean;
 }
 
 export interface ForwarderInputs {
@@ -156,7 +160,7 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
     r.signal.addEventListener('abort', onOuter, { once: true });
     const perTry = r.perTryMs && r.perTryMs > 0 ? setTimeout(() => attempt.abort(), r.perTryMs) : undefined;
     try {
-      const resp = await exchange(inputs.clients, ep, r.cluster, { method: r.method, target: r.target, headers: r.headers, body }, r.ctx, attempt.signal);
+      const resp = await exchange(inputs.clients, ep, r.cluster, { method: r.method, target: r.target, headers: r.headers, body, trailers: () => r.tap?.trailers?.() }, r.ctx, attempt.signal);
       endRetry();
       if (!r.signal.aborted) inputs.upstream?.report(r.cluster, ep, resp.status);
       const canRetry = calls < maxCalls && (!r.tap || r.tap.replayable) && !r.signal.aborted;
@@ -193,7 +197,8 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
       if (body && r.tap) r.tap.release(body);
       const kind = err instanceof AttemptFailure ? err.kind : 'reset';
       last = { kind, err: err as Error, endpoint: ep };
-      if (r.signal.aborted) break;
+      // A body the client broke (gone, malformed) cannot be sent again.
+      if (r.signal.aborted || r.tap?.broken) break;
       // Envoy maps local-origin failures to 503 (connect failure, reset) or 504 (timeout) for
       // outlier detection; an overflow is the cluster's, not the endpoint's, and is not counted.
       if (kind !== 'overflow') inputs.upstream?.report(r.cluster, ep, kind === 'timeout' ? 504 : 503);

@@ -6,14 +6,16 @@ import type * as http from 'node:http';
 import type * as http2 from 'node:http2';
 import type { Logger } from '../common/log.js';
 import type { Service, Workload } from '../state/index.js';
+import { badRequestStatus, type BadRequestCounter } from './bad-request-counter.js';
 import { BodyTap } from './body-tap.js';
 import type { CompiledConfig } from './compiled-config.js';
 import { applyCorsResponse } from './cors.js';
-import { headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
+import { forwardableTrailers, headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
 import { abortResponse, endWithHead, isGrpcRequest, sendLocalReply, upstreamFailureBody, type DownstreamResponse } from './local-reply.js';
 import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
 import type { Readable } from 'node:stream';
 import { forward, type BodySource, type ForwarderInputs } from './request-forwarder.js';
+import { fieldCount, MAX_REQUEST_HEADERS } from './request-validation.js';
 import { decide, type MutableRequest } from './route-decision.js';
 import { applyHeaderMutation, chance, headerValue, type HeaderMap } from './routing/index.js';
 import type { SecurityTunnel, WaypointSecurity } from './security/index.js';
@@ -42,6 +44,7 @@ export interface RequestHandlerInputs {
   readonly logger: Logger;
   /** AuthorizationPolicy / RequestAuthentication; absent ⇒ none. */
   readonly security?: WaypointSecurity;
+  readonly badRequests: BadRequestCounter;
 }
 
 type DownstreamRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -58,25 +61,48 @@ function hasBody(req: DownstreamRequest): boolean {
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
+/**
+ * An absolute-form target (`GET http://host/p HTTP/1.1`) as origin-form: routed and forwarded by
+ * its path, its authority replacing Host (RFC 9112 §3.2.2, §3.2.1). Other forms are unchanged.
+ */
+function originForm(url: string, headers: HeaderMap): string {
+  const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(url);
+  if (!m) return url;
+  const authority = m[1]!.slice(m[1]!.lastIndexOf('@') + 1);
+  if (authority !== '') headers.set('host', [authority]);
+  const rest = m[2]!;
+  return rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}`;
+}
+
 function splitUrl(url: string): { path: string; query: string } {
   const q = url.indexOf('?');
   return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
 }
 
 export function handleRequest(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: DownstreamRequest, res: DownstreamResponse): void {
+  // Writing to a response whose tunnel is gone must never become an uncaught 'error'.
+  res.on('error', () => {});
+  req.on('error', () => {});
   serve(inputs, tunnel, req, res).catch((err: unknown) => {
     inputs.logger.error({ err }, 'waypoint: unexpected request failure');
-    if (!res.headersSent) sendLocalReply(res, 500, { grpc: false, body: 'internal error' });
-    else abortResponse(res);
+    try {
+      if (!res.headersSent) sendLocalReply(res, 500, { grpc: false, body: 'internal error', close: true });
+      else abortResponse(res);
+    } catch {
+      abortResponse(res);
+    }
   });
 }
 
 async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
   const startedAt = process.hrtime.bigint();
   const cfg = inputs.config();
-  const { path: rawPath, query } = splitUrl(req.url ?? '/');
-  let path = rawPath;
   const headers = headerMapFromRaw(req.rawHeaders);
+  const { path: rawPath, query } = splitUrl(originForm(req.url ?? '/', headers));
+  let path = rawPath;
+  // An HTTP/1.0 request may come without Host; upstream HTTP/1.1 needs one: the Service addressed
+  // (Envoy's default_host_for_http_10 does the same with a configured name).
+  if (!headers.has('host')) headers.set('host', [tunnel.servicePort === 80 ? tunnel.service.hostname : `${tunnel.service.hostname}:${tunnel.servicePort}`]);
   const grpc = isGrpcRequest(headerValue(headers, 'content-type'));
   const close = inputs.draining();
   const span = inputs.telemetry.begin({
@@ -93,18 +119,28 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   let requestBytes = 0;
   const port = cfg.port(tunnel.service.namespace, tunnel.service.hostname, tunnel.servicePort);
   const clientGone = new AbortController();
+  // Closed before we ended it: the client went away (reset, tunnel gone). Not writableFinished:
+  // Node's HTTP/2 compatibility response reports itself finished when its stream is reset.
   res.once('close', () => {
-    if (!res.writableFinished) clientGone.abort();
+    if (!res.writableEnded) clientGone.abort();
   });
-  const local = (status: number, flags: string, opts: { body?: string; headers?: Record<string, string | string[]>; route?: Route; cluster?: Cluster; attempts?: number; error?: Error; grpcStatus?: number } = {}): void => {
+  const local = (status: number, flags: string, opts: { body?: string; headers?: Record<string, string | string[]>; route?: Route; cluster?: Cluster; attempts?: number; error?: Error; grpcStatus?: number; close?: boolean } = {}): void => {
     req.resume();
     let grpcStatus: number | undefined;
     if (opts.grpcStatus !== undefined && grpc) {
       endWithHead(res, 200, { ...opts.headers, 'content-type': 'application/grpc', 'grpc-status': String(opts.grpcStatus) });
       grpcStatus = opts.grpcStatus;
-    } else grpcStatus = sendLocalReply(res, status, { grpc, body: opts.body, headers: opts.headers, close });
+    } else grpcStatus = sendLocalReply(res, status, { grpc, body: opts.body, headers: opts.headers, close: close || opts.close || badRequestStatus(req) !== undefined });
     span.end({ status: grpc ? 200 : status, grpcStatus, flags, route: opts.route?.name, cluster: opts.cluster?.name, requestBytes, responseBytes: Buffer.byteLength(opts.body ?? ''), attempts: opts.attempts, error: opts.error });
   };
+  // Before any await: the body's failure listeners must be on before the parser can fail it.
+  const tap = hasBody(req) ? new BodyTap(req) : undefined;
+  if (fieldCount(req.rawHeaders) > MAX_REQUEST_HEADERS) {
+    // Envoy answers 431 and, on HTTP/1.1, closes the connection (a codec error).
+    inputs.badRequests.inc('too_many_headers');
+    local(431, 'DPE', { body: 'too many header fields', close: true });
+    return;
+  }
   if (!port) {
     local(404, 'NR', { body: 'service port not served' });
     return;
@@ -159,7 +195,6 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   if (!mreq.headers.has('x-forwarded-proto')) mreq.headers.set('x-forwarded-proto', ['http']);
   mreq.headers.delete('expect');
   const target = mreq.query === '' ? mreq.path : `${mreq.path}?${mreq.query}`;
-  const tap = hasBody(req) ? new BodyTap(req) : undefined;
   const ctx = { clientIp: tunnel.clientIp, clientPort: tunnel.clientPort, service: tunnel.service.hostname };
   const hash = { headers: mreq.headers, query: mreq.query, sourceIp: tunnel.clientIp };
 
@@ -185,13 +220,26 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   requestBytes = tap?.bytes ?? 0;
   if (clientGone.signal.aborted && !timedOut) {
     clearTimeout(timer);
-    if (outcome.ok) outcome.resp.abort();
-    span.end({ status: 499, flags: 'DC', route: route?.name, cluster: cluster.name, requestBytes, responseBytes: 0, attempts: outcome.attempts });
+    if (outcome.ok) {
+      outcome.resp.abort();
+      outcome.release();
+    }
+    span.end({ status: 499, flags: decision.delayInjected ? withResponseFlag('DC', 'DI') : 'DC', route: route?.name, cluster: cluster.name, requestBytes, responseBytes: 0, attempts: outcome.attempts });
+    return;
+  }
+  const bad = badRequestStatus(req);
+  if (bad !== undefined && !outcome.ok) {
+    // The body was malformed (the HTTP/1.1 parser failed mid-body): the client's fault, 400.
+    clearTimeout(timer);
+    local(bad, decision.delayInjected ? withResponseFlag('DPE', 'DI') : 'DPE', { body: 'malformed request body', route, cluster, attempts: outcome.attempts, close: true });
     return;
   }
   if (timedOut || !outcome.ok) {
     clearTimeout(timer);
-    if (outcome.ok) outcome.resp.abort();
+    if (outcome.ok) {
+      outcome.resp.abort();
+      outcome.release();
+    }
     const status = timedOut || outcome.ok ? 504 : outcome.status;
     const upstreamFlags = timedOut ? 'UT' : (outcome as { flags: string }).flags;
     const flags = decision.delayInjected ? withResponseFlag(upstreamFlags, 'DI') : upstreamFlags;
@@ -206,13 +254,31 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   applyHeaderMutation(rh, route?.responseHeaders);
   applyCorsResponse(route?.cors, origin, rh);
   const h2 = 'stream' in res;
-  if (close && !h2) rh.set('connection', ['close']);
-  const outgoing = h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh);
+  // Draining, or the request's own bytes turned out malformed: this answer is the tunnel's last.
+  if ((close || badRequestStatus(req) !== undefined) && !h2) rh.set('connection', ['close']);
+  let outgoing: Record<string, string | string[]>;
+  try {
+    outgoing = h2 ? toH2Outgoing(rh, H2_RESPONSE_SKIP) : toOutgoing(rh);
+    if (resp.headersOnly) {
+      // The answer ended with its headers (gRPC Trailers-Only): forwarded the same way, head + end.
+      endWithHead(res, resp.status, outgoing);
+    } else res.writeHead(resp.status, outgoing);
+  } catch (err) {
+    // An upstream head this side cannot express (a status or field the downstream protocol
+    // refuses): Envoy's 502 UPE (upstream protocol error).
+    clearTimeout(timer);
+    resp.abort();
+    outcome.release();
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    local(502, decision.delayInjected ? withResponseFlag('UPE', 'DI') : 'UPE', { body: 'upstream response not forwardable', route, cluster, attempts: outcome.attempts, error: err as Error });
+    return;
+  }
   const finish = (error?: Error): void => {
     clearTimeout(timer);
     outcome.release();
     const grpcStatus = Number(headerValue(resp.trailers() ?? rh, 'grpc-status') ?? NaN);
-    const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : 'UR'] : [];
+    // Cut mid-response: by the route timeout (UT), by the client going away (DC), else upstream (UR).
+    const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : clientGone.signal.aborted ? 'DC' : 'UR'] : [];
     if (decision.delayInjected) flags.push('DI');
     if (outcome.retryLimitExceeded) flags.push('URX');
     // A retry refused by the cluster's maxRetries (circuit breaker): UO on the passed-through answer.
@@ -231,13 +297,10 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     });
   };
   if (resp.headersOnly) {
-    // The answer ended with its headers (gRPC Trailers-Only): forwarded the same way, head + end.
-    endWithHead(res, resp.status, outgoing);
     resp.body.resume();
     finish();
     return;
   }
-  res.writeHead(resp.status, outgoing);
   if (req.method === 'HEAD') resp.body.resume();
   let settled = false;
   const fail = (err: Error): void => {
@@ -258,9 +321,17 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   resp.body.once('end', () => {
     if (settled) return;
     settled = true;
-    const trailers = resp.trailers();
-    if (trailers && trailers.size > 0) res.addTrailers(h2 ? toH2Outgoing(trailers) : toOutgoing(trailers));
-    res.end();
+    const raw = resp.trailers();
+    const trailers = raw ? forwardableTrailers(raw) : undefined;
+    try {
+      if (trailers && trailers.size > 0) res.addTrailers(h2 ? toH2Outgoing(trailers) : toOutgoing(trailers));
+      res.end();
+    } catch (err) {
+      // Trailers this side cannot express: the response must not look complete.
+      abortResponse(res);
+      finish(err as Error);
+      return;
+    }
     finish();
   });
 }

@@ -31,6 +31,8 @@ export interface UpstreamRequest {
   readonly headers: HeaderMap;
   /** undefined ⇒ no body. */
   readonly body: Readable | undefined;
+  /** The request's trailers, read once `body` ended (HTTP/1.1 chunked or HTTP/2 trailers). */
+  readonly trailers?: () => HeaderMap | undefined;
 }
 
 export interface UpstreamResponse {
@@ -76,13 +78,45 @@ async function leaseFor<C>(acquire: () => Promise<Lease<C>>, signal: AbortSignal
   }
 }
 
+/**
+ * HTTP/1.1 framing for the upstream request (RFC 9112 §6): a body of known length keeps its
+ * Content-Length; any other body is sent chunked whatever the method. Node only chunks by default
+ * for methods that usually carry a body, so a chunked GET/DELETE/OPTIONS from the client (or an
+ * HTTP/2 request without content-length) would otherwise go out unframed and the upstream would
+ * read the body as the next request.
+ */
+export function h1RequestHeaders(headers: HeaderMap, hasBody: boolean): Record<string, string | string[]> {
+  const out = toOutgoing(headers);
+  if (!hasBody) return out;
+  if (headers.has('content-length')) delete out['transfer-encoding'];
+  else out['transfer-encoding'] = 'chunked';
+  return out;
+}
+
+/**
+ * The request body already failed (malformed, client gone) while the attempt waited for its
+ * connection: its 'error' went by before our listeners, and piping a destroyed stream never ends,
+ * so the attempt would wait forever for the rest of a body that is not coming.
+ */
+function bodyFailed(body: Readable | undefined): Error | undefined {
+  if (!body) return undefined;
+  if (body.errored) return body.errored;
+  return body.readableAborted ? new Error('request body aborted') : undefined;
+}
+
 async function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
   // The connection's Agent ends the lease itself (socket freed or closed).
   const lease = await leaseFor(() => clients.acquireH1(cluster, ep, ctx, signal), signal);
+  const broken = bodyFailed(req.body);
+  if (broken) {
+    // Nothing was written: the connection goes back as it was.
+    lease.done();
+    throw new AttemptFailure('reset', `request body failed: ${broken.message}`, { cause: broken });
+  }
   return new Promise((resolve, reject) => {
     let r: http.ClientRequest;
     try {
-      r = http.request({ agent: lease.conn.agent, method: req.method, path: req.target, headers: toOutgoing(req.headers), setHost: false });
+      r = http.request({ agent: lease.conn.agent, method: req.method, path: req.target, headers: h1RequestHeaders(req.headers, req.body !== undefined), setHost: false });
     } catch (err) {
       lease.done();
       reject(new AttemptFailure('reset', `invalid upstream request: ${(err as Error).message}`, { cause: err }));
@@ -113,22 +147,40 @@ async function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, cluste
       });
     });
     if (req.body) {
-      req.body.on('error', () => r.destroy());
-      req.body.pipe(r);
+      const body = req.body;
+      body.on('error', () => r.destroy());
+      body.pipe(r, { end: false });
+      body.once('end', () => {
+        // Trailers go out only with chunked coding (Node ignores them otherwise).
+        const t = req.trailers?.();
+        try {
+          if (t && t.size > 0) r.addTrailers(toOutgoing(t));
+          r.end();
+        } catch {
+          r.destroy();
+        }
+      });
     } else r.end();
   });
 }
 
 async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
   const lease = await leaseFor(() => clients.acquireH2(cluster, ep, ctx, signal), signal);
+  const broken = bodyFailed(req.body);
+  if (broken) {
+    lease.done();
+    throw new AttemptFailure('reset', `request body failed: ${broken.message}`, { cause: broken });
+  }
   const session = lease.conn.session;
   return new Promise((resolve, reject) => {
     let stream: http2.ClientHttp2Stream;
     const authority = req.headers.get('host')?.[0] ?? `${ep.ip}:${ep.port}`;
     try {
+      // Request trailers need waitForTrailers from the start; only asked when the client announced
+      // them (`Trailer`, RFC 9110 §6.6.2), so plain bodies end with their last DATA frame.
       stream = session.request(
         { ':method': req.method, ':path': req.target, ':authority': authority, ':scheme': 'http', ...toH2Outgoing(req.headers) },
-        { endStream: req.body === undefined },
+        { endStream: req.body === undefined, waitForTrailers: req.body !== undefined && req.headers.has('trailer') },
       );
       stream.once('close', () => lease.done());
     } catch (err) {
@@ -174,7 +226,17 @@ async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, cluste
       });
     });
     if (req.body) {
-      req.body.on('error', () => stream.close(NGHTTP2_CANCEL));
+      stream.once('wantTrailers', () => {
+        const t = req.trailers?.();
+        try {
+          stream.sendTrailers(t && t.size > 0 ? toH2Outgoing(t) : {});
+        } catch {
+          if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+        }
+      });
+      req.body.on('error', () => {
+        if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+      });
       req.body.pipe(stream);
     }
   });

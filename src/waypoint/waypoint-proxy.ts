@@ -12,6 +12,7 @@ import type { CertSource } from '../identity/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
 import type { ProxyState, Service } from '../state/index.js';
 import { formatSpiffeId, serverSecureContext, serverSocketOptions, verifyClientPeer } from '../tls/index.js';
+import { BadRequestCounter } from './bad-request-counter.js';
 import { ClusterManager } from './cluster-manager.js';
 import { CompiledConfig } from './compiled-config.js';
 import { HttpTunnels } from './http-tunnels.js';
@@ -49,7 +50,8 @@ export interface WaypointProxyInputs {
   readonly hbonePort?: number;
   /**
    * Registry for the waypoint's own metrics: L7 security (ambit_waypoint_authz_*, _jwt_*, _jwks_*)
-   * and upstream policies (circuit breakers, outlier detection, connections); default private.
+   * upstream policies (circuit breakers, outlier detection, connections) and malformed input
+   * (ambit_waypoint_bad_requests_total); default private.
    */
   readonly registry?: Registry;
   /** JWKS refresh/retry timing and the JWT clock (tests); defaults as Istio. */
@@ -103,6 +105,7 @@ export class WaypointProxy {
       logger: inputs.logger,
       security: this.security,
       upgrade: { open: (ep, ctx) => this.clients.open(ep, ctx) },
+      badRequests: new BadRequestCounter(inputs.registry),
     });
     this.server = new HboneServer({
       http2: inputs.http2,
@@ -184,7 +187,17 @@ export class WaypointProxy {
     return pinned === undefined ? { service, port } : { service, port, pinned };
   }
 
+  /** One CONNECT: whatever goes wrong serving it costs that stream only (never thrown to HboneServer). */
   private onConnect(req: HboneInboundRequest): void {
+    try {
+      this.serveConnect(req);
+    } catch (err) {
+      this.inputs.logger.error({ err, authority: req.authority }, 'waypoint: CONNECT handling failed');
+      if (!req.stream.destroyed) req.stream.destroy();
+    }
+  }
+
+  private serveConnect(req: HboneInboundRequest): void {
     if (this.draining) {
       respondError(req.stream, 503);
       return;
@@ -233,8 +246,9 @@ export class WaypointProxy {
       return;
     }
     const p = this.serveTcp(req, ctx, compiled.port.defaultCluster, compiled.port.tcpBackends);
-    this.tcpRelays.add(p);
-    void p.finally(() => this.tcpRelays.delete(p));
+    const safe = p.catch((err: unknown) => this.inputs.logger.error({ err }, 'waypoint: tcp relay failed'));
+    this.tcpRelays.add(safe);
+    void safe.finally(() => this.tcpRelays.delete(safe));
   }
 
   /**
@@ -279,7 +293,7 @@ export class WaypointProxy {
         throw err;
       }
       this.upstream.report(cluster, ep, 200);
-      if (req.stream.destroyed) {
+      if (req.stream.destroyed || req.stream.closed) {
         up.destroy();
         record.close({ flags: 'DC' });
         return;
@@ -289,7 +303,7 @@ export class WaypointProxy {
       record.close({ error });
     } catch (err) {
       this.inputs.logger.debug({ endpoint: ep.key, err: (err as Error).message }, 'waypoint: tcp upstream failed');
-      respondError(req.stream, 503);
+      if (!req.stream.closed) respondError(req.stream, 503);
       record.close({ flags: 'UF', error: err as Error });
     } finally {
       release();

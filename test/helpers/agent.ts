@@ -4,7 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig, type HostFacts } from '../../src/config/index.js';
 import { NodeAgent } from '../../src/bin/node-agent.js';
 
 export interface CapturedLine {
@@ -63,6 +63,12 @@ export function lineCapture(): LineCapture {
   };
 }
 
+/**
+ * The CPU budget in-process agents see: `auto` workers (the default) give one event loop on any test
+ * machine, as tests reach into the main thread's proxy; tests of worker threads set AMBIT_WORKERS.
+ */
+export const TEST_HOST: HostFacts = { cpus: 2, cpuSource: '2 CPUs (test budget)' };
+
 export interface TestAgent {
   readonly agent: NodeAgent;
   readonly logs: LineCapture;
@@ -80,6 +86,8 @@ export interface AgentSpec {
   readonly waitReady?: boolean;
   /** Replaces the agent's own close() on /quitquitquit (tests count shutdown requests). */
   readonly onQuit?: () => void;
+  /** The CPU budget `auto` workers see (default TEST_HOST: one event loop). */
+  readonly host?: HostFacts;
 }
 
 export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
@@ -94,7 +102,7 @@ export async function startAgent(spec: AgentSpec): Promise<TestAgent> {
     AMBIT_LOG_LEVEL: 'debug',
     CONNECTION_TERMINATION_DEADLINE: '5s',
     ...spec.env,
-  });
+  }, spec.host ?? TEST_HOST);
   const agent = new NodeAgent({ config, logDestination: logs.stream, onQuit: spec.onQuit });
   await agent.start();
   if (spec.waitReady ?? true) await agent.readiness.whenReady();

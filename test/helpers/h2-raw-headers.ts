@@ -51,7 +51,7 @@ class HeaderSwap extends Duplex {
   private pending = Buffer.alloc(0);
   private prefaceLeft = PREFACE_BYTES;
 
-  constructor(private readonly inner: tls.TLSSocket) {
+  constructor(private readonly inner: Duplex) {
     super();
     inner.on('data', (d: Buffer) => this.push(d));
     inner.on('end', () => this.push(null));
@@ -108,7 +108,7 @@ class HeaderSwap extends Duplex {
 export interface RawHeaderClient {
   readonly session: http2.ClientHttp2Session;
   /** Sends one request whose header block is exactly `fields`, in order; resolves with the outcome. */
-  send(fields: readonly RawField[]): Promise<RawOutcome>;
+  send(fields: readonly RawField[], opts?: { endStream?: boolean }): Promise<RawOutcome>;
   close(): void;
 }
 
@@ -118,16 +118,24 @@ export async function rawHeaderClient(port: number, tlsOptions: tls.ConnectionOp
   // Small frames back to back: Nagle plus delayed ACKs would add ~40 ms to each request.
   socket.setNoDelay(true);
   await once(socket, 'secureConnect');
+  return rawHeaderSession(socket);
+}
+
+/** The same client over any byte stream already connected to an HTTP/2 server (e.g. a CONNECT tunnel). */
+export async function rawHeaderSession(socket: Duplex): Promise<RawHeaderClient> {
   const swap = new HeaderSwap(socket);
   const session = http2.connect('http://raw.test', { createConnection: () => swap });
   session.on('error', () => {});
   await once(session, 'connect');
   return {
     session,
-    send(fields) {
+    send(fields, opts = {}) {
       swap.queue.push(encodeBlock(fields));
-      // Any valid request: its encoded block is replaced before it leaves.
-      const req = session.request({ ':method': 'CONNECT', ':authority': 'placeholder:1' });
+      // Any valid request: its encoded block is replaced before it leaves. With endStream the
+      // HEADERS frame ends the request (a request without a body).
+      const req = opts.endStream
+        ? session.request({ ':method': 'GET', ':path': '/placeholder', ':authority': 'placeholder:1' }, { endStream: true })
+        : session.request({ ':method': 'CONNECT', ':authority': 'placeholder:1' });
       req.on('error', () => {});
       return new Promise<RawOutcome>((resolve) => {
         let outcome: RawOutcome | undefined;

@@ -4,6 +4,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent, tempDir, writeConfig, type TestAgent } from './agent.js';
+import type { HostFacts } from '../../src/config/index.js';
 import { meshAddresses, meshYaml, type MeshAddresses } from './mesh-config.js';
 import { randomLoopbackPrefix, startEchoServer, type EchoServer } from './tcp.js';
 
@@ -23,7 +24,7 @@ export interface TwoNodeMesh {
  * it for one agent only (e.g. each node agent's own CA token).
  */
 export async function startTwoNodeMesh(
-  options: { readonly env?: Record<string, string>; readonly envA?: Record<string, string>; readonly envB?: Record<string, string> } = {},
+  options: { readonly env?: Record<string, string>; readonly envA?: Record<string, string>; readonly envB?: Record<string, string>; readonly host?: HostFacts } = {},
 ): Promise<TwoNodeMesh> {
   const addrs = meshAddresses(randomLoopbackPrefix());
   const dir = tempDir();
@@ -32,8 +33,8 @@ export async function startTwoNodeMesh(
   const echo = await startEchoServer(addrs.echo, addrs.echoPort);
   let a: TestAgent | undefined;
   try {
-    a = await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath, stateDir, env: { ...options.env, ...options.envA } });
-    const b = await startAgent({ nodeName: 'b', bind: addrs.nodeB, configPath, stateDir, env: { ...options.env, ...options.envB } });
+    a = await startAgent({ nodeName: 'a', bind: addrs.nodeA, configPath, stateDir, host: options.host, env: { ...options.env, ...options.envA } });
+    const b = await startAgent({ nodeName: 'b', bind: addrs.nodeB, configPath, stateDir, host: options.host, env: { ...options.env, ...options.envB } });
     return meshOf(a, b, echo, addrs, configPath);
   } catch (err) {
     a?.agent.destroy();

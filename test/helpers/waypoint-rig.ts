@@ -1,6 +1,7 @@
 // In-process waypoint rig: a test PKI, a ProxyState with a client, two server workloads (v1, v2)
-// and a mirror workload, each behind real HBONE termination on its own loopback IP, HTTP/1.1,
-// HTTP/2 and TCP echo backends, a WaypointProxy, and a client speaking HTTP over CONNECT streams.
+// and a mirror workload, each behind real HBONE termination on its own loopback IP, a plaintext
+// (non-mesh, tunnel protocol TCP) workload, HTTP/1.1, HTTP/2 and TCP echo backends, a
+// WaypointProxy, and a client speaking HTTP over CONNECT streams.
 
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
@@ -19,6 +20,7 @@ import { makeTestPki, type TestPki } from './certs.js';
 import { TEST_HTTP2, TEST_POOL, dialUpstream } from './hbone-fixture.js';
 import { hboneClientTls, hboneServerContext, hboneServerTlsOptions, verifyPeerInTrustDomain } from './hbone-tls.js';
 import { randomLoopbackPrefix } from './tcp.js';
+import { tunnelListener } from './tunnel-listener.js';
 
 export const TD = 'cluster.local';
 export const NS = 'default';
@@ -28,6 +30,8 @@ export const HOST = `reviews.${NS}.svc.cluster.local`;
 export const MIRROR_HOST = `mirror.${NS}.svc.cluster.local`;
 export const VIP = '10.96.0.10';
 export const MIRROR_VIP = '10.96.0.11';
+export const LEGACY_HOST = `legacy.${NS}.svc.cluster.local`;
+export const LEGACY_VIP = '10.96.0.12';
 /** Service ports: 80 http, 81 http2 (gRPC-ish), 82 tcp; target ports 8080 / 9090 / 7070. */
 export const HTTP_PORT = 80;
 export const H2_PORT = 81;
@@ -35,10 +39,12 @@ export const TCP_PORT = 82;
 export const DEFAULT_CLUSTER = clusterName(HOST, HTTP_PORT);
 export const H2_CLUSTER = clusterName(HOST, H2_PORT);
 export const MIRROR_CLUSTER = clusterName(MIRROR_HOST, HTTP_PORT);
+export const LEGACY_CLUSTER = clusterName(LEGACY_HOST, HTTP_PORT);
+export const LEGACY_H2_CLUSTER = clusterName(LEGACY_HOST, H2_PORT);
 
-export function workload(p: { name: string; ip: string; sa: string; services?: Map<string, Map<number, number>>; version?: string; locality?: Locality }): Workload {
+export function workload(p: { name: string; ip: string; sa: string; services?: Map<string, Map<number, number>>; version?: string; locality?: Locality; protocol?: 'HBONE' | 'TCP' }): Workload {
   return {
-    uid: `Kubernetes//Pod/${NS}/${p.name}`, name: p.name, namespace: NS, workloadIps: [p.ip], hostname: '', network: '', protocol: 'HBONE',
+    uid: `Kubernetes//Pod/${NS}/${p.name}`, name: p.name, namespace: NS, workloadIps: [p.ip], hostname: '', network: '', protocol: p.protocol ?? 'HBONE',
     trustDomain: TD, serviceAccount: p.sa, waypoint: undefined, networkGateway: undefined, node: 'node-a', canonicalName: p.name,
     canonicalRevision: p.version ?? 'latest', workloadType: 'pod', workloadName: p.name, nativeTunnel: false, applicationTunnel: undefined,
     services: p.services ?? new Map(), authorizationPolicies: [], status: 'Healthy', clusterId: 'Kubernetes',
@@ -64,16 +70,32 @@ export interface BackendHit {
   readonly conn: string;
 }
 
+/** A backend request handler taking over from the default JSON answer (the body is not read for it). */
+export type BackendHandler = (
+  who: string,
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
 export interface WaypointRig {
   readonly proxy: WaypointProxy;
   readonly state: ProxyState;
-  /** The registry of the waypoint's telemetry, security and upstream-policy metrics. */
+  /** The registry of the waypoint's telemetry, security, upstream-policy and bad-request metrics. */
   readonly registry: Registry;
-  readonly ips: { client: string; v1: string; v2: string; mirror: string; waypoint: string; prefix: string; extra: Record<string, string> };
+  /** `legacy`: a plaintext (tunnel protocol TCP) workload; `down`: an IP nothing listens on. */
+  readonly ips: { client: string; v1: string; v2: string; mirror: string; legacy: string; down: string; waypoint: string; prefix: string; extra: Record<string, string> };
   /** Every request each backend received, in order. */
   readonly hits: BackendHit[];
   /** Per-path scripted statuses: the backend answers them in order, then 200. */
   readonly script: Map<string, number[]>;
+  /** Path prefix → handler, checked in insertion order before the default answer (hits still recorded, body ''). */
+  readonly handlers: Map<string, BackendHandler>;
+  /** Replaces the state's workloads with `fn(current)` (services and policies kept). */
+  setWorkloads(fn: (current: readonly Workload[]) => Workload[]): void;
+  /** The registry's Prometheus text. */
+  metrics(): Promise<string>;
+  /** A plaintext TCP listener on 127.0.0.1 whose every connection is tunnelled to `authority` (curl, python). */
+  plain(authority?: string): Promise<{ port: number; close(): void }>;
   config(routes: { http?: Route[]; h2?: Route[] }, clusters?: Cluster[], security?: WaypointSecurityConfig): void;
   /** A CONNECT stream from the client to `authority` (default VIP:80). */
   connect(authority?: string): Promise<HboneClientStream>;
@@ -92,6 +114,9 @@ function collect(s: NodeJS.EventEmitter): Promise<string> {
     s.on('error', reject);
   });
 }
+
+/** Deadline of rig.request, ms (generous: the machine is shared). */
+const REQUEST_DEADLINE_MS = 30_000;
 
 export function baseCluster(name: string, host: string, port: number, extra: Partial<Cluster> = {}): Cluster {
   return { name, hostname: host, namespace: NS, port, protocol: 'http1', lb: { kind: 'ROUND_ROBIN' }, connectTimeoutMs: 2000, ...extra };
@@ -115,7 +140,7 @@ export interface WaypointRigOptions {
 export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<WaypointRig> {
   const prefix = randomLoopbackPrefix();
   const extraIps = Object.fromEntries((opts.extra ?? []).map((who, i) => [who, `${prefix}.${21 + i}`]));
-  const ips = { client: `${prefix}.2`, v1: `${prefix}.11`, v2: `${prefix}.12`, mirror: `${prefix}.13`, waypoint: `${prefix}.100`, prefix, extra: extraIps };
+  const ips = { client: `${prefix}.2`, v1: `${prefix}.11`, v2: `${prefix}.12`, mirror: `${prefix}.13`, legacy: `${prefix}.14`, down: `${prefix}.15`, waypoint: `${prefix}.100`, prefix, extra: extraIps };
   const pki: TestPki = await makeTestPki();
   const certCache = new Map<string, WorkloadCertificate>();
   const certs: CertSource = {
@@ -132,6 +157,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
   };
   const hits: BackendHit[] = [];
   const script = new Map<string, number[]>();
+  const handlers = new Map<string, BackendHandler>();
   const closers: Array<() => void> = [];
   const logger = silentLogger();
   /** The HTTP/2 backends' TCP sockets by peer address (a session's own socket cannot be destroyed directly). */
@@ -139,8 +165,16 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
 
   // Backends: HTTP/1.1 on :8080, HTTP/2 (h2c) on :9090, TCP echo on :7070, per workload IP.
   const onHttp = (who: string) => async (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): Promise<void> => {
-    const body = await collect(req);
-    hits.push({ who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body, conn: `${req.socket.remoteAddress}:${req.socket.remotePort}` });
+    const conn = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    for (const [prefix, h] of handlers) {
+      if (!(req.url ?? '').startsWith(prefix)) continue;
+      hits.push({ who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body: '', conn });
+      h(who, req, res);
+      return;
+    }
+    const body = await collect(req).catch(() => undefined);
+    if (body === undefined) return;
+    hits.push({ who, method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body, conn });
     const u = new URL(req.url ?? '/', 'http://x');
     // `status-<who>` / `delay-<who>`: only that backend answers with that status / that late.
     const scripted = script.get(u.pathname)?.shift() ?? (u.searchParams.has(`status-${who}`) ? Number(u.searchParams.get(`status-${who}`)) : undefined);
@@ -180,11 +214,13 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
     res.writeHead(status);
     res.end(JSON.stringify({ who, url: req.url, body }));
   };
-  const backends: Array<{ who: string; ip: string; sa: string; version: string }> = [
+  // `plain`: no HBONE termination (the legacy workload, tunnel protocol TCP).
+  const backends: Array<{ who: string; ip: string; sa: string; version: string; plain?: true }> = [
     { who: 'v1', ip: ips.v1, sa: 'reviews', version: 'v1' },
     { who: 'v2', ip: ips.v2, sa: 'reviews', version: 'v2' },
     { who: 'mirror', ip: ips.mirror, sa: 'mirror', version: 'v1' },
     ...Object.entries(extraIps).map(([who, ip]) => ({ who, ip, sa: 'reviews', version: who })),
+    { who: 'legacy', ip: ips.legacy, sa: 'legacy', version: 'v1', plain: true },
   ];
   for (const b of backends) {
     const h1 = http.createServer((req, res) => void onHttp(b.who)(req, res));
@@ -222,6 +258,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
         srv.close();
       });
     }
+    if (b.plain) continue;
     // HBONE termination for the endpoint: the endpoint's node agent (dials the CONNECT authority).
     const cert = await pki.issue(`spiffe://${TD}/ns/${NS}/sa/${b.sa}`);
     const ctx = hboneServerContext(cert);
@@ -248,8 +285,13 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
       workload({ name: 'reviews-v2', ip: ips.v2, sa: 'reviews', version: 'v2', services: new Map([[svcKey, ports]]), locality: opts.localities?.v2 }),
       ...Object.entries(extraIps).map(([who, ip]) => workload({ name: `reviews-${who}`, ip, sa: 'reviews', version: who, services: new Map([[svcKey, ports]]), locality: opts.localities?.[who] })),
       workload({ name: 'mirror', ip: ips.mirror, sa: 'mirror', services: new Map([[`${NS}/${MIRROR_HOST}`, new Map([[HTTP_PORT, 8080]])]]) }),
+      workload({ name: 'legacy', ip: ips.legacy, sa: 'legacy', protocol: 'TCP', services: new Map([[`${NS}/${LEGACY_HOST}`, new Map([[HTTP_PORT, 8080], [H2_PORT, 9090]])]]) }),
     ],
-    services: [service('reviews', VIP, ports), service('mirror', MIRROR_VIP, new Map([[HTTP_PORT, 8080]]))],
+    services: [
+      service('reviews', VIP, ports),
+      service('mirror', MIRROR_VIP, new Map([[HTTP_PORT, 8080]])),
+      service('legacy', LEGACY_VIP, new Map([[HTTP_PORT, 8080], [H2_PORT, 9090]])),
+    ],
     policies: [],
   });
 
@@ -290,8 +332,19 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
     return a;
   };
 
+  const plains: Array<{ close(): void }> = [];
   const rig: WaypointRig = {
-    proxy, state, registry, ips, hits, script,
+    proxy, state, registry, ips, hits, script, handlers,
+    setWorkloads(fn) {
+      const snap = state.snapshot();
+      state.apply({ ...snap, workloads: fn(snap.workloads) });
+    },
+    metrics: () => registry.metrics(),
+    async plain(authority) {
+      const l = await tunnelListener(() => connect(authority));
+      plains.push(l);
+      return l;
+    },
     config(routes, clusters, security) {
       const cfg: WaypointConfig = {
         version: WAYPOINT_CONFIG_VERSION,
@@ -302,6 +355,10 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
             { port: H2_PORT, name: 'grpc', protocol: 'grpc', routes: routes.h2 ?? [], defaultCluster: H2_CLUSTER },
             { port: TCP_PORT, name: 'tcp', protocol: 'tcp', routes: [], defaultCluster: clusterName(HOST, TCP_PORT) },
           ] },
+          { hostname: LEGACY_HOST, namespace: NS, ports: [
+            { port: HTTP_PORT, name: 'http', protocol: 'http', routes: [], defaultCluster: LEGACY_CLUSTER },
+            { port: H2_PORT, name: 'http2', protocol: 'http2', routes: [], defaultCluster: LEGACY_H2_CLUSTER },
+          ] },
         ],
         clusters: clusters ?? [
           baseCluster(DEFAULT_CLUSTER, HOST, HTTP_PORT),
@@ -311,6 +368,9 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
         ],
         ...(security ? { security } : {}),
       };
+      // The plaintext service's clusters are always there (tests giving their own list keep them).
+      const legacy = [baseCluster(LEGACY_CLUSTER, LEGACY_HOST, HTTP_PORT), baseCluster(LEGACY_H2_CLUSTER, LEGACY_HOST, H2_PORT, { protocol: 'http2' })];
+      (cfg as { clusters: readonly Cluster[] }).clusters = [...cfg.clusters, ...legacy.filter((l) => !cfg.clusters.some((c) => c.name === l.name))];
       proxy.setConfig(cfg);
     },
     connect,
@@ -322,10 +382,14 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
           collect(res).then((b) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, trailers: res.trailers }), reject);
         });
         r.on('error', reject);
+        // A hang is a failure with a message, not a test-runner timeout minutes later.
+        const timer = setTimeout(() => r.destroy(new Error(`no answer to ${o.method ?? 'GET'} ${o.path ?? '/'} within ${REQUEST_DEADLINE_MS} ms`)), REQUEST_DEADLINE_MS);
+        r.once('close', () => clearTimeout(timer));
         r.end(body);
       });
     },
     async close() {
+      for (const p of plains) p.close();
       for (const a of agents) a.destroy();
       pool.destroy();
       proxy.destroy();

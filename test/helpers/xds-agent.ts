@@ -4,7 +4,7 @@
 import { loadConfig } from '../../src/config/index.js';
 import { NodeAgent } from '../../src/bin/node-agent.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, parseLocalConfig } from '../../src/xds/index.js';
-import { lineCapture, type TestAgent } from './agent.js';
+import { lineCapture, TEST_HOST, type TestAgent } from './agent.js';
 import type { DeltaAdsPeer } from './delta-ads-peer.js';
 
 export interface XdsAgentSpec {
@@ -35,7 +35,7 @@ export function startXdsAgent(spec: XdsAgentSpec): StartedXdsAgent {
     AMBIT_LOG_LEVEL: 'debug',
     CONNECTION_TERMINATION_DEADLINE: '5s',
     ...spec.env,
-  });
+  }, TEST_HOST);
   const agent = new NodeAgent({ config, logDestination: logs.stream });
   const started = agent.start();
   // A test that never lets the agent sync still closes it; the rejection (if any) is reported there.

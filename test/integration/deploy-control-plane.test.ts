@@ -50,6 +50,13 @@ before(async () => {
     metadata: { name: 'tcp-echo', namespace: 'default' },
     spec: { parentRefs: [{ group: '', kind: 'Service', name: 'echo' }], rules: [{ backendRefs: [{ name: 'echo', port: 80 }] }] },
   });
+  // A waypoint Gateway, whose status it writes too.
+  server.apply({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name: 'waypoint', namespace: 'default' },
+    spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+  });
   const kubeconfig = join(tempDir(), 'kubeconfig');
   writeFileSync(kubeconfig, server.kubeconfigYaml());
   const deployment = find(objects, 'Deployment', 'ambit-control');
@@ -121,8 +128,8 @@ function granted(): Set<string> {
 }
 
 test('every API request ambit-control makes is allowed by its ClusterRole, and every grant is used', async () => {
-  // Steady state: every kind listed and watched, our routes' status written, a token reviewed.
-  for (const route of ['httproutes/to-echo', 'grpcroutes/grpc-echo', 'tcproutes/tcp-echo']) {
+  // Steady state: every kind listed and watched, our routes' and waypoint's status written, a token reviewed.
+  for (const route of ['httproutes/to-echo', 'grpcroutes/grpc-echo', 'tcproutes/tcp-echo', 'gateways/waypoint']) {
     await waitUntil(() => server.requests.some((q) => q.method === 'PATCH' && q.path.endsWith(`/${route}/status`)), 10_000);
   }
   await caCall(new URL(containerEnv(find(objects, 'DaemonSet', 'ambit-node'))['CA_ADDRESS']!).hostname);

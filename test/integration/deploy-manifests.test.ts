@@ -105,11 +105,13 @@ function grants(role: Manifest): string[] {
   return out.sort();
 }
 
-test('ambit-control’s ClusterRole: list+watch of every kind it reads, patch the status of the route kinds it writes, create tokenreviews — no more', () => {
+test('ambit-control’s ClusterRole: list+watch of every kind it reads, patch the status of the route kinds and Gateways it writes, create tokenreviews — no more', () => {
   const expected = [
     ...KINDS.flatMap((k) => ['list', 'watch'].map((v) => `${KIND_INFO[k].group || 'core'} ${KIND_INFO[k].plural} ${v}`)),
     // RouteStatusWriter: a merge patch of the status subresource of each kind in STATUS_KINDS.
     ...STATUS_KINDS.map((k) => `${KIND_INFO[k].group || 'core'} ${KIND_INFO[k].plural}/status patch`),
+    // GatewayStatusWriter: a merge patch of the status subresource of waypoint Gateways.
+    `${KIND_INFO.Gateway.group} ${KIND_INFO.Gateway.plural}/status patch`,
     // KubeTokenReviewer: bearer tokens of CA and xDS callers.
     'authentication.k8s.io tokenreviews create',
   ].sort();

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkWrkErrors, perThousandRps } from '../../bench/suite/http-rps.js';
 import { Summary, stepOfRow, type RunRecord } from '../../bench/summary.js';
-import { checkL7Targets, formatL7Targets, l4PathFor, L7_TARGETS } from '../../bench/l7-targets.js';
+import { checkL7Targets, formatL7Targets, l4PathFor, L7_TARGETS, type L7TargetCheck } from '../../bench/l7-targets.js';
 import { reportText, rpsRatioColumns } from '../../bench/report-text.js';
 import { benchChartSpec, formatTable, nginxConfig, parseWrkOutput, wrkCommand, type Measurement, type WrkResult } from '../../bench/lib/index.js';
 import { isMeshError } from '../../src/common/errors.js';
@@ -99,6 +99,9 @@ const RUNS: RunRecord[] = [
   ...runsOf(2, 'nginx', { rps: 16_000, p50: 0.2, p99: 0.8, http: true, l7: { cpu: 0.05, rssMb: 2 } }),
 ];
 
+/** The rps-vs-nginx check of the first waypoint path. */
+const checks = (paths: string[], runs: RunRecord[]): L7TargetCheck => checkL7Targets(new Summary(paths, [1000], runs).measurements(), paths).checks.find((c) => c.id === 'rps-vs-nginx')!;
+
 const byId = (ms: readonly Measurement[]): Record<string, Measurement> => Object.fromEntries(ms.map((m) => [m.id, m]));
 
 test('summary: rps rows with median and spread per path, per-role vCPU and MB per 1k req/s, n/a for an HTTP-only path', () => {
@@ -172,6 +175,14 @@ test('L7 targets: each target met or missed on a waypoint path, fixed-rate resou
     }
     assert.match(formatL7Targets(r), new RegExp(`waypoint\\s+keep-alive req/s ≥ ${L7_TARGETS.rpsVsNginx}× nginx\\s+\\S+×\\s+(met|missed)`), name);
   }
+  // The L4 path at 10,000 req/s is 0.56× nginx (18,000): no bound named. Against a 24,000 req/s
+  // nginx it is 0.42×, under the target by itself: the detail says so.
+  const missed = checks(paths, [...RUNS, ...runsOf(1, 'waypoint', { rps: 4000, p50: 1, p99: 4, http: true })]);
+  assert.equal(missed.detail, '4000 / 18000 req/s');
+  const fastNginx = RUNS.filter((r) => r.path !== 'nginx').concat(runsOf(1, 'nginx', { rps: 24_000, p50: 0.2, p99: 0.6, http: true }));
+  const bound = checks(paths, [...fastNginx, ...runsOf(1, 'waypoint', { rps: 4000, p50: 1, p99: 4, http: true })]);
+  assert.equal(bound.status, 'missed');
+  assert.equal(bound.detail, '4000 / 24000 req/s; bound: the L4-only path it contains makes 0.42× nginx (10000 req/s) by itself');
   // No nginx and no latency on the L4 path: not measured, and why.
   const bare = checkL7Targets(new Summary(['waypoint'], [1000], runsOf(1, 'waypoint', { rps: 1, p50: 1, p99: 1 })).measurements(), ['waypoint']);
   const st = Object.fromEntries(bare.checks.map((c) => [c.id, `${c.status}: ${c.detail}`]));

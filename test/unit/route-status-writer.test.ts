@@ -40,6 +40,12 @@ const rows: [string, RouteParentStatus[], Record<string, unknown>[], unknown[] |
   ],
   ['no parent of ours any more: our entry removed, others kept', [], [other, stored([cond('Accepted', 'True', 'Accepted')])], [other]],
   ['nothing of ours anywhere: nothing to write', [], [other], undefined],
+  [
+    'the same entry with keys in the API server\'s (sorted) order: nothing to write',
+    [entry([cond('Accepted', 'True', 'Accepted')])],
+    [{ conditions: [{ lastTransitionTime: EARLIER, message: 'Accepted Accepted', observedGeneration: 2, reason: 'Accepted', status: 'True', type: 'Accepted' }], controllerName: MESH, parentRef: { group: '', kind: 'Service', name: 'echo' } }],
+    undefined,
+  ],
 ];
 
 for (const [name, ours, current, expected] of rows) {

@@ -1,34 +1,11 @@
 // One AuthorizationPolicy rule → the L4 rule node agents evaluate (istiod ambient authorization.go
 // handleRule), including what happens to the HTTP-only parts ztunnel cannot see.
 
-import { parseCidr, type Cidr, type PolicyAction, type RbacClause, type RbacMatch, type RbacRule, type ServiceAccountMatch, type StringMatch } from '../../state/index.js';
+import { parseCidr, type Cidr, type PolicyAction, type RbacClause, type RbacMatch, type RbacRule, type ServiceAccountMatch, type StringMatch, type PolicyOperationFields, type PolicySourceFields } from '../../state/index.js';
 
-/** The rule fields of security.istio.io AuthorizationPolicy (v1 schema, incl. serviceAccounts). */
-export interface SourceView {
-  readonly principals?: readonly string[];
-  readonly notPrincipals?: readonly string[];
-  readonly requestPrincipals?: readonly string[];
-  readonly notRequestPrincipals?: readonly string[];
-  readonly namespaces?: readonly string[];
-  readonly notNamespaces?: readonly string[];
-  readonly serviceAccounts?: readonly string[];
-  readonly notServiceAccounts?: readonly string[];
-  readonly ipBlocks?: readonly string[];
-  readonly notIpBlocks?: readonly string[];
-  readonly remoteIpBlocks?: readonly string[];
-  readonly notRemoteIpBlocks?: readonly string[];
-}
-
-export interface OperationView {
-  readonly hosts?: readonly string[];
-  readonly notHosts?: readonly string[];
-  readonly ports?: readonly string[];
-  readonly notPorts?: readonly string[];
-  readonly methods?: readonly string[];
-  readonly notMethods?: readonly string[];
-  readonly paths?: readonly string[];
-  readonly notPaths?: readonly string[];
-}
+/** The rule fields of security.istio.io AuthorizationPolicy as written (v1 schema, incl. serviceAccounts; ports are strings). */
+export type SourceView = PolicySourceFields;
+export type OperationView = PolicyOperationFields<string>;
 
 export interface RuleView {
   readonly from?: readonly { readonly source?: SourceView }[];

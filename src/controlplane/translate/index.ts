@@ -7,6 +7,10 @@ export { translateMesh, MeshTranslator } from './mesh.js';
 export { MESH_CONTROLLER } from './labels.js';
 export type { MeshTranslation, ObjectRef, TranslateOptions, TranslationError, WaypointInfo } from './types.js';
 export { STATUS_KINDS, type HttpRouteStatus, type ParentRef, type RouteCondition, type RouteParentStatus, type RouteStatus } from './route-status.js';
+export {
+  GATEWAY_CONDITION_TYPES, LISTENER_CONDITION_TYPES, gatewayStatuses,
+  type GatewayCondition, type GatewayListenerStatus, type GatewayStatus, type GatewayStatusAddress, type RouteGroupKind,
+} from './gateway-status.js';
 export { parentConditions, type ConditionType, type ParentFacts, type Verdict } from './route-conditions.js';
 export type { PortOutcome, RouteReport } from './route-findings.js';
 export { ruleFacts, type DroppedRule, type RouteRuleFacts, type UnresolvedRef } from './route-problems.js';

@@ -7,7 +7,8 @@
 
 import type { KubeObject, ObjectSnapshot } from '../../k8s/index.js';
 import { resolveBackendRef, type BackendRefView } from './backend-refs.js';
-import { LABEL, MESH_CONTROLLER, labelsOf, matchesLabelSelector, type LabelSelector } from './labels.js';
+import { LABEL, MESH_CONTROLLER, labelsOf } from './labels.js';
+import { GATEWAY_GROUP, admitsNamespace, listenersOf, selectsListener } from './listener-admission.js';
 import type { RouteKind } from './route-attachment.js';
 import { OK, parentConditions, type ParentFacts, type RouteCondition, type Verdict } from './route-conditions.js';
 import type { RouteReport } from './route-findings.js';
@@ -55,13 +56,6 @@ interface RouteView {
   };
 }
 
-interface ListenerView {
-  readonly name?: string;
-  readonly port?: number;
-  readonly allowedRoutes?: { readonly namespaces?: { readonly from?: string; readonly selector?: LabelSelector } };
-}
-
-const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 const isCore = (group: string | undefined): boolean => group === '' || group === 'core';
 
 /**
@@ -178,21 +172,11 @@ function usesWaypoint(svc: KubeObject<'Service'>, snapshot: ObjectSnapshot): boo
 
 /** sectionName/port select listeners (none selected: NoMatchingParent); one must admit the namespace. */
 function gatewayAccepts(gw: KubeObject<'Gateway'>, ref: ParentRef, routeNs: string, snapshot: ObjectSnapshot): Verdict {
-  const listeners = ((gw.spec as { listeners?: readonly ListenerView[] } | undefined)?.listeners ?? []).filter(
-    (l) => (ref.sectionName === undefined || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port),
-  );
+  const listeners = listenersOf(gw).filter((l) => selectsListener(ref, l));
   if (listeners.length === 0) {
     const what = ref.sectionName !== undefined ? `sectionName "${ref.sectionName}"` : `port ${ref.port}`;
     return { ok: false, reason: 'NoMatchingParent', message: `${what} not found` };
   }
-  const nsObj = snapshot.get('Namespace', undefined, routeNs);
-  const admits = (l: ListenerView): boolean => {
-    const from = l.allowedRoutes?.namespaces?.from ?? 'Same';
-    if (from === 'All') return true;
-    const sel = l.allowedRoutes?.namespaces?.selector;
-    if (from === 'Selector') return sel !== undefined && matchesLabelSelector(sel, nsObj ? labelsOf(nsObj) : {});
-    return routeNs === gw.metadata.namespace;
-  };
-  if (listeners.some(admits)) return OK;
+  if (listeners.some((l) => admitsNamespace(l, gw.metadata.namespace ?? '', routeNs, snapshot))) return OK;
   return { ok: false, reason: 'NotAllowedByListeners', message: `namespace "${routeNs}" is not allowed by the parent` };
 }

@@ -33,6 +33,7 @@ import { detectPortProtocol, isHttpProtocol } from './port-protocol.js';
 import { attachedPorts, portKey, type RouteKind, type ServedService } from './route-attachment.js';
 import type { RouteContext } from './route-context.js';
 import { APPLIED, RouteFindings } from './route-findings.js';
+import { gatewayStatuses, type GatewayStatus } from './gateway-status.js';
 import { routeStatuses, type RouteStatus } from './route-status.js';
 import { sortByPrecedence } from './route-precedence.js';
 import { compileTcpRoute, type CompiledTcpRoute } from './tcp-route-compile.js';
@@ -50,6 +51,8 @@ export interface WaypointTranslation {
    * in their status entry, not in `errors`).
    */
   readonly routeStatus: readonly RouteStatus[];
+  /** Gateway API status of every waypoint Gateway (class istio-waypoint): addresses, Programmed, listeners' attachedRoutes. */
+  readonly gatewayStatus: readonly GatewayStatus[];
 }
 
 /** Route kinds on one Service port: only the first kind present applies (GEP-1294). */
@@ -121,7 +124,7 @@ export function translateWaypoints(snapshot: ObjectSnapshot, mesh: MeshTranslati
     const own = byObject.get(objectKey({ kind: route.kind, namespace: route.metadata.namespace, name: route.metadata.name })) ?? [];
     return findings.report(route, translated.has(route) ? own : [...own, ...(routeProblems.get(route)?.list ?? [])]);
   });
-  return { configs, errors, routeStatus };
+  return { configs, errors, routeStatus, gatewayStatus: gatewayStatuses(snapshot, index, options) };
 }
 
 /** The Services (and ServiceEntry hosts) whose translated `waypoint` is this waypoint's address, sorted by namespace/hostname. */

@@ -2,6 +2,8 @@
 // RequestAuthentication objects with `targetRefs` into, and what src/waypoint/security enforces.
 // Plain JSON (part of WaypointConfig); string values keep Istio's match forms, parsed once per config.
 
+import type { PolicyOperationFields, PolicySourceFields } from '../../state/index.js';
+
 /**
  * AuthorizationPolicy actions (security.istio.io/v1 `Action`). CUSTOM (ext-authz) is not supported:
  * the waypoint denies every request and connection of its targets (fail closed, response flag UAEX).
@@ -59,44 +61,11 @@ export interface AuthzRule {
   readonly when?: readonly AuthzCondition[];
 }
 
-export interface AuthzSource {
-  /** Peer identity without `spiffe://`, e.g. `cluster.local/ns/default/sa/sleep` (match forms). */
-  readonly principals?: readonly string[];
-  readonly notPrincipals?: readonly string[];
-  /** JWT `<iss>/<sub>` of the request (match forms). */
-  readonly requestPrincipals?: readonly string[];
-  readonly notRequestPrincipals?: readonly string[];
-  /** Namespace of the peer identity (match forms). */
-  readonly namespaces?: readonly string[];
-  readonly notNamespaces?: readonly string[];
-  /** `namespace/serviceAccount`, exact (the control plane resolves a bare name to the policy's namespace). */
-  readonly serviceAccounts?: readonly string[];
-  readonly notServiceAccounts?: readonly string[];
-  /** IP or CIDR of the source address (the client workload). */
-  readonly ipBlocks?: readonly string[];
-  readonly notIpBlocks?: readonly string[];
-  /** IP or CIDR of `remote.ip` (X-Forwarded-For with `xffTrustedHops`, else the source address). */
-  readonly remoteIpBlocks?: readonly string[];
-  readonly notRemoteIpBlocks?: readonly string[];
-}
+/** A rule's `from[].source`, as the control plane compiled it (service accounts resolved to `namespace/name`). */
+export type AuthzSource = PolicySourceFields;
 
-export interface AuthzOperation {
-  /** Host header, case-insensitive (match forms). */
-  readonly hosts?: readonly string[];
-  readonly notHosts?: readonly string[];
-  /** Destination port: the port of the CONNECT authority (the Service port for service traffic). */
-  readonly ports?: readonly number[];
-  readonly notPorts?: readonly number[];
-  /** Request method (match forms, case-sensitive). */
-  readonly methods?: readonly string[];
-  readonly notMethods?: readonly string[];
-  /**
-   * Normalized path without the query (match forms), or an Envoy URI template holding `{*}` (one
-   * path segment) / `{**}` (any rest, must be the last operator).
-   */
-  readonly paths?: readonly string[];
-  readonly notPaths?: readonly string[];
-}
+/** A rule's `to[].operation`, ports parsed. */
+export type AuthzOperation = PolicyOperationFields<number>;
 
 /**
  * A `when` condition. Keys: `request.headers[<name>]`, `source.ip`, `source.namespace`,
