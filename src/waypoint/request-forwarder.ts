@@ -4,6 +4,7 @@
 
 import type { ProxyState } from '../state/index.js';
 import type { Readable } from 'node:stream';
+import { Cancellation, type CancelSignal } from './cancellation.js';
 import type { UpstreamPolicies } from './cluster-manager.js';
 import { cookieToGenerate, downstreamId } from './hash-policy.js';
 import { clusterEndpoints, type HashInput, type LoadBalancer, type UpstreamEndpoint } from './load-balancer.js';
@@ -46,7 +47,7 @@ export interface ForwardRequest {
   readonly perTryMs: number | undefined;
   readonly ctx: ExchangeContext;
   /** The whole transaction (route timeout or client gone): stops retries and cancels the attempt. */
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   /** The downstream connection (tunnel) the request came on: a generated affinity cookie is per connection. */
   readonly downstream?: object;
 }
@@ -103,7 +104,7 @@ export function statusRetriable(status: number, headers: HeaderMap, p: RetryPoli
   return false;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: CancelSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const t = setTimeout(done, ms);
@@ -155,7 +156,7 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
     calls++;
     tried.add(ep.key);
     const release = inputs.lb.acquire(ep);
-    const attempt = new AbortController();
+    const attempt = new Cancellation();
     const onOuter = (): void => attempt.abort();
     r.signal.addEventListener('abort', onOuter, { once: true });
     const perTry = r.perTryMs && r.perTryMs > 0 ? setTimeout(() => attempt.abort(), r.perTryMs) : undefined;
