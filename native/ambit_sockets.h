@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -57,9 +58,10 @@ bool opt_u32(napi_env env, napi_value obj, const char *name, bool *present, uint
 
 // socket options shared by createSocket and setSocketOptions
 typedef struct {
-  bool has_mark, has_transparent, has_freebind;
+  bool has_mark, has_transparent, has_freebind, has_nodelay, has_keepalive;
   uint32_t mark;
-  bool transparent, freebind;
+  bool transparent, freebind, nodelay;
+  uint32_t keepalive_s;  // TCP_KEEPIDLE, seconds (with SO_KEEPALIVE, libuv's interval and count)
 } sockopts;
 bool parse_sockopts(napi_env env, napi_value obj, sockopts *o);
 int apply_sockopts(int fd, int family, const sockopts *o, const char **step);

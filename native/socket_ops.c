@@ -9,7 +9,9 @@
 bool parse_sockopts(napi_env env, napi_value obj, sockopts *o) {
   return opt_u32(env, obj, "mark", &o->has_mark, &o->mark) &&
          opt_bool(env, obj, "transparent", &o->has_transparent, &o->transparent) &&
-         opt_bool(env, obj, "freebind", &o->has_freebind, &o->freebind);
+         opt_bool(env, obj, "freebind", &o->has_freebind, &o->freebind) &&
+         opt_bool(env, obj, "noDelay", &o->has_nodelay, &o->nodelay) &&
+         opt_u32(env, obj, "keepAliveS", &o->has_keepalive, &o->keepalive_s);
 }
 
 // Sets a boolean IP-level option that has an IPv4 and an IPv6 spelling; 0 or an errno.
@@ -36,6 +38,25 @@ int apply_sockopts(int fd, int family, const sockopts *o, const char **step) {
       (err = set_ip_flag(fd, family, o->freebind, IP_FREEBIND, "setsockopt IP_FREEBIND", IPV6_FREEBIND,
                          "setsockopt IPV6_FREEBIND", step)) != 0)
     return err;
+  int on = 1;
+  if (o->has_nodelay) {
+    int v = o->nodelay ? 1 : 0;
+    *step = "setsockopt TCP_NODELAY";
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) < 0) return errno;
+  }
+  if (o->has_keepalive && o->keepalive_s > 0) {
+    // What libuv's uv_tcp_keepalive(1, delay) sets on Linux (Node's setKeepAlive): probes after
+    // `delay` idle seconds, then every second, 10 of them.
+    int idle = (int)o->keepalive_s, intvl = 1, cnt = 10;
+    *step = "setsockopt SO_KEEPALIVE";
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) < 0) return errno;
+    *step = "setsockopt TCP_KEEPIDLE";
+    if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) < 0) return errno;
+    *step = "setsockopt TCP_KEEPINTVL";
+    if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) < 0) return errno;
+    *step = "setsockopt TCP_KEEPCNT";
+    if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) < 0) return errno;
+  }
   return 0;
 }
 
@@ -175,7 +196,7 @@ napi_value get_socket_options(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int fd, family = 0, err, mark, transparent, freebind;
+  int fd, family = 0, err, mark, transparent, freebind, nodelay, keepalive, keepidle;
   if (argc < 1 || !arg_fd(env, argv[0], &fd)) return NULL;
   if ((err = socket_family(fd, &family)) != 0) {
     throw_errno(env, err, "getsockname", "");
@@ -184,7 +205,9 @@ napi_value get_socket_options(napi_env env, napi_callback_info info) {
   bool v6 = family == AF_INET6;
   if ((err = get_int_opt(fd, SOL_SOCKET, SO_MARK, &mark)) ||
       (err = get_int_opt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &transparent)) ||
-      (err = get_int_opt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND, &freebind))) {
+      (err = get_int_opt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND, &freebind)) ||
+      (err = get_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay)) || (err = get_int_opt(fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive)) ||
+      (err = get_int_opt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepidle))) {
     throw_errno(env, err, "getsockopt", "");
     return NULL;
   }
@@ -198,6 +221,10 @@ napi_value get_socket_options(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "freebind", v);
   napi_create_int32(env, v6 ? 6 : 4, &v);
   napi_set_named_property(env, obj, "family", v);
+  napi_get_boolean(env, nodelay != 0, &v);
+  napi_set_named_property(env, obj, "noDelay", v);
+  napi_create_uint32(env, keepalive != 0 ? (uint32_t)keepidle : 0, &v);
+  napi_set_named_property(env, obj, "keepAliveS", v);
   return obj;
 }
 

@@ -1,5 +1,5 @@
 // CLI of the connection-rate loops, for running inside a pod's netns:
-// `node dist/bench/lib/conn-rate-cli.js --url host:port/path --concurrency 8 --duration 5 --json`.
+// `node dist/bench/lib/conn-rate-cli.js --url host:port/path --concurrency 8 --duration 5 [--rate N] --json`.
 
 import { parseArgs } from 'node:util';
 import { MeshError } from '../../src/common/errors.js';
@@ -14,6 +14,7 @@ runMain(async () => {
       concurrency: { type: 'string', default: '8' },
       duration: { type: 'string', default: '5' },
       'timeout-ms': { type: 'string' },
+      rate: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -23,6 +24,7 @@ runMain(async () => {
     concurrency: Math.round(numberFlag('concurrency', values.concurrency)),
     durationS: secondsFlag('duration', values.duration),
     timeoutMs: values['timeout-ms'] === undefined ? undefined : numberFlag('timeout-ms', values['timeout-ms']),
+    rate: values.rate === undefined ? undefined : numberFlag('rate', values.rate),
   });
   if (values.json) process.stdout.write(JSON.stringify(res) + '\n');
   else {

@@ -14,6 +14,11 @@ export interface ConnRateOptions extends HttpTarget {
   readonly durationS: number;
   /** A connection not answered and closed within this long is an error (default 5000 ms). */
   readonly timeoutMs?: number;
+  /**
+   * Paced: new connections per second over all loops (each loop starts one every
+   * concurrency/rate s, later if its previous one is still open); absent: as fast as answered.
+   */
+  readonly rate?: number;
 }
 
 export interface ConnRateResult {
@@ -84,6 +89,7 @@ export async function runConnRate(opts: ConnRateOptions): Promise<ConnRateResult
   if (!(opts.concurrency >= 1) || !(opts.durationS > 0)) {
     throw new MeshError('CONFIG_INVALID', `concurrency and duration must be positive: ${JSON.stringify(opts)}`);
   }
+  if (opts.rate !== undefined && !(opts.rate > 0)) throw new MeshError('CONFIG_INVALID', `rate must be positive: ${opts.rate}`);
   const hostHeader = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
   const req = Buffer.from(`GET ${opts.path} HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`, 'latin1');
   const timeoutMs = opts.timeoutMs ?? 5000;
@@ -92,8 +98,16 @@ export async function runConnRate(opts: ConnRateOptions): Promise<ConnRateResult
   let errors = 0;
   const t0 = process.hrtime.bigint();
   const endNs = BigInt(Math.round(opts.durationS * 1e9));
-  const loop = async (): Promise<void> => {
+  const stepNs = opts.rate === undefined ? 0n : BigInt(Math.round((opts.concurrency / opts.rate) * 1e9));
+  const loop = async (_: unknown, i: number): Promise<void> => {
+    // Paced loops start staggered so the connections spread evenly over each step.
+    let next = t0 + (stepNs * BigInt(i)) / BigInt(opts.concurrency);
     while (process.hrtime.bigint() - t0 < endNs) {
+      if (stepNs > 0n) {
+        const waitMs = Number(next - process.hrtime.bigint()) / 1e6;
+        if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+        next += stepNs;
+      }
       const start = process.hrtime.bigint();
       const err = await oneConnection(opts, req, timeoutMs);
       if (err === null) lat.push(Number(process.hrtime.bigint() - start) / 1000);
@@ -124,6 +138,7 @@ export async function runConnRateIn(runIn: RunIn = runHere, opts: ConnRateOption
   const cmd = [process.execPath, CONN_RATE_CLI, '--url', `${host}:${opts.port}${opts.path}`];
   cmd.push('--concurrency', String(opts.concurrency), '--duration', String(opts.durationS));
   if (opts.timeoutMs !== undefined) cmd.push('--timeout-ms', String(opts.timeoutMs));
+  if (opts.rate !== undefined) cmd.push('--rate', String(opts.rate));
   cmd.push('--json');
   const res = await runTool(runIn, cmd, { timeoutMs: opts.durationS * 1000 + 30_000 });
   try {

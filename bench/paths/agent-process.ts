@@ -31,6 +31,8 @@ export interface AgentSpec {
    * whose `node --help` lists --workers accept it (bench/paths/agent-workers.ts checks first).
    */
   readonly workers?: number;
+  /** Extra Node.js options before the script (profiling: `--cpu-prof`, `--perf-basic-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** The agent's command line (node, its flags, the CLI and `node` with the bench's settings). */
@@ -39,6 +41,7 @@ export function agentCommand(spec: AgentSpec): string[] {
   return [
     process.execPath,
     ...AGENT_NODE_FLAGS,
+    ...(spec.nodeArgs ?? []),
     AMBIT_CLI,
     'node',
     '--node-name', spec.nodeName,

@@ -21,6 +21,8 @@ export interface AmbitPathOptions {
    * distinct per Ambit path of a run, since each agent's node-level listeners use fixed ports.
    */
   readonly slot?: number;
+  /** Extra Node.js options for both agents (bench/micro/conn-rate.ts profiles with them). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** The path's name for a worker count: `ambit` (agent default) or `ambit-w<N>`. */
@@ -37,6 +39,7 @@ export class AmbitL4Path extends PodPairPath {
     'that is already TLS-handshaken (mTLS), so no TLS handshake per connection';
   private readonly workers: number | undefined;
   private readonly slot: number;
+  private readonly nodeArgs: readonly string[] | undefined;
   private node1: AgentProcess | null = null;
   private node2: AgentProcess | null = null;
 
@@ -44,6 +47,7 @@ export class AmbitL4Path extends PodPairPath {
     super(clientPod, serverPod);
     this.workers = opts.workers;
     this.slot = opts.slot ?? 0;
+    this.nodeArgs = opts.nodeArgs;
     this.name = ambitPathName(opts.workers);
     const w = opts.workers === undefined ? '' : ` (--workers ${opts.workers})`;
     this.description = `client pod → agent node1 (in-pod capture) → HBONE mTLS → agent node2 → server pod${w}`;
@@ -61,6 +65,7 @@ export class AmbitL4Path extends PodPairPath {
       configPath,
       stateDir: env.pki.stateDir,
       ...(this.workers === undefined ? {} : { workers: this.workers }),
+      ...(this.nodeArgs === undefined ? {} : { nodeArgs: this.nodeArgs }),
     };
     const [bind1, bind2] = this.agentBinds(env.loopbackPrefix);
     // The root already sits in the shared state dir (BenchPki), so the two may start together.

@@ -38,7 +38,9 @@ export class LocalWorkloadGate {
 
   private known(): boolean {
     this.inputs.syncState?.();
-    return this.inputs.view.all().length > 0;
+    const view = this.inputs.view;
+    // sole() first: a pod's view answers it without building a list.
+    return view.sole() !== undefined || view.all().length > 0;
   }
 
   /** Runs `handle(socket)` now if the pod's workload is known, else once it is (or at the timeout). */

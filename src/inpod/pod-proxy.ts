@@ -74,7 +74,8 @@ export class PodProxy {
       sockets: this.sockets,
       // The pod's namespace holds only this proxy's listeners (wildcard-bound below), not the
       // agent's admin/stats/readiness: an app in the pod may serve 15000/15020/15021 itself.
-      ownListeners: new OwnListeners({ listeners: () => proxyListeners(config, '::'), localAddresses: () => local.all().flatMap((w) => w.workloadIps) }),
+      // The config is frozen: the list is made once, not per connection.
+      ownListeners: new OwnListeners({ listeners: ((l) => () => l)(proxyListeners(config, '::')), localAddresses: () => local.all().flatMap((w) => w.workloadIps) }),
       originalDst: (socket) => originalDstOf(native, socket),
     });
   }

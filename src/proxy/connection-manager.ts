@@ -62,7 +62,7 @@ export interface ConnectionListing {
 /** The part of state the re-check reads. */
 export interface PolicyView {
   workloadByUid(uid: string): Workload | undefined;
-  policiesFor(workload: Workload): Authorization[];
+  policiesFor(workload: Workload): readonly Authorization[];
 }
 
 export class ConnectionManager {

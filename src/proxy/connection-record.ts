@@ -28,7 +28,12 @@ export interface ConnectionRecordInputs {
   readonly accessLog: Logger;
   readonly metrics: TrafficMetrics;
   readonly labels: ConnectionLabels;
-  readonly fields: AccessFields;
+  readonly direction: Direction;
+  /**
+   * The access log fields, built only when a line is written: at the agents' usual `warn` level a
+   * connection that completes cleanly writes none, so its addresses are never formatted.
+   */
+  readonly fields: () => AccessFields;
   readonly now?: () => number;
 }
 
@@ -39,7 +44,8 @@ export class ConnectionRecord {
   // Only what completion needs is kept (not the inputs): a live connection should not pin its own
   // copy of the 27 metric labels, which the recorder already shares with every like connection.
   private readonly accessLog: Logger;
-  private readonly fields: AccessFields;
+  private readonly direction: Direction;
+  private readonly fields: () => AccessFields;
   /** client→server bytes (metric "received" for both reporters). */
   private upstreamBytes = 0;
   /** server→client bytes. */
@@ -50,9 +56,10 @@ export class ConnectionRecord {
     this.now = inputs.now ?? Date.now;
     this.started = this.now();
     this.accessLog = inputs.accessLog;
+    this.direction = inputs.direction;
     this.fields = inputs.fields;
     this.recorder = inputs.metrics.open(inputs.labels);
-    if (inputs.accessLog.isLevelEnabled('debug')) inputs.accessLog.debug(inputs.fields, 'connection opened');
+    if (inputs.accessLog.isLevelEnabled('debug')) inputs.accessLog.debug(inputs.fields(), 'connection opened');
   }
 
   /** Bytes flowing client → server. */
@@ -77,9 +84,11 @@ export class ConnectionRecord {
     this.done = true;
     const flag = err === undefined ? '-' : responseFlagOf(err);
     this.recorder.close(flag);
-    const outbound = this.fields.direction === 'outbound';
+    // A clean end is an info line, a failure an error line: nothing is built for a level that is off.
+    if (!this.accessLog.isLevelEnabled(err === undefined ? 'info' : 'error')) return;
+    const outbound = this.direction === 'outbound';
     const line = {
-      ...this.fields,
+      ...this.fields(),
       // Access logs take the reporter's view (ztunnel src/proxy/metrics.rs): outbound
       // sent = client→server.
       bytes_sent: outbound ? this.upstreamBytes : this.downstreamBytes,

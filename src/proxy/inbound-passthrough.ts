@@ -5,13 +5,13 @@ import type { Socket } from 'node:net';
 import { MeshError } from '../common/errors.js';
 import { trafficLabels } from '../metrics/index.js';
 import { authorize, type RbacConnection } from '../rbac/index.js';
-import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
 import { ownPorts, type InboundInputs } from './inbound.js';
 import { selfCallError } from './own-listeners.js';
 import type { SocketAddr } from './outbound-route.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
 import { pipeTcp } from './upstream.js';
+import { workloadSpiffeId } from './workload-memo.js';
 
 export type InboundPassthroughInputs = InboundInputs;
 
@@ -33,12 +33,13 @@ export class InboundPassthroughHandler {
     const workload = this.inputs.local.byIp(dst.ip);
     if (!workload) return early(new MeshError('UNKNOWN_WORKLOAD', `no local workload has address ${dst.ip}`));
     const source = state.workloadByIp(config.network, src.ip);
-    const dstIdentity = formatSpiffeId(identityFromWorkload(workload));
+    const dstIdentity = workloadSpiffeId(workload);
     const record = new ConnectionRecord({
       accessLog: this.inputs.accessLog,
       metrics: this.inputs.metrics,
       labels: trafficLabels({ reporter: 'destination', source, destination: workload, destinationPrincipal: dstIdentity, securityPolicy: 'unknown' }),
-      fields: {
+      direction: 'inbound',
+      fields: () => ({
         'src.addr': formatAddr(src),
         'src.workload': source?.name,
         'src.namespace': source?.namespace,
@@ -46,7 +47,7 @@ export class InboundPassthroughHandler {
         'dst.workload': workload.name,
         'dst.namespace': workload.namespace,
         direction: 'inbound',
-      },
+      }),
     });
     const rbac: RbacConnection = { srcIp: src.ip, srcPort: src.port, dstIp: dst.ip, dstPort: dst.port, srcIdentity: undefined };
     const check = (): MeshError | undefined => {

@@ -7,18 +7,19 @@ import { constants as h2c } from 'node:http2';
 import { MeshError, isMeshError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Config } from '../config/index.js';
-import { buildBaggage, copyBidirectional, parseAuthority, parseForwardedHost, respondError, type HboneInboundRequest } from '../hbone/index.js';
+import { copyBidirectional, parseAuthority, parseForwardedHost, respondError, type HboneInboundRequest } from '../hbone/index.js';
 import type { ErrorCounter, TrafficMetrics } from '../metrics/index.js';
 import { trafficLabels } from '../metrics/index.js';
 import { authorize, type RbacConnection } from '../rbac/index.js';
 import type { ProxyState, Service, Workload } from '../state/index.js';
-import { formatSpiffeId, identityFromWorkload, parseSpiffeId } from '../tls/index.js';
+import { parseSpiffeId } from '../tls/index.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
 import type { ConnectionManager } from './connection-manager.js';
 import type { LocalView } from './local-workloads.js';
 import { selfCallError, type OwnListeners } from './own-listeners.js';
 import { formatAddr } from './socket-addr.js';
 import type { SocketFactory } from './socket-factory.js';
+import { workloadBaggage, workloadSpiffeId } from './workload-memo.js';
 
 /** What every connection handler receives (the narrowest common view; no certificate access). */
 export interface HandlerInputs {
@@ -118,7 +119,7 @@ export class InboundHandler {
     const { workload } = target;
     const source = state.workloadByIp(config.network, req.remoteAddress.ip);
     const destService = this.guessService(workload, target.port, req.headers['forwarded']);
-    const dstIdentity = formatSpiffeId(identityFromWorkload(workload));
+    const dstIdentity = workloadSpiffeId(workload);
     const record = new ConnectionRecord({
       accessLog: this.inputs.accessLog,
       metrics: this.inputs.metrics,
@@ -131,7 +132,8 @@ export class InboundHandler {
         destinationService: destService,
         securityPolicy: 'mutual_tls',
       }),
-      fields: {
+      direction: 'inbound',
+      fields: () => ({
         'src.addr': formatAddr(req.remoteAddress),
         'src.workload': source?.name,
         'src.namespace': source?.namespace,
@@ -143,7 +145,7 @@ export class InboundHandler {
         'dst.namespace': workload.namespace,
         'dst.identity': dstIdentity,
         direction: 'inbound',
-      },
+      }),
     });
     const rbac: RbacConnection = {
       srcIp: req.remoteAddress.ip,
@@ -178,7 +180,7 @@ export class InboundHandler {
       return;
     }
     const headers: Record<string, string | number> = { ':status': 200 };
-    if (config.enableResponseBaggage) headers['baggage'] = buildBaggage(workload);
+    if (config.enableResponseBaggage) headers['baggage'] = workloadBaggage(workload);
     req.stream.respond(headers);
     let closeReason: MeshError | undefined;
     const untrack = this.inputs.connections.register({

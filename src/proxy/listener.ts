@@ -22,8 +22,6 @@ export class Listener {
   private readonly sockets = new Set<Socket>();
   private bound: AddressInfo | undefined;
 
-  constructor(private readonly options: ListenerOptions) {}
-
   get name(): string {
     return this.options.name;
   }
@@ -36,12 +34,27 @@ export class Listener {
     return this.sockets.size;
   }
 
+  /** Shared by every accepted socket (`this` is the socket): no closures per connection. */
+  private readonly onSocketClose: (this: Socket) => void;
+  private readonly onSocketError: (err: Error) => void;
+
+  constructor(private readonly options: ListenerOptions) {
+    const sockets = this.sockets;
+    // 'close' is emitted once: `on` spares the once-wrapper and its removal.
+    this.onSocketClose = function (this: Socket) {
+      sockets.delete(this);
+    };
+    // Errors on an accepted socket belong to that one connection; never let them escape.
+    this.onSocketError = (err) => {
+      if (options.logger.isLevelEnabled('debug')) options.logger.debug({ err: err.message, listener: options.name }, 'socket error');
+    };
+  }
+
   private accept(socket: Socket): void {
     const { logger, name } = this.options;
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    // Errors on an accepted socket belong to that one connection; never let them escape.
-    socket.on('error', (err) => logger.debug({ err: err.message, listener: name }, 'socket error'));
+    socket.on('close', this.onSocketClose);
+    socket.on('error', this.onSocketError);
     try {
       this.options.onConnection(socket);
     } catch (err) {

@@ -5,8 +5,8 @@
 import { isIP } from 'node:net';
 import { MeshError } from '../common/errors.js';
 import type { GatewayAddress, Service, Workload } from '../state/index.js';
-import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { selfCallError, type OwnListener } from './own-listeners.js';
+import { workloadSpiffeId } from './workload-memo.js';
 
 export interface SocketAddr {
   readonly ip: string;
@@ -62,7 +62,7 @@ export function formatAuthority(ip: string, port: number): string {
 }
 
 function workloadIdentity(w: Workload): string {
-  return formatSpiffeId(identityFromWorkload(w));
+  return workloadSpiffeId(w);
 }
 
 /** Picks the IP to dial on a workload: the original one if it is the workload's, else same family. */

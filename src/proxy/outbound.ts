@@ -4,11 +4,11 @@
 
 import type { Socket } from 'node:net';
 import { MeshError, isMeshError } from '../common/errors.js';
-import { buildBaggage, buildForwarded, copyBidirectional, newTraceparent, type HbonePool } from '../hbone/index.js';
+import { buildForwarded, copyBidirectional, newTraceparent, type HbonePool } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
 import { trafficLabels, type ConnectionLabels } from '../metrics/index.js';
 import { serviceKey, type Service, type Workload } from '../state/index.js';
-import { clientConnectOptions, formatSpiffeId, identityFromWorkload } from '../tls/index.js';
+import { clientConnectOptions } from '../tls/index.js';
 import type { ConnectionManager } from './connection-manager.js';
 import { ConnectionRecord, describeError } from './connection-record.js';
 import type { HandlerInputs } from './inbound.js';
@@ -17,6 +17,7 @@ import { selfCallError } from './own-listeners.js';
 import { ServiceEntryHosts } from './service-entry-hosts.js';
 import { formatAddr, remoteAddrOf } from './socket-addr.js';
 import { pipeTcp } from './upstream.js';
+import { workloadBaggage, workloadSpiffeId } from './workload-memo.js';
 
 export interface OutboundInputs extends HandlerInputs {
   readonly certs: CertSource;
@@ -42,8 +43,12 @@ export interface OutboundHooks {
 export class OutboundHandler {
   private readonly hosts: ServiceEntryHosts;
 
+  /** One closure for every connection's routing input (the own-listener check). */
+  private readonly ownListenerAt: (a: SocketAddr) => ReturnType<OutboundInputs['ownListeners']['at']>;
+
   constructor(private readonly inputs: OutboundInputs) {
     this.hosts = inputs.hosts ?? new ServiceEntryHosts();
+    this.ownListenerAt = (a) => inputs.ownListeners.at(a);
   }
 
   /** Proxies `socket` to `dst`; resolves when the connection is over. Never throws. */
@@ -92,8 +97,7 @@ export class OutboundHandler {
       this.earlyFailure(socket, dst, new MeshError('UNKNOWN_SOURCE', `no local workload has address ${src.ip}`), hooks);
       return;
     }
-    const ownListenerAt = (a: SocketAddr) => this.inputs.ownListeners.at(a);
-    const input: RouteInput = { state, source, dst, network: config.network, hbonePort: config.ports.hbone, ownListenerAt };
+    const input: RouteInput = { state, source, dst, network: config.network, hbonePort: config.ports.hbone, ownListenerAt: this.ownListenerAt };
     let route: Route | undefined;
     let refusal: MeshError | undefined;
     try {
@@ -126,12 +130,12 @@ export class OutboundHandler {
       this.refuse(socket, src, source, dst, refusal!, hooks);
       return;
     }
-    const srcIdentity = formatSpiffeId(identityFromWorkload(source));
+    const srcIdentity = workloadSpiffeId(source);
     const hbone = route.kind === 'hbone';
     const destWorkload = route.kind === 'passthrough' ? undefined : route.destWorkload;
     const destService = route.kind === 'passthrough' ? (route.destService ?? hostService) : route.destService;
-    const dstIdentity = destWorkload && hbone ? formatSpiffeId(identityFromWorkload(destWorkload)) : undefined;
-    const nextHop = route.kind === 'hbone' ? formatAddr(route.nextHop) : route.kind === 'dns' ? `${route.hostname}:${route.port}` : formatAddr(route.target);
+    const dstIdentity = destWorkload && hbone ? workloadSpiffeId(destWorkload) : undefined;
+    const decided = route;
     const record = new ConnectionRecord({
       accessLog: this.inputs.accessLog,
       metrics: this.inputs.metrics,
@@ -144,31 +148,33 @@ export class OutboundHandler {
         destinationService: destService,
         securityPolicy: hbone ? 'mutual_tls' : 'unknown',
       }),
-      fields: {
+      direction: 'outbound',
+      fields: () => ({
         'src.addr': formatAddr(src),
         'src.workload': source.name,
         'src.namespace': source.namespace,
         'src.identity': hbone ? srcIdentity : undefined,
-        'dst.addr': nextHop,
-        'dst.hbone_addr': route.kind === 'hbone' ? route.authority : undefined,
+        'dst.addr':
+          decided.kind === 'hbone' ? formatAddr(decided.nextHop) : decided.kind === 'dns' ? `${decided.hostname}:${decided.port}` : formatAddr(decided.target),
+        'dst.hbone_addr': decided.kind === 'hbone' ? decided.authority : undefined,
         'dst.service': destService?.hostname,
         'dst.workload': destWorkload?.name,
         'dst.namespace': destWorkload?.namespace,
         'dst.identity': dstIdentity,
         direction: 'outbound',
-      },
+      }),
     });
     try {
       if (route.kind === 'hbone') {
         const cert = await this.inputs.certs.fetch(srcIdentity, 'realtime');
         const { stream } = await this.inputs.pool.connect({
-          key: `${srcIdentity}|${[...route.expectedSans].sort().join(',')}|${src.ip}|${formatAddr(route.nextHop)}`,
+          key: `${srcIdentity}|${sansKey(route.expectedSans)}|${src.ip}|${formatAddr(route.nextHop)}`,
           nextHop: route.nextHop,
           localAddress: this.sourceBind(src.ip),
           tls: () => clientConnectOptions(cert, route.expectedSans),
           authority: route.authority,
           headers: {
-            baggage: buildBaggage(source),
+            baggage: workloadBaggage(source),
             forwarded: buildForwarded(src.ip, src.port, destService?.hostname),
             traceparent: newTraceparent(),
           },
@@ -241,10 +247,16 @@ export class OutboundHandler {
       accessLog: this.inputs.accessLog,
       metrics: this.inputs.metrics,
       labels,
-      fields: { 'src.addr': formatAddr(src), 'src.workload': source.name, 'src.namespace': source.namespace, 'dst.addr': formatAddr(dst), direction: 'outbound' },
+      direction: 'outbound',
+      fields: () => ({ 'src.addr': formatAddr(src), 'src.workload': source.name, 'src.namespace': source.namespace, 'dst.addr': formatAddr(dst), direction: 'outbound' }),
     });
     record.complete(err);
     hooks.failed?.(err);
     socket.destroy();
   }
+}
+
+/** The expected SANs in the pool key: order-independent; one SAN (the usual case) copies nothing. */
+function sansKey(sans: readonly string[]): string {
+  return sans.length === 1 ? sans[0]! : [...sans].sort().join(',');
 }

@@ -67,10 +67,11 @@ export class OwnListeners {
   /** The own listener `dst` would reach, if any. Interface addresses are read only when the port matches. */
   at(dst: SocketAddr): OwnListener | undefined {
     if (dst.port === 0) return undefined;
-    const ip = hostIp(dst.ip);
-    if (ip === undefined) return undefined;
+    // The port first: nearly every destination is on no listener's port, and then no address is parsed.
     const candidates = this.source.listeners().filter((l) => l.port === dst.port);
     if (candidates.length === 0) return undefined;
+    const ip = hostIp(dst.ip);
+    if (ip === undefined) return undefined;
     let local: Set<string> | undefined;
     const localSet = (): ReadonlySet<string> =>
       (local ??= new Set(this.source.localAddresses().map((a) => hostIp(a)).filter((a): a is string => a !== undefined)));

@@ -51,16 +51,42 @@ interface Subject {
   readonly namespace: string;
 }
 
+/** Fields are derived on first use: most policies never look at the addresses or the principal. */
+class LazySubject implements Subject {
+  private srcBytes: IpBytes | undefined | null = null;
+  private dstBytes: IpBytes | undefined | null = null;
+  private principalText: string | undefined | null = null;
+  readonly port: number;
+  readonly identity: RbacIdentity | undefined;
+  readonly namespace: string;
+
+  constructor(private readonly conn: RbacConnection) {
+    this.port = conn.dstPort;
+    this.identity = conn.srcIdentity;
+    this.namespace = conn.srcIdentity?.namespace ?? '';
+  }
+
+  get src(): IpBytes | undefined {
+    if (this.srcBytes === null) this.srcBytes = parseIp(this.conn.srcIp);
+    return this.srcBytes;
+  }
+
+  get dst(): IpBytes | undefined {
+    if (this.dstBytes === null) this.dstBytes = parseIp(this.conn.dstIp);
+    return this.dstBytes;
+  }
+
+  get principal(): string | undefined {
+    if (this.principalText === null) {
+      const id = this.identity;
+      this.principalText = id === undefined ? undefined : `${id.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`;
+    }
+    return this.principalText;
+  }
+}
+
 function subjectOf(conn: RbacConnection): Subject {
-  const id = conn.srcIdentity;
-  return {
-    src: parseIp(conn.srcIp),
-    dst: parseIp(conn.dstIp),
-    port: conn.dstPort,
-    identity: id,
-    principal: id === undefined ? undefined : `${id.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`,
-    namespace: id?.namespace ?? '',
-  };
+  return new LazySubject(conn);
 }
 
 export function stringMatches(m: StringMatch, value: string): boolean {
@@ -104,7 +130,9 @@ function isEmptyMatch(m: RbacMatch): boolean {
 }
 
 function matchOne(m: RbacMatch, s: Subject): boolean {
-  const ipIn = (ip: IpBytes | undefined) => (c: Parameters<typeof parseCidr>[0]) => {
+  // The address is read (and parsed, once) only when a CIDR is actually compared.
+  const ipIn = (which: 'src' | 'dst') => (c: Parameters<typeof parseCidr>[0]) => {
+    const ip = s[which];
     if (ip === undefined) return false;
     const net = parseCidr(c);
     return net !== undefined && cidrContains(net, ip);
@@ -115,8 +143,8 @@ function matchOne(m: RbacMatch, s: Subject): boolean {
   // so no StringMatch (presence included) matches, and not_principals always passes.
   const principal = (x: StringMatch): boolean => s.principal !== undefined && stringMatches(x, s.principal);
   return (
-    group(m.destinationIps, m.notDestinationIps, ipIn(s.dst)) &&
-    group(m.sourceIps, m.notSourceIps, ipIn(s.src)) &&
+    group(m.destinationIps, m.notDestinationIps, ipIn('dst')) &&
+    group(m.sourceIps, m.notSourceIps, ipIn('src')) &&
     group(m.destinationPorts, m.notDestinationPorts, (p) => p === s.port) &&
     group(m.serviceAccounts, m.notServiceAccounts, sa) &&
     group(m.principals, m.notPrincipals, principal) &&
@@ -171,6 +199,8 @@ function keyOf(p: Authorization): string {
  * DENY (notes only), enforced DENY, dry-run ALLOW (notes only), then enforced ALLOW.
  */
 export function authorize(policies: readonly Authorization[], conn: RbacConnection): RbacDecision {
+  // No policy selects the destination (the common case): allowed, nothing to evaluate.
+  if (policies.length === 0) return { allowed: true, dryRunNotes: [] };
   const s = subjectOf(conn);
   const dryRunNotes: string[] = [];
   const allow: Authorization[] = [];

@@ -20,6 +20,13 @@ export interface SocketOptions {
   readonly transparent?: boolean;
   /** IP_FREEBIND / IPV6_FREEBIND: bind to an address not (yet) configured. */
   readonly freebind?: boolean;
+  /** TCP_NODELAY. */
+  readonly noDelay?: boolean;
+  /**
+   * TCP keepalive after this many idle seconds (SO_KEEPALIVE, TCP_KEEPIDLE), probing every second
+   * up to 10 times: exactly what Node's `setKeepAlive(true, s * 1000)` sets (libuv). 0 = unchanged.
+   */
+  readonly keepAliveS?: number;
 }
 
 export interface CreateSocketOptions extends SocketOptions {
@@ -60,6 +67,9 @@ export interface SocketOptionsReadback {
   readonly transparent: boolean;
   readonly freebind: boolean;
   readonly family: 4 | 6;
+  readonly noDelay: boolean;
+  /** TCP_KEEPIDLE in seconds when SO_KEEPALIVE is on, else 0. */
+  readonly keepAliveS: number;
 }
 
 /** The addon's exports (native/ambit_sockets.c). fds are SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC. */

@@ -7,6 +7,12 @@
 import type { NativeSocketError, NativeSockets } from './native-loader.js';
 import { netnsOptions, type NetnsTarget } from './netns-target.js';
 
+/**
+ * Every pooled socket is an upstream connection's socket: made with TCP_NODELAY and keepalive after
+ * this many idle seconds (ztunnel's 180 s), so nothing is set on it per connection afterwards.
+ */
+export const UPSTREAM_KEEPALIVE_S = 180;
+
 /** Sockets are interchangeable only within one key: family and the options set at creation. */
 export interface SocketPoolKey {
   readonly family: 4 | 6;
@@ -146,7 +152,15 @@ export class NetnsSocketPool {
     };
     try {
       this.native.createSockets(
-        { ...netnsOptions(this.netns), family, mark, transparent: transparent || undefined, freebind: transparent || undefined },
+        {
+          ...netnsOptions(this.netns),
+          family,
+          mark,
+          transparent: transparent || undefined,
+          freebind: transparent || undefined,
+          noDelay: true,
+          keepAliveS: UPSTREAM_KEEPALIVE_S,
+        },
         this.batch,
         onDone,
       );

@@ -5,11 +5,9 @@ import { createServer, isIP, Socket, type Server, type SocketConstructorOpts } f
 import { MeshError } from '../common/errors.js';
 import type { CreateSocketOptions, NativeSocketError, NativeSockets, NetAddr } from './native-loader.js';
 import { formatNetAddr, normalizeIp } from './net-addr.js';
-import type { NetnsSocketPool } from './netns-socket-pool.js';
+import { UPSTREAM_KEEPALIVE_S, type NetnsSocketPool } from './netns-socket-pool.js';
 import { describeNetns, netnsOptions, sameNetnsTarget, type NetnsTarget } from './netns-target.js';
 
-/** ztunnel's TCP keepalive time (180 s), in ms; the same as the agent's other upstream sockets. */
-const KEEPALIVE_MS = 180_000;
 /** Node's own default listen backlog. */
 const DEFAULT_BACKLOG = 511;
 
@@ -117,13 +115,14 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
   const sourceIp = options.source ? normalizeIp(options.source.ip) : undefined;
   const transparent = options.transparent ?? sourceIp !== undefined;
   const family = isIP(target.ip);
-  const what =
+  // Only a failure's message needs it: not formatted for a connection that succeeds.
+  const what = (): string =>
     `connect to ${formatNetAddr(target)}` +
     (sourceIp ? ` from ${sourceIp}${transparent ? ' (spoofed)' : ''}` : '') +
     (options.netns !== undefined ? ` in netns ${describeNetns(options.netns)}` : '');
-  if (family === 0) return Promise.reject(new MeshError('UPSTREAM_CONNECT', `${what}: target is not an IP address`));
+  if (family === 0) return Promise.reject(new MeshError('UPSTREAM_CONNECT', `${what()}: target is not an IP address`));
   if (sourceIp !== undefined && isIP(sourceIp) !== family && !(family === 6 && isIP(sourceIp) === 4)) {
-    return Promise.reject(new MeshError('UPSTREAM_CONNECT', `${what}: source and target address families differ`));
+    return Promise.reject(new MeshError('UPSTREAM_CONNECT', `${what()}: source and target address families differ`));
   }
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -133,17 +132,10 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
       settled = true;
       clearTimeout(timer);
       socket?.destroy();
-      reject(new MeshError('UPSTREAM_CONNECT', `${what}: ${message}`, { cause }));
+      reject(new MeshError('UPSTREAM_CONNECT', `${what()}: ${message}`, { cause }));
     };
     const timer = setTimeout(() => fail(`timed out after ${options.timeoutMs}ms`), options.timeoutMs);
-    const create: CreateSocketOptions = {
-      ...netnsOptions(options.netns),
-      family: family === 6 ? 6 : 4,
-      mark: options.mark,
-      transparent: transparent || undefined,
-      freebind: transparent || undefined,
-      bind: sourceIp !== undefined ? { ip: sourceIp, port: 0 } : undefined,
-    };
+    const fam = family === 6 ? 6 : 4;
     // Adopts a created (or pooled and bound) fd and connects it.
     const adopt = (fd: number): void => {
       try {
@@ -160,13 +152,12 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
         settled = true;
         clearTimeout(timer);
         s.removeAllListeners('error');
-        s.setNoDelay(true);
-        s.setKeepAlive(true, KEEPALIVE_MS);
+        // TCP_NODELAY and keepalive were set when the socket was made (here or in the pool).
         resolve(s);
       });
     };
     const pool = options.pool !== undefined && sameNetnsTarget(options.pool.netns, options.netns) ? options.pool : undefined;
-    const pooled = pool?.take({ family: create.family, transparent, mark: options.mark });
+    const pooled = pool?.take({ family: fam, transparent, mark: options.mark });
     if (pooled !== undefined) {
       if (sourceIp !== undefined) {
         try {
@@ -178,6 +169,16 @@ export function connectInNetns(native: NativeSockets, options: ConnectInNetnsOpt
       }
       return adopt(pooled);
     }
+    const create: CreateSocketOptions = {
+      ...netnsOptions(options.netns),
+      family: fam,
+      mark: options.mark,
+      transparent: transparent || undefined,
+      freebind: transparent || undefined,
+      bind: sourceIp !== undefined ? { ip: sourceIp, port: 0 } : undefined,
+      noDelay: true,
+      keepAliveS: UPSTREAM_KEEPALIVE_S,
+    };
     native.createSocket(create, (err: NativeSocketError | null, fd?: number) => {
       if (settled) {
         // Timed out while the threadpool was busy: nobody will adopt this fd.

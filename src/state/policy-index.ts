@@ -4,6 +4,8 @@
 
 import { policyKey, type Authorization, type Workload } from './types.js';
 
+const NONE: readonly Authorization[] = Object.freeze([]);
+
 export class PolicyIndex {
   readonly byKey: ReadonlyMap<string, Authorization>;
   private readonly byNamespace: ReadonlyMap<string, readonly Authorization[]>;
@@ -34,7 +36,9 @@ export class PolicyIndex {
    * every Global policy, and the keys in `workload.authorizationPolicies` (unknown keys are
    * skipped, as ztunnel does). A policy reachable two ways is returned once.
    */
-  policiesFor(workload: Workload): Authorization[] {
+  policiesFor(workload: Workload): readonly Authorization[] {
+    // Asked twice per inbound connection: with no policy at all there is nothing to select.
+    if (this.byKey.size === 0) return NONE;
     const out = new Set<Authorization>(this.byNamespace.get(workload.namespace) ?? []);
     for (const p of this.global) out.add(p);
     for (const key of workload.authorizationPolicies) {

@@ -159,7 +159,7 @@ export class ProxyState {
       .find((w) => w.namespace === info.namespace && w.name === info.name && w.serviceAccount === info.serviceAccount);
   }
 
-  policiesFor(workload: Workload): Authorization[] {
+  policiesFor(workload: Workload): readonly Authorization[] {
     return this.current.policies.policiesFor(workload);
   }
 

@@ -212,7 +212,20 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   const overall = new Cancellation();
   clientGone.signal.addEventListener('abort', () => overall.abort(), { once: true });
   let timedOut = false;
-  const timer = requestMs > 0 ? setTimeout(() => { timedOut = true; overall.abort(); }, requestMs) : undefined;
+  // Armed when the downstream request is complete, as Envoy's router does (router.cc
+  // Filter::onRequestComplete): a client still sending (gRPC client or bidi streaming) is not
+  // timed; from then on it bounds the rest of the exchange, the whole response stream included.
+  let timer: NodeJS.Timeout | undefined;
+  let timerOff = false;
+  const armTimer = (): void => {
+    if (!timerOff && requestMs > 0) timer = setTimeout(() => { timedOut = true; overall.abort(); }, requestMs);
+  };
+  const stopTimer = (): void => {
+    timerOff = true;
+    clearTimeout(timer);
+  };
+  if (!tap || req.readableEnded) armTimer();
+  else req.once('end', armTimer);
 
   const outcome = await forward(inputs.forwarder, {
     cluster, method: mreq.method, target, headers: mreq.headers, tap, hash,
@@ -220,7 +233,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   });
   requestBytes = tap?.bytes ?? 0;
   if (clientGone.signal.aborted && !timedOut) {
-    clearTimeout(timer);
+    stopTimer();
     if (outcome.ok) {
       outcome.resp.abort();
       outcome.release();
@@ -231,12 +244,12 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   const bad = badRequestStatus(req);
   if (bad !== undefined && !outcome.ok) {
     // The body was malformed (the HTTP/1.1 parser failed mid-body): the client's fault, 400.
-    clearTimeout(timer);
+    stopTimer();
     local(bad, decision.delayInjected ? withResponseFlag('DPE', 'DI') : 'DPE', { body: 'malformed request body', route, cluster, attempts: outcome.attempts, close: true });
     return;
   }
   if (timedOut || !outcome.ok) {
-    clearTimeout(timer);
+    stopTimer();
     if (outcome.ok) {
       outcome.resp.abort();
       outcome.release();
@@ -267,7 +280,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   } catch (err) {
     // An upstream head this side cannot express (a status or field the downstream protocol
     // refuses): Envoy's 502 UPE (upstream protocol error).
-    clearTimeout(timer);
+    stopTimer();
     resp.abort();
     outcome.release();
     for (const name of res.getHeaderNames()) res.removeHeader(name);
@@ -275,11 +288,12 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     return;
   }
   const finish = (error?: Error): void => {
-    clearTimeout(timer);
+    stopTimer();
     outcome.release();
     const grpcStatus = Number(headerValue(resp.trailers() ?? rh, 'grpc-status') ?? NaN);
     // Cut mid-response: by the route timeout (UT), by the client going away (DC), else upstream (UR).
-    const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : clientGone.signal.aborted ? 'DC' : 'UR'] : [];
+    // A client reset reaches the request body (tap) before the response's 'close': DC all the same.
+    const flags: ResponseFlagName[] = error ? [timedOut ? 'UT' : clientGone.signal.aborted || tap?.broken ? 'DC' : 'UR'] : [];
     if (decision.delayInjected) flags.push('DI');
     if (outcome.retryLimitExceeded) flags.push('URX');
     // A retry refused by the cluster's maxRetries (circuit breaker): UO on the passed-through answer.

@@ -10,6 +10,8 @@ import type { Duplex } from 'node:stream';
 export async function tunnelListener(connect: () => Promise<{ stream: Duplex }>): Promise<{ port: number; close(): void }> {
   const srv = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
     sock.on('error', () => {});
+    // Small frames (HTTP/2 WINDOW_UPDATE, gRPC pings) must not wait for Nagle + delayed ACK.
+    sock.setNoDelay(true);
     connect().then(({ stream }) => {
       stream.on('error', () => {});
       sock.pipe(stream);

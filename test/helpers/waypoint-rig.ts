@@ -135,6 +135,11 @@ export interface WaypointRigOptions {
   readonly locality?: Locality;
   /** The backends close connections idle this long, unannounced (HTTP/1.1 keepAliveTimeout, else Node's 5 s; HTTP/2 without GOAWAY, else never). */
   readonly backendKeepAliveTimeoutMs?: number;
+  /**
+   * Per backend, who takes its HTTP/2 port's (:9090) connections instead of the rig's HTTP/2
+   * server: e.g. a grpc-js `Server.createConnectionInjector` (a real gRPC service behind HBONE).
+   */
+  readonly h2Backend?: (who: string) => { injectConnection(connection: Duplex): void } | undefined;
 }
 
 export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<WaypointRig> {
@@ -250,7 +255,9 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
       s.write(`${b.who}:`);
       s.pipe(s);
     });
-    for (const [srv, port] of [[h1, 8080], [h2, 9090], [echo, 7070]] as const) {
+    const inject = opts.h2Backend?.(b.who);
+    const h2Listener = inject ? net.createServer((s) => inject.injectConnection(s)) : h2;
+    for (const [srv, port] of [[h1, 8080], [h2Listener, 9090], [echo, 7070]] as const) {
       srv.listen(port, b.ip);
       await once(srv, 'listening');
       closers.push(() => {

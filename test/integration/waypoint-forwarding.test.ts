@@ -219,7 +219,9 @@ describe('waypoint forwarding', () => {
   it('close() lets an in-flight slow request finish', async () => {
     rig.config({});
     const pending = rig.request({ path: '/drain?delay=300' });
-    await new Promise((r) => setTimeout(r, 100));
+    // In flight = the backend has it (a fixed sleep raced the tunnel's set-up on a loaded machine).
+    for (let i = 0; i < 500 && !rig.hits.some((h) => h.url.startsWith('/drain')); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(rig.hits.some((h) => h.url.startsWith('/drain')), 'the backend received the request before close()');
     const closed = rig.proxy.close(5000);
     const r = await pending;
     assert.equal(r.status, 200);

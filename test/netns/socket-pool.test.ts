@@ -121,6 +121,7 @@ const CREATE_CASES: Array<{ name: string; options: Omit<CreateSocketsOptions, 'n
   { name: 'v6 plain', options: { family: 6 }, count: 3 },
   { name: 'v4 single, mark only', options: { family: 4, mark: 7 }, count: 1 },
   { name: 'v6 transparent, maximum batch', options: { family: 6, transparent: true, freebind: true, mark: PACKET_MARK }, count: 256 },
+  { name: 'v4 upstream: no-delay and keepalive 180 s', options: { family: 4, mark: PACKET_MARK, noDelay: true, keepAliveS: 180 }, count: 2 },
 ];
 
 for (const c of CREATE_CASES) {
@@ -137,6 +138,8 @@ for (const c of CREATE_CASES) {
           transparent: c.options.transparent ?? false,
           freebind: c.options.freebind ?? false,
           family: c.options.family,
+          noDelay: c.options.noDelay ?? false,
+          keepAliveS: c.options.keepAliveS ?? 0,
         });
       }
     } finally {
@@ -225,7 +228,8 @@ test('pool: first take is undefined, one refill in flight per key, later takes c
         assert.ok(fd !== undefined, `take ${i} from stock`);
         taken.push(fd);
         assert.equal(nat.netnsInodeOfSocket(fd), inA);
-        assert.deepEqual(nat.getSocketOptions(fd), { mark: PACKET_MARK, transparent: true, freebind: true, family: 4 });
+        // Pooled sockets are upstream sockets: no-delay and keepalive are set when they are made.
+        assert.deepEqual(nat.getSocketOptions(fd), { mark: PACKET_MARK, transparent: true, freebind: true, family: 4, noDelay: true, keepAliveS: 180 });
       }
       // 8 - 6 = 2 < lowWater 3: the 6th take started a refill.
       assert.equal(spy.calls(), 2);
@@ -332,7 +336,7 @@ for (const c of CONNECT_CASES) {
     t.after(() => conn.destroy());
     assert.equal(conn.remoteAddress, c.sees!(), 'the server in B sees the expected source');
     assert.equal(nat.netnsInodeOfSocket(fdOf(client)!), nat.socketNetnsInode(podA.netnsPath));
-    assert.deepEqual(nat.getSocketOptions(fdOf(client)!), { mark: PACKET_MARK, transparent, freebind: transparent, family: 4 });
+    assert.deepEqual(nat.getSocketOptions(fdOf(client)!), { mark: PACKET_MARK, transparent, freebind: transparent, family: 4, noDelay: true, keepAliveS: 180 });
     client.write('ping');
     const [data] = (await once(conn, 'data')) as [Buffer];
     assert.equal(data.toString(), 'ping');

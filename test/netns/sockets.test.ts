@@ -260,7 +260,8 @@ test('spoofed source: transparent+freebind connect in netns A reaches a server i
 
   assert.equal(conn.remoteAddress, SPOOF_IP, 'the server sees the spoofed client IP');
   assert.equal(client.localAddress, SPOOF_IP);
-  assert.deepEqual(nat.getSocketOptions(fdOf(client)!), { mark: PACKET_MARK, transparent: true, freebind: true, family: 4 });
+  // Unpooled upstream sockets get no-delay and keepalive 180 s when they are made, as pooled ones.
+  assert.deepEqual(nat.getSocketOptions(fdOf(client)!), { mark: PACKET_MARK, transparent: true, freebind: true, family: 4, noDelay: true, keepAliveS: 180 });
   assert.equal(await roundTrip(client, conn, 'spoofed'), 'spoofed');
   assert.equal(await roundTrip(conn, client, 'reply'), 'reply');
   assert.doesNotMatch(pair.inA(['ip', '-4', 'addr']), new RegExp(SPOOF_IP.replace(/\./g, '\\.')), 'A does not own the spoofed IP');

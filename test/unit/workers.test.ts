@@ -59,7 +59,9 @@ test('state: snapshots delivered by message events are applied once each, in ord
   const follower = new StateFollower(link, worker, () => undefined);
   main.apply(snapshot('a'));
   main.apply(snapshot('b'));
-  await new Promise((r) => setTimeout(r, 50));
+  // Let the message events run (a fixed 50 ms was not always enough on a loaded machine, and a
+  // sync() before them rightly skips to the newest snapshot).
+  for (let i = 0; i < 500 && follower.version !== publisher.currentVersion; i++) await new Promise((r) => setTimeout(r, 10));
   follower.sync();
   assert.deepEqual(seen, [[], ['a'], ['b']]);
   publisher.close();
