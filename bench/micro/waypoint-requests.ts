@@ -7,6 +7,10 @@
 // Reports requests/s, process CPU (user+sys) µs per request and RSS. Client, waypoint, both HBONE
 // hops and the backends share this one process, so the CPU figure is the whole loop's: compare
 // before/after in the same sitting, never with the bench suite's per-process figures.
+// `node dist/bench/micro/waypoint-requests.js rate [requests] [connections] [req/s]` (defaults
+// 10000, 4, 1000): the same requests paced at a fixed rate, each connection sending on its own
+// schedule (as the bench's latency suite): CPU per request when each request is handled alone,
+// not batched with others as back to back; plus the latency percentiles seen by the client.
 // `node dist/bench/micro/waypoint-requests.js telemetry [n]`: begin()+end() only, ns per pair.
 
 import * as http from 'node:http';
@@ -67,6 +71,46 @@ async function requests(n: number, conns: number): Promise<void> {
   await rig.close();
 }
 
+/** `n` requests over `conns` connections at `rps` in all, each connection on its own fixed schedule. */
+async function paced(n: number, conns: number, rps: number): Promise<void> {
+  const rig = await startWaypointRig();
+  const agents = Array.from({ length: conns }, () => {
+    const a = rig.agent();
+    a.maxSockets = 1;
+    return a;
+  });
+  for (let i = 0; i < 3; i++) await run(rig, agents, 1000);
+  const periodMs = (1000 * conns) / rps;
+  const lat: number[] = [];
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+  global.gc?.();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    agents.map(async (a, k) => {
+      const count = Math.floor(n / conns);
+      for (let i = 0; i < count; i++) {
+        const due = t0 + (k * periodMs) / conns + i * periodMs;
+        await sleep(due - performance.now());
+        const s = performance.now();
+        const status = await get(a);
+        if (status !== 200) throw new Error(`status ${status}`);
+        lat.push(performance.now() - s);
+        if (rig.hits.length > 1000) rig.hits.length = 0;
+      }
+    }),
+  );
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  lat.sort((x, y) => x - y);
+  const pct = (q: number): string => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!.toFixed(3);
+  process.stdout.write(
+    `paced ${lat.length} requests at ${(lat.length / wallS).toFixed(0)} req/s on ${conns} conns: cpu ${((cpu.user + cpu.system) / lat.length).toFixed(1)} µs/req ` +
+      `(${((cpu.user + cpu.system) / 1e6 / wallS).toFixed(3)} cores), p50 ${pct(0.5)} p99 ${pct(0.99)} ms\n`,
+  );
+  await rig.close();
+}
+
 function telemetry(n: number): void {
   const t = new WaypointTelemetry({ registry: createRegistry(), logger: silentLogger(), waypoint: { namespace: NS, name: 'waypoint', identity: WAYPOINT_ID } });
   const src: Workload = workload({ name: 'sleep', ip: '10.0.0.2', sa: 'sleep' });
@@ -90,6 +134,7 @@ function telemetry(n: number): void {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'telemetry') return telemetry(Number(process.argv[3] ?? 500000));
+  if (process.argv[2] === 'rate') return paced(Number(process.argv[3] ?? 10000), Number(process.argv[4] ?? 4), Number(process.argv[5] ?? 1000));
   await requests(Number(process.argv[2] ?? 20000), Number(process.argv[3] ?? 4));
 }
 

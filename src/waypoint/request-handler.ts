@@ -8,6 +8,7 @@ import type { Logger } from '../common/log.js';
 import type { Service, Workload } from '../state/index.js';
 import { badRequestStatus, type BadRequestCounter } from './bad-request-counter.js';
 import { BodyTap } from './body-tap.js';
+import { Cancellation } from './cancellation.js';
 import type { CompiledConfig } from './compiled-config.js';
 import { applyCorsResponse } from './cors.js';
 import { forwardableTrailers, headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
@@ -118,7 +119,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   let responseBytes = 0;
   let requestBytes = 0;
   const port = cfg.port(tunnel.service.namespace, tunnel.service.hostname, tunnel.servicePort);
-  const clientGone = new AbortController();
+  const clientGone = new Cancellation();
   // Closed before we ended it: the client went away (reset, tunnel gone). Not writableFinished:
   // Node's HTTP/2 compatibility response reports itself finished when its stream is reset.
   res.once('close', () => {
@@ -208,7 +209,7 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
   // is the per-try timeout when a retry policy is set, else it is the route timeout).
   const requestMs = route?.timeouts?.requestMs || (route?.retry ? 0 : route?.timeouts?.backendRequestMs) || 0;
   const perTryMs = route?.retry?.perTryTimeoutMs ?? (route?.retry ? route.timeouts?.backendRequestMs : undefined);
-  const overall = new AbortController();
+  const overall = new Cancellation();
   clientGone.signal.addEventListener('abort', () => overall.abort(), { once: true });
   let timedOut = false;
   // Armed when the downstream request is complete, as Envoy's router does (router.cc
@@ -367,7 +368,7 @@ function mirror(
   const headers: HeaderMap = new Map([...req.headers].map(([k, v]) => [k, [...v]]));
   const body = tap ? tap.reader(false) : undefined;
   if (tap && !body) return;
-  const ac = new AbortController();
+  const ac = new Cancellation();
   const t = setTimeout(() => ac.abort(), MIRROR_TIMEOUT_MS);
   t.unref();
   forward(inputs.forwarder, {

@@ -9,6 +9,7 @@ import type { Logger } from '../common/log.js';
 import { buildForwarded, formatAuthority, newTraceparent, type HbonePool } from '../hbone/index.js';
 import type { CertSource } from '../identity/index.js';
 import { clientConnectOptions } from '../tls/index.js';
+import type { CancelSignal } from './cancellation.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { UpstreamEndpoint } from './load-balancer.js';
 import type { Cluster } from './model/route-model.js';
@@ -141,12 +142,12 @@ export class UpstreamClients {
   }
 
   /** A stream slot on an HTTP/1.1 connection to `ep` (see HostPool.acquire). */
-  acquireH1(cluster: Cluster, ep: UpstreamEndpoint, context: { clientIp: string; clientPort: number; service?: string }, signal: AbortSignal): Promise<Lease<H1Connection>> {
+  acquireH1(cluster: Cluster, ep: UpstreamEndpoint, context: { clientIp: string; clientPort: number; service?: string }, signal: CancelSignal): Promise<Lease<H1Connection>> {
     return (this.pool({ ...cluster, protocol: 'http1' }, ep, context) as HostPool<H1Connection>).acquire(signal);
   }
 
   /** A stream slot on an HTTP/2 session to `ep` (see HostPool.acquire). */
-  acquireH2(cluster: Cluster, ep: UpstreamEndpoint, context: { clientIp: string; clientPort: number; service?: string }, signal: AbortSignal): Promise<Lease<H2Connection>> {
+  acquireH2(cluster: Cluster, ep: UpstreamEndpoint, context: { clientIp: string; clientPort: number; service?: string }, signal: CancelSignal): Promise<Lease<H2Connection>> {
     return (this.pool({ ...cluster, protocol: 'http2' }, ep, context) as HostPool<H2Connection>).acquire(signal);
   }
 

@@ -36,9 +36,75 @@ export function closeOnPeerEnd(d: Duplex, onPeerEnd: () => void): void {
 }
 
 /**
+ * The `agent` Node's http client is given for one pooled connection: it hands its one socket to
+ * each request and takes it back on 'free', the parts of Node's http.Agent (lib/_http_agent.js,
+ * Node 20) a single keep-alive socket needs. The general Agent looked its socket up by a name
+ * built from the request options, copied the options and ran its queue and free-list bookkeeping
+ * on every request: about 6% of the waypoint's CPU at 1000 req/s (README, Performance). The pool
+ * gives a connection one request at a time (capacity 1), so there is no queue here.
+ */
+class OneSocketAgent {
+  // What ClientRequest reads of an agent: keep-alive (so `Connection: keep-alive` is sent and the
+  // socket is emitted 'free' after a complete response), the protocol and port it defaults to,
+  // and `options.timeout` (none: no socket timeout is armed).
+  readonly keepAlive = true;
+  readonly maxSockets = 1;
+  readonly protocol = 'http:';
+  readonly defaultPort = 80;
+  readonly options = {};
+  private inUse = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    /** The request before the socket was complete and reusable: its stream ends here. */
+    private readonly onFree: () => void,
+  ) {
+    // Node's Agent installs these on a free socket (freeSocketErrorListener): an error of an idle
+    // connection destroys it instead of going unhandled. A request in flight has its own.
+    socket.on('error', () => socket.destroy());
+    socket.on('free', () => this.free());
+  }
+
+  /** ClientRequest's hook (lib/_http_client.js): the socket, or an error the request then emits. */
+  addRequest(req: http.ClientRequest): void {
+    if (this.inUse || this.socket.destroyed) {
+      // As a failed Agent.createSocket: no socket, the error (a connect failure: no byte was sent).
+      (req as unknown as { onSocket(s: undefined, err: Error): void }).onSocket(undefined, new MeshError('UPSTREAM_CONNECT', 'the pooled upstream connection is closed'));
+      return;
+    }
+    this.inUse = true;
+    // As Agent.reuseSocket from the second request on (`reusedSocket` is public API).
+    if ((this.socket as { _httpMessage?: unknown })._httpMessage === null) (req as { reusedSocket: boolean }).reusedSocket = true;
+    req.onSocket(this.socket);
+  }
+
+  /**
+   * The socket is back (emitted by ClientRequest after a complete keep-alive exchange, or by a
+   * request destroyed before it got the socket). As Agent's 'free' listener: a socket no longer
+   * writable, or freed without a keep-alive request on it, is destroyed (its 'close' ends the stream).
+   */
+  private free(): void {
+    const s = this.socket as net.Socket & { _httpMessage?: { shouldKeepAlive?: boolean } | null };
+    if (s.destroyed) return;
+    const req = s._httpMessage;
+    if (!s.writable || !req || !req.shouldKeepAlive) {
+      s.destroy();
+      return;
+    }
+    s._httpMessage = null;
+    this.inUse = false;
+    this.onFree();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
  * One HTTP/1.1 connection. Requests go through `agent` (keep-alive, one socket: this one), so Node
  * parses responses and decides reuse (a `Connection: close` answer ends the connection). A stream
- * ends when the Agent frees the socket for the next request, or when the socket closes.
+ * ends when the socket is freed for the next request, or when the socket closes.
  */
 export class H1Connection implements PoolConnection {
   readonly capacity = 1;
@@ -48,31 +114,15 @@ export class H1Connection implements PoolConnection {
 
   constructor(stream: Duplex, hooks: ConnectionHooks) {
     this.socket = socketShim(stream);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
-    let given = false;
-    // Async createConnection: Node's Agent waits for the callback (lib/_http_agent.js createSocket).
-    // The one socket is given once; asked again means it closed under a queued request.
-    (this.agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: net.Socket) => void) => {
-      if (given || this.socket.destroyed) cb(new MeshError('UPSTREAM_CONNECT', 'the pooled upstream connection is closed'));
-      else {
-        given = true;
-        cb(null, this.socket);
-      }
-      return undefined;
-    };
-    // Registered after the Agent's own 'free' listener: the socket is back in its free list here.
-    this.agent.on('free', (s: net.Socket) => {
-      if (s !== this.socket || s.destroyed || !s.writable) return;
-      this.endStream();
-    });
+    const agent = new OneSocketAgent(this.socket, () => this.endStream());
+    this.agent = agent as unknown as http.Agent;
     this.socket.once('close', () => {
       this.endStream();
-      this.agent.destroy();
       hooks.closed();
     });
     // The upstream ended its side: typically an HTTP/1.1 server closing an idle keep-alive
     // connection (Node's keepAliveTimeout is 5 s), relayed by its node agent as END_STREAM; Node's
-    // Agent does not watch 'end' on a free socket. Such a connection carries no further request
+    // client does not watch 'end' on a free socket. Such a connection carries no further request
     // (RFC 9112 §9.6): a request in flight is failed by Node's client ('socket hang up' before a
     // response, or the end of a close-delimited body); an idle one closes here.
     closeOnPeerEnd(this.socket, () => hooks.unusable());

@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { Readable } from 'node:stream';
 import { isMeshError } from '../common/errors.js';
+import type { CancelSignal } from './cancellation.js';
 import type { HeaderMap } from './routing/index.js';
 import { headerMapFromObject, headerMapFromRaw, toH2Outgoing, toOutgoing } from './header-map.js';
 import type { UpstreamEndpoint } from './load-balancer.js';
@@ -61,13 +62,13 @@ export function exchange(
   cluster: Cluster,
   req: UpstreamRequest,
   ctx: ExchangeContext,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): Promise<UpstreamResponse> {
   return cluster.protocol === 'http2' ? exchangeH2(clients, ep, cluster, req, ctx, signal) : exchangeH1(clients, ep, cluster, req, ctx, signal);
 }
 
 /** A stream slot from the endpoint's pool; pool failures become attempt failures. */
-async function leaseFor<C>(acquire: () => Promise<Lease<C>>, signal: AbortSignal): Promise<Lease<C>> {
+async function leaseFor<C>(acquire: () => Promise<Lease<C>>, signal: CancelSignal): Promise<Lease<C>> {
   if (signal.aborted) throw new AttemptFailure('timeout', 'attempt cancelled');
   try {
     return await acquire();
@@ -104,7 +105,7 @@ function bodyFailed(body: Readable | undefined): Error | undefined {
   return body.readableAborted ? new Error('request body aborted') : undefined;
 }
 
-async function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
+async function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: CancelSignal): Promise<UpstreamResponse> {
   // The connection's Agent ends the lease itself (socket freed or closed).
   const lease = await leaseFor(() => clients.acquireH1(cluster, ep, ctx, signal), signal);
   const broken = bodyFailed(req.body);
@@ -164,7 +165,7 @@ async function exchangeH1(clients: UpstreamClients, ep: UpstreamEndpoint, cluste
   });
 }
 
-async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: AbortSignal): Promise<UpstreamResponse> {
+async function exchangeH2(clients: UpstreamClients, ep: UpstreamEndpoint, cluster: Cluster, req: UpstreamRequest, ctx: ExchangeContext, signal: CancelSignal): Promise<UpstreamResponse> {
   const lease = await leaseFor(() => clients.acquireH2(cluster, ep, ctx, signal), signal);
   const broken = bodyFailed(req.body);
   if (broken) {

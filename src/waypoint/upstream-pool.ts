@@ -3,6 +3,7 @@
 // maxRequestsPerConnection, idle timeout, and draining when the endpoint or cluster goes away.
 
 import { MeshError } from '../common/errors.js';
+import type { CancelSignal } from './cancellation.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 
 /** One upstream connection as the pool drives it. */
@@ -48,7 +49,13 @@ interface Client<C extends PoolConnection> {
   /** Takes no new stream: max requests reached, GOAWAY, or the pool drains. */
   draining: boolean;
   closeReason: CloseReason | undefined;
+  /**
+   * Closes the connection once it has been idle `idleMs` (the pool's idleTimeoutMs when armed). Re-armed
+   * with refresh() when a stream ends, not cleared when one starts: it is one timer object per
+   * connection instead of a new timer per request; firing while streams are active does nothing.
+   */
   idleTimer: NodeJS.Timeout | undefined;
+  idleMs: number;
   readonly leases: Set<() => void>;
 }
 
@@ -93,7 +100,7 @@ export class HostPool<C extends PoolConnection> {
    * made (unless maxConnections is reached and this endpoint already has one). Rejects with
    * UPSTREAM_OVERFLOW, a connect failure, or DRAINING when `signal` aborts first.
    */
-  acquire(signal: AbortSignal): Promise<Lease<C>> {
+  acquire(signal: CancelSignal): Promise<Lease<C>> {
     if (this.destroyed || this.draining) return Promise.reject(new MeshError('DRAINING', 'upstream connection pool is closing'));
     const ready = this.readyClient();
     if (ready) {
@@ -134,8 +141,6 @@ export class HostPool<C extends PoolConnection> {
     const conn = c.conn!;
     c.active++;
     c.served++;
-    if (c.idleTimer) clearTimeout(c.idleTimer);
-    c.idleTimer = undefined;
     const max = this.breaker.maxRequestsPerConnection;
     if (max > 0 && c.served >= max) this.markDraining(c, 'max_requests');
     let ended = false;
@@ -161,10 +166,13 @@ export class HostPool<C extends PoolConnection> {
 
   /** Envoy onUpstreamReady / client idle: serve the queue, close a spent connection, arm the idle timer. */
   private onStreamDone(c: Client<C>): void {
-    if (!this.clients.includes(c)) return;
+    const i = this.clients.indexOf(c);
+    if (i < 0) return;
     // Most recently used goes last.
-    this.clients = this.clients.filter((x) => x !== c);
-    this.clients.push(c);
+    if (i !== this.clients.length - 1) {
+      this.clients.splice(i, 1);
+      this.clients.push(c);
+    }
     this.servePending(c);
     if (c.active > 0) return;
     if (c.draining || (this.draining && this.pending.length === 0)) {
@@ -172,8 +180,20 @@ export class HostPool<C extends PoolConnection> {
       return;
     }
     // 0: no idle timeout (Envoy idle_timeout 0 disables it).
-    if (this.idleTimeoutMs <= 0) return;
-    c.idleTimer = setTimeout(() => this.closeClient(c, 'idle_timeout'), this.idleTimeoutMs);
+    if (this.idleTimeoutMs <= 0) {
+      if (c.idleTimer) clearTimeout(c.idleTimer);
+      c.idleTimer = undefined;
+      return;
+    }
+    if (c.idleTimer && c.idleMs === this.idleTimeoutMs) {
+      c.idleTimer.refresh();
+      return;
+    }
+    if (c.idleTimer) clearTimeout(c.idleTimer);
+    c.idleMs = this.idleTimeoutMs;
+    c.idleTimer = setTimeout(() => {
+      if (c.active === 0) this.closeClient(c, 'idle_timeout');
+    }, c.idleMs);
     c.idleTimer.unref();
   }
 
@@ -210,7 +230,7 @@ export class HostPool<C extends PoolConnection> {
 
   private newClient(): void {
     const releaseConnection = this.breaker.take('connections');
-    const c: Client<C> = { conn: undefined, active: 0, served: 0, draining: false, closeReason: undefined, idleTimer: undefined, leases: new Set() };
+    const c: Client<C> = { conn: undefined, active: 0, served: 0, draining: false, closeReason: undefined, idleTimer: undefined, idleMs: 0, leases: new Set() };
     this.clients.push(c);
     let gone = false;
     const hooks: ConnectionHooks = {

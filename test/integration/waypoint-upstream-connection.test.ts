@@ -88,3 +88,49 @@ test('a close-delimited answer in flight is read whole when the peer ends; then 
   assert.equal(done, 1);
   assert.ok(events.includes('closed'));
 });
+
+/** A keep-alive HTTP/1.1 server recording, per request, the socket it came on and its head. */
+async function recordingServer(): Promise<{ port: number; seen: Array<{ socket: number; head: http.IncomingHttpHeaders }>; closeNext: { value: boolean } }> {
+  const seen: Array<{ socket: number; head: http.IncomingHttpHeaders }> = [];
+  const closeNext = { value: false };
+  const ids = new Map<object, number>();
+  const server = http.createServer((req, res) => {
+    if (!ids.has(req.socket)) ids.set(req.socket, ids.size + 1);
+    seen.push({ socket: ids.get(req.socket)!, head: req.headers });
+    if (closeNext.value) res.setHeader('connection', 'close');
+    res.end('ok');
+  });
+  servers.push(server as unknown as net.Server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, seen, closeNext };
+}
+
+test('requests in sequence reuse the one socket (keep-alive), each stream ending when its answer is complete', async () => {
+  const srv = await recordingServer();
+  const { conn, events } = await connection(srv.port);
+  let done = 0;
+  for (let i = 0; i < 3; i++) {
+    conn.attached(() => done++);
+    assert.deepEqual(await get(conn), { status: 200, body: 'ok' });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(done, i + 1, `stream ${i + 1} ended`);
+  }
+  assert.deepEqual(srv.seen.map((s) => s.socket), [1, 1, 1], 'one upstream connection');
+  assert.ok(srv.seen.every((s) => s.head.connection === 'keep-alive'));
+  assert.deepEqual(events, []);
+});
+
+test('a Connection: close answer ends the connection; a request asked of it afterwards fails as a connect failure', async () => {
+  const srv = await recordingServer();
+  srv.closeNext.value = true;
+  const { conn, events, closed } = await connection(srv.port);
+  let done = 0;
+  conn.attached(() => done++);
+  assert.deepEqual(await get(conn), { status: 200, body: 'ok' });
+  await within(closed, 2000, 'the connection closed');
+  assert.equal(done, 1);
+  assert.ok(events.includes('closed'));
+  const err = await get(conn).then(() => undefined, (e: unknown) => e as { code?: string });
+  assert.equal(err?.code, 'UPSTREAM_CONNECT');
+});

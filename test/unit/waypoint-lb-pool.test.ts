@@ -164,6 +164,28 @@ test('pool: an idle connection closes after the idle timeout, a busy one never',
   assert.equal(r.breaker.count('connections'), 0);
 });
 
+test('pool: the idle timeout counts from the end of the last stream, whatever ran before', async () => {
+  const r = rig();
+  const pool = r.pool({ idleTimeoutMs: 100 });
+  const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+  const first = await pool.acquire(never);
+  first.done();
+  await sleep(60);
+  // Reused before the timeout, then busy past the point the first idle period would have ended.
+  const second = await pool.acquire(never);
+  assert.equal(second.conn, first.conn, 'the idle connection is reused');
+  await sleep(100);
+  assert.equal(second.conn.closed, false, 'busy: not closed by the earlier idle period');
+  second.done();
+  const idleFrom = Date.now();
+  await sleep(50);
+  assert.equal(second.conn.closed, false, 'idle for less than the timeout');
+  const deadline = Date.now() + 5000;
+  while (!second.conn.closed && Date.now() < deadline) await sleep(10);
+  assert.deepEqual(r.closed, ['idle_timeout']);
+  assert.ok(Date.now() - idleFrom >= 95, 'closed one idle timeout after its last stream');
+});
+
 test('pool: a connect failure fails every pending stream; a later request connects again', async () => {
   const r = rig();
   const pool = r.pool({ autoConnect: false });
