@@ -267,7 +267,12 @@ export class HbonePool {
   }
 
   private armIdleTimer(conn: PooledConnection): void {
-    if (conn.idleTimer) clearTimeout(conn.idleTimer);
+    // Per checkout: restart the one timer (refresh() keeps its object and callback) rather than a
+    // clearTimeout + new setTimeout per connection made through the pool.
+    if (conn.idleTimer) {
+      conn.idleTimer.refresh();
+      return;
+    }
     conn.idleTimer = setTimeout(() => {
       this.inputs.logger.debug({ key: conn.key }, 'hbone connection unused, releasing');
       this.retire(conn, 'draining');
