@@ -27,6 +27,7 @@ import { relay } from './tcp-relay.js';
 import type { WaypointTelemetry } from './telemetry/index.js';
 import { UpstreamClients } from './upstream-clients.js';
 import { UpstreamMetrics } from './upstream-metrics.js';
+import { usesWaypoint } from './waypoint-binding.js';
 
 /** Istio's HBONE port, dialled on endpoints (ztunnel listens there). */
 export const HBONE_PORT = 15008;
@@ -167,6 +168,9 @@ export class WaypointProxy {
       // Pod-addressed traffic: the workload's service whose target port is the dialled port.
       const wl = state.workloadByIp(this.network, auth.ip);
       if (!wl) return { status: 404, reason: `${req.authority} is neither a service nor a workload` };
+      // Only a workload bound to this waypoint (its own `waypoint`, not its services'): refused as
+      // any target not served here.
+      if (!usesWaypoint(state, wl, this.config.source.waypoint)) return { status: 404, reason: `workload ${wl.name} at ${req.authority} does not use this waypoint` };
       for (const svc of state.servicesOf(wl)) {
         if (!this.config.serves(svc.namespace, svc.hostname)) continue;
         for (const [sp, tp] of svc.ports) {

@@ -32,6 +32,9 @@ export const VIP = '10.96.0.10';
 export const MIRROR_VIP = '10.96.0.11';
 export const LEGACY_HOST = `legacy.${NS}.svc.cluster.local`;
 export const LEGACY_VIP = '10.96.0.12';
+/** The waypoint's own Service (named after its Gateway, as istiod makes it); workloads' `waypoint`. */
+export const WAYPOINT_VIP = '10.96.0.100';
+const WAYPOINT_ADDRESS = { destination: { kind: 'address', network: '', ip: WAYPOINT_VIP }, hboneMtlsPort: 15008 } as const;
 /** Service ports: 80 http, 81 http2 (gRPC-ish), 82 tcp; target ports 8080 / 9090 / 7070. */
 export const HTTP_PORT = 80;
 export const H2_PORT = 81;
@@ -42,10 +45,11 @@ export const MIRROR_CLUSTER = clusterName(MIRROR_HOST, HTTP_PORT);
 export const LEGACY_CLUSTER = clusterName(LEGACY_HOST, HTTP_PORT);
 export const LEGACY_H2_CLUSTER = clusterName(LEGACY_HOST, H2_PORT);
 
-export function workload(p: { name: string; ip: string; sa: string; services?: Map<string, Map<number, number>>; version?: string; locality?: Locality; protocol?: 'HBONE' | 'TCP' }): Workload {
+/** `waypoint`: a workload that is an endpoint of a service uses the rig's waypoint unless told. */
+export function workload(p: { name: string; ip: string; sa: string; services?: Map<string, Map<number, number>>; version?: string; locality?: Locality; protocol?: 'HBONE' | 'TCP'; waypoint?: Workload['waypoint'] | null }): Workload {
   return {
     uid: `Kubernetes//Pod/${NS}/${p.name}`, name: p.name, namespace: NS, workloadIps: [p.ip], hostname: '', network: '', protocol: p.protocol ?? 'HBONE',
-    trustDomain: TD, serviceAccount: p.sa, waypoint: undefined, networkGateway: undefined, node: 'node-a', canonicalName: p.name,
+    trustDomain: TD, serviceAccount: p.sa, waypoint: p.waypoint === null ? undefined : p.waypoint ?? (p.services && p.services.size > 0 ? WAYPOINT_ADDRESS : undefined), networkGateway: undefined, node: 'node-a', canonicalName: p.name,
     canonicalRevision: p.version ?? 'latest', workloadType: 'pod', workloadName: p.name, nativeTunnel: false, applicationTunnel: undefined,
     services: p.services ?? new Map(), authorizationPolicies: [], status: 'Healthy', clusterId: 'Kubernetes',
     locality: p.locality ?? { region: '', zone: '', subzone: '' }, networkMode: 'Standard', capacity: 1, netns: undefined,
@@ -55,7 +59,7 @@ export function workload(p: { name: string; ip: string; sa: string; services?: M
 function service(name: string, vip: string, ports: Map<number, number>): Service {
   return {
     name, namespace: NS, hostname: `${name}.${NS}.svc.cluster.local`, vips: [{ network: '', ip: vip }], cidrVips: [], ports,
-    subjectAltNames: [], waypoint: { destination: { kind: 'address', network: '', ip: '127.0.0.1' }, hboneMtlsPort: 15008 },
+    subjectAltNames: [], waypoint: name === 'waypoint' ? undefined : WAYPOINT_ADDRESS,
     weightedWaypoints: [], loadBalancer: undefined, ipFamilies: 'IPv4', canonical: true, visibility: 'Public',
   };
 }
@@ -298,6 +302,7 @@ export async function startWaypointRig(opts: WaypointRigOptions = {}): Promise<W
       service('reviews', VIP, ports),
       service('mirror', MIRROR_VIP, new Map([[HTTP_PORT, 8080]])),
       service('legacy', LEGACY_VIP, new Map([[HTTP_PORT, 8080], [H2_PORT, 9090]])),
+      service('waypoint', WAYPOINT_VIP, new Map([[15008, 15008]])),
     ],
     policies: [],
   });

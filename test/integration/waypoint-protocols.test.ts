@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
+import type { Workload } from '../../src/state/index.js';
 import type { Route } from '../../src/waypoint/index.js';
 import { WireReader, wireHeader } from '../helpers/http1-wire.js';
 import { metricSum } from '../helpers/prometheus-text.js';
@@ -189,6 +190,28 @@ describe('waypoint protocols and targets', () => {
       assert.match(got, /^HTTP\/1.1 200/);
       raw.destroy();
       await assert.rejects(rig.connect(`${rig.ips.v2}:6000`), /status 404/);
+    });
+
+    it('serves only a workload whose own waypoint is this one (ztunnel: the workload has a waypoint), refusing others 404', async () => {
+      const other = { destination: { kind: 'hostname', namespace: NS, hostname: `other-waypoint.${NS}.svc.cluster.local` }, hboneMtlsPort: 15008 } as const;
+      const mine = { destination: { kind: 'hostname', namespace: NS, hostname: `waypoint.${NS}.svc.cluster.local` }, hboneMtlsPort: 15008 } as const;
+      const withWaypoint = (wp: Workload['waypoint']): void => rig.setWorkloads((ws) => ws.map((w) => (w.name === 'reviews-v1' ? { ...w, waypoint: wp } : w)));
+      const original = rig.state.workloadByIp('', rig.ips.v1)!.waypoint;
+      try {
+        for (const wp of [undefined, other]) {
+          withWaypoint(wp);
+          await assert.rejects(rig.connect(`${rig.ips.v1}:8080`), /status 404/, `workload waypoint ${JSON.stringify(wp)}`);
+          // Still an endpoint of the Service: reached through its VIP.
+          assert.equal((await rig.request({ path: '/via-vip' })).status, 200);
+        }
+        // The hostname form of this waypoint's address (istiod getGatewayAddress) names it too.
+        withWaypoint(mine);
+        const r = await rig.request({ path: '/pod-by-hostname-waypoint', agent: rig.agent(`${rig.ips.v1}:8080`) });
+        assert.equal(r.status, 200);
+        assert.equal(r.headers['x-backend'], 'v1');
+      } finally {
+        withWaypoint(original);
+      }
     });
   });
 });
