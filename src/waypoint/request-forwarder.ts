@@ -45,6 +45,12 @@ export interface ForwardRequest {
   readonly retry: RetryPolicy;
   /** Per-attempt deadline, ms (0/undefined ⇒ none). */
   readonly perTryMs: number | undefined;
+  /**
+   * Calls back once the downstream request is complete (at once when it is): the first attempt's
+   * per-try timer starts then, as Envoy's (router.cc onRequestComplete arms the per-try timeout
+   * of the upstream request in flight); absent ⇒ it starts with the attempt.
+   */
+  readonly afterRequest?: (cb: () => void) => void;
   readonly ctx: ExchangeContext;
   /** The whole transaction (route timeout or client gone): stops retries and cancels the attempt. */
   readonly signal: CancelSignal;
@@ -161,7 +167,18 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
     const attempt = new Cancellation();
     const onOuter = (): void => attempt.abort();
     r.signal.addEventListener('abort', onOuter, { once: true });
-    const perTry = r.perTryMs && r.perTryMs > 0 ? setTimeout(() => attempt.abort(), r.perTryMs) : undefined;
+    // Later attempts start after the request is complete: their timer starts when they are sent.
+    let perTry: NodeJS.Timeout | undefined;
+    let perTryOff = false;
+    const armPerTry = (): void => {
+      if (!perTryOff && r.perTryMs && r.perTryMs > 0) perTry = setTimeout(() => attempt.abort(), r.perTryMs);
+    };
+    const stopPerTry = (): void => {
+      perTryOff = true;
+      clearTimeout(perTry);
+    };
+    if (calls === 1 && r.afterRequest) r.afterRequest(armPerTry);
+    else armPerTry();
     try {
       const resp = await exchange(inputs.clients, ep, r.cluster, { method: r.method, target: r.target, headers: r.headers, body, trailers: () => r.tap?.trailers?.() }, r.ctx, attempt.signal);
       endRetry();
@@ -172,7 +189,7 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
         resp.abort();
         resp.body.resume();
         release();
-        clearTimeout(perTry);
+        stopPerTry();
         r.signal.removeEventListener('abort', onOuter);
         last = { kind: 'reset', err: new Error(`retriable status ${resp.status}`), endpoint: ep };
         await sleep(backoffMs(r.retry.backoffMs, calls, inputs.random), r.signal);
@@ -180,7 +197,7 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
       }
       // The per-try deadline runs until the response is complete (GEP-1742 backendRequest).
       const finish = (): void => {
-        clearTimeout(perTry);
+        stopPerTry();
         r.signal.removeEventListener('abort', onOuter);
         release();
       };
@@ -194,7 +211,7 @@ export async function forward(inputs: ForwarderInputs, r: ForwardRequest): Promi
       };
     } catch (err) {
       endRetry();
-      clearTimeout(perTry);
+      stopPerTry();
       r.signal.removeEventListener('abort', onOuter);
       release();
       if (body && r.tap) r.tap.release(body);

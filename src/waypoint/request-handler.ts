@@ -224,12 +224,15 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     timerOff = true;
     clearTimeout(timer);
   };
-  if (!tap || req.readableEnded) armTimer();
-  else req.once('end', armTimer);
+  const afterRequest = (cb: () => void): void => {
+    if (!tap || req.readableEnded) cb();
+    else req.once('end', cb);
+  };
+  afterRequest(armTimer);
 
   const outcome = await forward(inputs.forwarder, {
     cluster, method: mreq.method, target, headers: mreq.headers, tap, hash,
-    retry: route?.retry ?? DEFAULT_RETRY, perTryMs, ctx, signal: overall.signal, downstream: tunnel,
+    retry: route?.retry ?? DEFAULT_RETRY, perTryMs, afterRequest, ctx, signal: overall.signal, downstream: tunnel,
   });
   requestBytes = tap?.bytes ?? 0;
   if (clientGone.signal.aborted && !timedOut) {

@@ -5,6 +5,7 @@
 
 import { strict as assert } from 'node:assert';
 import type * as http from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { clusterName, type Route, type RetryPolicy } from '../../src/waypoint/index.js';
 import { metricSum } from '../helpers/prometheus-text.js';
@@ -209,6 +210,56 @@ describe('waypoint retries', () => {
     reset('/r/timeout-default', ['hang']);
     assert.equal((await rig.request({ path: '/r/timeout-default' })).status, 504);
     assert.equal(calls.get('/r/timeout-default')!.length, 1);
+  });
+
+  it('starts the first try\'s per-try timeout when the request is complete (Envoy router), not while the client uploads', async () => {
+    // The backend answers once the whole body is in; the client takes ~600 ms to send it.
+    const got: Array<{ at: number; bytes: number }> = [];
+    let tries = 0;
+    rig.handlers.set('/upload-slow', (_who, req, res) => {
+      tries++;
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.on('end', () => {
+        got.push({ at: Date.now(), bytes });
+        res.writeHead(200, { 'content-length': '2' });
+        res.end('ok');
+      });
+    });
+    try {
+      rig.config({ http: [route('upload', { retry: retry({ attempts: 1, retryOn: ['5xx'], perTryTimeoutMs: 250 }) })] }, clusters());
+      const before = await flags('-', '200');
+      const t0 = Date.now();
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ agent: rig.agent(), host: 'reviews', path: '/upload-slow', method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        let n = 0;
+        const tick = setInterval(() => {
+          req.write('x'.repeat(100));
+          if (++n === 6) {
+            clearInterval(tick);
+            req.end();
+          }
+        }, 100);
+      });
+      assert.equal(status, 200);
+      assert.ok(Date.now() - t0 >= 500, 'the upload took longer than the per-try timeout');
+      assert.equal(tries, 1, 'one try, not timed out while the client was still sending');
+      assert.equal(got.length, 1);
+      assert.equal(got[0]!.bytes, 600);
+      assert.equal(await flags('-', '200'), before + 1);
+      // Once the request is complete the per-try timeout still applies (and is retried).
+      reset('/r/pertry-after-upload', ['hang']);
+      rig.config({ http: [route('upload2', { retry: retry({ attempts: 1, retryOn: ['5xx'], perTryTimeoutMs: 250 }) })] }, clusters());
+      const res = await rig.request({ path: '/r/pertry-after-upload', method: 'POST', body: 'abc' });
+      assert.equal(res.status, 200);
+      assert.equal(calls.get('/r/pertry-after-upload')!.length, 2);
+    } finally {
+      rig.handlers.delete('/upload-slow');
+    }
   });
 
   it('the route timeout bounds all tries together', async () => {
