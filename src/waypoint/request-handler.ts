@@ -11,6 +11,7 @@ import { BodyTap } from './body-tap.js';
 import { Cancellation } from './cancellation.js';
 import type { CompiledConfig } from './compiled-config.js';
 import { applyCorsResponse } from './cors.js';
+import { formatGrpcTimeout, grpcRouteTimeoutMs, mutatesGrpcTimeout } from './grpc-timeout.js';
 import { forwardableTrailers, headerMapFromRaw, stripHopByHop, toH2Outgoing, toOutgoing } from './header-map.js';
 import { abortResponse, endWithHead, isGrpcRequest, sendLocalReply, upstreamFailureBody, type DownstreamResponse } from './local-reply.js';
 import { DEFAULT_RETRY, type Cluster, type Route } from './model/route-model.js';
@@ -159,6 +160,8 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
     path = verdict.path;
   }
   const mreq: MutableRequest = { method: req.method ?? 'GET', path, query, headers };
+  // Envoy's router reads grpc-timeout as the client sent it, before the route's header filters.
+  const grpcTimeout = grpc ? headerValue(headers, 'grpc-timeout') : undefined;
   // CORS looks at the Origin as received, before request header filters (Envoy filter order).
   const origin = headerValue(headers, 'origin');
   const decision = await decide(
@@ -207,8 +210,14 @@ async function serve(inputs: RequestHandlerInputs, tunnel: TunnelContext, req: D
 
   // Route timeout (whole transaction, retries included) and per-try timeout (Istio: backendRequest
   // is the per-try timeout when a retry policy is set, else it is the route timeout).
-  const requestMs = route?.timeouts?.requestMs || (route?.retry ? 0 : route?.timeouts?.backendRequestMs) || 0;
+  // A gRPC request's timeout is its grpc-timeout, capped by the route's (grpc-timeout.ts).
+  const routeMs = route?.timeouts?.requestMs || (route?.retry ? 0 : route?.timeouts?.backendRequestMs) || 0;
+  const requestMs = grpc ? grpcRouteTimeoutMs(routeMs, grpcTimeout) : routeMs;
   const perTryMs = route?.retry?.perTryTimeoutMs ?? (route?.retry ? route.timeouts?.backendRequestMs : undefined);
+  // Envoy's router then tells the server the deadline it enforces (the per-try one when shorter),
+  // before the route's own header filters: a grpc-timeout the route set or removed stays so.
+  const expectedMs = perTryMs && (requestMs === 0 || perTryMs < requestMs) ? perTryMs : requestMs;
+  if (grpc && expectedMs > 0 && !mutatesGrpcTimeout(route?.requestHeaders) && !mutatesGrpcTimeout(backend?.requestHeaders)) mreq.headers.set('grpc-timeout', [formatGrpcTimeout(expectedMs)]);
   const overall = new Cancellation();
   clientGone.signal.addEventListener('abort', () => overall.abort(), { once: true });
   let timedOut = false;

@@ -5,11 +5,12 @@
 
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
+import * as http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import type { Route } from '../../src/waypoint/index.js';
 import { metricSum } from '../helpers/prometheus-text.js';
 import {
-  MiB, STREAM_SERVICE, callMetadata, chat, collectCall, grpc, list, payloadFor, sha256, startStreamServers, streamClient, upload,
+  MiB, STREAM_SERVICE, callMetadata, chat, collectCall, grpc, list, method, payloadFor, sha256, startStreamServers, streamClient, upload,
   type Item, type StreamServers,
 } from '../helpers/grpc-stream-service.js';
 import { H2_CLUSTER, H2_PORT, NS, VIP, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
@@ -274,13 +275,80 @@ describe('waypoint gRPC streaming (grpc-js through a WaypointProxy)', { timeout:
     });
   });
 
+  describe('grpc-timeout (Istio sets max_grpc_timeout = the route timeout: Envoy times a gRPC call by its grpc-timeout, capped)', () => {
+    /** One List call over raw HTTP/2 (no client-side deadline), grpc-timeout as given. */
+    const rawList = async (id: string, timeout: string | undefined, req: Record<string, unknown>): Promise<{ ms: number; grpcStatus: string | undefined; message: string | undefined }> => {
+      const session = http2.connect(`http://${target}`);
+      session.on('error', () => {});
+      try {
+        const body = method('List').requestSerialize(req);
+        const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), body]);
+        frame.writeUInt32BE(body.length, 1);
+        const t0 = Date.now();
+        const stream = session.request({
+          ':method': 'POST', ':path': `/${STREAM_SERVICE}/List`, ':authority': `reviews.${NS}.svc.cluster.local:${H2_PORT}`,
+          'content-type': 'application/grpc', te: 'trailers', 'x-call': id, ...(timeout === undefined ? {} : { 'grpc-timeout': timeout }),
+        });
+        stream.end(frame);
+        let head: http2.IncomingHttpHeaders = {};
+        let trailers: http2.IncomingHttpHeaders = {};
+        stream.on('response', (h) => (head = h));
+        stream.on('trailers', (t) => (trailers = t));
+        stream.resume();
+        await new Promise<void>((resolve) => stream.once('close', () => resolve()));
+        const grpcStatus = (trailers['grpc-status'] ?? head['grpc-status']) as string | undefined;
+        const message = (trailers['grpc-message'] ?? head['grpc-message']) as string | undefined;
+        return { ms: Date.now() - t0, grpcStatus, message };
+      } finally {
+        session.close();
+      }
+    };
+    after(() => rig.config({}));
+
+    it("ends a call at the client's grpc-timeout: UNAVAILABLE (504), flag UT, the upstream cancelled", async () => {
+      rig.config({});
+      const before = await requests({ response_flags: 'UT', grpc_response_status: '14' });
+      const r = await rawList('grpc-timeout-hold', '400m', { count: 0, hold: true });
+      assert.equal(r.grpcStatus, '14', r.message);
+      assert.equal(decodeURIComponent(r.message ?? ''), 'upstream request timeout');
+      assert.ok(r.ms >= 380 && r.ms < 3000, `answered after ${r.ms} ms`);
+      await servers.cancelled('grpc-timeout-hold');
+      await requestsReach({ response_flags: 'UT', grpc_response_status: '14' }, before + 1);
+    });
+
+    it('the route timeout caps a longer grpc-timeout; a shorter grpc-timeout wins over the route timeout', async () => {
+      rig.config({ h2: [grpcRoute('cap', { timeouts: { requestMs: 400 } })] });
+      const capped = await rawList('grpc-timeout-capped', '60S', { count: 0, hold: true });
+      assert.equal(capped.grpcStatus, '14');
+      assert.ok(capped.ms >= 380 && capped.ms < 3000, `capped at ${capped.ms} ms`);
+      await servers.cancelled('grpc-timeout-capped');
+      rig.config({ h2: [grpcRoute('long', { timeouts: { requestMs: 60_000 } })] });
+      const short = await rawList('grpc-timeout-short', '300m', { count: 0, hold: true });
+      assert.equal(short.grpcStatus, '14');
+      assert.ok(short.ms >= 280 && short.ms < 3000, `ended after ${short.ms} ms`);
+      await servers.cancelled('grpc-timeout-short');
+    });
+
+    it('a malformed grpc-timeout is ignored', async () => {
+      // The route removes the header so the server (grpc-js) does not judge it either.
+      rig.config({ h2: [grpcRoute('strip', { requestHeaders: { remove: ['grpc-timeout'] } })] });
+      for (const bad of ['300', '123456789m', '1.5S', '-1S', '300x']) {
+        const r = await rawList(`grpc-timeout-bad-${bad}`, bad, { count: 3, size: 8, intervalMs: 200 });
+        assert.equal(r.grpcStatus, '0', `${bad}: ${r.message ?? ''}`);
+        assert.ok(r.ms >= 380, `${bad}: the call ran its course (${r.ms} ms)`);
+      }
+    });
+  });
+
   describe('route timeouts (Envoy: the route timeout starts when the downstream request is complete)', () => {
     // Envoy's router arms the route timeout (RouteAction.timeout: VirtualService `timeout`,
     // HTTPRoute `timeouts.request`) in Filter::onRequestComplete, i.e. at the client's END_STREAM,
     // and it runs until the response is complete: a server stream longer than the timeout is cut
     // (reset once the response started, 504 ⇒ gRPC UNAVAILABLE before), while a client or bidi
     // stream is not timed while the client is still sending.
-    const timeoutRoute = (ms: number): Route => grpcRoute('timeout', { source: { kind: 'HTTPRoute', namespace: NS, name: 'streams', rule: 0, match: 0 }, timeouts: { requestMs: ms } });
+    // As Envoy, the waypoint also tells the server the route timeout (grpc-timeout, which a grpc-js
+    // server enforces from the stream's start): removed here so that only the waypoint times.
+    const timeoutRoute = (ms: number): Route => grpcRoute('timeout', { source: { kind: 'HTTPRoute', namespace: NS, name: 'streams', rule: 0, match: 0 }, timeouts: { requestMs: ms }, requestHeaders: { remove: ['grpc-timeout'] } });
     after(() => rig.config({}));
 
     it('cuts a server stream that outlives it: the client sees an error after some messages, the server a cancel; UT', async () => {
