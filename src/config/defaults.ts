@@ -47,6 +47,12 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   drainDeadlineMs: 5_000,
   /**
+   * Heap trimmer check period (src/sockets/heap-trimmer.ts): RSS read every period, malloc_trim(0)
+   * when it grew by heapTrimMarginBytes since the last trim. README "Memory" has the measurements.
+   */
+  heapTrimIntervalMs: 5_000,
+  heapTrimMarginBytes: 8 * 1024 * 1024,
+  /**
    * Data-plane worker threads when WORKER_THREADS / --workers is unset: `auto` = the rule below on
    * the CPUs available (affinity set and cgroup quota, cpu-budget.ts). ztunnel's default is a flat 2.
    */

@@ -267,6 +267,7 @@ export function loadConfig(
     },
     connectTimeoutMs: get('connectTimeout', DEFAULTS.connectTimeoutMs as number),
     drainDeadlineMs: get('drainDeadline', DEFAULTS.drainDeadlineMs as number),
+    heapTrimIntervalMs: get('heapTrimInterval', DEFAULTS.heapTrimIntervalMs as number),
     workers,
     workersChoice,
     enableResponseBaggage: get('enableResponseBaggage', DEFAULTS.enableResponseBaggage as boolean),

@@ -113,6 +113,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     'TCP connect timeout'),
   s('drainDeadline', 'CONNECTION_TERMINATION_DEADLINE', 'connection-termination-deadline', { type: 'duration', minMs: 0 },
     ms(DEFAULTS.drainDeadlineMs), 'graceful drain deadline on shutdown'),
+  s('heapTrimInterval', 'AMBIT_HEAP_TRIM_INTERVAL', 'heap-trim-interval', { type: 'duration', minMs: 0 }, ms(DEFAULTS.heapTrimIntervalMs),
+    `how often the agent checks its RSS and, when it grew by ${DEFAULTS.heapTrimMarginBytes / 1048576} MB or more since the last trim, gives the C heap's free memory back to the kernel (glibc malloc_trim on the threadpool; needs the native addon); 0 = never`),
   s('workers', ['AMBIT_WORKERS', 'WORKER_THREADS'], 'workers', { type: 'workers', max: 256 }, DEFAULTS.workers,
     `data-plane worker threads, each with its own listeners on the same ports (SO_REUSEPORT; needs the native addon): an integer, or auto = ${DEFAULTS.workersAutoMax} (ztunnel's default) when at least ${DEFAULTS.workersAutoMinCpus} CPUs are available (affinity set, capped by the cgroup CPU quota), else 1; auto falls back to 1 where several workers cannot run (no native addon; port 0 with AMBIT_INBOUND_BIND=workloads); 1 = one event loop`),
   s('inpodMode', 'AMBIT_INPOD_MODE', 'inpod-mode', { type: 'enum', values: ['own-rules', 'zds'] }, `${DEFAULTS.inpodMode} (zds when INPOD_UDS is set)`,
