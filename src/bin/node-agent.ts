@@ -218,7 +218,7 @@ export class NodeAgent {
     const metrics = new HeapTrimMetrics(this.registry);
     this.heapTrimmer = new HeapTrimmer({
       intervalMs,
-      marginBytes: DEFAULTS.heapTrimMarginBytes,
+      policy: { marginBytes: DEFAULTS.heapTrimMarginBytes, activityCpuMs: DEFAULTS.heapTrimActivityCpuMs, quietCpuFraction: DEFAULTS.heapTrimQuietCpuFraction },
       trim: () => trimHeap(native.native),
       logger: this.logger.child({ component: 'heap-trimmer' }),
       onTrim: (o) => metrics.record(o.releasedBytes),

@@ -1,16 +1,17 @@
 // HeapTrimmer: gives the C heap back to the kernel after a burst. glibc keeps freed memory in its
 // arenas (bulk transfer grows the main arena's brk heap from ~4 to 35-55 MB), so RSS stays high.
 //
-// Every `intervalMs` (an unref'd timer) it reads the process RSS (process.memoryUsage.rss(): one read
-// of /proc/self/stat, no allocator lock) and, when decideHeapTrim says so, runs the native
-// malloc_trim(0) on the threadpool. Idle, RSS is flat: no trim, one cheap read per interval.
-// malloc_trim covers every arena, so one trimmer in the main thread serves worker threads too.
+// Every `intervalMs` (an unref'd timer) it reads the process RSS and CPU time (process.memoryUsage.rss
+// and process.cpuUsage: ~10 µs, no allocator lock) and, when decideHeapTrim says so, runs the native
+// malloc_trim(0) on the threadpool. Idle: no trim. malloc_trim covers every arena and cpuUsage every
+// thread, so one trimmer in the main thread serves the worker threads too.
 
 import type { Logger } from '../common/log.js';
-import { decideHeapTrim } from './heap-trim-policy.js';
+import { decideHeapTrim, heapTrimStateAfter, type HeapTrimPolicy, type HeapTrimReason, type HeapTrimState } from './heap-trim-policy.js';
 import type { HeapTrimResult } from './heap-trim.js';
 
 export interface HeapTrimOutcome extends HeapTrimResult {
+  readonly reason: HeapTrimReason;
   readonly rssBeforeBytes: number;
   readonly rssAfterBytes: number;
   /** RSS before − after, at least 0 (other threads allocate meanwhile: an estimate). */
@@ -20,29 +21,36 @@ export interface HeapTrimOutcome extends HeapTrimResult {
 export interface HeapTrimmerOptions {
   /** Check period, ms; 0 = off (start() arms nothing). */
   readonly intervalMs: number;
-  /** Trim when RSS grew by this much over the RSS after the last trim (README "Memory" for why). */
-  readonly marginBytes: number;
+  /** When to trim (heap-trim-policy.ts; the agent's values are in config DEFAULTS). */
+  readonly policy: HeapTrimPolicy;
   /** The trim itself: trimHeap(native) in production, a fake in tests. */
   readonly trim: () => Promise<HeapTrimResult>;
-  /** RSS source, bytes; default process.memoryUsage.rss. */
+  /** Test seams: RSS in bytes (default process.memoryUsage.rss), process CPU in ms (default
+   *  process.cpuUsage user + system), a monotonic clock in ms (default performance.now). */
   readonly rssBytes?: () => number;
+  readonly cpuMs?: () => number;
+  readonly nowMs?: () => number;
   readonly logger?: Logger;
   /** Called after every trim (metrics). */
   readonly onTrim?: (outcome: HeapTrimOutcome) => void;
 }
 
 export class HeapTrimmer {
-  private readonly marginBytes: number;
   private readonly rss: () => number;
+  private readonly cpu: () => number;
+  private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
-  private baselineBytes = 0;
+  private state: HeapTrimState = heapTrimStateAfter(0);
+  private lastCpuMs = 0;
+  private lastCheckMs = 0;
   private inFlight: Promise<HeapTrimOutcome | undefined> | undefined;
   private stopped = false;
   private trimCount = 0;
 
   constructor(private readonly options: HeapTrimmerOptions) {
-    this.marginBytes = options.marginBytes;
     this.rss = options.rssBytes ?? (() => process.memoryUsage.rss());
+    this.cpu = options.cpuMs ?? cpuMsNow;
+    this.now = options.nowMs ?? (() => performance.now());
   }
 
   /** Trims done so far. */
@@ -50,10 +58,12 @@ export class HeapTrimmer {
     return this.trimCount;
   }
 
-  /** Arms the timer (none when intervalMs is 0); the baseline is the RSS now. */
+  /** Arms the timer (none when intervalMs is 0); the baseline is the RSS now, CPU counts from now. */
   start(): void {
     if (this.timer !== undefined || this.stopped) return;
-    this.baselineBytes = this.rss();
+    this.state = heapTrimStateAfter(this.rss());
+    this.lastCpuMs = this.cpu();
+    this.lastCheckMs = this.now();
     if (this.options.intervalMs <= 0) return;
     this.timer = setInterval(() => void this.check(), this.options.intervalMs);
     this.timer.unref();
@@ -66,32 +76,36 @@ export class HeapTrimmer {
   check(): Promise<HeapTrimOutcome | undefined> {
     if (this.stopped || this.inFlight !== undefined) return Promise.resolve(undefined);
     const rssBeforeBytes = this.rss();
-    const decision = decideHeapTrim(rssBeforeBytes, this.baselineBytes, this.marginBytes);
-    this.baselineBytes = decision.baselineBytes;
-    if (!decision.trim) return Promise.resolve(undefined);
-    const run = this.trimOnce(rssBeforeBytes);
+    const cpuMs = this.cpu();
+    const nowMs = this.now();
+    const sample = { rssBytes: rssBeforeBytes, cpuMs: cpuMs - this.lastCpuMs, elapsedMs: nowMs - this.lastCheckMs };
+    this.lastCpuMs = cpuMs;
+    this.lastCheckMs = nowMs;
+    const decision = decideHeapTrim(this.state, sample, this.options.policy);
+    this.state = decision.state;
+    if (decision.trim === undefined) return Promise.resolve(undefined);
+    const run = this.trimOnce(rssBeforeBytes, decision.trim);
     this.inFlight = run;
     void run.finally(() => (this.inFlight = undefined));
     return run;
   }
 
-  private async trimOnce(rssBeforeBytes: number): Promise<HeapTrimOutcome | undefined> {
+  private async trimOnce(rssBeforeBytes: number, reason: HeapTrimReason): Promise<HeapTrimOutcome | undefined> {
     let result: HeapTrimResult;
     try {
       result = await this.options.trim();
     } catch (err) {
-      // Keep the baseline where it was plus the margin's worth of growth: retried at the next
-      // margin of growth, not every tick.
-      this.baselineBytes = rssBeforeBytes;
+      // As if it had run: retried on the next growth or burst, not at every check.
+      this.state = heapTrimStateAfter(rssBeforeBytes);
       this.options.logger?.warn({ err }, 'heap trim failed');
       return undefined;
     }
     const rssAfterBytes = this.rss();
-    this.baselineBytes = rssAfterBytes;
+    this.state = heapTrimStateAfter(rssAfterBytes);
     this.trimCount++;
-    const outcome: HeapTrimOutcome = { ...result, rssBeforeBytes, rssAfterBytes, releasedBytes: Math.max(0, rssBeforeBytes - rssAfterBytes) };
+    const outcome: HeapTrimOutcome = { ...result, reason, rssBeforeBytes, rssAfterBytes, releasedBytes: Math.max(0, rssBeforeBytes - rssAfterBytes) };
     this.options.logger?.debug(
-      { rssBeforeBytes, rssAfterBytes, durationMs: Number(result.durationMs.toFixed(3)), arenaBytesBefore: result.arenaBytesBefore, freeBytesBefore: result.freeBytesBefore },
+      { reason, rssBeforeBytes, rssAfterBytes, durationMs: Number(result.durationMs.toFixed(3)), arenaBytesBefore: result.arenaBytesBefore, freeBytesBefore: result.freeBytesBefore },
       'heap trimmed',
     );
     this.options.onTrim?.(outcome);
@@ -110,4 +124,10 @@ export class HeapTrimmer {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** User + system CPU of the whole process (every thread), ms. */
+function cpuMsNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
