@@ -5,8 +5,9 @@ import { readMemory } from '../lib/index.js';
 import type { ProxyProcess } from '../paths/index.js';
 
 /**
- * How long after the burst the RSS is read again, ms: longer than the agent's default heap-trim
- * check period (AMBIT_HEAP_TRIM_INTERVAL, 5 s) plus a trim, so one check has run after the burst.
+ * How long after the burst the RSS is read again, ms: longer than two of the agent's default
+ * heap-trim check periods (AMBIT_HEAP_TRIM_INTERVAL, 2 s) plus a trim: the check whose interval
+ * holds the burst's end is not quiet, the next one trims.
  */
 export const SETTLE_MS = 8_000;
 

@@ -218,7 +218,12 @@ export class NodeAgent {
     const metrics = new HeapTrimMetrics(this.registry);
     this.heapTrimmer = new HeapTrimmer({
       intervalMs,
-      policy: { marginBytes: DEFAULTS.heapTrimMarginBytes, activityCpuMs: DEFAULTS.heapTrimActivityCpuMs, quietCpuFraction: DEFAULTS.heapTrimQuietCpuFraction },
+      policy: {
+        marginBytes: DEFAULTS.heapTrimMarginBytes,
+        activityCpuMs: DEFAULTS.heapTrimActivityCpuMs,
+        quietCpuFraction: DEFAULTS.heapTrimQuietCpuFraction,
+        dropRatio: DEFAULTS.heapTrimDropRatio,
+      },
       trim: () => trimHeap(native.native),
       logger: this.logger.child({ component: 'heap-trimmer' }),
       onTrim: (o) => metrics.record(o.releasedBytes),
