@@ -11,7 +11,7 @@ import { createRegistry, ErrorCounter, HeapTrimMetrics, StatsServer, TrafficMetr
 import type { InpodManager, ZdsClient, ZdsPodSource } from '../inpod/index.js';
 import { MeshError } from '../common/errors.js';
 import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver, type ProxyAddresses } from '../proxy/index.js';
-import { HeapTrimmer, loadNativeSockets, trimHeap, type NativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
+import { fullGc, HeapTrimmer, loadNativeSockets, trimHeap, type NativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
 import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { WorkerPool, type LogLevelsPayload } from '../workers/index.js';
@@ -225,6 +225,7 @@ export class NodeAgent {
         dropRatio: DEFAULTS.heapTrimDropRatio,
       },
       trim: () => trimHeap(native.native),
+      collectGarbage: fullGc(),
       logger: this.logger.child({ component: 'heap-trimmer' }),
       onTrim: (o) => metrics.record(o.releasedBytes),
     });

@@ -12,6 +12,10 @@ import type { HeapTrimResult } from './heap-trim.js';
 
 export interface HeapTrimOutcome extends HeapTrimResult {
   readonly reason: HeapTrimReason;
+  /** A full GC ran first (ArrayBuffer memory at or above the policy's margin). */
+  readonly collected: boolean;
+  /** How long that GC held the event loop, ms (0 without one). */
+  readonly gcMs: number;
   readonly rssBeforeBytes: number;
   readonly rssAfterBytes: number;
   /** RSS before − after, at least 0 (other threads allocate meanwhile: an estimate). */
@@ -29,6 +33,13 @@ export interface HeapTrimmerOptions {
    *  process.cpuUsage user + system), a monotonic clock in ms (default performance.now). */
   readonly rssBytes?: () => number;
   readonly cpuMs?: () => number;
+  /** Bytes of ArrayBuffer backing stores (default process.memoryUsage().arrayBuffers; read only when trimming). */
+  readonly arrayBufferBytes?: () => number;
+  /**
+   * A full GC (full-gc.ts), run before a trim when ArrayBuffers hold at least the policy's margin:
+   * dead Buffers' malloc'd memory is only freed by V8's major GC. Absent = never.
+   */
+  readonly collectGarbage?: () => void;
   readonly nowMs?: () => number;
   readonly logger?: Logger;
   /** Called after every trim (metrics). */
@@ -39,6 +50,7 @@ export class HeapTrimmer {
   private readonly rss: () => number;
   private readonly cpu: () => number;
   private readonly now: () => number;
+  private readonly arrayBuffers: () => number;
   private timer: NodeJS.Timeout | undefined;
   private state: HeapTrimState = heapTrimStateAfter(0);
   private lastCpuMs = 0;
@@ -51,6 +63,7 @@ export class HeapTrimmer {
     this.rss = options.rssBytes ?? (() => process.memoryUsage.rss());
     this.cpu = options.cpuMs ?? cpuMsNow;
     this.now = options.nowMs ?? (() => performance.now());
+    this.arrayBuffers = options.arrayBufferBytes ?? (() => process.memoryUsage().arrayBuffers);
   }
 
   /** Trims done so far. */
@@ -92,7 +105,16 @@ export class HeapTrimmer {
 
   private async trimOnce(rssBeforeBytes: number, reason: HeapTrimReason): Promise<HeapTrimOutcome | undefined> {
     let result: HeapTrimResult;
+    let collected = false;
+    let gcMs = 0;
     try {
+      // On the event loop, a pause like V8's own major GCs (README "Memory": ~10 ms); once per burst.
+      if (this.options.collectGarbage !== undefined && this.arrayBuffers() >= this.options.policy.marginBytes) {
+        const t0 = performance.now();
+        this.options.collectGarbage();
+        gcMs = performance.now() - t0;
+        collected = true;
+      }
       result = await this.options.trim();
     } catch (err) {
       // As if it had run: retried on the next growth or burst, not at every check.
@@ -103,9 +125,9 @@ export class HeapTrimmer {
     const rssAfterBytes = this.rss();
     this.state = heapTrimStateAfter(rssAfterBytes);
     this.trimCount++;
-    const outcome: HeapTrimOutcome = { ...result, reason, rssBeforeBytes, rssAfterBytes, releasedBytes: Math.max(0, rssBeforeBytes - rssAfterBytes) };
+    const outcome: HeapTrimOutcome = { ...result, reason, collected, gcMs, rssBeforeBytes, rssAfterBytes, releasedBytes: Math.max(0, rssBeforeBytes - rssAfterBytes) };
     this.options.logger?.debug(
-      { reason, rssBeforeBytes, rssAfterBytes, durationMs: Number(result.durationMs.toFixed(3)), arenaBytesBefore: result.arenaBytesBefore, freeBytesBefore: result.freeBytesBefore },
+      { reason, gcMs: Number(gcMs.toFixed(1)), rssBeforeBytes, rssAfterBytes, durationMs: Number(result.durationMs.toFixed(3)), arenaBytesBefore: result.arenaBytesBefore, freeBytesBefore: result.freeBytesBefore },
       'heap trimmed',
     );
     this.options.onTrim?.(outcome);

@@ -25,5 +25,6 @@ export { NetnsSocketPool, type NetnsSocketPoolOptions, type SocketPoolKey } from
 export { originalDstOf, fdOf } from './original-dst.js';
 export { normalizeIp, formatNetAddr } from './net-addr.js';
 export { trimHeap, type HeapTrimResult } from './heap-trim.js';
+export { fullGc } from './full-gc.js';
 export { decideHeapTrim, heapTrimStateAfter, type HeapTrimDecision, type HeapTrimPolicy, type HeapTrimReason, type HeapTrimSample, type HeapTrimState } from './heap-trim-policy.js';
 export { HeapTrimmer, type HeapTrimmerOptions, type HeapTrimOutcome } from './heap-trimmer.js';
