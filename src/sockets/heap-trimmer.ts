@@ -33,6 +33,7 @@ export interface HeapTrimmerOptions {
    *  process.cpuUsage user + system), a monotonic clock in ms (default performance.now). */
   readonly rssBytes?: () => number;
   readonly cpuMs?: () => number;
+  readonly nowMs?: () => number;
   /** Bytes of ArrayBuffer backing stores (default process.memoryUsage().arrayBuffers; read only when trimming). */
   readonly arrayBufferBytes?: () => number;
   /**
@@ -40,7 +41,6 @@ export interface HeapTrimmerOptions {
    * dead Buffers' malloc'd memory is only freed by V8's major GC. Absent = never.
    */
   readonly collectGarbage?: () => void;
-  readonly nowMs?: () => number;
   readonly logger?: Logger;
   /** Called after every trim (metrics). */
   readonly onTrim?: (outcome: HeapTrimOutcome) => void;
