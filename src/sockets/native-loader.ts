@@ -130,7 +130,10 @@ export interface NativeSockets {
 
 /** What one native trimHeap did. */
 export interface NativeHeapTrim {
-  /** malloc_trim's answer: some memory was given back to the kernel. */
+  /**
+   * malloc_trim's answer: it madvised some pages back to the kernel. glibc says true whenever a free
+   * chunk spans a whole page, resident or not, so this is nearly always true: RSS tells what came back.
+   */
   readonly released: boolean;
   /** The addon was built against glibc (elsewhere there is no malloc_trim: released is always false). */
   readonly glibc: boolean;
