@@ -4,6 +4,7 @@
 import type { BenchChartInput, ChartGroup, Measurement, Spread } from './lib/index.js';
 import type { StepOutcome } from './suite/steps.js';
 import { THROUGHPUT_MODES } from './suite/throughput.js';
+import { SETTLE_MS, type SettledProxyRss } from './suite/settled-rss.js';
 
 /** One step on one path in one round, as stored in the JSON. */
 export interface RunRecord {
@@ -109,6 +110,16 @@ export class Summary {
     return roles;
   }
 
+  /** Proxy roles with a settled-RSS figure after the iperf3 steps, first-seen order. */
+  private settledRoles(): string[] {
+    const roles: string[] = [];
+    for (const r of this.runs) {
+      if (r.outcome?.kind !== 'throughput') continue;
+      for (const p of r.outcome.result.settled?.proxies ?? []) if (!roles.includes(p.role)) roles.push(p.role);
+    }
+    return roles;
+  }
+
   private static rpsProxies(o: StepOutcome) {
     return o.kind === 'rps' && o.result.proxies.length > 0 ? o.result.proxies : undefined;
   }
@@ -163,6 +174,17 @@ export class Summary {
     for (const mode of THROUGHPUT_MODES) {
       const step = `throughput.${mode.key}`;
       row(step, `TCP throughput, iperf3 ${mode.label}`, 'Gbit/s', 'higher', this.throughput(mode.key), step);
+    }
+    // What each proxy keeps after the iperf3 steps: RSS when the last one ended and once settled.
+    const last = THROUGHPUT_MODES[THROUGHPUT_MODES.length - 1]!;
+    for (const role of this.settledRoles()) {
+      const settled = (pick: (p: SettledProxyRss) => number): PerPath =>
+        this.figures(`throughput.${last.key}`, (o) => {
+          const p = o.kind === 'throughput' ? o.result.settled?.proxies.find((x) => x.role === role) : undefined;
+          return p === undefined ? undefined : pick(p) / MB;
+        });
+      row(`throughput.${last.key}.rssEnd.${role}`, `proxy RSS ${role} when the iperf3 steps end`, 'MB', 'lower', settled((p) => p.rssEndBytes));
+      row(`throughput.${last.key}.rssSettled.${role}`, `proxy RSS ${role} after the iperf3 steps, settled ${SETTLE_MS / 1000} s`, 'MB', 'lower', settled((p) => p.rssSettledBytes));
     }
     for (const rate of this.rates) {
       const step = `latency.${rate}`;

@@ -1,6 +1,7 @@
 // Native socket primitives Node core lacks, for transparent capture: SO_ORIGINAL_DST, SO_MARK,
 // IP_TRANSPARENT/FREEBIND, sockets created inside another network namespace (setns, by path or fd),
-// and the Unix SOCK_SEQPACKET socket with SCM_RIGHTS that istio-cni's ZDS protocol runs on.
+// and the Unix SOCK_SEQPACKET socket with SCM_RIGHTS that istio-cni's ZDS protocol runs on; and
+// trimHeap (heap_trim.c), glibc malloc_trim on the threadpool.
 //
 // Node-API only (node_api.h, NAPI_VERSION 8): the binary is independent of the Node ABI.
 // Invariant: setns(CLONE_NEWNET) runs ONLY on a libuv threadpool thread (napi async work), which
@@ -185,6 +186,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"seqpacketSend", NULL, seqpacket_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"seqpacketRecv", NULL, seqpacket_recv, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollReadable", NULL, poll_readable, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"trimHeap", NULL, trim_heap, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

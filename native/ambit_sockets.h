@@ -104,4 +104,7 @@ napi_value seqpacket_send(napi_env env, napi_callback_info info);
 napi_value seqpacket_recv(napi_env env, napi_callback_info info);
 napi_value poll_readable(napi_env env, napi_callback_info info);
 
+// exported functions (heap_trim.c): glibc malloc_trim(0) on the threadpool
+napi_value trim_heap(napi_env env, napi_callback_info info);
+
 #endif

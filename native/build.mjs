@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const addon = join(root, 'build', 'Release', 'ambit_sockets.node');
-const sources = ['ambit_sockets.c', 'ambit_sockets.h', 'socket_ops.c', 'socket_batch.c', 'netns_thread.c', 'napi_helpers.c', 'seqpacket.c']
+const sources = ['ambit_sockets.c', 'ambit_sockets.h', 'socket_ops.c', 'socket_batch.c', 'netns_thread.c', 'napi_helpers.c', 'seqpacket.c', 'heap_trim.c']
   .map((f) => join(root, 'native', f))
   .concat(join(root, 'binding.gyp'));
 const strict = process.env.AMBIT_NATIVE_STRICT === '1';

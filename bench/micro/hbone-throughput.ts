@@ -12,12 +12,16 @@ import { HbonePool, copyBidirectional, formatAuthority } from '../../src/hbone/i
 import { CLIENT_ID, SERVER_ID, TEST_HTTP2, TEST_POOL, startRig } from '../../test/helpers/hbone-fixture.js';
 import { hboneClientTls } from '../../test/helpers/hbone-tls.js';
 import type { TestCert } from '../../test/helpers/certs.js';
+import { DEFAULTS } from '../../src/config/index.js';
+import { fullGc, HeapTrimmer, loadNativeSockets, trimHeap } from '../../src/sockets/index.js';
 
-const USAGE = `node dist/bench/micro/hbone-throughput.js [MiB] [--runs N] [--split]
+const USAGE = `node dist/bench/micro/hbone-throughput.js [MiB] [--runs N] [--split] [--trim | --trim-every MS]
   MiB      bytes per run (default 1024)
   --runs   measured runs per path after one warm-up run (default 3); medians are reported
   --split  the HBONE server (and its copy to the sink) runs in a child process, as on two nodes;
            CPU is then reported per process (client = this process: app writer, sink and the pool)
+  --trim   run the agent's heap trimmer in this process (AMBIT_HEAP_TRIM_INTERVAL default policy)
+  --trim-every MS  worst case: malloc_trim(0) every MS ms whatever the load (a trim's cost under transfer)
 CPU is process CPU (user+sys, all threads incl. GC helpers) per MB moved, in µs.`;
 
 const MiB = 1024 * 1024;
@@ -135,7 +139,13 @@ function median(xs: readonly number[]): number {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { runs: { type: 'string', default: '3' }, split: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    options: {
+      runs: { type: 'string', default: '3' },
+      split: { type: 'boolean', default: false },
+      trim: { type: 'boolean', default: false },
+      'trim-every': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -144,6 +154,19 @@ async function main(): Promise<void> {
   const totalBytes = Number(positionals[0] ?? 1024) * MiB;
   const runs = Math.max(1, Number(values.runs));
   const sink = await startSink();
+  const native = loadNativeSockets();
+  let trims = 0;
+  let trimmer: HeapTrimmer | undefined;
+  let trimTimer: NodeJS.Timeout | undefined;
+  if ((values.trim || values['trim-every'] !== undefined) && !native.ok) throw new Error(native.reason);
+  if (values.trim && native.ok) {
+    const D = DEFAULTS;
+    const policy = { marginBytes: D.heapTrimMarginBytes, activityCpuMs: D.heapTrimActivityCpuMs, quietCpuFraction: D.heapTrimQuietCpuFraction, dropRatio: D.heapTrimDropRatio };
+    trimmer = new HeapTrimmer({ intervalMs: D.heapTrimIntervalMs, policy, trim: () => trimHeap(native.native), collectGarbage: fullGc(), onTrim: () => trims++ });
+    trimmer.start();
+  } else if (values['trim-every'] !== undefined && native.ok) {
+    trimTimer = setInterval(() => void trimHeap(native.native).then(() => trims++), Number(values['trim-every']));
+  }
 
   // Baseline: plain TCP relay with stream.pipe both ways.
   const relay = net.createServer({ allowHalfOpen: true }, (a) => {
@@ -201,8 +224,11 @@ async function main(): Promise<void> {
     `node ${process.version}, ${totalBytes / MiB} MiB per run, ${runs} run${runs === 1 ? '' : 's'}, 1 connection, loopback${values.split ? ', HBONE server in a child process' : ''}\n` +
       `${line('plain TCP relay', results.tcp)}\n` +
       `${line('HBONE tunnel   ', results.hbone)}\n` +
-      `ratio hbone/tcp : ${(median(results.hbone.map((r) => r.mbps)) / median(results.tcp.map((r) => r.mbps))).toFixed(2)}\n`,
+      `ratio hbone/tcp : ${(median(results.hbone.map((r) => r.mbps)) / median(results.tcp.map((r) => r.mbps))).toFixed(2)}\n` +
+      (trimmer !== undefined || trimTimer !== undefined ? `heap trims during the runs: ${trims}\n` : ''),
   );
+  trimmer?.destroy();
+  if (trimTimer !== undefined) clearInterval(trimTimer);
   await closeHbone();
   relay.close();
   sink.server.close();

@@ -9,6 +9,7 @@ import { measureLatency, type LatencyRecord } from './latency.js';
 import { measureConnRate } from './conn-rate.js';
 import { measureIdleMemory, type IdleRecord } from './idle-memory.js';
 import { measureHttpRps, type HttpRpsRecord } from './http-rps.js';
+import { settledRss, SETTLE_MS } from './settled-rss.js';
 
 export type StepOutcome =
   | { readonly kind: 'throughput'; readonly result: ThroughputRecord }
@@ -57,15 +58,21 @@ export function benchSteps(s: BenchSettings): BenchStep[] {
 }
 
 function allSteps(s: BenchSettings): BenchStep[] {
+  const lastMode = THROUGHPUT_MODES[THROUGHPUT_MODES.length - 1];
   const steps: BenchStep[] = THROUGHPUT_MODES.map((mode) => ({
     id: `throughput.${mode.key}`,
     kind: 'throughput' as const,
     suite: 'throughput' as const,
-    label: `iperf3 ${mode.label}, ${s.iperfSeconds} s`,
-    estimateS: s.iperfSeconds + 1.5,
+    label: `iperf3 ${mode.label}, ${s.iperfSeconds} s${mode === lastMode ? `, then RSS settled ${SETTLE_MS / 1000} s` : ''}`,
+    estimateS: s.iperfSeconds + 1.5 + (mode === lastMode ? SETTLE_MS / 1000 : 0),
     appliesTo: always,
     notApplicable: (path: BenchPath) => (path.tcp ? undefined : HTTP_ONLY),
-    run: async (path: BenchPath): Promise<StepOutcome> => ({ kind: 'throughput', result: await measureThroughput(path.target(), mode, s.iperfSeconds) }),
+    run: async (path: BenchPath): Promise<StepOutcome> => {
+      const result = await measureThroughput(path.target(), mode, s.iperfSeconds);
+      // After the last iperf3 step: what the proxies keep once the burst is over.
+      const settled = mode === lastMode ? await settledRss(path.proxies()) : undefined;
+      return { kind: 'throughput', result: settled === undefined ? result : { ...result, settled } };
+    },
   }));
   for (const rate of s.rates) {
     steps.push({

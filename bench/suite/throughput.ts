@@ -5,6 +5,7 @@ import { MeshError } from '../../src/common/errors.js';
 import { runIperfClient, startIperfServer, type IperfResult } from '../lib/index.js';
 import type { PathTarget } from '../paths/index.js';
 import { APP_IPERF_PORT } from '../paths/server-app.js';
+import type { SettledRss } from './settled-rss.js';
 
 export interface ThroughputMode {
   /** Stable key: `single`, `reverse`, `parallel4`. */
@@ -27,6 +28,8 @@ export interface ThroughputRecord {
   readonly iperf: IperfResult;
   /** What the receiver got, Gbit/s: the table's figure. */
   readonly gbitPerSecond: number;
+  /** After the last mode only: each proxy's RSS when iperf3 ended and once settled (settled-rss.ts). */
+  readonly settled?: SettledRss;
 }
 
 /** How long to wait for the one-off server to exit after its client finished (ms). */

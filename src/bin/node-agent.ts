@@ -4,14 +4,14 @@
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { createLogger, stdoutDestination, targetLogger, type Logger } from '../common/log.js';
-import { readCpuBudget, redactedConfig, type Config } from '../config/index.js';
+import { DEFAULTS, readCpuBudget, redactedConfig, type Config } from '../config/index.js';
 import { AdminServer, AMBIT_VERSION, Readiness, ReadinessServer } from '../admin/index.js';
 import { CertManager, createCaClient, type CaClient } from '../identity/index.js';
-import { createRegistry, ErrorCounter, StatsServer, TrafficMetrics, XdsMetrics } from '../metrics/index.js';
+import { createRegistry, ErrorCounter, HeapTrimMetrics, StatsServer, TrafficMetrics, XdsMetrics } from '../metrics/index.js';
 import type { InpodManager, ZdsClient, ZdsPodSource } from '../inpod/index.js';
 import { MeshError } from '../common/errors.js';
 import { ConnectionManager, isNetworkReachableBind, NodeProxy, type OriginalDstResolver, type ProxyAddresses } from '../proxy/index.js';
-import { loadNativeSockets, type NativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
+import { fullGc, HeapTrimmer, loadNativeSockets, trimHeap, type NativeSockets, type NativeSocketsLoad } from '../sockets/index.js';
 import { ProxyState } from '../state/index.js';
 import { formatSpiffeId, identityFromWorkload } from '../tls/index.js';
 import { WorkerPool, type LogLevelsPayload } from '../workers/index.js';
@@ -85,6 +85,8 @@ export class NodeAgent {
   private admin: AdminServer | undefined;
   private stats: StatsServer | undefined;
   private readinessServer: ReadinessServer | undefined;
+  /** Gives glibc's free heap back after bursts (AMBIT_HEAP_TRIM_INTERVAL; needs the native addon). */
+  private heapTrimmer: HeapTrimmer | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: NodeAgentOptions) {
@@ -183,6 +185,7 @@ export class NodeAgent {
     const workers = this.workerCount(native);
     if (workers > 1) await this.startWorkers(workers);
     else await this.startLocalDataPlane(native);
+    this.startHeapTrimmer(native);
     releaseProxy();
     const inpod = this.inpod;
     if (inpod && this.zds) {
@@ -203,6 +206,30 @@ export class NodeAgent {
     if (config.localXdsPath === undefined && config.localXds === undefined && this.xds === undefined) {
       logger.info('running on the embedded example config; for two nodes and the control plane (ambit control), with in-pod capture in network namespaces, run `sudo npm run demo`');
     }
+  }
+
+  /**
+   * One trimmer on the main thread: malloc_trim(0) walks every arena, the worker threads' too.
+   * Without the native addon (or off glibc) there is nothing to call, so none runs.
+   */
+  private startHeapTrimmer(native: NativeSocketsLoad): void {
+    const intervalMs = this.config.heapTrimIntervalMs;
+    if (!native.ok || intervalMs === 0 || this.closing) return;
+    const metrics = new HeapTrimMetrics(this.registry);
+    this.heapTrimmer = new HeapTrimmer({
+      intervalMs,
+      policy: {
+        marginBytes: DEFAULTS.heapTrimMarginBytes,
+        activityCpuMs: DEFAULTS.heapTrimActivityCpuMs,
+        quietCpuFraction: DEFAULTS.heapTrimQuietCpuFraction,
+        dropRatio: DEFAULTS.heapTrimDropRatio,
+      },
+      trim: () => trimHeap(native.native),
+      collectGarbage: fullGc(),
+      logger: this.logger.child({ component: 'heap-trimmer' }),
+      onTrim: (o) => metrics.record(o.releasedBytes),
+    });
+    this.heapTrimmer.start();
   }
 
   /** The worker threads to run (worker-count.ts), logged with the reason and kept for /config_dump. */
@@ -378,7 +405,7 @@ export class NodeAgent {
       // No pod changes from istio-cni while the pods drain (ztunnel stops reading ZDS on drain):
       // the client stops reading at once; a request in flight finishes within the deadline race.
       const zdsClosed = this.zds?.close();
-      const drained = Promise.all([zdsClosed, this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs), this.workers?.close(deadlineMs)]).then(() => 'drained' as const);
+      const drained = Promise.all([zdsClosed, this.heapTrimmer?.close(), this.nodeProxy?.close(deadlineMs), this.inpod?.close(deadlineMs), this.workers?.close(deadlineMs)]).then(() => 'drained' as const);
       const outcome = await raceTimeout(drained, deadlineMs + DEADLINE_SLACK_MS);
       if (outcome === 'timeout') this.logger.warn({ deadlineMs }, 'drain did not finish by the deadline; destroying what is left');
       this.nodeProxy?.destroy();
@@ -406,6 +433,7 @@ export class NodeAgent {
   destroy(): void {
     this.closing = true;
     this.markClosed();
+    this.heapTrimmer?.destroy();
     this.xds?.destroy();
     this.nodeProxy?.destroy();
     this.workers?.destroy();

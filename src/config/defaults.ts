@@ -47,6 +47,17 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   drainDeadlineMs: 5_000,
   /**
+   * Heap trimmer (src/sockets/heap-trim-policy.ts): RSS and CPU read every interval; malloc_trim(0)
+   * in a quiet interval (CPU below heapTrimQuietCpuFraction of a core, or below heapTrimDropRatio of
+   * the average rate since the last trim) after heapTrimActivityCpuMs of CPU or heapTrimMarginBytes
+   * of RSS growth since the last trim. README "Memory" has the measurements.
+   */
+  heapTrimIntervalMs: 2_000,
+  heapTrimMarginBytes: 8 * 1024 * 1024,
+  heapTrimActivityCpuMs: 1_000,
+  heapTrimQuietCpuFraction: 0.05,
+  heapTrimDropRatio: 0.5,
+  /**
    * Data-plane worker threads when WORKER_THREADS / --workers is unset: `auto` = the rule below on
    * the CPUs available (affinity set and cgroup quota, cpu-budget.ts). ztunnel's default is a flat 2.
    */

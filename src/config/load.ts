@@ -15,8 +15,9 @@ import type { AuthTokenSource, CaProviderName, Config, InboundBind, LogLevel, Me
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `1h30m`, `90s`, `250ms`, `1.5h` → ms; a bare number is refused (the unit is ambiguous). */
+/** `1h30m`, `90s`, `250ms`, `1.5h` → ms; a bare number is refused (the unit is ambiguous), except 0 (none is). */
 export function parseDurationMs(text: string): number | undefined {
+  if (text === '0') return 0;
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
   let total = 0;
   let matched = 0;
@@ -267,6 +268,7 @@ export function loadConfig(
     },
     connectTimeoutMs: get('connectTimeout', DEFAULTS.connectTimeoutMs as number),
     drainDeadlineMs: get('drainDeadline', DEFAULTS.drainDeadlineMs as number),
+    heapTrimIntervalMs: get('heapTrimInterval', DEFAULTS.heapTrimIntervalMs as number),
     workers,
     workersChoice,
     enableResponseBaggage: get('enableResponseBaggage', DEFAULTS.enableResponseBaggage as boolean),

@@ -113,6 +113,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     'TCP connect timeout'),
   s('drainDeadline', 'CONNECTION_TERMINATION_DEADLINE', 'connection-termination-deadline', { type: 'duration', minMs: 0 },
     ms(DEFAULTS.drainDeadlineMs), 'graceful drain deadline on shutdown'),
+  s('heapTrimInterval', 'AMBIT_HEAP_TRIM_INTERVAL', 'heap-trim-interval', { type: 'duration', minMs: 0 }, ms(DEFAULTS.heapTrimIntervalMs),
+    `how often the agent checks its RSS and CPU time to give the C heap's free memory back to the kernel (glibc malloc_trim on the threadpool; needs the native addon), once a burst is over: ${DEFAULTS.heapTrimActivityCpuMs / 1000} s of CPU or ${DEFAULTS.heapTrimMarginBytes / 1048576} MB of RSS growth since the last trim, then an interval below ${DEFAULTS.heapTrimQuietCpuFraction * 100}% of a core or below half the CPU rate since the last trim; 0 = never`),
   s('workers', ['AMBIT_WORKERS', 'WORKER_THREADS'], 'workers', { type: 'workers', max: 256 }, DEFAULTS.workers,
     `data-plane worker threads, each with its own listeners on the same ports (SO_REUSEPORT; needs the native addon): an integer, or auto = ${DEFAULTS.workersAutoMax} (ztunnel's default) when at least ${DEFAULTS.workersAutoMinCpus} CPUs are available (affinity set, capped by the cgroup CPU quota), else 1; auto falls back to 1 where several workers cannot run (no native addon; port 0 with AMBIT_INBOUND_BIND=workloads); 1 = one event loop`),
   s('inpodMode', 'AMBIT_INPOD_MODE', 'inpod-mode', { type: 'enum', values: ['own-rules', 'zds'] }, `${DEFAULTS.inpodMode} (zds when INPOD_UDS is set)`,

@@ -140,6 +140,8 @@ export interface Config {
   readonly connectTimeoutMs: number;
   /** Graceful drain deadline on SIGTERM, ms (CONNECTION_TERMINATION_DEADLINE). */
   readonly drainDeadlineMs: number;
+  /** Heap trimmer check period, ms (AMBIT_HEAP_TRIM_INTERVAL); 0 = no trimmer. */
+  readonly heapTrimIntervalMs: number;
   /**
    * Data-plane worker threads (WORKER_THREADS), resolved (`auto` → 2 from 4 CPUs available, else 1).
    * 1 = the proxy runs on the main event loop; N > 1 = N threads, each with its own listeners on the

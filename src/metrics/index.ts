@@ -9,6 +9,7 @@ export type { ConnectionLabels, TrafficLabelName, TrafficLabelsInput, Reporter, 
 export { TrafficMetrics } from './traffic-metrics.js';
 export type { ConnectionRecorder } from './traffic-metrics.js';
 export { ErrorCounter } from './error-counter.js';
+export { HeapTrimMetrics } from './heap-trim-metrics.js';
 export { XdsMetrics, type XdsTerminationReason } from './xds-metrics.js';
 export { WorkloadManagerMetrics } from './workload-manager-metrics.js';
 export { encodeOpenMetrics } from './openmetrics.js';

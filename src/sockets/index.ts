@@ -1,6 +1,6 @@
 // Public surface of the sockets module: the native addon (SO_ORIGINAL_DST, SO_MARK, transparent
 // sockets, sockets created inside a network namespace, Unix SEQPACKET with SCM_RIGHTS) and the
-// Node sockets built on it.
+// Node sockets built on it; and the heap trimmer (glibc malloc_trim on the threadpool).
 
 export {
   loadNativeSockets,
@@ -16,6 +16,7 @@ export {
   type NetAddr,
   type SeqpacketDatagram,
   type ReadableWatch,
+  type NativeHeapTrim,
 } from './native-loader.js';
 export { describeNetns, netnsOptions, sameNetnsTarget, type NetnsFd, type NetnsTarget } from './netns-target.js';
 export { SeqpacketSocket, type SeqpacketSocketEvents } from './seqpacket-socket.js';
@@ -23,3 +24,7 @@ export { createSocketFd, listenInNetns, connectInNetns, type ListenInNetnsOption
 export { NetnsSocketPool, type NetnsSocketPoolOptions, type SocketPoolKey } from './netns-socket-pool.js';
 export { originalDstOf, fdOf } from './original-dst.js';
 export { normalizeIp, formatNetAddr } from './net-addr.js';
+export { trimHeap, type HeapTrimResult } from './heap-trim.js';
+export { fullGc } from './full-gc.js';
+export { decideHeapTrim, heapTrimStateAfter, type HeapTrimDecision, type HeapTrimPolicy, type HeapTrimReason, type HeapTrimSample, type HeapTrimState } from './heap-trim-policy.js';
+export { HeapTrimmer, type HeapTrimmerOptions, type HeapTrimOutcome } from './heap-trimmer.js';

@@ -121,6 +121,30 @@ export interface NativeSockets {
    * close() the watch before closing the fd.
    */
   pollReadable(fd: number, callback: (err: NativeSocketError | null, disconnected: boolean) => void): ReadableWatch;
+  /**
+   * glibc's malloc_trim(0) on a threadpool thread (every arena: free whole pages go back to the
+   * kernel); the event loop never waits for it. Outside glibc: `released` false, no figures.
+   */
+  trimHeap(callback: (err: NativeSocketError | null, result?: NativeHeapTrim) => void): void;
+}
+
+/** What one native trimHeap did. */
+export interface NativeHeapTrim {
+  /**
+   * malloc_trim's answer: it madvised some pages back to the kernel. glibc says true whenever a free
+   * chunk spans a whole page, resident or not, so this is nearly always true: RSS tells what came back.
+   */
+  readonly released: boolean;
+  /** The addon was built against glibc (elsewhere there is no malloc_trim: released is always false). */
+  readonly glibc: boolean;
+  /** Time malloc_trim itself took on the threadpool thread, ms. */
+  readonly durationMs: number;
+  /** mallinfo2 (glibc >= 2.33) around the trim: bytes the arenas hold from the kernel (brk + heaps). */
+  readonly arenaBytesBefore?: number;
+  readonly arenaBytesAfter?: number;
+  /** mallinfo2 `fordblks`: bytes in free chunks (their whole pages are what a trim can give back). */
+  readonly freeBytesBefore?: number;
+  readonly freeBytesAfter?: number;
 }
 
 /** One SEQPACKET datagram as received. */
@@ -158,6 +182,7 @@ const REQUIRED_FUNCTIONS = [
   'seqpacketSend',
   'seqpacketRecv',
   'pollReadable',
+  'trimHeap',
 ] as const;
 
 /** The repository root: the nearest ancestor of this file holding a package.json. */

@@ -176,6 +176,7 @@ test('parseDurationMs', () => {
   assert.equal(parseDurationMs('1.5s'), 1500);
   assert.equal(parseDurationMs(''), undefined);
   assert.equal(parseDurationMs('5'), undefined);
+  assert.equal(parseDurationMs('0'), 0);
   assert.equal(parseDurationMs('5sx'), undefined);
 });
 

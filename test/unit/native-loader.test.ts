@@ -38,7 +38,7 @@ test('a module missing functions (stale build) is refused and the missing ones a
   assert.ok(!load.ok);
   assert.equal(
     load.reason,
-    `native addon ${path} lacks createSockets, bindSocket, setSocketOptions, getSocketOptions, socketNetnsInode, netnsInodeOfSocket, closeSocket, netnsFdInode, seqpacketConnect, seqpacketSend, seqpacketRecv, pollReadable (stale build? run npm rebuild)`,
+    `native addon ${path} lacks createSockets, bindSocket, setSocketOptions, getSocketOptions, socketNetnsInode, netnsInodeOfSocket, closeSocket, netnsFdInode, seqpacketConnect, seqpacketSend, seqpacketRecv, pollReadable, trimHeap (stale build? run npm rebuild)`,
   );
 });
 
