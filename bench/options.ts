@@ -30,6 +30,12 @@ export interface BenchSettings {
   readonly loadSeconds: number;
   readonly loadConnections: number;
   readonly warmupRequests: number;
+  /**
+   * Seconds of load at each fixed rate before its measured run, neither measured nor sampled: a
+   * freshly started Node proxy spends its first few thousand requests compiling its hot code (V8
+   * tiers up), which is start-up cost, not the steady per-request cost the CPU rows state.
+   */
+  readonly latencyPrewarmS: number;
   /** HTTP keep-alive requests/s (wrk): measured seconds, warm-up seconds, connections, wrk threads. */
   readonly rpsSeconds: number;
   readonly rpsWarmupS: number;
@@ -110,6 +116,7 @@ const FULL = {
   iperfSeconds: 5,
   rates: [1000, 4000],
   loadSeconds: 10,
+  latencyPrewarmS: 3,
   rpsSeconds: 10,
   rpsWarmupS: 2,
   connRateSeconds: 5,
@@ -123,6 +130,7 @@ const QUICK = {
   iperfSeconds: 1,
   rates: [1000],
   loadSeconds: 1,
+  latencyPrewarmS: 1,
   rpsSeconds: 1,
   rpsWarmupS: 0,
   connRateSeconds: 1,
@@ -180,6 +188,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings | null {
     iperfSeconds: preset.iperfSeconds,
     rates: preset.rates,
     loadSeconds: preset.loadSeconds,
+    latencyPrewarmS: preset.latencyPrewarmS,
     loadConnections: 4,
     rpsSeconds,
     rpsWarmupS: preset.rpsWarmupS,

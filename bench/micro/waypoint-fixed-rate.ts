@@ -39,7 +39,7 @@ async function main(): Promise<void> {
           log(`pids ${p.name}: ${p.proxies().map((x) => `${x.label}=${x.pid}`).join(' ')}`);
           await new Promise((res) => setTimeout(res, 3000));
         }
-        const rec = await measureLatency(p, { rate, connections: 4, durationS: seconds, warmupRequests: 200 });
+        const rec = await measureLatency(p, { rate, connections: 4, durationS: seconds, warmupRequests: 200, prewarmS: 0 });
         const l = rec.load.latencyMs;
         const cpu = rec.proxies.map((x) => `${x.label} ${x.cpuPer1kRps.toFixed(3)} (${x.cpuCores.toFixed(3)} cores)`).join(', ');
         log(

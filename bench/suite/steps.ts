@@ -80,11 +80,11 @@ function allSteps(s: BenchSettings): BenchStep[] {
       kind: 'latency',
       suite: 'latency',
       label: `HTTP ${rate} req/s × ${s.loadSeconds} s, ${s.loadConnections} connections`,
-      estimateS: s.loadSeconds + 1.5,
+      estimateS: s.latencyPrewarmS + s.loadSeconds + 1.5,
       appliesTo: always,
       run: async (path) => ({
         kind: 'latency',
-        result: await measureLatency(path, { rate, connections: s.loadConnections, durationS: s.loadSeconds, warmupRequests: s.warmupRequests }),
+        result: await measureLatency(path, { rate, connections: s.loadConnections, durationS: s.loadSeconds, warmupRequests: s.warmupRequests, prewarmS: s.latencyPrewarmS }),
       }),
     });
   }
