@@ -7,12 +7,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ControlPlane } from '../../src/bin/control-plane.js';
-import { loadControlConfig } from '../../src/config/index.js';
-import { lineCapture, tempDir } from '../helpers/agent.js';
 import { ambitResources, FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
+import { startClusterControlPlane } from '../helpers/cluster-control-plane.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const GW = 'gateway.networking.k8s.io';
@@ -80,20 +77,7 @@ before(async () => {
   ];
   for (const o of objects) server.apply(o);
   server.state.patchStatus(GATEWAYS, 'default', 'wp', { conditions: [FOREIGN] });
-  const dir = tempDir();
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, server.kubeconfigYaml());
-  const config = loadControlConfig([], {
-    KUBECONFIG: kubeconfig,
-    AMBIT_BIND_ADDRESS: '127.0.0.1',
-    AMBIT_PORT_XDS: '0',
-    AMBIT_PORT_XDS_TLS: '0',
-    AMBIT_PORT_MONITORING: '0',
-    AMBIT_STATE_DIR: join(dir, 'state'),
-    PILOT_DEBOUNCE_AFTER: '20ms',
-  });
-  plane = new ControlPlane({ config, logDestination: lineCapture().stream });
-  await plane.start();
+  ({ plane } = await startClusterControlPlane(server));
   await waitUntil(() => cond('Programmed') !== undefined, 'the waypoint Gateway has our status', 20_000);
   await settled();
 });

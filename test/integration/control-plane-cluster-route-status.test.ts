@@ -7,15 +7,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ControlPlane } from '../../src/bin/control-plane.js';
-import { loadControlConfig } from '../../src/config/index.js';
 import { RouteStatusWriter, type RouteStatus } from '../../src/controlplane/index.js';
 import { snapshotOf, type KubeObject } from '../../src/k8s/index.js';
 import { ClusterSource } from '../../src/k8s/cluster/index.js';
-import { lineCapture, tempDir } from '../helpers/agent.js';
 import { ambitResources, FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
+import { startClusterControlPlane } from '../helpers/cluster-control-plane.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
@@ -107,20 +104,7 @@ before(async () => {
   server.state.patchStatus(RESOURCE.HTTPRoute, 'default', 'nobackend', {
     parents: [{ parentRef: { name: 'ingress' }, controllerName: 'example.com/other', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 1 }] }],
   });
-  const dir = tempDir();
-  kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, server.kubeconfigYaml());
-  const config = loadControlConfig([], {
-    KUBECONFIG: kubeconfig,
-    AMBIT_BIND_ADDRESS: '127.0.0.1',
-    AMBIT_PORT_XDS: '0',
-    AMBIT_PORT_XDS_TLS: '0',
-    AMBIT_PORT_MONITORING: '0',
-    AMBIT_STATE_DIR: join(dir, 'state'),
-    PILOT_DEBOUNCE_AFTER: '20ms',
-  });
-  plane = new ControlPlane({ config, logDestination: lineCapture().stream });
-  await plane.start();
+  ({ plane, kubeconfig } = await startClusterControlPlane(server));
   await waitUntil(() => ours('HTTPRoute', 'hm') !== undefined && ours('TCPRoute', 'tcp') !== undefined, 'every route has our status entry', 20_000);
   await settled();
 });

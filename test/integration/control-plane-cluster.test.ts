@@ -3,12 +3,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ControlPlane } from '../../src/bin/control-plane.js';
-import { loadControlConfig } from '../../src/config/index.js';
-import { lineCapture, tempDir } from '../helpers/agent.js';
 import { ambitResources, FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
+import { startClusterControlPlane } from '../helpers/cluster-control-plane.js';
 import { parseAllDocuments } from 'yaml';
 import { meshAddresses } from '../helpers/mesh-config.js';
 import { meshManifests } from '../helpers/mesh-manifests.js';
@@ -51,20 +48,7 @@ before(async () => {
   server.state.patchStatus('gateway.networking.k8s.io/httproutes', 'default', 'to-echo', {
     parents: [{ parentRef: { name: 'gw' }, controllerName: 'example.com/other', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 1 }] }],
   });
-  const dir = tempDir();
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, server.kubeconfigYaml());
-  const config = loadControlConfig([], {
-    KUBECONFIG: kubeconfig,
-    AMBIT_BIND_ADDRESS: '127.0.0.1',
-    AMBIT_PORT_XDS: '0',
-    AMBIT_PORT_XDS_TLS: '0',
-    AMBIT_PORT_MONITORING: '0',
-    AMBIT_STATE_DIR: join(dir, 'state'),
-    PILOT_DEBOUNCE_AFTER: '20ms',
-  });
-  plane = new ControlPlane({ config, logDestination: lineCapture().stream });
-  await plane.start();
+  ({ plane } = await startClusterControlPlane(server));
 });
 
 after(async () => {
