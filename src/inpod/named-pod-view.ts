@@ -1,7 +1,7 @@
 // One ZDS pod's view of the state: istio-cni names the pod by (name, namespace, service account),
 // not by the xDS workload uid, so its workload is looked up by those on this node each time.
 
-import type { LocalView } from '../proxy/index.js';
+import { SinglePodView } from '../proxy/index.js';
 import type { ProxyState, Workload } from '../state/index.js';
 import type { ZdsWorkloadInfo } from './zds-codec.js';
 
@@ -9,32 +9,16 @@ import type { ZdsWorkloadInfo } from './zds-codec.js';
  * ztunnel's local-workload lookup for an in-pod proxy (src/state.rs find_by_info). MUST stay
  * node-scoped: a pod's proxy may only act as a workload of this node (ProxyState.findLocalWorkload).
  */
-export class NamedPodView implements LocalView {
+export class NamedPodView extends SinglePodView {
   constructor(
     private readonly state: ProxyState,
     private readonly nodeName: string,
     private readonly info: ZdsWorkloadInfo,
-  ) {}
+  ) {
+    super();
+  }
 
-  private current(): Workload | undefined {
+  protected current(): Workload | undefined {
     return this.state.findLocalWorkload(this.nodeName, this.info);
-  }
-
-  all(): readonly Workload[] {
-    const w = this.current();
-    return w ? [w] : [];
-  }
-
-  byIp(ip: string): Workload | undefined {
-    const w = this.current();
-    return w && w.workloadIps.includes(ip) ? w : undefined;
-  }
-
-  sourceFor(): Workload | undefined {
-    return this.current();
-  }
-
-  sole(): Workload | undefined {
-    return this.current();
   }
 }

@@ -9,7 +9,7 @@ export { routeOutbound, routeToServiceHost, formatAuthority, notRegistered, type
 export { ServiceEntryHosts, systemResolver, type HostResolver, type HostsState, type ServiceEntryHostsOptions } from './service-entry-hosts.js';
 export { acceptSocks5, closeRefusedSocks, writeSocksReply, SOCKS_REFUSAL_LINGER_MS, SOCKS_REPLY, type Socks5Target } from './socks5.js';
 export { ConnectionManager, type ConnectionListing, type OutboundConnection, type TrackedConnection } from './connection-manager.js';
-export { LocalWorkloads, PodView, type LocalView } from './local-workloads.js';
+export { LocalWorkloads, PodView, SinglePodView, type LocalView } from './local-workloads.js';
 export { ownPorts } from './inbound.js';
 export {
   OwnListeners,

@@ -52,16 +52,12 @@ export class LocalWorkloads implements LocalView {
   }
 }
 
-/** One pod's view (in-pod mode): every connection on its listeners belongs to that pod. */
-export class PodView implements LocalView {
-  constructor(
-    private readonly state: ProxyState,
-    private readonly uid: string,
-  ) {}
-
-  private current(): Workload | undefined {
-    return this.state.workloadByUid(this.uid);
-  }
+/**
+ * A view of exactly one pod (in-pod mode): every connection on its listeners belongs to that pod,
+ * whichever workload `current()` finds in the state right now (none while it is not in the state).
+ */
+export abstract class SinglePodView implements LocalView {
+  protected abstract current(): Workload | undefined;
 
   all(): readonly Workload[] {
     const w = this.current();
@@ -79,5 +75,19 @@ export class PodView implements LocalView {
 
   sole(): Workload | undefined {
     return this.current();
+  }
+}
+
+/** One pod's view by its xDS workload uid (the local config's `netns` pods). */
+export class PodView extends SinglePodView {
+  constructor(
+    private readonly state: ProxyState,
+    private readonly uid: string,
+  ) {
+    super();
+  }
+
+  protected current(): Workload | undefined {
+    return this.state.workloadByUid(this.uid);
   }
 }
