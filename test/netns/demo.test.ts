@@ -3,39 +3,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runDemoScript, type DemoRun } from '../helpers/demo-run.js';
 import { assertNoLeftovers, requireRoot } from '../helpers/netns-topology.js';
 
 const DEMO = fileURLToPath(new URL('../demo/demo.js', import.meta.url));
 
-interface DemoRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
 /** Runs the demo; `interruptAt`, when given, sends SIGINT as soon as stdout contains it. */
-async function runDemo(interruptAt?: string): Promise<DemoRun> {
-  const started = Date.now();
-  const child = spawn(process.execPath, [DEMO], { env: { ...process.env, AMBIT_DEMO_IPERF_SECONDS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  child.stdout!.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    if (interruptAt && stdout.includes(interruptAt)) {
-      interruptAt = undefined;
-      child.kill('SIGINT');
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(killer);
-  return { code, stdout, stderr, ms: Date.now() - started };
+function runDemo(interruptAt?: string): Promise<DemoRun> {
+  return runDemoScript(DEMO, { env: { AMBIT_DEMO_IPERF_SECONDS: '1' }, killAfterMs: 90_000, ...(interruptAt === undefined ? {} : { interruptAt }) });
 }
 
 function topologyId(stdout: string): string {
