@@ -108,10 +108,12 @@ test('DelWorkload releases the pod: acked, its listeners and connections are gon
   nc.stdout!.on('data', (d: Buffer) => (echoed += d.toString()));
   nc.stdin!.write('before del\n');
   await waitUntil(() => echoed === 'before del\n');
+  // Listen before the Del: the agent cuts the connection (and nc exits) before the ack arrives.
+  const ncExited = once(nc, 'exit');
   const r = await mesh.cni.node1.command('del', { uid: podUid('c2') });
   assert.equal(r.ack, '');
   assert.equal(pods('node1').find((p) => p.uid === podUid('c2')), undefined);
-  await once(nc, 'exit');
+  await ncExited;
   const ss = await mesh.topo.exec('c2', ['ss', '-Hltn']);
   assert.doesNotMatch(ss.stdout, /:1500[168]\b/);
   // The rules are istio-cni's and stay; with no proxy the redirected connection finds nobody.
