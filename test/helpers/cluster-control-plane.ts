@@ -32,3 +32,18 @@ export async function startClusterControlPlane(server: FakeKubeApiServer): Promi
   await plane.start();
   return { plane, kubeconfig };
 }
+
+/**
+ * Waits until `count()` (e.g. status PATCHes the API server received) has not changed for
+ * `quietMs`, three samples in a row; returns its value then.
+ */
+export async function settledCount(count: () => number, quietMs = 400): Promise<number> {
+  let seen = -1;
+  for (let stable = 0; stable < 3; ) {
+    await new Promise((r) => setTimeout(r, quietMs / 3));
+    const n = count();
+    stable = n === seen ? stable + 1 : 0;
+    seen = n;
+  }
+  return seen;
+}

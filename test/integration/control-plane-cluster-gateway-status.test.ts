@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControlPlane } from '../../src/bin/control-plane.js';
 import { ambitResources, FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
-import { startClusterControlPlane } from '../helpers/cluster-control-plane.js';
+import { settledCount, startClusterControlPlane } from '../helpers/cluster-control-plane.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const GW = 'gateway.networking.k8s.io';
@@ -34,16 +34,7 @@ const attached = (): number | undefined => gatewayAt().status?.listeners?.find((
 const gatewayPatches = (): { path: string; status: number }[] => server.requests.filter((r) => r.method === 'PATCH' && r.path.includes('/gateways/'));
 
 /** Waits until no Gateway status PATCH has happened for `quietMs`; returns how many there were. */
-async function settled(quietMs = 400): Promise<number> {
-  let seen = -1;
-  for (let stable = 0; stable < 3; ) {
-    await new Promise((r) => setTimeout(r, quietMs / 3));
-    const n = gatewayPatches().length;
-    stable = n === seen ? stable + 1 : 0;
-    seen = n;
-  }
-  return seen;
-}
+const settled = (quietMs?: number): Promise<number> => settledCount(() => gatewayPatches().length, quietMs);
 
 const wpService = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'wp', namespace: 'default', labels: { 'gateway.istio.io/managed': 'istio.io-mesh-controller' } }, spec: { clusterIP: '10.96.0.2', clusterIPs: ['10.96.0.2'], ports: [{ name: 'mesh', port: 15008 }] } };
 function wpSlice(ready: boolean): Record<string, unknown> {

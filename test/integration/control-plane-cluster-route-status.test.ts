@@ -12,7 +12,7 @@ import { RouteStatusWriter, type RouteStatus } from '../../src/controlplane/inde
 import { snapshotOf, type KubeObject } from '../../src/k8s/index.js';
 import { ClusterSource } from '../../src/k8s/cluster/index.js';
 import { ambitResources, FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
-import { startClusterControlPlane } from '../helpers/cluster-control-plane.js';
+import { settledCount, startClusterControlPlane } from '../helpers/cluster-control-plane.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
@@ -62,16 +62,7 @@ const view = (kind: RouteKind, name: string): string[] => (ours(kind, name)?.con
 const statusPatches = (): { path: string; status: number }[] => server.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/status') && !r.path.includes('/gateways/'));
 
 /** Waits until no status PATCH has happened for `quietMs`; returns how many there were. */
-async function settled(quietMs = 400): Promise<number> {
-  let seen = -1;
-  for (let stable = 0; stable < 3; ) {
-    await new Promise((r) => setTimeout(r, quietMs / 3));
-    const n = statusPatches().length;
-    stable = n === seen ? stable + 1 : 0;
-    seen = n;
-  }
-  return seen;
-}
+const settled = (quietMs?: number): Promise<number> => settledCount(() => statusPatches().length, quietMs);
 
 const ACCEPTED = 'Accepted=True Accepted: Route was valid';
 const RESOLVED = 'ResolvedRefs=True ResolvedRefs: All references resolved';
