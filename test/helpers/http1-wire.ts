@@ -192,3 +192,19 @@ export class WireReader {
     }
   }
 }
+
+/**
+ * The text of `s` as it arrives, resolved once `pred` holds for all of it so far (or at its end) —
+ * for tests that only need to see a status line or an error answer, not a parsed response.
+ */
+export function readUntil(s: NodeJS.ReadableStream, pred: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    s.on('data', (c: Buffer) => {
+      text += c.toString();
+      if (pred(text)) resolve(text);
+    });
+    s.on('error', reject);
+    s.on('end', () => resolve(text));
+  });
+}

@@ -9,23 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import type { Route, RouteAction } from '../../src/waypoint/index.js';
 import { metricSum } from '../helpers/prometheus-text.js';
 import { DEFAULT_CLUSTER, H2_CLUSTER, MIRROR_CLUSTER, NS, TCP_PORT, VIP, H2_PORT, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
+import { readUntil } from '../helpers/http1-wire.js';
 
 function route(name: string, action: RouteAction, extra: Partial<Route> = {}): Route {
   return { name, source: { kind: 'HTTPRoute', namespace: NS, name: 'r', rule: 0, match: 0 }, match: {}, action, ...extra };
 }
 const fwd = (cluster: string): RouteAction => ({ kind: 'forward', backends: [{ cluster, weight: 1 }] });
-
-function readUntil(s: NodeJS.ReadableStream, pred: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    s.on('data', (c: Buffer) => {
-      text += c.toString();
-      if (pred(text)) resolve(text);
-    });
-    s.on('error', reject);
-    s.on('end', () => resolve(text));
-  });
-}
 
 describe('waypoint forwarding', () => {
   let rig: WaypointRig;

@@ -8,7 +8,7 @@ import * as http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import type { Workload } from '../../src/state/index.js';
 import type { Route } from '../../src/waypoint/index.js';
-import { WireReader, wireHeader } from '../helpers/http1-wire.js';
+import { WireReader, wireHeader, readUntil } from '../helpers/http1-wire.js';
 import { metricSum } from '../helpers/prometheus-text.js';
 import { DEFAULT_CLUSTER, H2_PORT, HTTP_PORT, LEGACY_VIP, NS, TCP_PORT, VIP, seen, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
 
@@ -34,18 +34,6 @@ async function h2request(s: http2.ClientHttp2Session, headers: http2.OutgoingHtt
   const parts: Buffer[] = [];
   for await (const c of req) parts.push(c as Buffer);
   return { headers: h, body: Buffer.concat(parts).toString(), trailers };
-}
-
-function readUntil(s: NodeJS.ReadableStream, pred: (t: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    s.on('data', (c: Buffer) => {
-      text += c.toString();
-      if (pred(text)) resolve(text);
-    });
-    s.on('error', reject);
-    s.on('end', () => resolve(text));
-  });
 }
 
 describe('waypoint protocols and targets', () => {

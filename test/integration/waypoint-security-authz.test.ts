@@ -9,20 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import type { AuthzPolicy, WaypointSecurityConfig } from '../../src/waypoint/index.js';
 import { captureLogs, type LogCapture } from '../helpers/log-capture.js';
 import { H2_PORT, HOST, NS, TCP_PORT, VIP, startWaypointRig, type WaypointRig } from '../helpers/waypoint-rig.js';
+import { readUntil } from '../helpers/http1-wire.js';
 
 const SVC_KEY = `${NS}/${HOST}`;
-
-function readUntil(s: NodeJS.ReadableStream, pred: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    s.on('data', (c: Buffer) => {
-      text += c.toString();
-      if (pred(text)) resolve(text);
-    });
-    s.on('error', reject);
-    s.on('end', () => resolve(text));
-  });
-}
 
 const sec = (...authorization: AuthzPolicy[]): WaypointSecurityConfig => ({ authorization, jwtRules: [] });
 const p = (name: string, action: AuthzPolicy['action'], rules: AuthzPolicy['rules'], over: Partial<AuthzPolicy> = {}): AuthzPolicy => ({ namespace: NS, name, action, rules, ...over });
