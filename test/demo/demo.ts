@@ -1,34 +1,20 @@
 // `npm run demo`: a user's day with `ambit control`, narrated. Pod netns on a bridge, a manifests
 // folder, the control plane and two node agents as processes; label, policy and unlabel edits live.
 
-import { spawnSync } from 'node:child_process';
-import { loadNativeSockets } from '../../src/sockets/index.js';
 import { CpInpodMesh } from '../helpers/cp-inpod-mesh.js';
-import { Narrator, bold } from './narration.js';
+import type { Narrator } from './narration.js';
+import { runDemo } from './demo-runner.js';
 import * as steps from './demo-steps.js';
 
-const TOOLS = ['ip', 'iptables', 'nsenter', 'curl', 'iperf3', 'tcpdump'];
-
-/** Every reason the demo cannot run here, each with what to do about it. */
-function prerequisites(): string[] {
-  const missing: string[] = [];
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    missing.push(
-      'root: the demo creates network namespaces (one per pod), veth pairs, a bridge and iptables rules inside the pods, ' +
-        'and watches a pod\'s veth with tcpdump, which needs CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_ADMIN. Run it as root: `sudo npm run demo`. ' +
-        'Without root, `npm start` runs one agent on the embedded example (SOCKS5 on 127.0.0.1:15080), and ' +
-        '`ambit control --manifests examples/mesh` runs the control plane on the example manifests (examples/mesh/README.md).',
-    );
-  }
-  for (const tool of TOOLS) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-      missing.push(`${tool}: not installed (Debian: apt-get install iproute2 iptables util-linux curl iperf3 tcpdump)`);
-    }
-  }
-  const native = loadNativeSockets();
-  if (!native.ok) missing.push(`native socket addon: ${native.reason}`);
-  return missing;
-}
+const PREREQUISITES = {
+  rootReason:
+    'root: the demo creates network namespaces (one per pod), veth pairs, a bridge and iptables rules inside the pods, ' +
+    'and watches a pod\'s veth with tcpdump, which needs CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_ADMIN. Run it as root: `sudo npm run demo`. ' +
+    'Without root, `npm start` runs one agent on the embedded example (SOCKS5 on 127.0.0.1:15080), and ' +
+    '`ambit control --manifests examples/mesh` runs the control plane on the example manifests (examples/mesh/README.md).',
+  tools: ['ip', 'iptables', 'nsenter', 'curl', 'iperf3', 'tcpdump'],
+  aptPackages: 'iproute2 iptables util-linux curl iperf3 tcpdump',
+};
 
 interface Demo {
   mesh?: CpInpodMesh;
@@ -64,36 +50,14 @@ async function run(d: Demo, n: Narrator): Promise<void> {
   await steps.unenroll(n, mesh);
 }
 
-async function main(): Promise<number> {
-  const missing = prerequisites();
-  if (missing.length > 0) {
-    console.error('npm run demo cannot run on this machine yet:');
-    for (const m of missing) console.error(`  - ${m}`);
-    return 1;
-  }
-  const n = new Narrator(8);
-  const d: Demo = {};
-  // Ctrl-C: stop the processes gracefully and remove the topology before exiting.
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (interrupted) return;
-    interrupted = true;
-    console.error(`\n${sig}: cleaning up`);
-    void (d.mesh?.close() ?? Promise.resolve()).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    await run(d, n);
-    console.log(`\n${bold('Demo complete')} in ${n.elapsed()}: cleaning up (processes stopped; namespaces, veths, bridge, rules and files removed)`);
-    return 0;
-  } catch (err) {
-    // After Ctrl-C the steps fail as their processes go away: only the cleanup matters then.
-    if (!interrupted) console.error(`\ndemo failed: ${(err as Error).message}`);
-    return 1;
-  } finally {
-    if (!interrupted) await d.mesh?.close();
-  }
-}
-
-process.exitCode = await main();
+const d: Demo = {};
+process.exitCode = await runDemo({
+  command: 'npm run demo',
+  name: 'demo',
+  prerequisites: PREREQUISITES,
+  steps: 8,
+  run: (n) => run(d, n),
+  close: async () => d.mesh?.close(),
+  doneTitle: 'Demo complete',
+  doneDetail: 'cleaning up (processes stopped; namespaces, veths, bridge, rules and files removed)',
+});

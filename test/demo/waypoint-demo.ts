@@ -1,39 +1,25 @@
 // `npm run demo:waypoint`: Istio's traffic-management and security tutorials against `ambit waypoint`,
 // each manifest beside what the client pod sees; every step checks its outcome and fails loudly.
 
-import { spawnSync } from 'node:child_process';
-import { loadNativeSockets } from '../../src/sockets/index.js';
 import type { CpInpodMesh } from '../helpers/cp-inpod-mesh.js';
 import type { WaypointMesh } from '../helpers/waypoint-mesh.js';
-import { Narrator, bold } from './narration.js';
+import type { Narrator } from './narration.js';
+import { runDemo } from './demo-runner.js';
 import { showWaypoint, startMesh } from './waypoint-setup-steps.js';
 import { canary, headerAb } from './gateway-api-steps.js';
 import { mirroring, requestRouting, trafficShifting } from './istio-routing-steps.js';
 import { circuitBreaking, faultInjection, requestTimeouts, retries } from './istio-resilience-steps.js';
 import { authorization, jwt } from './istio-security-steps.js';
 
-const TOOLS = ['ip', 'iptables', 'nsenter', 'curl', 'hey'];
-
-/** Every reason the demo cannot run here, each with what to do about it. */
-function prerequisites(): string[] {
-  const missing: string[] = [];
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    missing.push(
-      'root: the demo creates network namespaces (one per pod, the waypoint\'s included), veth pairs, a bridge and ' +
-        'iptables rules inside the pods, which needs CAP_NET_ADMIN and CAP_SYS_ADMIN. Run it as root: `sudo npm run demo:waypoint`. ' +
-        'Without root, `ambit control --manifests examples/mesh` and `ambit waypoint --manifests examples/mesh` show the ' +
-        'translation of the example HTTPRoute (examples/mesh/README.md).',
-    );
-  }
-  for (const tool of TOOLS) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-      missing.push(`${tool}: not installed (Debian: apt-get install iproute2 iptables util-linux curl hey)`);
-    }
-  }
-  const native = loadNativeSockets();
-  if (!native.ok) missing.push(`native socket addon: ${native.reason}`);
-  return missing;
-}
+const PREREQUISITES = {
+  rootReason:
+    'root: the demo creates network namespaces (one per pod, the waypoint\'s included), veth pairs, a bridge and ' +
+    'iptables rules inside the pods, which needs CAP_NET_ADMIN and CAP_SYS_ADMIN. Run it as root: `sudo npm run demo:waypoint`. ' +
+    'Without root, `ambit control --manifests examples/mesh` and `ambit waypoint --manifests examples/mesh` show the ' +
+    'translation of the example HTTPRoute (examples/mesh/README.md).',
+  tools: ['ip', 'iptables', 'nsenter', 'curl', 'hey'],
+  aptPackages: 'iproute2 iptables util-linux curl hey',
+};
 
 /** What exists so far, for the cleanup (the mesh as soon as its topology does). */
 interface Demo {
@@ -70,36 +56,14 @@ async function close(d: Demo): Promise<void> {
   else await d.mesh?.close();
 }
 
-async function main(): Promise<number> {
-  const missing = prerequisites();
-  if (missing.length > 0) {
-    console.error('npm run demo:waypoint cannot run on this machine yet:');
-    for (const m of missing) console.error(`  - ${m}`);
-    return 1;
-  }
-  const n = new Narrator(2 + SCENARIOS.length);
-  const d: Demo = {};
-  // Ctrl-C: stop the processes gracefully and remove the topology before exiting.
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (interrupted) return;
-    interrupted = true;
-    console.error(`\n${sig}: cleaning up`);
-    void close(d).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    await run(d, n);
-    console.log(`\n${bold('Waypoint demo complete')} in ${n.elapsed()}: every step behaved as the tutorials say; cleaning up`);
-    return 0;
-  } catch (err) {
-    // After Ctrl-C the steps fail as their processes go away: only the cleanup matters then.
-    if (!interrupted) console.error(`\nwaypoint demo failed: ${(err as Error).message}`);
-    return 1;
-  } finally {
-    if (!interrupted) await close(d);
-  }
-}
-
-process.exitCode = await main();
+const d: Demo = {};
+process.exitCode = await runDemo({
+  command: 'npm run demo:waypoint',
+  name: 'waypoint demo',
+  prerequisites: PREREQUISITES,
+  steps: 2 + SCENARIOS.length,
+  run: (n) => run(d, n),
+  close: () => close(d),
+  doneTitle: 'Waypoint demo complete',
+  doneDetail: 'every step behaved as the tutorials say; cleaning up',
+});
