@@ -12,17 +12,8 @@
 
 import type { Logger } from '../common/log.js';
 import type { ObjectSnapshot } from '../k8s/index.js';
-import { StatusPatchQueue, withoutTimes, type StatusPatcher, type StatusPlan } from './status-patch-queue.js';
+import { StatusPatchQueue, withoutTimes, type StatusPatcher, type StatusPlan, type StoredCondition } from './status-patch-queue.js';
 import { GATEWAY_CONDITION_TYPES, LISTENER_CONDITION_TYPES, type GatewayCondition, type GatewayStatus } from './translate/index.js';
-
-interface StoredCondition {
-  readonly type?: string;
-  readonly status?: string;
-  readonly reason?: string;
-  readonly observedGeneration?: number;
-  readonly lastTransitionTime?: string;
-  readonly [key: string]: unknown;
-}
 
 interface StoredListener {
   readonly name?: string;

@@ -9,7 +9,7 @@
 
 import type { Logger } from '../common/log.js';
 import type { ObjectSnapshot } from '../k8s/index.js';
-import { StatusPatchQueue, withoutTimes, type StatusPatcher, type StatusPlan } from './status-patch-queue.js';
+import { StatusPatchQueue, withoutTimes, type StatusPatcher, type StatusPlan, type StoredCondition } from './status-patch-queue.js';
 import { STATUS_KINDS, type RouteParentStatus, type RouteStatus } from './translate/index.js';
 
 export { CONFLICT_RETRY_MS, type StatusKind, type StatusPatcher } from './status-patch-queue.js';
@@ -17,14 +17,6 @@ export { CONFLICT_RETRY_MS, type StatusKind, type StatusPatcher } from './status
 interface StoredParent {
   readonly controllerName?: string;
   readonly [key: string]: unknown;
-}
-
-interface StoredCondition {
-  readonly type?: string;
-  readonly status?: string;
-  readonly reason?: string;
-  readonly observedGeneration?: number;
-  readonly lastTransitionTime?: string;
 }
 
 /** `lastTransitionTime` is required by the schema; keep the old one when a condition did not change. */

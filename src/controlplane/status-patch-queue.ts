@@ -19,6 +19,16 @@ export type StatusKind = RouteKind | 'Gateway';
 /** After a 409, the batch is run again this much later. */
 export const CONFLICT_RETRY_MS = 1_000;
 
+/** A status condition as the API server stores it (metav1.Condition), other fields kept as they are. */
+export interface StoredCondition {
+  readonly type?: string;
+  readonly status?: string;
+  readonly reason?: string;
+  readonly observedGeneration?: number;
+  readonly lastTransitionTime?: string;
+  readonly [key: string]: unknown;
+}
+
 /**
  * Patches `status` of one object (ClusterSource.writeStatus: a JSON merge patch on /status), with
  * `resourceVersion` as precondition when given (the API server answers 409 if it changed).
